@@ -1,0 +1,105 @@
+#!/usr/bin/env node
+// Runs every test suite (a folder under tests/) with node's test runner and prints a closing summary.
+// A suite whose service is missing is skipped with the reason, unless ONAIR_TEST_REQUIRE=all,
+// where a missing service is a failure. Usage: npm test [-- suite-or-file ...]
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const testsDir = path.join(root, 'tests');
+
+/** Which services each suite needs; a suite not listed needs none. */
+const SUITE_NEEDS = {
+  unit: [],
+  db: ['mariadb'],
+  store: ['redis'],
+  api: ['mariadb'],
+  browser: ['chromium', 'mariadb'],
+  engine: ['chromium', 'ffmpeg'],
+  media: ['chromium', 'ffmpeg'],
+  live: ['chromium', 'ffmpeg', 'mariadb', 'redis'],
+  recordings: ['chromium', 'ffmpeg', 'mariadb'],
+  calls: ['chromium', 'mariadb', 'redis'],
+};
+
+function tcpOpen(port, host = '127.0.0.1') {
+  return new Promise((resolve) => {
+    const s = net.connect({ port, host });
+    const done = (ok) => { s.destroy(); resolve(ok); };
+    s.setTimeout(1500, () => done(false));
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+  });
+}
+const hasCommand = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+
+async function probe() {
+  const mariadbUrl = new URL(process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test');
+  const redisUrl = new URL(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379');
+  return {
+    mariadb: (await tcpOpen(Number(mariadbUrl.port || 3306), mariadbUrl.hostname)) || `no MariaDB/MySQL at ${mariadbUrl.host}`,
+    redis: (await tcpOpen(Number(redisUrl.port || 6379), redisUrl.hostname)) || `no Redis at ${redisUrl.host}`,
+    chromium: hasCommand('chromium') || 'chromium is not installed (apt-get install chromium)',
+    ffmpeg: (hasCommand('ffmpeg') && hasCommand('ffprobe')) || 'ffmpeg is not installed (apt-get install ffmpeg)',
+  };
+}
+
+function testFiles(dir) {
+  const out = [];
+  for (const name of readdirSync(dir).sort()) {
+    const full = path.join(dir, name);
+    if (statSync(full).isDirectory()) out.push(...testFiles(full));
+    else if (name.endsWith('.test.ts')) out.push(full);
+  }
+  return out;
+}
+
+const selectors = process.argv.slice(2).map((a) => path.resolve(a));
+const services = await probe();
+const requireAll = process.env.ONAIR_TEST_REQUIRE === 'all';
+const suites = readdirSync(testsDir)
+  .filter((n) => n !== 'support' && statSync(path.join(testsDir, n)).isDirectory())
+  .sort();
+
+const plan = [];
+let missingRequired = false;
+console.log('onair test suites');
+for (const suite of suites) {
+  const needs = SUITE_NEEDS[suite] ?? [];
+  const missing = needs.filter((s) => services[s] !== true).map((s) => services[s]);
+  let files = testFiles(path.join(testsDir, suite));
+  if (selectors.length) files = files.filter((f) => selectors.some((s) => f === s || f.startsWith(s + path.sep)));
+  if (files.length === 0) continue;
+  if (missing.length) {
+    if (requireAll) missingRequired = true;
+    console.log(`  ${requireAll ? 'FAILED ' : 'skipped'} ${suite} (${files.length} files): ${missing.join('; ')}`);
+    continue;
+  }
+  console.log(`  run     ${suite} (${files.length} files)`);
+  plan.push(...files);
+}
+if (missingRequired) {
+  console.log('ONAIR_TEST_REQUIRE=all and a required service is missing: failing.');
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+
+const artifacts = path.join(root, '.test-artifacts');
+mkdirSync(artifacts, { recursive: true });
+const summaryFile = path.join(artifacts, 'summary.json');
+const available = Object.entries(services).filter(([, v]) => v === true).map(([k]) => k).join(',');
+const child = spawn(process.execPath, [
+  '--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=240000',
+  '--test-reporter=spec', '--test-reporter-destination=stdout',
+  '--test-reporter=./scripts/summary-reporter.mjs', `--test-reporter-destination=${summaryFile}`,
+  ...plan,
+], { cwd: root, stdio: 'inherit', env: { ...process.env, ONAIR_TEST_SERVICES: available, NODE_ENV: 'test' } });
+const code = await new Promise((resolve) => child.on('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0))));
+let summary = { passed: 0, failed: 0, skipped: 0, files: 0 };
+try { summary = JSON.parse(readFileSync(summaryFile, 'utf8')); } catch { /* runner died before reporting */ }
+const failed = summary.failed + (code !== 0 && summary.failed === 0 ? 1 : 0);
+console.log(`\n${plan.length} test files in ${suites.length} suites`);
+console.log(`${summary.passed} passed, ${failed} failed, ${summary.skipped} skipped`);
+process.exit(code !== 0 || failed > 0 || summary.passed === 0 ? 1 : 0);
