@@ -1,0 +1,134 @@
+/**
+ * The one typed module around `kurento-client` (which ships no types of its own).
+ *
+ * - Connects with `socket.objectMode`, so that each JSON-RPC message travels in its own WebSocket frame
+ *   (the default binary mode coalesces messages, which a Kurento Media Server cannot parse).
+ * - Promise-style invokes of kurento-client swallow server errors (they resolve `undefined`), so every operation
+ *   whose failure matters goes through the callback form here and rejects with a `KurentoError`.
+ * - Event payloads arrive as raw JSON; ICE candidates are converted with the client's complex type.
+ */
+import kurentoClient from 'kurento-client';
+
+export type MediaType = 'AUDIO' | 'VIDEO' | 'DATA';
+export type MediaProfile = 'WEBM' | 'WEBM_AUDIO_ONLY' | 'WEBM_VIDEO_ONLY' | 'MP4' | 'MP4_AUDIO_ONLY' | 'MP4_VIDEO_ONLY';
+
+/** An ICE candidate as both the browser and Kurento spell it. */
+export interface IceCandidateInit {
+  candidate: string;
+  sdpMid?: string | null;
+  sdpMLineIndex?: number | null;
+}
+
+/** Kurento events onair listens to, with their payloads. */
+export interface KurentoEvents {
+  IceCandidateFound: { candidate: IceCandidateInit };
+  IceGatheringDone: Record<string, never>;
+  IceComponentStateChanged: { streamId: number; componentId: number; state: string };
+  MediaFlowInStateChanged: { state: 'FLOWING' | 'NOT_FLOWING'; mediaType: MediaType; padName: string };
+  MediaFlowOutStateChanged: { state: 'FLOWING' | 'NOT_FLOWING'; mediaType: MediaType; padName: string };
+  MediaStateChanged: { oldState: string; newState: 'CONNECTED' | 'DISCONNECTED' };
+  ConnectionStateChanged: { oldState: string; newState: 'CONNECTED' | 'DISCONNECTED' };
+  Recording: Record<string, never>;
+  Paused: Record<string, never>;
+  Stopped: Record<string, never>;
+  EndOfStream: Record<string, never>;
+  Error: { description: string; errorCode: number; type: string };
+}
+export type KurentoEventName = keyof KurentoEvents;
+
+/** The proxy objects kurento-client hands out, reduced to what onair uses. */
+export interface KurentoObject {
+  readonly id: string;
+  on<E extends KurentoEventName>(event: E, listener: (data: KurentoEvents[E]) => void): unknown;
+  release(callback: (error?: Error | null) => void): unknown;
+}
+export interface KurentoPipeline extends KurentoObject {
+  create(type: 'WebRtcEndpoint' | 'RecorderEndpoint' | 'PlayerEndpoint', params?: Record<string, unknown>): Promise<KurentoObject>;
+}
+
+/** A server-side error (KMS code and type), or a connection failure. */
+export class KurentoError extends Error {
+  readonly code: number | undefined;
+  readonly type: string | undefined;
+  constructor(operation: string, cause: unknown) {
+    const c = cause as { message?: string; code?: number; data?: { type?: string } } | undefined;
+    super(`${operation}: ${c?.message ?? String(cause)}`);
+    this.name = 'KurentoError';
+    this.code = c?.code;
+    this.type = c?.data?.type;
+  }
+}
+
+/** The kurento-client connection, typed. */
+export interface KurentoClient {
+  create(type: 'MediaPipeline'): Promise<KurentoPipeline>;
+  getMediaobjectById(id: string): Promise<KurentoObject>;
+  getServerManager(): Promise<KurentoObject>;
+  close(): void;
+  on(event: 'reconnected', listener: (sameSession: boolean) => void): unknown;
+  on(event: 'disconnect' | 'connected', listener: () => void): unknown;
+  /** The underlying reconnecting socket (reconnect-ws), to observe drops. */
+  readonly _re: { connected: boolean; on(event: 'disconnect' | 'reconnect' | 'connection', listener: (...args: unknown[]) => void): unknown };
+}
+
+export interface ConnectOptions {
+  /** Give up connecting after this many attempts (kurento-client's `failAfter`); Infinity keeps trying. */
+  failAfter?: number;
+  /** Per-request timeout in ms (kurento-client's `request_timeout`). */
+  requestTimeoutMs?: number;
+}
+
+/** Connect to a Kurento Media Server (or onair's embedded engine) at a `ws://.../kurento` URI. */
+export async function connectKurento(uri: string, options: ConnectOptions = {}): Promise<KurentoClient> {
+  const client = await kurentoClient(uri, {
+    socket: { objectMode: true },
+    failAfter: options.failAfter ?? Number.POSITIVE_INFINITY,
+    request_timeout: options.requestTimeoutMs ?? 20_000,
+  });
+  return client as KurentoClient;
+}
+
+/**
+ * Invoke an operation in kurento-client's callback form and turn its error into a rejection.
+ * `invoke(endpoint, 'processOffer', sdp)` resolves with the server's value.
+ */
+export function invoke<T = unknown>(object: KurentoObject, operation: string, ...args: unknown[]): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const method = (object as unknown as Record<string, unknown>)[operation];
+    if (typeof method !== 'function') {
+      reject(new KurentoError(operation, new Error(`no operation ${operation} on ${object.id}`)));
+      return;
+    }
+    try {
+      method.call(object, ...args, (error: unknown, value: T) => {
+        if (error) reject(new KurentoError(operation, error));
+        else resolve(value);
+      });
+    } catch (error) {
+      reject(new KurentoError(operation, error));
+    }
+  });
+}
+
+/** Release an object on the media server; resolves either way, returning the error if there was one. */
+export function release(object: KurentoObject): Promise<Error | undefined> {
+  return new Promise((resolve) => {
+    try {
+      object.release((error) => resolve(error ? new KurentoError('release', error) : undefined));
+    } catch (error) {
+      resolve(new KurentoError('release', error));
+    }
+  });
+}
+
+/** Turn a browser ICE candidate into the client's IceCandidate complex type. */
+export function toKurentoCandidate(candidate: IceCandidateInit): unknown {
+  return kurentoClient.getComplexType('IceCandidate')(candidate);
+}
+
+/** Pipelines the media server holds right now (all sessions), by id. */
+export async function listPipelines(client: KurentoClient): Promise<string[]> {
+  const manager = await client.getServerManager();
+  const pipelines = await invoke<Array<{ id: string } | string>>(manager, 'getPipelines');
+  return (pipelines ?? []).map((p) => (typeof p === 'string' ? p : p.id));
+}
