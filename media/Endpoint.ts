@@ -1,0 +1,141 @@
+import { OnairError } from '../api/contract/errors.js';
+import {
+  invoke, release, toKurentoCandidate,
+  type IceCandidateInit, type KurentoObject, type KurentoPipeline, type MediaType,
+} from './kurento.js';
+import { SafeEmitter } from './SafeEmitter.js';
+import { validateOffer, type SdpRole } from './sdp.js';
+
+export interface EndpointEvents {
+  /** A local ICE candidate to hand to the browser. */
+  candidate: [IceCandidateInit];
+  /** Media of this type started or stopped flowing into the endpoint (from the browser). */
+  flowIn: [MediaType, boolean];
+  /** The endpoint is gone (released, or its pipeline is). */
+  closed: [];
+}
+
+/** TURN/STUN settings applied to a media-server endpoint. */
+export interface EndpointIce {
+  stunAddress?: string;
+  stunPort?: number;
+  /** Kurento's `user:password@host:port` form. */
+  turnUrl?: string;
+}
+
+/**
+ * One WebRtcEndpoint on the media server and its browser peer: a presenter's (sends, and gets its own stream
+ * back) or a viewer's (receives only). Candidates are accepted only once the offer has been processed; the
+ * signalling layer queues earlier ones (IceCandidateQueue) and drains them with `addCandidate`.
+ */
+export class Endpoint extends SafeEmitter<EndpointEvents> {
+  readonly role: SdpRole;
+  readonly #kurento: KurentoObject;
+  #offerProcessed = false;
+  #closed = false;
+
+  private constructor(role: SdpRole, kurento: KurentoObject) {
+    super();
+    this.role = role;
+    this.#kurento = kurento;
+    kurento.on('IceCandidateFound', (ev) => this.safeEmit('candidate', normaliseCandidate(ev.candidate)));
+    kurento.on('MediaFlowInStateChanged', (ev) => this.safeEmit('flowIn', ev.mediaType, ev.state === 'FLOWING'));
+  }
+
+  /** Create the endpoint in a pipeline. A viewer's endpoint is created receive-only on the server's side too. */
+  static async create(pipeline: KurentoPipeline, role: SdpRole, ice: EndpointIce = {}): Promise<Endpoint> {
+    const kurento = await pipeline.create('WebRtcEndpoint', role === 'viewer' ? { sendonly: true } : {});
+    const endpoint = new Endpoint(role, kurento);
+    try {
+      if (ice.stunAddress) await invoke(kurento, 'setStunServerAddress', ice.stunAddress);
+      if (ice.stunPort) await invoke(kurento, 'setStunServerPort', ice.stunPort);
+      if (ice.turnUrl) await invoke(kurento, 'setTurnUrl', ice.turnUrl);
+    } catch (error) {
+      await endpoint.close();
+      throw error;
+    }
+    return endpoint;
+  }
+
+  /** Wrap an endpoint that already exists on the media server (created by another API process). */
+  static existing(kurento: KurentoObject, role: SdpRole): Endpoint {
+    return new Endpoint(role, kurento);
+  }
+
+  /** The media server's id of this endpoint. */
+  get id(): string {
+    return this.#kurento.id;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The underlying media-server object, to connect other elements to it. */
+  get kurento(): KurentoObject {
+    return this.#kurento;
+  }
+
+  /** Check the browser's offer for this role, process it, start gathering; resolves with the SDP answer. */
+  async processOffer(offer: unknown): Promise<string> {
+    const sdp = validateOffer(offer, this.role);
+    this.#assertOpen();
+    let answer: string;
+    try {
+      answer = await invoke<string>(this.#kurento, 'processOffer', sdp);
+    } catch (error) {
+      throw new OnairError('sdp.invalid', `the media server refused the offer: ${(error as Error).message}`);
+    }
+    this.#assertOpen();
+    this.#offerProcessed = true;
+    await invoke(this.#kurento, 'gatherCandidates');
+    return answer;
+  }
+
+  get acceptsCandidates(): boolean {
+    return this.#offerProcessed && !this.#closed;
+  }
+
+  /** Add a browser ICE candidate (after the offer was processed). */
+  async addCandidate(candidate: IceCandidateInit): Promise<void> {
+    if (!this.acceptsCandidates) throw new OnairError('ice.invalid', 'the endpoint does not take candidates yet');
+    try {
+      await invoke(this.#kurento, 'addIceCandidate', toKurentoCandidate(candidate));
+    } catch (error) {
+      throw new OnairError('ice.invalid', `the media server refused the candidate: ${(error as Error).message}`);
+    }
+  }
+
+  /** Send this endpoint's media to a sink (another endpoint, itself, a recorder). */
+  async connect(sink: KurentoObject, mediaType?: MediaType): Promise<void> {
+    this.#assertOpen();
+    await (mediaType ? invoke(this.#kurento, 'connect', sink, mediaType) : invoke(this.#kurento, 'connect', sink));
+  }
+
+  /** Release the endpoint on the media server. Idempotent; a release error is returned, not thrown. */
+  async close(): Promise<Error | undefined> {
+    if (this.#closed) return undefined;
+    this.#markClosed();
+    return release(this.#kurento);
+  }
+
+  /** The pipeline or the media server is gone: update local state only. Idempotent. */
+  parentClosed(): void {
+    if (!this.#closed) this.#markClosed();
+  }
+
+  #markClosed(): void {
+    this.#closed = true;
+    this.safeEmit('closed');
+    this.removeAllListeners('candidate');
+    this.removeAllListeners('flowIn');
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new OnairError('live.ended', 'the media session was closed');
+  }
+}
+
+function normaliseCandidate(raw: IceCandidateInit): IceCandidateInit {
+  return { candidate: raw.candidate, sdpMid: raw.sdpMid ?? null, sdpMLineIndex: raw.sdpMLineIndex ?? null };
+}

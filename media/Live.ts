@@ -1,0 +1,196 @@
+import { OnairError } from '../api/contract/errors.js';
+import { Endpoint, type EndpointIce } from './Endpoint.js';
+import { invoke, release, type IceCandidateInit, type KurentoObject, type KurentoPipeline } from './kurento.js';
+import { Recording, type RecordingResult } from './Recording.js';
+import { SafeEmitter } from './SafeEmitter.js';
+
+export type LiveEndReason = 'stopped' | 'presenterLeft' | 'mediaServerLost' | 'failed' | 'shutdown' | 'endedElsewhere';
+
+export interface LiveEnd {
+  reason: LiveEndReason;
+  /** The recorder's outcome; null when the live had no recorder here or it never started. */
+  recording: RecordingResult | null;
+}
+
+export interface LiveEvents {
+  /** A viewer's endpoint went away (left, or released with the live). */
+  viewerClosed: [key: string];
+  /** The live is over on this process; emitted once. */
+  ended: [LiveEnd];
+}
+
+/** Races a media-server promise against the loss of the media server. */
+export type Guard = <T>(promise: Promise<T>) => Promise<T>;
+
+export interface PresenterOptions {
+  offer: unknown;
+  /** Where the recorder writes (a file:// URI onair built); null records nothing. */
+  recordingUri: string | null;
+  onCandidate: (candidate: IceCandidateInit) => void;
+}
+
+/**
+ * One live broadcast on the media server: its MediaPipeline, the presenter's WebRtcEndpoint connected to itself
+ * (loopback preview) and to a RecorderEndpoint, and the viewers' receive-only endpoints fed by the presenter's.
+ *
+ * The process that started the live owns the pipeline; another API process `attach`es to it to add its own
+ * viewers and releases only those. Owned children are kept in maps and announce their own end.
+ */
+export class Live extends SafeEmitter<LiveEvents> {
+  readonly id: string;
+  /** Whether this process created (and must release) the pipeline. */
+  readonly owner: boolean;
+  readonly #pipeline: KurentoPipeline;
+  readonly #guard: Guard;
+  readonly #ice: EndpointIce;
+  #presenter: Endpoint | undefined;
+  /** The presenter's endpoint as a media source (also set on attached lives). */
+  #source: KurentoObject | undefined;
+  #recording: Recording | undefined;
+  readonly #viewers = new Map<string, Endpoint>();
+  #ending: Promise<LiveEnd> | undefined;
+  #closed = false;
+
+  constructor(id: string, pipeline: KurentoPipeline, opts: { owner: boolean; guard: Guard; ice?: EndpointIce; source?: KurentoObject }) {
+    super();
+    this.id = id;
+    this.owner = opts.owner;
+    this.#pipeline = pipeline;
+    this.#guard = opts.guard;
+    this.#ice = opts.ice ?? {};
+    this.#source = opts.source;
+  }
+
+  get pipelineId(): string {
+    return this.#pipeline.id;
+  }
+
+  /** The presenter endpoint's id on the media server, once it exists. */
+  get presenterEndpointId(): string | undefined {
+    return this.#source?.id;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get viewerCount(): number {
+    return this.#viewers.size;
+  }
+
+  /** The presenter's endpoint (owner only), or a viewer's by key. */
+  endpoint(role: 'presenter' | 'viewer', key?: string): Endpoint | undefined {
+    return role === 'presenter' ? this.#presenter : key === undefined ? undefined : this.#viewers.get(key);
+  }
+
+  /**
+   * Set up the presenter: endpoint, loopback, recorder, offer → answer, candidates gathering, recording.
+   * Re-checks after every await that the live was not ended meanwhile (what was just created is then released
+   * with the pipeline). Returns the SDP answer.
+   */
+  async startPresenter(opts: PresenterOptions): Promise<string> {
+    if (!this.owner) throw new Error('only the owning process starts the presenter');
+    if (this.#presenter) throw new OnairError('live.alreadyLive', 'this live already has its presenter');
+    const presenter = await this.#guard(Endpoint.create(this.#pipeline, 'presenter', this.#ice));
+    if (this.#closed) {
+      presenter.parentClosed();
+      throw new OnairError('live.ended', 'the live ended during set-up');
+    }
+    this.#presenter = presenter;
+    this.#source = presenter.kurento;
+    presenter.on('candidate', opts.onCandidate);
+    await this.#guard(presenter.connect(presenter.kurento));
+    if (opts.recordingUri) {
+      const recording = await this.#guard(Recording.create(this.#pipeline, opts.recordingUri));
+      this.#recording = recording;
+      this.#assertOpen();
+      await this.#guard(presenter.connect(recording.kurento));
+    }
+    const answer = await this.#guard(presenter.processOffer(opts.offer));
+    this.#assertOpen();
+    if (this.#recording) await this.#guard(this.#recording.start());
+    this.#assertOpen();
+    return answer;
+  }
+
+  /** Add a viewer fed by the presenter; resolves with the SDP answer for the viewer's browser. */
+  async addViewer(key: string, offer: unknown, onCandidate: (c: IceCandidateInit) => void): Promise<string> {
+    this.#assertOpen();
+    if (!this.#source) throw new OnairError('live.notFound', 'the live has no presenter yet');
+    if (this.#viewers.has(key)) throw new OnairError('request.invalid', 'already watching this live');
+    const viewer = await this.#guard(Endpoint.create(this.#pipeline, 'viewer', this.#ice));
+    if (this.#closed) {
+      await viewer.close();
+      throw new OnairError('live.ended', 'the live ended while joining');
+    }
+    this.#viewers.set(key, viewer);
+    viewer.once('closed', () => {
+      if (this.#viewers.get(key) === viewer) this.#viewers.delete(key);
+      this.safeEmit('viewerClosed', key);
+    });
+    viewer.on('candidate', onCandidate);
+    try {
+      await this.#guard(invoke(this.#source, 'connect', viewer.kurento));
+      const answer = await this.#guard(viewer.processOffer(offer));
+      this.#assertOpen();
+      return answer;
+    } catch (error) {
+      await viewer.close();
+      throw error;
+    }
+  }
+
+  /** Release one viewer's endpoint. Idempotent. */
+  async removeViewer(key: string): Promise<void> {
+    await this.#viewers.get(key)?.close();
+  }
+
+  /**
+   * End the live: stop the recorder and wait for its `Stopped`, then release the pipeline (owner) or this
+   * process's viewers (attached). Idempotent: every caller gets the same outcome.
+   */
+  end(reason: LiveEndReason): Promise<LiveEnd> {
+    this.#ending ??= this.#end(reason);
+    return this.#ending;
+  }
+
+  async #end(reason: LiveEndReason): Promise<LiveEnd> {
+    this.#closed = true;
+    let recording: RecordingResult | null = null;
+    if (this.owner) {
+      if (this.#recording) recording = await this.#recording.stop();
+      await release(this.#pipeline);
+      this.#presenter?.parentClosed();
+      this.#recording?.parentClosed();
+      for (const viewer of [...this.#viewers.values()]) viewer.parentClosed();
+    } else {
+      await Promise.all([...this.#viewers.values()].map((v) => v.close()));
+    }
+    const end: LiveEnd = { reason, recording };
+    this.safeEmit('ended', end);
+    return end;
+  }
+
+  /** The media server (or the owning process) is gone: local state only, nothing is sent to the server. */
+  gone(reason: LiveEndReason): Promise<LiveEnd> {
+    if (!this.#ending) {
+      this.#closed = true;
+      this.#presenter?.parentClosed();
+      this.#recording?.parentClosed();
+      for (const viewer of [...this.#viewers.values()]) viewer.parentClosed();
+      const end: LiveEnd = { reason, recording: this.#recording ? { stopped: false } : null };
+      this.#ending = Promise.resolve(end);
+      this.safeEmit('ended', end);
+    }
+    return this.#ending;
+  }
+
+  /** After a loss that turned out to keep the session (a long network blip): release what is left. */
+  async releaseRemains(): Promise<void> {
+    if (this.owner) await release(this.#pipeline);
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new OnairError('live.ended', 'the live has ended');
+  }
+}

@@ -1,0 +1,54 @@
+import { OnairError } from '../api/contract/errors.js';
+
+/** Largest SDP accepted from a browser (Chromium's offers are a few kB). */
+export const MAX_SDP_BYTES = 32 * 1024;
+
+export type SdpRole = 'presenter' | 'viewer';
+
+/**
+ * Check that an SDP offer is well formed and fits its role before it reaches the media server:
+ * a presenter must send video, a viewer must send nothing. Throws `sdp.invalid` with the reason.
+ */
+export function validateOffer(sdp: unknown, role: SdpRole): string {
+  if (typeof sdp !== 'string') throw new OnairError('sdp.invalid', 'the SDP offer must be a string');
+  if (Buffer.byteLength(sdp) > MAX_SDP_BYTES) throw new OnairError('sdp.invalid', `the SDP offer is larger than ${MAX_SDP_BYTES} bytes`);
+  const lines = sdp.split(/\r?\n/).filter((l) => l.length > 0);
+  if (lines[0] !== 'v=0') throw new OnairError('sdp.invalid', 'the SDP offer does not start with v=0');
+  if (!lines.every((l) => /^[a-z]=/.test(l))) throw new OnairError('sdp.invalid', 'the SDP offer has a malformed line');
+  const sections = mediaSections(lines);
+  if (sections.length === 0) throw new OnairError('sdp.invalid', 'the SDP offer has no media section');
+  for (const s of sections) {
+    if (!/^m=(audio|video|application) \d+ [A-Z/]+ .+$/.test(s.mLine)) throw new OnairError('sdp.invalid', `malformed media line: ${s.mLine.slice(0, 80)}`);
+  }
+  const sends = (s: MediaSection) => s.direction === 'sendrecv' || s.direction === 'sendonly';
+  const av = sections.filter((s) => s.kind === 'audio' || s.kind === 'video');
+  if (role === 'viewer' && av.some(sends)) throw new OnairError('sdp.invalid', 'a viewer offer must be receive-only');
+  if (role === 'presenter' && !av.some((s) => s.kind === 'video' && sends(s))) {
+    throw new OnairError('sdp.invalid', 'a presenter offer must send video');
+  }
+  return sdp;
+}
+
+interface MediaSection {
+  kind: string;
+  mLine: string;
+  direction: 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
+}
+
+function mediaSections(lines: string[]): MediaSection[] {
+  const sections: MediaSection[] = [];
+  let sessionDirection: MediaSection['direction'] = 'sendrecv';
+  let current: MediaSection | undefined;
+  for (const line of lines) {
+    if (line.startsWith('m=')) {
+      current = { kind: line.slice(2).split(' ')[0] ?? '', mLine: line, direction: sessionDirection };
+      sections.push(current);
+      continue;
+    }
+    const dir = /^a=(sendrecv|sendonly|recvonly|inactive)$/.exec(line)?.[1] as MediaSection['direction'] | undefined;
+    if (!dir) continue;
+    if (current) current.direction = dir;
+    else sessionDirection = dir;
+  }
+  return sections;
+}
