@@ -1,0 +1,163 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { ConfigError, loadConfig, parseDuration } from '../../api/config.js';
+
+describe('loadConfig()', () => {
+  test('with an empty environment gives the documented defaults', () => {
+    const config = loadConfig({}, '/srv/onair');
+    assert.equal(config.port, 8080);
+    assert.equal(config.host, null);
+    assert.equal(config.publicUrl, 'http://localhost:8080');
+    assert.equal(config.publicUrlFromPort, true);
+    assert.equal(config.databaseUrl, 'sqlite:data/onair.sqlite');
+    assert.equal(config.redisUrl, null);
+    assert.equal(config.storePrefix, 'onair:');
+    assert.equal(config.kmsUri, null);
+    assert.equal(config.recordingsDir, path.resolve('/srv/onair', 'recordings'));
+    assert.equal(config.turn, null);
+    assert.equal(config.logLevel, 'info');
+    assert.equal(config.tokenTtlMs, 6 * 3600_000);
+    assert.equal(config.signingSecretGenerated, true);
+    assert.ok(config.signingSecret.length >= 32);
+    assert.equal(config.callRingTimeoutMs, 30_000);
+    assert.equal(config.recordCalls, false);
+    assert.equal(config.engineWorkers, null);
+    assert.equal(config.authRateLimit, 30);
+    assert.equal(config.trustProxy, false);
+  });
+
+  test('generates a different signing secret per start when none is given', () => {
+    assert.notEqual(loadConfig({}).signingSecret, loadConfig({}).signingSecret);
+  });
+
+  test('reads every variable when given', () => {
+    const config = loadConfig(
+      {
+        PORT: '9000',
+        HOST: '127.0.0.1',
+        PUBLIC_URL: 'https://onair.example.org/',
+        DATABASE_URL: 'mysql://onair:secret@db:3306/onair',
+        REDIS_URL: 'redis://redis:6379/0',
+        STORE_PREFIX: 'prod:',
+        KMS_URI: 'ws://kms:8888/kurento',
+        RECORDINGS_DIR: '/var/lib/onair/recordings',
+        TURN_URLS: 'turn:turn.example.org:3478?transport=udp, turns:turn.example.org:5349',
+        TURN_SECRET: 'a-long-turn-secret',
+        LOG_LEVEL: 'warn',
+        TOKEN_TTL: '30m',
+        SIGNING_SECRET: '0123456789abcdef0123',
+        CALL_RING_TIMEOUT_MS: '500',
+        RECORD_CALLS: 'yes',
+        ENGINE_WORKERS: '2',
+        AUTH_RATE_LIMIT: '5',
+        TRUST_PROXY: '1',
+      },
+      '/srv/onair',
+    );
+    assert.equal(config.port, 9000);
+    assert.equal(config.host, '127.0.0.1');
+    assert.equal(config.publicUrl, 'https://onair.example.org');
+    assert.equal(config.publicUrlFromPort, false);
+    assert.equal(config.databaseUrl, 'mysql://onair:secret@db:3306/onair');
+    assert.equal(config.redisUrl, 'redis://redis:6379/0');
+    assert.equal(config.storePrefix, 'prod:');
+    assert.equal(config.kmsUri, 'ws://kms:8888/kurento');
+    assert.equal(config.recordingsDir, '/var/lib/onair/recordings');
+    assert.deepEqual(config.turn, {
+      urls: ['turn:turn.example.org:3478?transport=udp', 'turns:turn.example.org:5349'],
+      secret: 'a-long-turn-secret',
+    });
+    assert.equal(config.logLevel, 'warn');
+    assert.equal(config.tokenTtlMs, 30 * 60_000);
+    assert.equal(config.signingSecret, '0123456789abcdef0123');
+    assert.equal(config.signingSecretGenerated, false);
+    assert.equal(config.callRingTimeoutMs, 500);
+    assert.equal(config.recordCalls, true);
+    assert.equal(config.engineWorkers, 2);
+    assert.equal(config.authRateLimit, 5);
+    assert.equal(config.trustProxy, 1);
+  });
+
+  test('treats empty variables as unset and accepts sqlite and mariadb URLs', () => {
+    const config = loadConfig({ PORT: '', REDIS_URL: ' ', DATABASE_URL: 'sqlite::memory:', KMS_URI: '' });
+    assert.equal(config.port, 8080);
+    assert.equal(config.redisUrl, null);
+    assert.equal(config.kmsUri, null);
+    assert.equal(config.databaseUrl, 'sqlite::memory:');
+    assert.equal(loadConfig({ DATABASE_URL: 'mariadb://root@127.0.0.1/onair' }).databaseUrl, 'mariadb://root@127.0.0.1/onair');
+  });
+
+  // Each bad value is rejected with a ConfigError whose message names the variable.
+  const invalid: Array<[string, Record<string, string>]> = [
+    ['PORT', { PORT: 'eighty' }],
+    ['PORT', { PORT: '70000' }],
+    ['PORT', { PORT: '-1' }],
+    ['HOST', { HOST: 'bad host!' }],
+    ['PUBLIC_URL', { PUBLIC_URL: 'ftp://example.org' }],
+    ['PUBLIC_URL', { PUBLIC_URL: 'not a url' }],
+    ['DATABASE_URL', { DATABASE_URL: 'postgres://db/onair' }],
+    ['DATABASE_URL', { DATABASE_URL: 'mysql://db' }],
+    ['DATABASE_URL', { DATABASE_URL: 'sqlite:' }],
+    ['REDIS_URL', { REDIS_URL: 'http://redis:6379' }],
+    ['STORE_PREFIX', { STORE_PREFIX: 'has space' }],
+    ['KMS_URI', { KMS_URI: 'http://kms:8888/kurento' }],
+    ['TURN_URLS', { TURN_URLS: 'http://turn.example.org', TURN_SECRET: 'long-enough' }],
+    ['TURN_SECRET', { TURN_URLS: 'turn:turn.example.org:3478' }],
+    ['TURN_URLS', { TURN_SECRET: 'long-enough' }],
+    ['TURN_SECRET', { TURN_URLS: 'turn:turn.example.org:3478', TURN_SECRET: 'short' }],
+    ['LOG_LEVEL', { LOG_LEVEL: 'loud' }],
+    ['TOKEN_TTL', { TOKEN_TTL: 'forever' }],
+    ['TOKEN_TTL', { TOKEN_TTL: '0' }],
+    ['TOKEN_TTL', { TOKEN_TTL: '400d' }],
+    ['SIGNING_SECRET', { SIGNING_SECRET: 'short' }],
+    ['CALL_RING_TIMEOUT_MS', { CALL_RING_TIMEOUT_MS: '10' }],
+    ['CALL_RING_TIMEOUT_MS', { CALL_RING_TIMEOUT_MS: '1.5' }],
+    ['RECORD_CALLS', { RECORD_CALLS: 'maybe' }],
+    ['ENGINE_WORKERS', { ENGINE_WORKERS: '0' }],
+    ['AUTH_RATE_LIMIT', { AUTH_RATE_LIMIT: 'lots' }],
+    ['TRUST_PROXY', { TRUST_PROXY: 'sometimes' }],
+  ];
+  for (const [variable, env] of invalid) {
+    test(`rejects ${variable}=${JSON.stringify(env[variable] ?? '(unset)')} naming ${variable}`, () => {
+      assert.throws(
+        () => loadConfig(env),
+        (err: unknown) => {
+          assert.ok(err instanceof ConfigError);
+          assert.deepEqual(err.variables, [variable]);
+          assert.match(err.message, new RegExp(`\\b${variable}\\b`));
+          return true;
+        },
+      );
+    });
+  }
+
+  test('names every bad variable at once', () => {
+    assert.throws(() => loadConfig({ PORT: 'x', LOG_LEVEL: 'y' }), (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.deepEqual([...err.variables].sort(), ['LOG_LEVEL', 'PORT']);
+      return true;
+    });
+  });
+
+  test('never repeats a secret value in its message', () => {
+    assert.throws(() => loadConfig({ SIGNING_SECRET: 'tiny' }), (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.doesNotMatch(err.message, /tiny/);
+      return true;
+    });
+  });
+});
+
+describe('parseDuration()', () => {
+  test('reads bare seconds and unit suffixes', () => {
+    assert.equal(parseDuration('90'), 90_000);
+    assert.equal(parseDuration('500ms'), 500);
+    assert.equal(parseDuration('15m'), 900_000);
+    assert.equal(parseDuration('6h'), 21_600_000);
+    assert.equal(parseDuration('7d'), 604_800_000);
+    assert.equal(parseDuration('1.5h'), 5_400_000);
+    assert.equal(parseDuration('6 hours'), null);
+    assert.equal(parseDuration('-1s'), null);
+  });
+});
