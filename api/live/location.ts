@@ -1,0 +1,19 @@
+import ct from 'countries-and-timezones';
+
+/**
+ * A recording's location, resolved offline (no third-party service at run time): from the IANA time zone the
+ * presenter's browser reports, e.g. "Europe/Paris" → "Paris, France". Unknown or absent zones give "Unknown".
+ */
+export function locationFromTimeZone(timeZone: string | undefined | null): string {
+  if (!timeZone) return UNKNOWN_LOCATION;
+  const zone = ct.getTimezone(timeZone);
+  if (!zone) return UNKNOWN_LOCATION;
+  const canonical = zone.aliasOf ? (ct.getTimezone(zone.aliasOf) ?? zone) : zone;
+  const city = canonical.name.split('/').pop()?.replaceAll('_', ' ');
+  const countryCode = canonical.countries[0];
+  const country = countryCode ? ct.getCountry(countryCode)?.name : undefined;
+  if (city && country) return `${city}, ${country}`;
+  return city || country || UNKNOWN_LOCATION;
+}
+
+export const UNKNOWN_LOCATION = 'Unknown';
