@@ -1,0 +1,163 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { ForeignKeyConstraintError, UniqueConstraintError } from 'sequelize';
+import { newPublicId, openDatabase, type Database } from '../../api/db/index.js';
+import { createTestDatabase, type DatabaseKind, type TestDatabase } from '../support/db.js';
+import { skipUnless } from '../support/services.js';
+
+const TABLES = ['users', 'lives', 'recordings', 'calls'];
+
+/** The indexes the VOD library and the lookups rely on, per table. */
+const INDEXES: Record<string, string[]> = {
+  users: ['users_nickname_key'],
+  lives: ['lives_status', 'lives_user_started', 'lives_call'],
+  recordings: [
+    'recordings_file', 'recordings_started', 'recordings_duration', 'recordings_user_started',
+    'recordings_location_started', 'recordings_status_started', 'recordings_live',
+  ],
+  calls: ['calls_caller_created', 'calls_callee_created'],
+};
+
+async function tableNames(db: Database): Promise<string[]> {
+  const tables = (await db.sequelize.getQueryInterface().showAllTables()) as Array<string | { tableName: string }>;
+  return tables.map((t) => (typeof t === 'string' ? t : t.tableName)).filter((t) => t !== 'sqlite_sequence').sort();
+}
+
+async function indexNames(db: Database, table: string): Promise<string[]> {
+  const indexes = (await db.sequelize.getQueryInterface().showIndex(table)) as Array<{ name: string }>;
+  return indexes.map((i) => i.name);
+}
+
+const kinds: Array<{ kind: DatabaseKind; skip: string | false }> = [
+  { kind: 'mariadb', skip: skipUnless('mariadb') },
+  { kind: 'sqlite', skip: false },
+];
+
+for (const { kind, skip } of kinds) {
+  describe(`migrations on ${kind}`, { skip }, () => {
+    let testDb: TestDatabase;
+    let db: Database;
+
+    before(async () => {
+      testDb = await createTestDatabase(kind);
+      db = await openDatabase(testDb.url);
+    });
+
+    after(async () => {
+      await db?.close();
+      await testDb?.drop();
+    });
+
+    test('up applies every migration once and creates the tables', async () => {
+      assert.deepEqual(await db.migrate(), ['0001-initial']);
+      assert.deepEqual(await db.migrate(), [], 'a second run has nothing to do');
+      assert.deepEqual(await tableNames(db), ['SequelizeMeta', ...TABLES].sort());
+    });
+
+    test('the tables have the indexes of the library and lookup queries', async () => {
+      for (const [table, expected] of Object.entries(INDEXES)) {
+        const names = await indexNames(db, table);
+        for (const name of expected) assert.ok(names.includes(name), `${table} has index ${name} (has ${names.join(', ')})`);
+      }
+    });
+
+    test('the models and the migrated tables have the same columns', async () => {
+      const qi = db.sequelize.getQueryInterface();
+      for (const model of [db.User, db.Live, db.Recording, db.Call]) {
+        const columns = Object.keys(await qi.describeTable(model.getTableName() as string)).sort();
+        assert.deepEqual(columns, Object.keys(model.getAttributes()).sort(), model.name);
+      }
+    });
+
+    test('rows round-trip the same way: UTC dates with milliseconds, utf8mb4 text, big sizes', async () => {
+      const user = await db.User.create({ nickname: 'Zoë_1', nicknameKey: 'zoë_1', passwordHash: 'x', avatarSeed: 'seed' });
+      const startedAt = new Date('2025-03-30T01:59:59.123Z');
+      const live = await db.Live.create({ id: newPublicId(), userId: user.id, title: 'Live 🎥 — ünïcödé', startedAt });
+      const recording = await db.Recording.create({
+        liveId: live.id, userId: user.id, title: live.title, fileName: `${live.id}/a.webm`, startedAt,
+        durationMs: 3_600_000, sizeBytes: 5_000_000_000, location: 'Paris, France',
+      });
+      const call = await db.Call.create({ id: newPublicId(), callerId: user.id, calleeId: user.id });
+
+      const liveBack = await db.Live.findByPk(live.id, { include: [{ association: 'user' }] });
+      assert.equal(liveBack?.title, 'Live 🎥 — ünïcödé');
+      assert.equal(liveBack?.startedAt.toISOString(), '2025-03-30T01:59:59.123Z');
+      assert.equal(liveBack?.status, 'live');
+      assert.equal(liveBack?.kind, 'broadcast');
+      assert.equal(liveBack?.peakViewers, 0);
+      assert.equal(liveBack?.user?.nickname, 'Zoë_1');
+
+      const recBack = await db.Recording.findByPk(recording.id);
+      assert.equal(recBack?.sizeBytes, 5_000_000_000);
+      assert.equal(recBack?.status, 'recording');
+      assert.equal(recBack?.mimeType, 'video/webm');
+      assert.equal(recBack?.startedAt.getTime(), startedAt.getTime());
+
+      const callBack = await db.Call.findByPk(call.id);
+      assert.equal(callBack?.outcome, 'ringing');
+      assert.equal(callBack?.answeredAt, null);
+
+      const inRange = await db.Recording.count({ where: { startedAt: new Date('2025-03-30T01:59:59.123Z') } });
+      assert.equal(inRange, 1, 'an exact date compares equal');
+    });
+
+    test('nicknames are unique by key and foreign keys are enforced', async () => {
+      await db.User.create({ nickname: 'alice', nicknameKey: 'alice', passwordHash: 'x', avatarSeed: 's' });
+      await assert.rejects(
+        db.User.create({ nickname: 'ALICE', nicknameKey: 'alice', passwordHash: 'x', avatarSeed: 's' }),
+        UniqueConstraintError,
+      );
+      await assert.rejects(db.Live.create({ id: newPublicId(), userId: 999_999, title: 'orphan' }), ForeignKeyConstraintError);
+    });
+
+    test('deleting a user removes their lives; deleting a live keeps its recordings', async () => {
+      const user = await db.User.create({ nickname: 'bob', nicknameKey: 'bob', passwordHash: 'x', avatarSeed: 's' });
+      const live = await db.Live.create({ id: newPublicId(), userId: user.id, title: 't' });
+      const kept = await db.Recording.create({ liveId: live.id, userId: user.id, title: 't', fileName: `${live.id}.webm`, startedAt: new Date() });
+      await live.destroy();
+      await kept.reload();
+      assert.equal(kept.liveId, null);
+      const live2 = await db.Live.create({ id: newPublicId(), userId: user.id, title: 't2' });
+      await user.destroy();
+      assert.equal(await db.Live.findByPk(live2.id), null);
+      assert.equal(await db.Recording.findByPk(kept.id), null);
+    });
+
+    test('the models refuse values outside their closed lists', async () => {
+      const user = await db.User.create({ nickname: 'carol', nicknameKey: 'carol', passwordHash: 'x', avatarSeed: 's' });
+      await assert.rejects(db.Live.create({ id: newPublicId(), userId: user.id, title: 't', status: 'paused' as never }), /Validation/);
+    });
+
+    test('down reverts everything, and up again rebuilds it', async () => {
+      assert.deepEqual(await db.migrateDown('all'), ['0001-initial']);
+      assert.deepEqual(await tableNames(db), ['SequelizeMeta']);
+      assert.deepEqual(await db.migrateDown(), [], 'nothing left to revert');
+      assert.deepEqual(await db.migrate(), ['0001-initial']);
+      assert.deepEqual(await tableNames(db), ['SequelizeMeta', ...TABLES].sort());
+    });
+  });
+}
+
+describe('migrations from several processes at once (MariaDB)', { skip: skipUnless('mariadb') }, () => {
+  test('two databases migrating together apply each migration exactly once', async () => {
+    const testDb = await createTestDatabase('mariadb');
+    const dbs = await Promise.all([openDatabase(testDb.url), openDatabase(testDb.url), openDatabase(testDb.url)]);
+    try {
+      const applied = await Promise.all(dbs.map((d) => d.migrate()));
+      assert.deepEqual(applied.flat(), ['0001-initial']);
+    } finally {
+      await Promise.all(dbs.map((d) => d.close()));
+      await testDb.drop();
+    }
+  });
+});
+
+describe('openDatabase()', () => {
+  test('rejects with the dialect when the database cannot be reached', async () => {
+    await assert.rejects(openDatabase('mysql://root@127.0.0.1:1/nothing'), /cannot open the database \(mysql\)/);
+  });
+
+  test('rejects an unsupported URL scheme', async () => {
+    await assert.rejects(openDatabase('postgres://localhost/x'), /unsupported DATABASE_URL scheme: postgres/);
+  });
+});
