@@ -1,0 +1,23 @@
+import { createPinia } from 'pinia';
+import { createApp } from 'vue';
+import App from './App.vue';
+import { api } from './api/api.js';
+import { createAppRouter, guardRoutes } from './router.js';
+import { useSessionStore } from './stores/session.js';
+import './styles/main.css';
+
+const app = createApp(App);
+const pinia = createPinia();
+app.use(pinia);
+
+const session = useSessionStore(pinia);
+api.bindSession(session);
+session.followOtherTabs();
+
+// Check the stored token before the first route is chosen, so a reload lands where the user was.
+void session.restore().finally(() => {
+  const router = createAppRouter();
+  guardRoutes(router, session);
+  app.use(router);
+  app.mount('#app');
+});

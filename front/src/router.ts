@@ -1,0 +1,70 @@
+import { watch } from 'vue';
+import { createRouter, createWebHistory, type RouteLocationNormalized, type Router } from 'vue-router';
+import AppLayout from './layouts/AppLayout.vue';
+import type { SessionStore } from './stores/session.js';
+
+declare module 'vue-router' {
+  interface RouteMeta {
+    /** Reachable while signed out (log in, register). Every other page needs a session. */
+    public?: boolean;
+    /** Shown in the browser tab. */
+    title?: string;
+  }
+}
+
+export function createAppRouter(): Router {
+  return createRouter({
+    history: createWebHistory(),
+    routes: [
+      { path: '/login', name: 'login', component: () => import('./pages/AuthPage.vue'), props: { mode: 'login' }, meta: { public: true, title: 'Log in' } },
+      { path: '/register', name: 'register', component: () => import('./pages/AuthPage.vue'), props: { mode: 'register' }, meta: { public: true, title: 'Create an account' } },
+      {
+        path: '/',
+        component: AppLayout,
+        children: [
+          { path: '', name: 'liveNow', component: () => import('./pages/LiveNowPage.vue'), meta: { title: 'Live now' } },
+          { path: 'go-live', name: 'goLive', component: () => import('./pages/GoLivePage.vue'), meta: { title: 'Go live' } },
+          { path: 'recordings', name: 'recordings', component: () => import('./pages/RecordingsPage.vue'), meta: { title: 'Recordings' } },
+          { path: 'calls', name: 'calls', component: () => import('./pages/CallsPage.vue'), meta: { title: 'Calls' } },
+          { path: ':pathMatch(.*)*', name: 'notFound', component: () => import('./pages/NotFoundPage.vue'), meta: { title: 'Page not found' } },
+        ],
+      },
+    ],
+  });
+}
+
+/**
+ * Keeps routes and session in step: signed-out users only reach public pages (and come back where they
+ * were after logging in); signed-in users skip the login page; a session that ends sends the user to log in.
+ */
+export function guardRoutes(router: Router, session: SessionStore): void {
+  router.beforeEach((to) => {
+    if (to.meta.public) return session.status === 'signedIn' ? safeRedirect(to) : true;
+    return session.status === 'signedOut' ? loginFor(to) : true;
+  });
+
+  router.afterEach((to, from) => {
+    document.title = to.meta.title ? `${to.meta.title} · onair` : 'onair';
+    // Moving between pages re-checks the session, so a revoked or expired token is noticed without a reload.
+    if (!to.meta.public && from.matched.length > 0 && !from.meta.public) void session.revalidate();
+  });
+
+  watch(
+    () => session.status,
+    (status) => {
+      const current = router.currentRoute.value;
+      if (status === 'signedOut' && !current.meta.public) void router.replace(loginFor(current));
+      if (status === 'signedIn' && current.meta.public) void router.replace(safeRedirect(current));
+    },
+  );
+}
+
+function loginFor(from: RouteLocationNormalized) {
+  return { name: 'login', query: from.fullPath === '/' ? {} : { redirect: from.fullPath } };
+}
+
+/** The page to return to after logging in: only a path inside this app, never another origin. */
+function safeRedirect(route: RouteLocationNormalized): string {
+  const target = route.query.redirect;
+  return typeof target === 'string' && target.startsWith('/') && !target.startsWith('//') && !target.startsWith('/\\') ? target : '/';
+}

@@ -1,0 +1,27 @@
+/**
+ * Vite builds the front end (front/) into front/dist, which the onair server serves with an SPA fallback.
+ * In development (`npx vite`), API, health and socket.io traffic is proxied to the server on :8080.
+ */
+import { fileURLToPath } from 'node:url';
+import vue from '@vitejs/plugin-vue';
+import { defineConfig } from 'vite';
+
+const API = process.env.ONAIR_API_URL ?? 'http://localhost:8080';
+
+export default defineConfig({
+  root: fileURLToPath(new URL('./front', import.meta.url)),
+  plugins: [vue()],
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    chunkSizeWarningLimit: 600,
+  },
+  server: {
+    port: 5173,
+    proxy: {
+      '/api': API,
+      '/healthz': API,
+      '/socket.io': { target: API, ws: true },
+    },
+  },
+});
