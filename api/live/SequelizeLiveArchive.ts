@@ -1,0 +1,53 @@
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Models } from '../db/index.js';
+import type { RecordingStatus } from '../contract/rest.js';
+import type { LiveArchive } from './LiveArchive.js';
+
+/** The live archive on the Sequelize models: `lives` rows and the recording row of each recorded live. */
+export class SequelizeLiveArchive implements LiveArchive {
+  readonly #models: Pick<Models, 'Live' | 'Recording'>;
+  readonly #recordingsDir: string;
+
+  constructor(models: Pick<Models, 'Live' | 'Recording'>, recordingsDir: string) {
+    this.#models = models;
+    this.#recordingsDir = recordingsDir;
+  }
+
+  async liveStarted(live: Parameters<LiveArchive['liveStarted']>[0]): Promise<void> {
+    await this.#models.Live.create({ id: live.id, userId: live.userId, title: live.title, kind: live.kind, status: 'live', startedAt: live.startedAt });
+    if (!live.recording) return;
+    await this.#models.Recording.create({
+      liveId: live.id, userId: live.userId, title: live.title, fileName: live.recording.fileName,
+      startedAt: live.startedAt, location: live.recording.location, status: 'recording',
+    });
+  }
+
+  async liveEnded(end: Parameters<LiveArchive['liveEnded']>[0]): Promise<number | null> {
+    await this.#models.Live.update(
+      { status: end.reason === 'failed' ? 'failed' : 'ended', endedAt: end.endedAt, endReason: end.reason, peakViewers: end.peakViewers, totalViewers: end.totalViewers },
+      { where: { id: end.id } },
+    );
+    const recording = await this.#models.Recording.findOne({ where: { liveId: end.id } });
+    if (!recording) return null;
+    const sizeBytes = await fileSize(path.join(this.#recordingsDir, recording.fileName));
+    // A recorder that confirmed its stop wrote a whole file; one cut short by a lost media server is readable
+    // up to its last cluster; no bytes at all is a failed recording.
+    const status: RecordingStatus = sizeBytes === 0 ? 'failed' : end.recordingStopped ? 'ready' : 'incomplete';
+    await recording.update({ endedAt: end.endedAt, durationMs: end.endedAt.getTime() - end.startedAt.getTime(), sizeBytes, status });
+    return recording.id;
+  }
+
+  async recordingIdOf(liveId: string): Promise<number | null> {
+    const recording = await this.#models.Recording.findOne({ where: { liveId }, attributes: ['id'] });
+    return recording?.id ?? null;
+  }
+}
+
+async function fileSize(file: string): Promise<number> {
+  try {
+    return (await stat(file)).size;
+  } catch {
+    return 0;
+  }
+}
