@@ -3,7 +3,7 @@
 // A suite whose service is missing is skipped with the reason, unless ONAIR_TEST_REQUIRE=all,
 // where a missing service is a failure. Usage: npm test [-- suite-or-file ...]
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 
@@ -23,6 +23,40 @@ const SUITE_NEEDS = {
   recordings: ['chromium', 'ffmpeg', 'mariadb'],
   calls: ['chromium', 'mariadb', 'redis'],
 };
+
+/** Suites that drive the built front end (front/dist), which is built once before them. */
+const FRONT_SUITES = ['browser', 'live', 'recordings', 'calls'];
+
+/**
+ * `vite build` into a staging folder, then swapped in for front/dist, so that a server already serving
+ * front/dist (another test run) never sees it half written. Exits the run if the build fails.
+ */
+function buildFront() {
+  const started = Date.now();
+  const staging = path.join(root, '.test-artifacts', `front-${process.pid}`);
+  const dist = path.join(root, 'front', 'dist');
+  const previous = path.join(root, '.test-artifacts', `front-old-${process.pid}`);
+  console.log('  build   front end (vite build) for the browser suites');
+  const vite = path.join(root, 'node_modules', 'vite', 'bin', 'vite.js');
+  const result = spawnSync(process.execPath, [vite, 'build', '--logLevel', 'warn', '--outDir', staging, '--emptyOutDir'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+  if (result.status !== 0) {
+    rmSync(staging, { recursive: true, force: true });
+    console.log('The front-end build (vite build) failed: see above. No test was run.');
+    console.log('0 passed, 1 failed');
+    process.exit(1);
+  }
+  try {
+    renameSync(dist, previous);
+  } catch (error) {
+    if (error.code !== 'ENOENT') throw error;
+  }
+  renameSync(staging, dist);
+  rmSync(previous, { recursive: true, force: true });
+  console.log(`          built front/dist in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
 
 function tcpOpen(port, host = '127.0.0.1') {
   return new Promise((resolve) => {
@@ -64,6 +98,7 @@ const suites = readdirSync(testsDir)
   .sort();
 
 const plan = [];
+const planSuites = new Set();
 let missingRequired = false;
 console.log('onair test suites');
 for (const suite of suites) {
@@ -79,6 +114,7 @@ for (const suite of suites) {
   }
   console.log(`  run     ${suite} (${files.length} files)`);
   plan.push(...files);
+  planSuites.add(suite);
 }
 if (missingRequired) {
   console.log('ONAIR_TEST_REQUIRE=all and a required service is missing: failing.');
@@ -88,6 +124,7 @@ if (missingRequired) {
 
 const artifacts = path.join(root, '.test-artifacts');
 mkdirSync(artifacts, { recursive: true });
+if (FRONT_SUITES.some((suite) => planSuites.has(suite))) buildFront();
 const summaryFile = path.join(artifacts, 'summary.json');
 const available = Object.entries(services).filter(([, v]) => v === true).map(([k]) => k).join(',');
 const child = spawn(process.execPath, [
