@@ -1,0 +1,84 @@
+/**
+ * Sessions: opaque random bearer tokens, kept in the Store only as a SHA-256 hash, with a TTL (TOKEN_TTL).
+ * A token reads `<expiry, base36 ms>.<32 random bytes, base64url>`; the expiry inside only chooses the error:
+ * - a token past its expiry is refused with `auth.expiredToken` (whether or not it was revoked);
+ * - a token revoked by logout, unknown, forged or malformed is refused with `auth.invalidToken`.
+ * Logout deletes the stored hash, so every process sharing the Store refuses the token at once.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { OnairError } from '../contract/errors.js';
+import type { Store } from '../store/Store.js';
+
+const TOKEN_PATTERN = /^([0-9a-z]{1,12})\.([A-Za-z0-9_-]{43})$/;
+
+export interface Session {
+  userId: number;
+  /** Milliseconds since the epoch. */
+  expiresAt: number;
+  /** Identifies the session without revealing the token (e.g. on a socket). */
+  tokenHash: string;
+}
+
+export interface IssuedToken {
+  token: string;
+  expiresAt: Date;
+}
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+export class Sessions {
+  readonly #store: Store;
+  readonly #ttlMs: number;
+  readonly #now: () => number;
+
+  constructor(store: Store, ttlMs: number, now: () => number = Date.now) {
+    this.#store = store;
+    this.#ttlMs = ttlMs;
+    this.#now = now;
+  }
+
+  /** Issues a new token for a user. */
+  async create(userId: number): Promise<IssuedToken> {
+    const expiresAt = this.#now() + this.#ttlMs;
+    const token = `${expiresAt.toString(36)}.${randomBytes(32).toString('base64url')}`;
+    await this.#store.set(this.#key(hashToken(token)), JSON.stringify({ userId, expiresAt }), { ttlMs: this.#ttlMs });
+    return { token, expiresAt: new Date(expiresAt) };
+  }
+
+  /** The session of a token; rejects with `auth.invalidToken` or `auth.expiredToken`. */
+  async verify(token: string): Promise<Session> {
+    const match = TOKEN_PATTERN.exec(token);
+    if (!match) throw new OnairError('auth.invalidToken', 'the token is malformed');
+    const tokenHash = hashToken(token);
+    const now = this.#now();
+    const raw = await this.#store.get(this.#key(tokenHash));
+    const claimedExpiry = parseInt(match[1]!, 36);
+    if (raw === null) {
+      if (claimedExpiry <= now) throw new OnairError('auth.expiredToken', 'the session has expired; log in again');
+      throw new OnairError('auth.invalidToken', 'the token is not valid (revoked or unknown)');
+    }
+    const record = JSON.parse(raw) as { userId: number; expiresAt: number };
+    if (record.expiresAt <= now) {
+      await this.#store.del(this.#key(tokenHash));
+      throw new OnairError('auth.expiredToken', 'the session has expired; log in again');
+    }
+    return { userId: record.userId, expiresAt: record.expiresAt, tokenHash };
+  }
+
+  /** Revokes a token (logout); resolves whether it was live. */
+  async revoke(token: string): Promise<boolean> {
+    if (!TOKEN_PATTERN.test(token)) return false;
+    return (await this.#store.del(this.#key(hashToken(token)))) > 0;
+  }
+
+  /** Revokes a session by its hash (e.g. from a socket that only knows the hash). */
+  async revokeHash(tokenHash: string): Promise<boolean> {
+    return (await this.#store.del(this.#key(tokenHash))) > 0;
+  }
+
+  #key(tokenHash: string): string {
+    return `session:${tokenHash}`;
+  }
+}

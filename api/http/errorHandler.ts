@@ -1,0 +1,59 @@
+/**
+ * The one error shape of the API, `{ "error": { "code", "message" } }`, for every failure: thrown OnairErrors,
+ * body-parser errors (413 `request.tooLarge`, 400 `request.invalid`), unknown routes (404 `request.notFound`) and
+ * anything unexpected (500 `internal`, whose details stay in the log). pino-http logs each request once; the error
+ * code (and for a 500 the error itself) rides on that line.
+ */
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import { OnairError } from '../contract/errors.js';
+import type { ErrorResponse } from '../contract/rest.js';
+
+interface HttpError extends Error {
+  type?: string;
+  status?: number;
+  statusCode?: number;
+  expose?: boolean;
+}
+
+/** Maps any thrown value to an OnairError. */
+export function toOnairError(err: unknown): OnairError {
+  if (err instanceof OnairError) return err;
+  const e = err as HttpError;
+  switch (e?.type) {
+    case 'entity.too.large':
+      return new OnairError('request.tooLarge', 'the request body is too large');
+    case 'entity.parse.failed':
+      return new OnairError('request.invalid', 'the request body is not valid JSON');
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+    case 'request.aborted':
+    case 'request.size.invalid':
+    case 'stream.encoding.set':
+      return new OnairError('request.invalid', 'the request body cannot be read');
+  }
+  const status = e?.status ?? e?.statusCode;
+  if (status === 404) return new OnairError('request.notFound', 'not found');
+  if (status === 413) return new OnairError('request.tooLarge', 'the request is too large');
+  if (typeof status === 'number' && status >= 400 && status < 500 && e.expose) {
+    return new OnairError('request.invalid', e.message);
+  }
+  return new OnairError('internal', 'something went wrong on our side');
+}
+
+export function sendError(res: Response, error: OnairError): void {
+  res.locals.errorCode = error.code;
+  const body: ErrorResponse = { error: error.toBody() };
+  res.status(error.status).json(body);
+}
+
+export const notFound: RequestHandler = (req, _res, next) => {
+  next(new OnairError('request.notFound', `no route for ${req.method} ${req.path}`));
+};
+
+export const errorHandler: ErrorRequestHandler = (err, _req, res, next) => {
+  const error = toOnairError(err);
+  // For pino-http's one line per request: a 500 carries the original error and its stack.
+  if (error.code === 'internal') (res as Response & { err?: unknown }).err = err;
+  if (res.headersSent) return next(err);
+  sendError(res, error);
+};

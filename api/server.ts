@@ -1,0 +1,153 @@
+/**
+ * Starts onair's API server: logger, database (migrated), store, services, express app, HTTP server.
+ * `close()` releases everything in reverse order and is idempotent. A failure during start-up releases what
+ * was already opened before rejecting.
+ */
+import { mkdir } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Express } from 'express';
+import type { Logger } from 'pino';
+import { createApp, type AppDeps } from './app.js';
+import { Accounts } from './auth/Accounts.js';
+import { Sessions } from './auth/Sessions.js';
+import type { Config } from './config.js';
+import { openDatabase, type Database } from './db/index.js';
+import { createMetrics, type Metrics } from './http/metrics.js';
+import { createLogger } from './logger.js';
+import { createStore } from './store/index.js';
+import type { Store } from './store/Store.js';
+
+/** Open connections get this long to finish after close() before they are cut. */
+const CLOSE_GRACE_MS = 5000;
+
+export interface ServerOptions {
+  log?: Logger;
+  /** Media server reachability for /healthz. */
+  mediaProbe?: () => Promise<boolean>;
+  /** Folder of the built front end (default front/dist); null serves none. */
+  frontDir?: string | null;
+  /** More API routers, mounted before the API's 404. */
+  routers?: AppDeps['routers'];
+}
+
+/** The services every feature builds on; later features add theirs next to these. */
+export interface Services {
+  config: Config;
+  log: Logger;
+  db: Database;
+  store: Store;
+  sessions: Sessions;
+  accounts: Accounts;
+  metrics: Metrics;
+}
+
+export interface RunningServer {
+  /** Where this process answers, e.g. http://127.0.0.1:8080 (for the public address see services.config.publicUrl). */
+  url: string;
+  port: number;
+  app: Express;
+  httpServer: http.Server;
+  db: Database;
+  store: Store;
+  log: Logger;
+  services: Services;
+  /** Stops accepting requests, lets open ones finish (briefly), then releases the store and database. Idempotent. */
+  close(): Promise<void>;
+}
+
+export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
+  const log = options.log ?? createLogger(config.logLevel);
+  const cleanups: Array<() => Promise<void>> = [];
+  const release = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      await cleanup().catch((err: unknown) => log.warn({ err }, 'release failed during close'));
+    }
+  };
+
+  try {
+    if (config.signingSecretGenerated) {
+      log.warn('SIGNING_SECRET is not set: using a random one, so signed media URLs stop working at restart');
+    }
+    await mkdir(config.recordingsDir, { recursive: true });
+
+    const db = await openDatabase(config.databaseUrl, { log });
+    cleanups.push(() => db.close());
+    const applied = await db.migrate();
+    log.info({ dialect: db.dialect, applied }, applied.length ? 'database migrated' : 'database up to date');
+
+    const store = await createStore(config, log);
+    cleanups.push(() => store.close());
+
+    const httpServer = http.createServer();
+    httpServer.headersTimeout = 30_000;
+    httpServer.requestTimeout = 120_000;
+    const port = await listen(httpServer, config.port, config.host);
+    cleanups.push(() => closeHttp(httpServer));
+
+    // With PORT=0 and no PUBLIC_URL, the public address is only known now.
+    const finalConfig: Config =
+      config.publicUrlFromPort && config.port !== port ? { ...config, publicUrl: `http://localhost:${port}` } : config;
+    const sessions = new Sessions(store, finalConfig.tokenTtlMs);
+    const services: Services = {
+      config: finalConfig,
+      log,
+      db,
+      store,
+      sessions,
+      accounts: new Accounts(db, sessions),
+      metrics: createMetrics(),
+    };
+    const app = createApp({
+      ...services,
+      ...(options.mediaProbe ? { mediaProbe: options.mediaProbe } : {}),
+      ...(options.frontDir !== undefined ? { frontDir: options.frontDir } : {}),
+      ...(options.routers ? { routers: options.routers } : {}),
+    });
+    httpServer.on('request', app);
+
+    const host = !config.host || config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+    const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    log.info({ url, publicUrl: finalConfig.publicUrl, store: store.kind }, 'onair API listening');
+
+    let closing: Promise<void> | null = null;
+    return {
+      url,
+      port,
+      app,
+      httpServer,
+      db,
+      store,
+      log,
+      services,
+      close() {
+        closing ??= release().then(() => log.info('onair API stopped'));
+        return closing;
+      },
+    };
+  } catch (err) {
+    await release();
+    throw err;
+  }
+}
+
+function listen(server: http.Server, port: number, host: string | null): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.once('error', onError);
+    server.listen(port, host ?? undefined, () => {
+      server.off('error', onError);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+async function closeHttp(server: http.Server): Promise<void> {
+  if (!server.listening) return;
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const force = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+  force.unref();
+  await closed;
+  clearTimeout(force);
+}
