@@ -16,7 +16,7 @@ import { authRoutes } from './http/authRoutes.js';
 import { errorHandler, notFound } from './http/errorHandler.js';
 import { frontStatic } from './http/frontStatic.js';
 import { healthHandler } from './http/health.js';
-import { createMetrics, type Metrics } from './http/metrics.js';
+import { createMetrics, trackMount, type Metrics } from './http/metrics.js';
 import { storeRateLimit } from './http/rateLimit.js';
 import { userRoutes } from './http/userRoutes.js';
 import type { Store } from './store/Store.js';
@@ -111,8 +111,10 @@ export function createApp(deps: AppDeps): Express {
 
   const api = express.Router();
   api.use(express.json({ limit: JSON_LIMIT, strict: true }));
+  api.use(trackMount);
   api.use(
     '/auth',
+    trackMount,
     authRoutes({
       accounts: deps.accounts,
       sessions: deps.sessions,
@@ -121,7 +123,7 @@ export function createApp(deps: AppDeps): Express {
   );
   api.use(userRoutes({ accounts: deps.accounts, sessions: deps.sessions }));
   for (const { path, router } of deps.routers ?? []) {
-    api.use(path.replace(/^\/api(?=\/|$)/, '') || '/', router);
+    api.use(path.replace(/^\/api(?=\/|$)/, '') || '/', trackMount, router);
   }
   api.use(notFound);
   app.use('/api', api);

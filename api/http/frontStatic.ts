@@ -1,6 +1,7 @@
 /**
  * The built front end (front/dist) served by the API: hashed assets cached for a year, index.html never cached,
- * and any other GET outside the API answered with index.html (client-side routes such as /live/:id).
+ * and any other GET outside the API whose last segment has no file extension answered with index.html
+ * (client-side routes such as /live/:id); a missing file such as /assets/old.js stays a 404.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -25,7 +26,8 @@ export function frontStatic(dir: string): Router | null {
     }),
   );
   router.use((req, res, next) => {
-    if ((req.method !== 'GET' && req.method !== 'HEAD') || SERVER_PATHS.test(req.path) || !req.accepts('html')) return next();
+    if (req.method !== 'GET' && req.method !== 'HEAD') return next();
+    if (SERVER_PATHS.test(req.path) || /\.[^/]*$/.test(req.path) || !req.accepts('html')) return next();
     res.setHeader('Cache-Control', 'no-cache');
     res.sendFile(index);
   });

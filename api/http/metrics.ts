@@ -14,10 +14,19 @@ export interface Metrics {
   handler: RequestHandler;
 }
 
+/**
+ * Remembers where a router is mounted: express restores `req.baseUrl` when an error leaves the router, so the
+ * route label would lose its prefix. Put it in front of every mounted router (`app.use(path, trackMount, router)`).
+ */
+export const trackMount: RequestHandler = (req, res, next) => {
+  res.locals.routeBase = req.baseUrl;
+  next();
+};
+
 /** The route pattern (low cardinality) a request matched, or a fixed label. */
-function routeLabel(req: Request): string {
+function routeLabel(req: Request, base: unknown): string {
   const route = req.route as { path?: unknown } | undefined;
-  if (route && typeof route.path === 'string') return `${req.baseUrl}${route.path}`;
+  if (route && typeof route.path === 'string') return `${typeof base === 'string' ? base : req.baseUrl}${route.path}`;
   if (req.path.startsWith('/api/')) return 'unmatched';
   return 'static';
 }
@@ -37,7 +46,7 @@ export function createMetrics(): Metrics {
     registry,
     middleware: (req, res, next) => {
       const end = duration.startTimer();
-      res.once('finish', () => end({ method: req.method, route: routeLabel(req), status_code: String(res.statusCode) }));
+      res.once('finish', () => end({ method: req.method, route: routeLabel(req, res.locals.routeBase), status_code: String(res.statusCode) }));
       next();
     },
     handler: async (_req, res) => {
