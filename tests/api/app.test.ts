@@ -37,7 +37,7 @@ describe('errors and request logs', () => {
     extra.get('/refuse', () => {
       throw new OnairError('live.notFound', 'no live with id "abc"');
     });
-    srv = await startTestServer({ db: 'sqlite', server: { log: captured.log, routers: [{ path: '/api/test', router: extra }] } });
+    srv = await startTestServer({ db: 'sqlite', server: { log: captured.log, frontDir: null, routers: [{ path: '/api/test', router: extra }] } });
   });
   after(async () => {
     await srv?.close();

@@ -65,13 +65,18 @@ for (const { db, skip } of kinds) {
 
     test('weak passwords answer 400 auth.weakPassword', async () => {
       const nickname = uniqueNickname('Weak');
-      for (const password of ['short1', 'onlyletters', '1234567890', `${nickname}99`, `a1${'x'.repeat(127)}`]) {
+      for (const password of ['short1', 'onlyletters', '1234567890', 'aaaa1111aaaa1111aaaa', `${nickname}99`, `a1${'x'.repeat(127)}`]) {
         const res = await srv.http.post('/api/auth/register', { nickname, password });
         assert.equal(res.status, 400, password);
         assert.equal(res.body.error.code, 'auth.weakPassword', password);
       }
       const free = await srv.http.post('/api/auth/login', { nickname, password: 'whatever 1' });
       assert.equal(free.body.error.code, 'auth.invalidCredentials', 'no account was created');
+    });
+
+    test('a long passphrase needs no digit', async () => {
+      const res = await srv.http.post('/api/auth/register', { nickname: uniqueNickname('Phrase'), password: 'correct horse battery' });
+      assert.equal(res.status, 201);
     });
 
     test('nicknames outside the rules answer 400 request.invalid at registration', async () => {

@@ -1,6 +1,7 @@
 /**
  * A real onair API server for tests: port 0, a fresh database (MariaDB when available, else SQLite; or as asked),
- * the in-process store or Redis under a random key prefix, a temporary recordings folder. `close()` stops it and
+ * the in-process store or Redis under a random key prefix, a temporary recordings folder, the built front end
+ * (front/dist) when there is one, AUTH_RATE_LIMIT 1000. `close()` stops it and
  * removes everything it created. `shareWith` starts a second API process on the same database, Redis prefix and
  * recordings folder (the first server owns and removes them).
  */
@@ -24,7 +25,7 @@ export interface TestServerOptions {
   store?: 'memory' | 'redis';
   /** Extra environment (e.g. `{ TOKEN_TTL: '2s', AUTH_RATE_LIMIT: '3' }`), applied last. */
   env?: Record<string, string>;
-  /** Options of startServer (mediaProbe, routers, frontDir; frontDir defaults to none). */
+  /** Options of startServer (mediaProbe, routers, frontDir: front/dist when built, as in production). */
   server?: ServerOptions;
   /** Another test server whose database, Redis prefix and recordings folder this one shares. */
   shareWith?: TestServer;
@@ -71,11 +72,13 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     const config = loadConfig({
       PORT: '0',
       HOST: '127.0.0.1',
+      // Tests register many users from one address; rate-limit tests set their own limit.
+      AUTH_RATE_LIMIT: '1000',
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       ...env,
       ...options.env,
     });
-    const server = await startServer(config, { frontDir: null, ...options.server });
+    const server = await startServer(config, { ...options.server });
     let closing: Promise<void> | null = null;
     return {
       url: server.url,
