@@ -116,7 +116,11 @@ const schema = z
       .refine((urls) => urls.length > 0 && urls.every((u) => /^(turns?|stuns?):[^\s]+$/.test(u)), 'must be a comma list of turn:, turns: or stun: URLs')
       .optional(),
     TURN_SECRET: z.string().min(8, 'must be at least 8 characters').optional(),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    LOG_LEVEL: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+        errorMap: () => ({ message: 'must be fatal, error, warn, info, debug, trace or silent' }),
+      })
+      .default('info'),
     TOKEN_TTL: z
       .string()
       .transform((s, ctx) => {

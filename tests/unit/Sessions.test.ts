@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, test } from 'node:test';
+import { hashToken, Sessions } from '../../api/auth/Sessions.js';
+import { OnairError } from '../../api/contract/errors.js';
+import { MemoryStore } from '../../api/store/MemoryStore.js';
+
+const HOUR = 3_600_000;
+
+describe('Sessions', () => {
+  let store: MemoryStore;
+  let now: number;
+  let sessions: Sessions;
+
+  beforeEach(() => {
+    store = new MemoryStore();
+    now = Date.parse('2025-01-01T00:00:00Z');
+    sessions = new Sessions(store, 6 * HOUR, () => now);
+  });
+  afterEach(() => store.close());
+
+  const rejectsWith = (promise: Promise<unknown>, code: string) =>
+    assert.rejects(promise, (err: unknown) => err instanceof OnairError && err.code === code);
+
+  test('create() issues a token that verify() maps back to its user', async () => {
+    const { token, expiresAt } = await sessions.create(42);
+    assert.equal(expiresAt.getTime(), now + 6 * HOUR);
+    const session = await sessions.verify(token);
+    assert.deepEqual(session, { userId: 42, expiresAt: now + 6 * HOUR, tokenHash: hashToken(token) });
+  });
+
+  test('only the token\'s hash is stored, with the session TTL', async () => {
+    const { token } = await sessions.create(1);
+    const keys = await store.keys('');
+    assert.deepEqual(keys, [`session:${hashToken(token)}`]);
+    assert.ok(!JSON.stringify(await store.get(keys[0]!)).includes(token.split('.')[1]!));
+    const ttl = await store.ttl(keys[0]!);
+    assert.ok(ttl !== null && ttl <= 6 * HOUR && ttl > 6 * HOUR - 1000);
+  });
+
+  test('a token past its expiry is auth.expiredToken, even once the store has dropped it', async () => {
+    const { token } = await sessions.create(1);
+    now += 6 * HOUR;
+    await rejectsWith(sessions.verify(token), 'auth.expiredToken');
+    await store.del(`session:${hashToken(token)}`);
+    await rejectsWith(sessions.verify(token), 'auth.expiredToken');
+  });
+
+  test('a revoked, unknown or malformed token is auth.invalidToken', async () => {
+    const { token } = await sessions.create(1);
+    assert.equal(await sessions.revoke(token), true);
+    assert.equal(await sessions.revoke(token), false);
+    await rejectsWith(sessions.verify(token), 'auth.invalidToken');
+    const forged = `${(now + HOUR).toString(36)}.${'A'.repeat(43)}`;
+    await rejectsWith(sessions.verify(forged), 'auth.invalidToken');
+    for (const bad of ['', 'abc', `${token}x`, token.replace('.', ''), `${'z'.repeat(13)}.${'A'.repeat(43)}`]) {
+      await rejectsWith(sessions.verify(bad), 'auth.invalidToken');
+    }
+  });
+
+  test('revokeHash() ends a session known only by its hash', async () => {
+    const { token } = await sessions.create(7);
+    const { tokenHash } = await sessions.verify(token);
+    assert.equal(await sessions.revokeHash(tokenHash), true);
+    await rejectsWith(sessions.verify(token), 'auth.invalidToken');
+  });
+});
