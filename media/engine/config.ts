@@ -1,0 +1,57 @@
+/**
+ * The engine's settings, read once from the environment. Defaults bind to loopback (the Kurento
+ * protocol has no authentication) and keep a disconnected client's objects for KMS's ~4 minutes.
+ */
+import os from 'node:os';
+
+export interface EngineConfig {
+  host: string;
+  port: number;
+  /** Media worker processes; 0 runs the media in the server process itself. */
+  workers: number;
+  /** How long objects of a session whose connection is gone are kept before being released. */
+  sessionGraceMs: number;
+  /** Largest JSON-RPC message answered normally; larger ones get an error, frames over 4x it close the socket. */
+  maxMessageBytes: number;
+  maxObjectsPerSession: number;
+  /** An endpoint whose ICE/DTLS set-up has not completed by then fails with an Error event and is released. */
+  setupTimeoutMs: number;
+  /** UDP port range for ICE, inclusive; undefined lets the OS choose. */
+  rtpPortRange: [number, number] | undefined;
+  /** Host addresses gathered in addition to the machine's interfaces (werift skips loopback otherwise). */
+  iceExtraAddresses: string[];
+  /** Only candidates of these addresses are offered, when set. */
+  iceAddresses: string[] | undefined;
+  /** If set, recordings and players may only use file:// URIs inside this folder. */
+  fileRoot: string | undefined;
+}
+
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EngineConfig {
+  const min = intOr(env.ENGINE_RTP_MIN_PORT, 0);
+  const max = intOr(env.ENGINE_RTP_MAX_PORT, 0);
+  return {
+    host: env.ENGINE_HOST || '127.0.0.1',
+    port: intOr(env.ENGINE_PORT, 8888),
+    workers: intOr(env.ENGINE_WORKERS, os.availableParallelism()),
+    sessionGraceMs: intOr(env.ENGINE_SESSION_GRACE_MS, 240_000),
+    maxMessageBytes: intOr(env.ENGINE_MAX_MESSAGE_BYTES, 1024 * 1024),
+    maxObjectsPerSession: intOr(env.ENGINE_MAX_OBJECTS_PER_SESSION, 20_000),
+    setupTimeoutMs: intOr(env.ENGINE_SETUP_TIMEOUT_MS, 30_000),
+    rtpPortRange: min > 0 && max > min ? [min, max] : undefined,
+    iceExtraAddresses: listOr(env.ENGINE_ICE_EXTRA_ADDRESSES, ['127.0.0.1']),
+    iceAddresses: env.ENGINE_ICE_ADDRESSES ? listOr(env.ENGINE_ICE_ADDRESSES, []) : undefined,
+    fileRoot: env.ENGINE_FILE_ROOT || undefined,
+  };
+}
+
+function intOr(value: string | undefined, fallback: number): number {
+  if (value === undefined || value.trim() === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`invalid engine setting: ${value}`);
+  return n;
+}
+
+function listOr(value: string | undefined, fallback: string[]): string[] {
+  if (value === undefined) return fallback;
+  return value.split(',').map((s) => s.trim()).filter(Boolean);
+}

@@ -1,0 +1,10 @@
+import type { ParamReader } from '../protocol/ParamReader.js';
+import { MediaElement } from './MediaElement.js';
+import type { MediaPipeline } from './MediaPipeline.js';
+import type { RuntimeContext } from './RuntimeContext.js';
+
+export class PlayerEndpoint extends MediaElement {
+  constructor(id: string, pipeline: MediaPipeline, context: RuntimeContext, _params: ParamReader) {
+    super(id, 'PlayerEndpoint', pipeline, context);
+  }
+}

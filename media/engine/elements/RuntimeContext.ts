@@ -1,0 +1,10 @@
+/** What media objects need from the runtime that owns them. */
+import type { EngineConfig } from '../config.js';
+import type { Params } from '../protocol/JsonRpc.js';
+
+export interface RuntimeContext {
+  readonly config: EngineConfig;
+  emitEvent(objectId: string, type: string, data: Params): void;
+  /** Reports objects that released themselves (a failed set-up) so that the server forgets them. */
+  selfReleased(objectIds: string[]): void;
+}

@@ -1,0 +1,660 @@
+/**
+ * A browser (or any WebRTC peer) attached to the pipeline, on a werift RTCPeerConnection.
+ *
+ * Negotiation follows Kurento: processOffer / generateOffer + processAnswer, candidates trickled
+ * with gatherCandidates → IceCandidateFound / IceGatheringDone and addIceCandidate. The engine picks
+ * one codec per kind (SdpCodecs), answers as DTLS server (the browser starts the handshake at once)
+ * and never negotiates transport-cc. Received packets go to the sinks; packets from this element's
+ * sources go out through one OutboundTrack per kind. A set-up that does not reach DTLS-connected in
+ * time (or fails) ends with an Error event and the endpoint releasing itself.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  RTCPeerConnection,
+  RTCRtpCodecParameters,
+  useAbsSendTime,
+  useFIR,
+  useNACK,
+  usePLI,
+  useREMB,
+  useSdesMid,
+  type MediaStreamTrack,
+  type RTCIceCandidate,
+  type RTCRtpTransceiver,
+  type RtpPacket,
+} from 'werift';
+import { KurentoError } from '../protocol/KurentoError.js';
+import type { ParamReader } from '../protocol/ParamReader.js';
+import type { Params } from '../protocol/JsonRpc.js';
+import type { CodecName, MediaKind, TrackInfo } from '../rtp/MediaTypes.js';
+import { OutboundTrack } from '../rtp/OutboundTrack.js';
+import { assertSdp, chooseCodec, keepOnly, sectionCodecs, type SdpCodec } from '../rtp/SdpCodecs.js';
+import { MediaElement } from './MediaElement.js';
+import type { OperationTable } from './MediaObject.js';
+import type { MediaPipeline } from './MediaPipeline.js';
+import type { RuntimeContext } from './RuntimeContext.js';
+
+type Negotiation = 'none' | 'offer-generated' | 'negotiated';
+type Direction = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
+type IceState = 'DISCONNECTED' | 'GATHERING' | 'CONNECTING' | 'CONNECTED' | 'READY' | 'FAILED';
+
+/** Keyframe requests to the remote are at most this frequent; a request inside the window is sent at its end. */
+const PLI_INTERVAL_MS = 200;
+/** How long processOffer waits for host candidates to be in the answer before answering without them. */
+const ANSWER_GATHER_BUDGET_MS = 250;
+const MAX_QUEUED_CANDIDATES = 100;
+const STREAM_ID = '0';
+
+interface Inbound {
+  readonly track: MediaStreamTrack;
+  readonly transceiver: RTCRtpTransceiver;
+  readonly info: TrackInfo;
+}
+
+export class WebRtcEndpoint extends MediaElement {
+  readonly #recvonly: boolean;
+  readonly #sendonly: boolean;
+  readonly #props = {
+    stunServerAddress: '',
+    stunServerPort: 3478,
+    turnUrl: '',
+    externalIPv4: '',
+    externalIPv6: '',
+    networkInterfaces: '',
+    iceTcp: false,
+    minVideoRecvBandwidth: 0,
+    minVideoSendBandwidth: 100,
+    maxVideoSendBandwidth: 500,
+    maxVideoRecvBandwidth: 0,
+    maxAudioRecvBandwidth: 0,
+    mtu: 1200,
+  };
+  #pc: RTCPeerConnection | undefined;
+  #negotiation: Negotiation = 'none';
+  #localSdp: string | undefined;
+  #remoteSdp: string | undefined;
+  #serial: Promise<unknown> = Promise.resolve();
+  readonly #queuedCandidates: Params[] = [];
+  readonly #localCandidates: RTCIceCandidate[] = [];
+  #gatheringDone = false;
+  #gatherRequested = false;
+  #emittedCandidates = 0;
+  #iceState: IceState = 'DISCONNECTED';
+  #connected = false;
+  #setupTimer: NodeJS.Timeout | undefined;
+  readonly #inbound: Partial<Record<MediaKind, Inbound>> = {};
+  readonly #outbound: Partial<Record<MediaKind, OutboundTrack>> = {};
+  #sendCodec: Partial<Record<MediaKind, CodecName>> = {};
+  #videoCodec: CodecName | undefined;
+  #lastPliAt = 0;
+  #pliTimer: NodeJS.Timeout | undefined;
+  #pliWanted = false;
+
+  constructor(id: string, pipeline: MediaPipeline, context: RuntimeContext, params: ParamReader) {
+    super(id, 'WebRtcEndpoint', pipeline, context);
+    this.#recvonly = params.optionalBoolean('recvonly') ?? false;
+    this.#sendonly = params.optionalBoolean('sendonly') ?? false;
+    params.optionalBoolean('useDataChannels');
+    params.optionalOneOf('certificateKeyType', ['RSA', 'ECDSA']);
+    params.optionalString('qosDscp');
+    if (this.#recvonly && this.#sendonly) {
+      throw new KurentoError('MEDIA_OBJECT_ILLEGAL_PARAM_ERROR', 'recvonly and sendonly cannot both be set');
+    }
+  }
+
+  override videoCodec(): CodecName | undefined {
+    return this.#videoCodec;
+  }
+
+  // ---- media -------------------------------------------------------------------------------------
+
+  override consume(packet: RtpPacket, track: TrackInfo): void {
+    if (!this.#connected) return;
+    const out = this.#outbound[track.kind];
+    if (!out || this.#sendCodec[track.kind] !== track.codec) return;
+    if (out.send(packet, Date.now())) this.countOut(track.kind);
+  }
+
+  /** Asks the remote peer for a keyframe, at most every PLI_INTERVAL_MS (a request inside the window is delayed, not lost). */
+  override requestKeyframe(): void {
+    this.#pliWanted = true;
+    if (!this.#connected || this.#pliTimer) return;
+    const wait = this.#lastPliAt + PLI_INTERVAL_MS - Date.now();
+    if (wait <= 0) return this.#sendPli();
+    this.#pliTimer = setTimeout(() => {
+      this.#pliTimer = undefined;
+      if (this.#pliWanted) this.#sendPli();
+    }, wait);
+  }
+
+  #sendPli(): void {
+    const video = this.#inbound.video;
+    this.#pliWanted = false;
+    this.#lastPliAt = Date.now();
+    if (!video?.track.ssrc) return;
+    video.transceiver.receiver.sendRtcpPLI(video.track.ssrc).catch(() => undefined);
+  }
+
+  #onRtp(inbound: Inbound, packet: RtpPacket): void {
+    const kind = inbound.info.kind;
+    this.countIn(kind);
+    this.forward(kind, packet, inbound.info);
+  }
+
+  // ---- negotiation -------------------------------------------------------------------------------
+
+  async #processOffer(offer: string): Promise<string> {
+    assertSdp(offer, 'offer');
+    if (this.#negotiation !== 'none') {
+      throw new KurentoError('SDP_END_POINT_ALREADY_NEGOTIATED', 'Endpoint already negotiated');
+    }
+    const offered = sectionCodecs(offer);
+    const preferred = this.#preferredVideoCodec();
+    const chosen = offered.map((s) => chooseCodec(s.kind, s.codecs, preferred));
+    if (!chosen.some(Boolean)) {
+      throw new KurentoError('SDP_END_POINT_PROCESS_OFFER_ERROR', 'No supported codec offered (Opus, VP8 or H.264)');
+    }
+    const pc = this.#createPeer(pickCodecs(offered, chosen));
+    try {
+      await pc.setRemoteDescription({ type: 'offer', sdp: keepOnly(offer, chosen) });
+    } catch (err) {
+      throw new KurentoError('SDP_END_POINT_PROCESS_OFFER_ERROR', `Invalid offer: ${errorText(err)}`);
+    }
+    this.#assertOpen();
+    for (const transceiver of pc.getTransceivers()) transceiver.setDirection(this.#answerDirection(transceiver.offerDirection));
+    const answer = await pc.createAnswer();
+    const sdp = asDtlsServer(answer.sdp);
+    this.#remoteSdp = offer;
+    this.#negotiation = 'negotiated';
+    this.#afterNegotiation(pc);
+    const applied = pc.setLocalDescription({ type: 'answer', sdp });
+    applied.catch((err: unknown) => this.#failSetup('SDP_END_POINT_PROCESS_OFFER_ERROR', `Could not apply answer: ${errorText(err)}`));
+    const inTime = await Promise.race([applied.then(() => true, () => true), sleep(ANSWER_GATHER_BUDGET_MS, false, { ref: false })]);
+    this.#assertOpen();
+    this.#localSdp = this.#publicSdp(inTime && pc.localDescription ? pc.localDescription.sdp : sdp);
+    return this.#localSdp;
+  }
+
+  async #generateOffer(options: Params | undefined): Promise<string> {
+    if (this.#negotiation !== 'none') {
+      throw new KurentoError('SDP_END_POINT_ALREADY_NEGOTIATED', 'Endpoint already negotiated');
+    }
+    const receiveAudio = options?.offerToReceiveAudio !== false;
+    const receiveVideo = options?.offerToReceiveVideo !== false;
+    const video = this.#preferredVideoCodec() ?? 'VP8';
+    const pc = this.#createPeer({ audio: ownCodec('OPUS'), video: ownCodec(video) });
+    pc.addTransceiver('audio', { direction: this.#offerDirection(receiveAudio) });
+    pc.addTransceiver('video', { direction: this.#offerDirection(receiveVideo) });
+    const offer = await pc.createOffer();
+    this.#assertOpen();
+    await pc.setLocalDescription(offer);
+    this.#assertOpen();
+    this.#negotiation = 'offer-generated';
+    this.#localSdp = this.#publicSdp(pc.localDescription?.sdp ?? offer.sdp);
+    return this.#localSdp;
+  }
+
+  async #processAnswer(answer: string): Promise<string> {
+    assertSdp(answer, 'answer');
+    if (this.#negotiation === 'negotiated') {
+      throw new KurentoError('SDP_END_POINT_ANSWER_ALREADY_PROCCESED', 'Answer already processed');
+    }
+    const pc = this.#pc;
+    if (this.#negotiation !== 'offer-generated' || !pc) {
+      throw new KurentoError('SDP_END_POINT_NOT_OFFER_GENERATED', 'No offer was generated');
+    }
+    const offered = sectionCodecs(answer);
+    const chosen = offered.map((s) => chooseCodec(s.kind, s.codecs, this.#preferredVideoCodec()));
+    try {
+      await pc.setRemoteDescription({ type: 'answer', sdp: keepOnly(answer, chosen) });
+    } catch (err) {
+      throw new KurentoError('SDP_END_POINT_PROCESS_ANSWER_ERROR', `Invalid answer: ${errorText(err)}`);
+    }
+    this.#assertOpen();
+    this.#remoteSdp = answer;
+    this.#negotiation = 'negotiated';
+    this.#afterNegotiation(pc);
+    return this.#localSdp ?? '';
+  }
+
+  async #addIceCandidate(candidate: Params): Promise<void> {
+    if (typeof candidate.candidate !== 'string') {
+      throw new KurentoError('MARSHALL_ERROR', "'candidate' parameter should be an IceCandidate");
+    }
+    const pc = this.#pc;
+    if (!pc || !pc.remoteDescription) {
+      if (this.#queuedCandidates.length >= MAX_QUEUED_CANDIDATES) {
+        throw new KurentoError('ICE_ADD_CANDIDATE_ERROR', `Too many candidates before negotiation (${MAX_QUEUED_CANDIDATES})`);
+      }
+      this.#queuedCandidates.push(candidate);
+      return;
+    }
+    await this.#applyCandidate(pc, candidate);
+  }
+
+  async #applyCandidate(pc: RTCPeerConnection, candidate: Params): Promise<void> {
+    const line = String(candidate.candidate);
+    if (line !== '' && !/^(a=)?candidate:\S+ \d+ (udp|tcp) \d+ \S+ \d+ typ \w+/i.test(line)) {
+      throw new KurentoError('ICE_ADD_CANDIDATE_ERROR', `Invalid ICE candidate '${line.slice(0, 80)}'`);
+    }
+    try {
+      await pc.addIceCandidate({
+        candidate: line.replace(/^a=/, ''),
+        sdpMid: typeof candidate.sdpMid === 'string' ? candidate.sdpMid : undefined,
+        sdpMLineIndex: typeof candidate.sdpMLineIndex === 'number' ? candidate.sdpMLineIndex : undefined,
+      });
+    } catch (err) {
+      throw new KurentoError('ICE_ADD_CANDIDATE_ERROR', `Could not add ICE candidate: ${errorText(err)}`);
+    }
+  }
+
+  #gatherCandidates(): void {
+    this.#gatherRequested = true;
+    this.#flushCandidates();
+  }
+
+  #createPeer(codecs: { audio: RTCRtpCodecParameters[]; video: RTCRtpCodecParameters[] }): RTCPeerConnection {
+    const config = this.context.config;
+    const pc = new RTCPeerConnection({
+      codecs,
+      headerExtensions: { audio: [useSdesMid()], video: [useSdesMid(), useAbsSendTime()] },
+      iceServers: this.#iceServers(),
+      iceUseIpv6: false,
+      iceAdditionalHostAddresses: config.iceExtraAddresses,
+      icePortRange: config.rtpPortRange,
+      iceUseTcp: false,
+      bundlePolicy: 'max-bundle',
+    });
+    this.#pc = pc;
+    if (config.iceAddresses) {
+      const allowed = new Set(config.iceAddresses);
+      pc.config.iceFilterCandidatePair = (pair) => allowed.has(pair.localCandidate.host);
+    }
+    pc.onIceCandidate.subscribe((candidate) => {
+      if (candidate) this.#localCandidates.push(candidate);
+      else this.#gatheringDone = true;
+      this.#flushCandidates();
+    });
+    pc.iceGatheringStateChange.subscribe((state) => {
+      if (state === 'gathering') this.#setIceState('GATHERING');
+      if (state === 'complete' && !this.#gatheringDone) {
+        this.#gatheringDone = true;
+        this.#flushCandidates();
+      }
+    });
+    pc.iceConnectionStateChange.subscribe((state) => this.#onIceConnectionState(state));
+    pc.connectionStateChange.subscribe((state) => this.#onConnectionState(state));
+    return pc;
+  }
+
+  /** Wires tracks and senders once the remote description is applied, and arms the set-up timeout. */
+  #afterNegotiation(pc: RTCPeerConnection): void {
+    for (const transceiver of pc.getTransceivers()) {
+      const kind = transceiver.kind as MediaKind;
+      const codec = transceiver.codecs[0];
+      const info = codec ? trackInfo(kind, codec.mimeType) : undefined;
+      if (!info) continue;
+      if (kind === 'video') this.#videoCodec = info.codec;
+      const attached = new Set<MediaStreamTrack>();
+      const attach = (track: MediaStreamTrack) => {
+        if (attached.has(track)) return;
+        attached.add(track);
+        const inbound: Inbound = { track, transceiver, info };
+        track.onReceiveRtp.subscribe((packet) => {
+          this.#inbound[kind] = inbound;
+          this.#onRtp(inbound, packet);
+        });
+      };
+      transceiver.receiver.tracks.forEach(attach);
+      transceiver.onTrack.subscribe(attach);
+      const direction = transceiver.currentDirection ?? transceiver.direction;
+      if (direction === 'sendrecv' || direction === 'sendonly') {
+        this.#outbound[kind] = new OutboundTrack(transceiver.sender, info.clockRate);
+        this.#sendCodec[kind] = info.codec;
+        transceiver.sender.onPictureLossIndication.subscribe(() => this.requestKeyframeUpstream());
+        transceiver.sender.onRtcp.subscribe((rtcp) => {
+          if (rtcp.type === 206 && (rtcp as { feedback?: { count?: number } }).feedback?.count === 4) {
+            this.requestKeyframeUpstream();
+          }
+        });
+      }
+    }
+    for (const candidate of this.#queuedCandidates.splice(0)) {
+      this.#applyCandidate(pc, candidate).catch(() => undefined);
+    }
+    this.#setupTimer = setTimeout(
+      () => this.#failSetup('CONNECT_ERROR', `WebRTC set-up did not complete within ${this.context.config.setupTimeoutMs} ms`),
+      this.context.config.setupTimeoutMs,
+    );
+  }
+
+  #flushCandidates(): void {
+    if (!this.#gatherRequested) return;
+    while (this.#emittedCandidates < this.#localCandidates.length) {
+      const candidate = this.#localCandidates[this.#emittedCandidates++]!;
+      this.emitEvent('IceCandidateFound', {
+        candidate: {
+          __module__: 'kurento',
+          __type__: 'IceCandidate',
+          candidate: this.#publicCandidate(candidate.candidate),
+          sdpMid: candidate.sdpMid ?? STREAM_ID,
+          sdpMLineIndex: candidate.sdpMLineIndex ?? 0,
+        },
+      });
+    }
+    if (this.#gatheringDone && this.#pc) {
+      this.#gatherRequested = false;
+      this.emitEvent('IceGatheringDone');
+    }
+  }
+
+  // ---- connection state --------------------------------------------------------------------------
+
+  #onIceConnectionState(state: string): void {
+    switch (state) {
+      case 'checking':
+        return this.#setIceState('CONNECTING');
+      case 'connected':
+      case 'completed': {
+        this.#setIceState('CONNECTED');
+        const pair = this.#pc?.iceTransports[0]?.getSelectedCandidatePair();
+        if (pair) {
+          this.emitEvent('NewCandidatePairSelected', {
+            candidatePair: {
+              __module__: 'kurento',
+              __type__: 'IceCandidatePair',
+              streamID: STREAM_ID,
+              streamId: STREAM_ID,
+              componentID: 1,
+              componentId: 1,
+              localCandidate: this.#publicCandidate(pair.local.candidate),
+              remoteCandidate: pair.remote.candidate,
+            },
+          });
+        }
+        return;
+      }
+      case 'disconnected':
+        return this.#setIceState('DISCONNECTED');
+      case 'failed':
+        this.#setIceState('FAILED');
+        if (!this.#connected) this.#failSetup('ICE_FAILED', 'ICE connectivity checks failed');
+        return;
+    }
+  }
+
+  #onConnectionState(state: string): void {
+    if (state === 'connecting') this.#dtlsEvent('CONNECTING');
+    if (state === 'connected' && !this.#connected) {
+      this.#connected = true;
+      clearTimeout(this.#setupTimer);
+      this.#setupTimer = undefined;
+      this.#dtlsEvent('CONNECTED');
+      this.#setIceState('READY');
+      this.emitEvent('ConnectionStateChanged', { oldState: 'DISCONNECTED', newState: 'CONNECTED' });
+      this.emitEvent('MediaStateChanged', { oldState: 'DISCONNECTED', newState: 'CONNECTED' });
+      this.emitEvent('MediaSessionStarted');
+      if (this.#outbound.video) this.requestKeyframeUpstream();
+      if (this.#pliWanted) this.requestKeyframe();
+    }
+    if (state === 'failed') {
+      this.#dtlsEvent('FAILED');
+      if (!this.#connected) this.#failSetup('DTLS_FAILED', 'DTLS handshake failed');
+    }
+  }
+
+  #dtlsEvent(state: string): void {
+    this.emitEvent('DtlsConnectionStateChange', { state, streamId: STREAM_ID, componentId: 1, connectionId: this.id });
+  }
+
+  #setIceState(state: IceState): void {
+    if (this.#iceState === state) return;
+    this.#iceState = state;
+    this.emitEvent('IceComponentStateChanged', { streamId: 1, componentId: 1, state });
+  }
+
+  /** The set-up cannot complete: tell the client and release the endpoint, never hang. */
+  #failSetup(errorType: string, description: string): void {
+    if (this.closed || this.#connected) return;
+    if (this.#iceState !== 'FAILED') this.#setIceState('FAILED');
+    this.emitError(errorType, description, 40004);
+    this.context.selfReleased([this.id]);
+  }
+
+  // ---- helpers -----------------------------------------------------------------------------------
+
+  #preferredVideoCodec(): CodecName | undefined {
+    const upstream = this.sourceOf('video')?.videoCodec();
+    if (upstream) return upstream;
+    for (const sink of this.sinksOf('video')) {
+      const codec = sink.videoCodec();
+      if (codec) return codec;
+    }
+    return undefined;
+  }
+
+  /** Our direction in an answer; `allowed` is what the offer lets us do (werift's reversed offerDirection). */
+  #answerDirection(allowed: Direction): Direction {
+    const canSend = !this.#recvonly && (allowed === 'sendrecv' || allowed === 'sendonly');
+    const canReceive = !this.#sendonly && (allowed === 'sendrecv' || allowed === 'recvonly');
+    if (canSend && canReceive) return 'sendrecv';
+    if (canSend) return 'sendonly';
+    return canReceive ? 'recvonly' : 'inactive';
+  }
+
+  #offerDirection(receive: boolean): Direction {
+    if (this.#recvonly) return receive ? 'recvonly' : 'inactive';
+    if (this.#sendonly || !receive) return 'sendonly';
+    return 'sendrecv';
+  }
+
+  #iceServers(): { urls: string; username?: string; credential?: string }[] {
+    const servers: { urls: string; username?: string; credential?: string }[] = [];
+    const { stunServerAddress, stunServerPort, turnUrl } = this.#props;
+    if (stunServerAddress) servers.push({ urls: `stun:${stunServerAddress}:${stunServerPort}` });
+    const turn = /^(?:([^:@]*):([^@]*)@)?([^:?]+)(?::(\d+))?(?:\?transport=(udp|tcp|tls))?$/.exec(turnUrl);
+    if (turnUrl && turn) {
+      const transport = turn[5] ? `?transport=${turn[5] === 'tls' ? 'tcp' : turn[5]}` : '';
+      servers.push({
+        urls: `${turn[5] === 'tls' ? 'turns' : 'turn'}:${turn[3]}:${turn[4] ?? 3478}${transport}`,
+        username: turn[1] ?? '',
+        credential: turn[2] ?? '',
+      });
+    }
+    return servers;
+  }
+
+  /** Applies externalIPv4/externalIPv6 to host candidates, as KMS does behind NAT. */
+  #publicCandidate(line: string): string {
+    const { externalIPv4, externalIPv6 } = this.#props;
+    if (!externalIPv4 && !externalIPv6) return line;
+    return line.replace(/^(\S+ \d+ \S+ \d+ )(\S+)( \d+ typ host)/, (all, head: string, ip: string, tail: string) => {
+      if (externalIPv4 && ip.includes('.')) return `${head}${externalIPv4}${tail}`;
+      if (externalIPv6 && ip.includes(':')) return `${head}${externalIPv6}${tail}`;
+      return all;
+    });
+  }
+
+  #publicSdp(sdp: string): string {
+    if (!this.#props.externalIPv4 && !this.#props.externalIPv6) return sdp;
+    return sdp.replace(/^a=(candidate:.*)$/gm, (_all, line: string) => `a=${this.#publicCandidate(line)}`);
+  }
+
+  #assertOpen(): void {
+    if (this.closed) throw new KurentoError('MEDIA_OBJECT_NOT_FOUND', `Object '${this.id}' was released`);
+  }
+
+  /** Runs SDP and candidate operations one at a time, in arrival order. */
+  #inOrder<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#serial.then(task, task);
+    this.#serial = run.catch(() => undefined);
+    return run;
+  }
+
+  protected override operations(): OperationTable {
+    const props = this.#props;
+    const prop = <K extends keyof typeof props>(key: K) => ({
+      [`get${capitalize(key)}`]: () => props[key],
+      [`set${capitalize(key)}`]: (p: ParamReader) => {
+        const value = typeof props[key] === 'number' ? p.integer(key) : typeof props[key] === 'boolean' ? p.boolean(key) : p.string(key);
+        (props as Record<string, unknown>)[key] = value;
+      },
+    });
+    return {
+      ...super.operations(),
+      ...Object.assign({}, ...(Object.keys(props) as (keyof typeof props)[]).map(prop)),
+      processOffer: (p) => {
+        if (!p.has('offer')) throw new KurentoError('SDP_PARSE_ERROR', 'SDP offer is required');
+        const offer = p.string('offer');
+        return this.#inOrder(() => this.#processOffer(offer));
+      },
+      generateOffer: (p) => {
+        const options = p.optionalObject('options');
+        return this.#inOrder(() => this.#generateOffer(options));
+      },
+      processAnswer: (p) => {
+        if (!p.has('answer')) throw new KurentoError('SDP_PARSE_ERROR', 'SDP answer is required');
+        const answer = p.string('answer');
+        return this.#inOrder(() => this.#processAnswer(answer));
+      },
+      addIceCandidate: (p) => {
+        const candidate = p.object('candidate');
+        return this.#inOrder(() => this.#addIceCandidate(candidate));
+      },
+      gatherCandidates: () => this.#gatherCandidates(),
+      getLocalSessionDescriptor: () => {
+        if (!this.#localSdp) throw new KurentoError('SDP_END_POINT_NO_LOCAL_SDP_ERROR', 'No local SDP yet');
+        return this.#pc?.localDescription ? this.#publicSdp(this.#pc.localDescription.sdp) : this.#localSdp;
+      },
+      getRemoteSessionDescriptor: () => {
+        if (!this.#remoteSdp) throw new KurentoError('SDP_END_POINT_NO_REMOTE_SDP_ERROR', 'No remote SDP yet');
+        return this.#remoteSdp;
+      },
+      requestKeyframe: () => this.requestKeyframe(),
+      getMediaState: () => (this.#connected ? 'CONNECTED' : 'DISCONNECTED'),
+      getConnectionState: () => (this.#connected ? 'CONNECTED' : 'DISCONNECTED'),
+      getRembParams: () => ({ __module__: 'kurento', __type__: 'RembParams' }),
+      setRembParams: (p) => void p.object('rembParams'),
+      getICECandidatePairs: () => this.#candidatePairs(),
+      getIceConnectionState: () => [
+        { __module__: 'kurento', __type__: 'IceConnection', streamId: STREAM_ID, componentId: 1, state: this.#iceState },
+      ],
+      getDtlsConnectionState: () => [
+        {
+          __module__: 'kurento',
+          __type__: 'DtlsConnection',
+          streamId: STREAM_ID,
+          componentId: 1,
+          connectionId: this.id,
+          state: this.#connected ? 'CONNECTED' : this.#pc ? 'CONNECTING' : 'NEW',
+        },
+      ],
+      createDataChannel: () => {
+        throw new KurentoError('NOT_IMPLEMENTED', 'Data channels are not supported by this engine');
+      },
+      closeDataChannel: () => {
+        throw new KurentoError('NOT_IMPLEMENTED', 'Data channels are not supported by this engine');
+      },
+    };
+  }
+
+  #candidatePairs(): Params[] {
+    const pair = this.#pc?.iceTransports[0]?.getSelectedCandidatePair();
+    if (!pair) return [];
+    return [
+      {
+        __module__: 'kurento',
+        __type__: 'IceCandidatePair',
+        streamID: STREAM_ID,
+        componentID: 1,
+        localCandidate: this.#publicCandidate(pair.local.candidate),
+        remoteCandidate: pair.remote.candidate,
+      },
+    ];
+  }
+
+  protected override onClose(): void {
+    clearTimeout(this.#setupTimer);
+    clearTimeout(this.#pliTimer);
+    this.#setupTimer = undefined;
+    this.#pliTimer = undefined;
+    this.#connected = false;
+    for (const kind of ['audio', 'video'] as const) {
+      delete this.#outbound[kind];
+      delete this.#inbound[kind];
+    }
+    const pc = this.#pc;
+    this.#pc = undefined;
+    pc?.close().catch(() => undefined);
+    if (this.#negotiation !== 'none') this.emitEvent('MediaSessionTerminated');
+    super.onClose();
+  }
+}
+
+// ---- codec plumbing ------------------------------------------------------------------------------
+
+const VIDEO_FEEDBACK = () => [useNACK(), usePLI(), useFIR(), useREMB()];
+
+/** werift codec parameters matching the payload types chosen from a remote SDP. */
+function pickCodecs(
+  offered: { kind: MediaKind; codecs: SdpCodec[] }[],
+  chosen: (SdpCodec | undefined)[],
+): { audio: RTCRtpCodecParameters[]; video: RTCRtpCodecParameters[] } {
+  const audio: RTCRtpCodecParameters[] = [];
+  const video: RTCRtpCodecParameters[] = [];
+  offered.forEach((section, i) => {
+    const codec = chosen[i];
+    if (!codec) return;
+    const list = section.kind === 'audio' ? audio : video;
+    if (list.some((c) => c.payloadType === codec.payloadType)) return;
+    list.push(
+      new RTCRtpCodecParameters({
+        mimeType: `${section.kind}/${codec.name === 'OPUS' ? 'opus' : codec.name}`,
+        clockRate: codec.clockRate,
+        channels: codec.channels,
+        payloadType: codec.payloadType,
+        parameters: codec.fmtp,
+        rtcpFeedback: section.kind === 'video' ? VIDEO_FEEDBACK() : [],
+      }),
+    );
+  });
+  return { audio: audio.length ? audio : ownCodec('OPUS'), video: video.length ? video : ownCodec('VP8') };
+}
+
+/** The codec the engine offers itself (generateOffer). */
+function ownCodec(name: CodecName): RTCRtpCodecParameters[] {
+  if (name === 'OPUS') return [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48_000, channels: 2, payloadType: 111 })];
+  if (name === 'H264') {
+    return [
+      new RTCRtpCodecParameters({
+        mimeType: 'video/H264',
+        clockRate: 90_000,
+        payloadType: 102,
+        parameters: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f',
+        rtcpFeedback: VIDEO_FEEDBACK(),
+      }),
+    ];
+  }
+  return [new RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90_000, payloadType: 96, rtcpFeedback: VIDEO_FEEDBACK() })];
+}
+
+function trackInfo(kind: MediaKind, mimeType: string): TrackInfo | undefined {
+  const name = mimeType.split('/')[1]?.toUpperCase();
+  if (kind === 'audio' && name === 'OPUS') return { kind, codec: 'OPUS', clockRate: 48_000 };
+  if (kind === 'video' && (name === 'VP8' || name === 'H264')) return { kind, codec: name, clockRate: 90_000 };
+  return undefined;
+}
+
+/** The engine answers as DTLS server (`a=setup:passive`): the browser, as client, starts the handshake without delay. */
+function asDtlsServer(sdp: string): string {
+  return sdp.replace(/a=setup:active/g, 'a=setup:passive');
+}
+
+function capitalize(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message || err.name : String(err);
+}
+

@@ -1,0 +1,23 @@
+/**
+ * The embedded media engine process (`npm run engine`): a Kurento-protocol media server on werift.
+ * Prints `onair-engine ready ws://host:port/kurento` once listening; exits cleanly on SIGTERM/SIGINT.
+ */
+import { configFromEnv } from './config.js';
+import { EngineServer } from './server/EngineServer.js';
+
+const server = await EngineServer.start(configFromEnv());
+process.stdout.write(`onair-engine ready ${server.url}\n`);
+
+let stopping = false;
+async function stop(): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  const timer = setTimeout(() => process.exit(1), 5000);
+  timer.unref();
+  await server.close();
+  process.exit(0);
+}
+
+process.on('SIGTERM', () => void stop());
+process.on('SIGINT', () => void stop());
+process.on('disconnect', () => void stop());

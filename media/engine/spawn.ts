@@ -1,0 +1,85 @@
+/**
+ * Starts the engine (main.ts) as a child process and resolves once it prints its ready line.
+ * Used by `npm start` (when KMS_URI is unset) and by the tests.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+export interface SpawnEngineOptions {
+  host?: string;
+  /** 0 picks any free port. */
+  port?: number;
+  /** Media worker processes (0 = media in the engine process). */
+  workers?: number;
+  env?: Record<string, string>;
+  /** Every line the engine prints (stdout and stderr), without the ready line. */
+  onLog?: (line: string) => void;
+}
+
+export interface SpawnedEngine {
+  uri: string;
+  pid: number;
+  /** SIGTERM, then SIGKILL if the engine has not exited after 5 s; resolves once it has exited. */
+  stop(): Promise<void>;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
+const READY = /^onair-engine ready (ws:\/\/\S+)$/;
+const START_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 5_000;
+
+export async function spawnEngine(opts: SpawnEngineOptions = {}): Promise<SpawnedEngine> {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
+  if (opts.host !== undefined) env.ENGINE_HOST = opts.host;
+  if (opts.port !== undefined) env.ENGINE_PORT = String(opts.port);
+  if (opts.workers !== undefined) env.ENGINE_WORKERS = String(opts.workers);
+
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), MAIN], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = once(child, 'exit');
+  const log = (line: string) => opts.onLog?.(line);
+  readline.createInterface({ input: child.stderr! }).on('line', log);
+  const stdout = readline.createInterface({ input: child.stdout! });
+
+  const uri = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error('the engine did not become ready in time'));
+    }, START_TIMEOUT_MS);
+    const onLine = (line: string) => {
+      const ready = READY.exec(line);
+      if (!ready?.[1]) return log(line);
+      clearTimeout(timer);
+      stdout.off('line', onLine);
+      stdout.on('line', log);
+      resolve(ready[1]);
+    };
+    stdout.on('line', onLine);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`the engine exited before it was ready (${signal ?? code})`));
+    });
+  });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    uri,
+    pid: child.pid ?? 0,
+    kill: (signal = 'SIGKILL') => void child.kill(signal),
+    stop: () => {
+      stopping ??= (async () => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+        child.kill('SIGTERM');
+        await exited;
+        clearTimeout(timer);
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,51 @@
+/**
+ * Where pipelines live: in the server process (LocalHost) or in a worker process (WorkerHost).
+ * The server routes every operation on a pipeline and its elements to the one host that owns it.
+ */
+import type { EventEmitter } from 'node:events';
+import type { Params } from '../protocol/JsonRpc.js';
+import type { ObjectType } from '../protocol/KurentoModel.js';
+
+export interface HostEvents {
+  /** A media object emitted a Kurento event (data already in wire shape). */
+  event: [objectId: string, type: string, data: Params];
+  /** Objects the host released by itself (a failed set-up); the server forgets them. */
+  released: [objectIds: string[]];
+  /** The host is gone, with every pipeline in it. */
+  exit: [error: Error];
+}
+
+export interface HostStats {
+  name: string;
+  pid: number;
+  pipelines: number;
+  elements: number;
+  webRtcEndpoints: number;
+  udpSockets: number;
+  timers: number;
+  rssBytes: number;
+  /** CPU time used since the host started, in microseconds. */
+  cpuMicros: number;
+}
+
+export interface MediaHost extends EventEmitter<HostEvents> {
+  readonly name: string;
+  /** Placement weight: the media elements the host carries now. */
+  readonly load: number;
+  create(id: string, type: ObjectType, constructorParams: Params): Promise<void>;
+  invoke(id: string, operation: string, params: Params): Promise<unknown>;
+  release(id: string): Promise<void>;
+  stats(): Promise<HostStats>;
+  close(): Promise<void>;
+}
+
+/** Counts the handles a leak check cares about in this process. */
+export function processHandles(): { udpSockets: number; timers: number } {
+  let udpSockets = 0;
+  let timers = 0;
+  for (const name of process.getActiveResourcesInfo()) {
+    if (name === 'UDPWrap' || name === 'UDPWRAP') udpSockets += 1;
+    else if (name === 'Timeout') timers += 1;
+  }
+  return { udpSockets, timers };
+}

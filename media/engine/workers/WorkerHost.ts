@@ -1,0 +1,154 @@
+/**
+ * A media host in a worker process (worker.ts), reached over IPC. Requests are matched to replies
+ * by id; if the process dies, pending requests fail and `exit` is emitted.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import type { EngineConfig } from '../config.js';
+import type { Params } from '../protocol/JsonRpc.js';
+import { KurentoError } from '../protocol/KurentoError.js';
+import type { ObjectType } from '../protocol/KurentoModel.js';
+import type { HostEvents, HostStats, MediaHost } from './MediaHost.js';
+import type { WorkerMessage, WorkerRequest } from './WorkerProtocol.js';
+
+type Pending = { resolve: (value: unknown) => void; reject: (error: KurentoError) => void };
+type RequestBody = WorkerRequest extends infer R ? (R extends WorkerRequest ? Omit<R, 't' | 'id'> : never) : never;
+
+const WORKER_ENTRY = fileURLToPath(new URL('./worker.ts', import.meta.url));
+const READY_TIMEOUT_MS = 20_000;
+const CLOSE_TIMEOUT_MS = 3_000;
+
+export class WorkerHost extends EventEmitter<HostEvents> implements MediaHost {
+  readonly #child: ChildProcess;
+  readonly #pending = new Map<number, Pending>();
+  #nextId = 1;
+  #load = 0;
+  #exited = false;
+  #closing: Promise<void> | undefined;
+
+  private constructor(readonly name: string, child: ChildProcess) {
+    super();
+    this.#child = child;
+    child.on('message', (message: WorkerMessage) => this.#onMessage(message));
+    child.once('exit', (code, signal) => this.#onExit(code, signal));
+  }
+
+  static start(name: string, config: EngineConfig): Promise<WorkerHost> {
+    const child = fork(WORKER_ENTRY, [], {
+      execArgv: ['--import', import.meta.resolve('tsx')],
+      env: { ...process.env, ENGINE_WORKER_CONFIG: JSON.stringify(config), ENGINE_WORKER_NAME: name },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      serialization: 'advanced',
+    });
+    const host = new WorkerHost(name, child);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`${name} did not start`));
+      }, READY_TIMEOUT_MS);
+      const onMessage = (message: WorkerMessage) => {
+        if (message.t !== 'ready') return;
+        clearTimeout(timer);
+        child.off('message', onMessage);
+        resolve(host);
+      };
+      child.on('message', onMessage);
+      child.once('exit', () => {
+        clearTimeout(timer);
+        reject(new Error(`${name} exited during start`));
+      });
+    });
+  }
+
+  get pid(): number {
+    return this.#child.pid ?? 0;
+  }
+
+  get load(): number {
+    return this.#load;
+  }
+
+  async create(objectId: string, type: ObjectType, params: Params): Promise<void> {
+    await this.#request({ op: 'create', objectId, type, params });
+  }
+
+  invoke(objectId: string, operation: string, params: Params): Promise<unknown> {
+    return this.#request({ op: 'invoke', objectId, operation, params });
+  }
+
+  async release(objectId: string): Promise<void> {
+    await this.#request({ op: 'release', objectId });
+  }
+
+  async stats(): Promise<HostStats> {
+    return (await this.#request({ op: 'stats' })) as HostStats;
+  }
+
+  /** Asks the worker to release everything and exit; kills it if it does not. */
+  close(): Promise<void> {
+    this.#closing ??= new Promise<void>((resolve) => {
+      if (this.#exited) return resolve();
+      const timer = setTimeout(() => this.#child.kill('SIGKILL'), CLOSE_TIMEOUT_MS);
+      this.#child.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.#request({ op: 'close' }).catch(() => this.#child.kill('SIGKILL'));
+    });
+    return this.#closing;
+  }
+
+  /** Kills the worker abruptly (fault injection in tests). */
+  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
+    this.#child.kill(signal);
+  }
+
+  #request(body: RequestBody): Promise<unknown> {
+    if (this.#exited) return Promise.reject(gone(this.name));
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.#child.send({ t: 'req', id, ...body } as WorkerRequest, (err) => {
+        if (!err) return;
+        this.#pending.delete(id);
+        reject(gone(this.name));
+      });
+    });
+  }
+
+  #onMessage(message: WorkerMessage): void {
+    switch (message.t) {
+      case 'res': {
+        this.#load = message.load;
+        const pending = this.#pending.get(message.id);
+        if (!pending) return;
+        this.#pending.delete(message.id);
+        if (message.ok) pending.resolve(message.value);
+        else pending.reject(KurentoError.fromJSON(message.error));
+        return;
+      }
+      case 'event':
+        this.emit('event', message.objectId, message.type, message.data);
+        return;
+      case 'released':
+        this.#load = message.load;
+        this.emit('released', message.objectIds);
+        return;
+      case 'ready':
+        return;
+    }
+  }
+
+  #onExit(code: number | null, signal: NodeJS.Signals | null): void {
+    this.#exited = true;
+    for (const pending of this.#pending.values()) pending.reject(gone(this.name));
+    this.#pending.clear();
+    if (this.#closing) return;
+    this.emit('exit', new Error(`${this.name} exited (${signal ?? code})`));
+  }
+}
+
+function gone(name: string): KurentoError {
+  return new KurentoError('MEDIA_OBJECT_NOT_AVAILABLE', `Media worker ${name} is gone`);
+}

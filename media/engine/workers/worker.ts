@@ -1,0 +1,62 @@
+/**
+ * A media worker process: one MediaRuntime driven by the server over IPC. Started by WorkerHost;
+ * exits when the server asks it to or when its IPC channel closes (the server died).
+ */
+import type { EngineConfig } from '../config.js';
+import { MediaRuntime } from '../elements/MediaRuntime.js';
+import { KurentoError } from '../protocol/KurentoError.js';
+import type { WorkerMessage, WorkerRequest } from './WorkerProtocol.js';
+
+const config = JSON.parse(process.env.ENGINE_WORKER_CONFIG ?? '{}') as EngineConfig;
+const name = process.env.ENGINE_WORKER_NAME ?? 'worker';
+const runtime = new MediaRuntime(config);
+const startCpu = process.cpuUsage();
+
+function send(message: WorkerMessage): void {
+  if (process.connected) process.send?.(message);
+}
+
+runtime.on('event', (objectId, type, data) => send({ t: 'event', objectId, type, data }));
+runtime.on('released', (objectIds) => send({ t: 'released', objectIds, load: runtime.load }));
+
+async function run(request: WorkerRequest): Promise<unknown> {
+  switch (request.op) {
+    case 'create':
+      return runtime.create(request.objectId, request.type, request.params);
+    case 'invoke':
+      return runtime.invoke(request.objectId, request.operation, request.params);
+    case 'release':
+      return runtime.release(request.objectId);
+    case 'stats': {
+      const cpu = process.cpuUsage(startCpu);
+      return {
+        name,
+        pid: process.pid,
+        ...runtime.stats(),
+        rssBytes: process.memoryUsage.rss(),
+        cpuMicros: cpu.user + cpu.system,
+      };
+    }
+    case 'close':
+      runtime.close();
+      setImmediate(() => process.exit(0));
+      return undefined;
+  }
+}
+
+process.on('message', (request: WorkerRequest) => {
+  run(request).then(
+    (value) => send({ t: 'res', id: request.id, load: runtime.load, ok: true, value }),
+    (err: unknown) => send({ t: 'res', id: request.id, load: runtime.load, ok: false, error: KurentoError.from(err).toJSON() }),
+  );
+});
+
+process.on('disconnect', () => {
+  runtime.close();
+  process.exit(0);
+});
+
+process.on('SIGTERM', () => undefined);
+process.on('SIGINT', () => undefined);
+
+send({ t: 'ready' });

@@ -1,0 +1,136 @@
+/**
+ * A Chromium page with a plain RTCPeerConnection (fake camera and microphone), signalled from the
+ * test through kurento-client: the page makes the offer, the test relays SDP and candidates.
+ * Served from a tiny local HTTP server so that getUserMedia has a secure (localhost) origin.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import kurento from 'kurento-client';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { newContext } from '../../support/browser.js';
+
+const PAGE = `<!doctype html><html><body><script>
+let pc; const pending = []; let remoteSet = false;
+window.startPeer = async ({ send, receive }) => {
+  pc = new RTCPeerConnection({ iceServers: [] });
+  pc.onicecandidate = (e) => { if (e.candidate) window.onLocalCandidate(e.candidate.toJSON()); };
+  pc.ontrack = (e) => {
+    const el = document.createElement(e.track.kind);
+    el.autoplay = true; el.muted = e.track.kind === 'video';
+    el.srcObject = new MediaStream([e.track]);
+    document.body.appendChild(el);
+  };
+  if (send) {
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
+    for (const track of stream.getTracks()) pc.addTransceiver(track, { direction: receive ? 'sendrecv' : 'sendonly', streams: [stream] });
+  } else {
+    pc.addTransceiver('audio', { direction: 'recvonly' });
+    pc.addTransceiver('video', { direction: 'recvonly' });
+  }
+  const offer = await pc.createOffer();
+  await pc.setLocalDescription(offer);
+  return offer.sdp;
+};
+window.setAnswer = async (sdp) => {
+  await pc.setRemoteDescription({ type: 'answer', sdp });
+  remoteSet = true;
+  for (const c of pending.splice(0)) await pc.addIceCandidate(c);
+};
+window.addCandidate = async (c) => { if (!remoteSet) pending.push(c); else await pc.addIceCandidate(c); };
+window.connectionState = () => pc ? pc.connectionState + '/' + pc.iceConnectionState + '/' + pc.signalingState : 'none';
+window.mediaStats = async () => {
+  const out = { framesDecoded: 0, videoBytes: 0, audioBytes: 0, audioSamples: 0, framesSent: 0 };
+  if (!pc) return out;
+  (await pc.getStats()).forEach((s) => {
+    if (s.type === 'inbound-rtp' && s.kind === 'video') { out.framesDecoded += s.framesDecoded || 0; out.videoBytes += s.bytesReceived || 0; }
+    if (s.type === 'inbound-rtp' && s.kind === 'audio') { out.audioBytes += s.bytesReceived || 0; out.audioSamples += s.totalSamplesReceived || 0; }
+    if (s.type === 'outbound-rtp' && s.kind === 'video') out.framesSent += s.framesSent || 0;
+  });
+  return out;
+};
+window.closePeer = () => { if (pc) pc.close(); pc = undefined; };
+</script></body></html>`;
+
+export interface MediaStats {
+  framesDecoded: number;
+  videoBytes: number;
+  audioBytes: number;
+  audioSamples: number;
+  framesSent: number;
+}
+
+/** Serves the peer page; close() it in teardown. */
+export async function servePeerPage(): Promise<{ url: string; close(): Promise<void> }> {
+  const server = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://localhost:${(server.address() as AddressInfo).port}/`;
+  return {
+    url,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** One browser peer, with the WebRtcEndpoint it talks to. */
+export class PeerPage {
+  private constructor(
+    readonly context: BrowserContext,
+    readonly page: Page,
+  ) {}
+
+  static async open(browser: Browser, url: string): Promise<PeerPage> {
+    const context = await newContext(browser);
+    const page = await context.newPage();
+    await page.goto(url);
+    return new PeerPage(context, page);
+  }
+
+  /**
+   * Negotiates with `endpoint` (a kurento-client WebRtcEndpoint): the page offers, the endpoint answers,
+   * candidates flow both ways.
+   */
+  async negotiate(endpoint: KurentoWebRtc, opts: { send: boolean; receive: boolean }): Promise<void> {
+    await this.page.exposeFunction('onLocalCandidate', (candidate: Record<string, unknown>) => {
+      endpoint.addIceCandidate(iceCandidate(candidate), () => undefined);
+    });
+    endpoint.on('IceCandidateFound', (event: { candidate: Record<string, unknown> }) => {
+      const { candidate, sdpMid, sdpMLineIndex } = event.candidate;
+      void this.page.evaluate((c) => (globalThis as any).addCandidate(c), { candidate, sdpMid, sdpMLineIndex }).catch(() => undefined);
+    });
+    const offer = await this.page.evaluate((o) => (globalThis as any).startPeer(o), opts);
+    const answer = await callback<string>((cb) => endpoint.processOffer(offer, cb));
+    await this.page.evaluate((sdp) => (globalThis as any).setAnswer(sdp), answer);
+    await callback((cb) => endpoint.gatherCandidates(cb));
+  }
+
+  stats(): Promise<MediaStats> {
+    return this.page.evaluate(() => (globalThis as any).mediaStats());
+  }
+
+  connectionState(): Promise<string> {
+    return this.page.evaluate(() => (globalThis as any).connectionState());
+  }
+
+  async close(): Promise<void> {
+    await this.page.evaluate(() => (globalThis as any).closePeer()).catch(() => undefined);
+    await this.context.close();
+  }
+}
+
+// kurento-client has no types worth the name: the few calls the tests make.
+export interface KurentoWebRtc {
+  id: string;
+  processOffer(offer: string, cb: (err: Error | null, answer: string) => void): void;
+  gatherCandidates(cb: (err: Error | null) => void): void;
+  addIceCandidate(candidate: Record<string, unknown>, cb: (err: Error | null) => void): void;
+  on(event: string, listener: (event: any) => void): void;
+}
+
+const iceCandidate = (kurento as any).getComplexType('IceCandidate') as (c: Record<string, unknown>) => Record<string, unknown>;
+
+/** Calls a kurento-client method in callback style (promise style swallows errors) as a promise. */
+export function callback<T = void>(call: (cb: (err: Error | null | undefined, value: T) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) => call((err, value) => (err ? reject(err) : resolve(value))));
+}
