@@ -5,7 +5,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Express } from 'express';
 import type { Logger } from 'pino';
 import { createApp, type AppDeps } from './app.js';
@@ -82,8 +82,9 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const httpServer = http.createServer();
     httpServer.headersTimeout = 30_000;
     httpServer.requestTimeout = 120_000;
+    const sockets = trackSockets(httpServer);
     const port = await listen(httpServer, config.port, config.host);
-    cleanups.push(() => closeHttp(httpServer));
+    cleanups.push(() => closeHttp(httpServer, sockets));
 
     // With PORT=0 and no PUBLIC_URL, the public address is only known now.
     const finalConfig: Config =
@@ -142,12 +143,27 @@ function listen(server: http.Server, port: number, host: string | null): Promise
   });
 }
 
-async function closeHttp(server: http.Server): Promise<void> {
+/** Every socket of a server, upgraded ones (WebSockets) included, which closeAllConnections() does not know. */
+function trackSockets(server: http.Server): Set<Socket> {
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  return sockets;
+}
+
+async function closeHttp(server: http.Server, sockets: Set<Socket>): Promise<void> {
   if (!server.listening) return;
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeIdleConnections();
-  const force = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+  // Keep-alive connections become idle as their last response ends: close them as they do.
+  const sweep = setInterval(() => server.closeIdleConnections(), 100);
+  const force = setTimeout(() => {
+    server.closeAllConnections();
+    for (const socket of sockets) socket.destroy();
+  }, CLOSE_GRACE_MS);
   force.unref();
   await closed;
+  clearInterval(sweep);
   clearTimeout(force);
 }
