@@ -66,3 +66,65 @@ export type RecordingStatus = (typeof RECORDING_STATUSES)[number];
 /** How a call ended; `ringing` and `answered` while it is still going on. */
 export const CALL_OUTCOMES = ['ringing', 'answered', 'completed', 'rejected', 'missed', 'cancelled', 'busy', 'failed'] as const;
 export type CallOutcome = (typeof CALL_OUTCOMES)[number];
+
+/** Columns `GET /api/recordings` sorts by (`sort`), with `order` asc or desc. Default: newest first. */
+export const RECORDING_SORTS = ['startedAt', 'durationMs', 'title', 'location'] as const;
+export type RecordingSort = (typeof RECORDING_SORTS)[number];
+export const RECORDING_PAGE_SIZE_MAX = 100;
+export const RECORDING_PAGE_SIZE_DEFAULT = 20;
+
+/**
+ * Query of `GET /api/recordings` (every value a string in the URL; an empty value counts as absent):
+ * `page` (from 1), `size` (1..100), `from`/`to` (ISO 8601 date or date-time; start time in [from, to)),
+ * `minDurationMs`/`maxDurationMs` (milliseconds, inclusive), `location` and `q` (text contained in the location or
+ * the title, case-insensitive), `presenter` (a nickname or a user id), `mine` (`true`: only the caller's),
+ * `sort` (one of RECORDING_SORTS) and `order` (`asc` | `desc`). Any other parameter is a 400 `request.invalid`.
+ */
+export interface RecordingListQuery {
+  page?: number;
+  size?: number;
+  from?: string;
+  to?: string;
+  minDurationMs?: number;
+  maxDurationMs?: number;
+  location?: string;
+  q?: string;
+  presenter?: string;
+  mine?: boolean;
+  sort?: RecordingSort;
+  order?: 'asc' | 'desc';
+}
+
+/** A recording in the library (`GET /api/recordings`, `GET /api/recordings/:id`). */
+export interface RecordingView {
+  id: number;
+  liveId: string | null;
+  title: string;
+  presenter: Pick<PublicUser, 'id' | 'nickname' | 'avatarUrl'>;
+  startedAt: string;
+  endedAt: string | null;
+  /** The playable length (measured from the file once finalised). */
+  durationMs: number | null;
+  sizeBytes: number | null;
+  location: string | null;
+  /** `ready`, or `incomplete` when the recording was cut short (still playable up to where it stops). */
+  status: RecordingStatus;
+  mimeType: string;
+  /** Signed URL of the file (range requests), usable by a `<video>` without an Authorization header. */
+  mediaUrl: string;
+  /** Signed URL of the poster JPEG, or null when there is none (yet). */
+  posterUrl: string | null;
+  /** When `mediaUrl` and `posterUrl` stop working; fetch the recording again for fresh ones. */
+  urlsExpireAt: string;
+  /** True when the caller owns it (and so may delete it). */
+  mine: boolean;
+}
+
+/** Answer of `GET /api/recordings`. */
+export interface RecordingList {
+  recordings: RecordingView[];
+  page: number;
+  size: number;
+  /** Recordings matching the filters, over all pages. */
+  total: number;
+}

@@ -4,14 +4,20 @@ import type { Models } from '../db/index.js';
 import type { RecordingStatus } from '../contract/rest.js';
 import type { LiveArchive } from './LiveArchive.js';
 
-/** The live archive on the Sequelize models: `lives` rows and the recording row of each recorded live. */
+/**
+ * The live archive on the Sequelize models: `lives` rows and the recording row of each recorded live.
+ * `recordingEnded` (e.g. the recordings finaliser's `enqueue`) is told of each recording stored at the end of a
+ * live; it runs in the background, so the end of a live never waits for it.
+ */
 export class SequelizeLiveArchive implements LiveArchive {
   readonly #models: Pick<Models, 'Live' | 'Recording'>;
   readonly #recordingsDir: string;
+  readonly #recordingEnded: ((recordingId: number) => unknown) | undefined;
 
-  constructor(models: Pick<Models, 'Live' | 'Recording'>, recordingsDir: string) {
+  constructor(models: Pick<Models, 'Live' | 'Recording'>, recordingsDir: string, recordingEnded?: (recordingId: number) => unknown) {
     this.#models = models;
     this.#recordingsDir = recordingsDir;
+    this.#recordingEnded = recordingEnded;
   }
 
   async liveStarted(live: Parameters<LiveArchive['liveStarted']>[0]): Promise<void> {
@@ -35,6 +41,8 @@ export class SequelizeLiveArchive implements LiveArchive {
     // up to its last cluster; no bytes at all is a failed recording.
     const status: RecordingStatus = sizeBytes === 0 ? 'failed' : end.recordingStopped ? 'ready' : 'incomplete';
     await recording.update({ endedAt: end.endedAt, durationMs: end.endedAt.getTime() - end.startedAt.getTime(), sizeBytes, status });
+    // Finalisation (seekable file, true duration, poster) happens behind the end of the live.
+    if (status !== 'failed') void Promise.resolve().then(() => this.#recordingEnded?.(recording.id)).catch(() => undefined);
     return recording.id;
   }
 

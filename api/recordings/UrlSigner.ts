@@ -1,0 +1,76 @@
+/**
+ * Short-lived signed URLs for a recording's media and poster, so that `<video>` and `<img>` elements (which cannot
+ * send an Authorization header) load them: `?exp=<unix seconds>&sig=<HMAC-SHA256(secret, kind:id:exp), base64url>`.
+ * Expiries are rounded up to a bucket so that URLs handed out close together are the same (browser caches hit).
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { OnairError } from '../contract/errors.js';
+
+export type SignedKind = 'media' | 'poster';
+
+export interface UrlSignerOptions {
+  /** How long a URL works at least (default 30 min). */
+  ttlMs?: number;
+  /** Expiries are rounded up to a multiple of this (default 5 min). */
+  bucketMs?: number;
+  now?: () => number;
+}
+
+export interface SignedUrl {
+  url: string;
+  expiresAt: Date;
+}
+
+const EXP_PATTERN = /^\d{1,12}$/;
+const SIG_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
+export class UrlSigner {
+  readonly #secret: string;
+  readonly #ttlMs: number;
+  readonly #bucketMs: number;
+  readonly #now: () => number;
+
+  constructor(secret: string, options: UrlSignerOptions = {}) {
+    if (secret.length < 16) throw new TypeError('the signing secret has at least 16 characters');
+    this.#secret = secret;
+    this.#ttlMs = options.ttlMs ?? 30 * 60_000;
+    this.#bucketMs = options.bucketMs ?? 5 * 60_000;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** The expiry (unix seconds) of URLs signed now. */
+  expiry(): number {
+    const at = this.#now() + this.#ttlMs;
+    return Math.ceil(Math.ceil(at / this.#bucketMs) * this.#bucketMs / 1000);
+  }
+
+  /** The signature of `kind` for recording `id` until `exp`. */
+  signature(kind: SignedKind, id: number, exp: number): string {
+    return createHmac('sha256', this.#secret).update(`onair-recording:${kind}:${id}:${exp}`).digest('base64url');
+  }
+
+  /** `/api/recordings/<id>/<kind>?exp=..&sig=..` */
+  url(kind: SignedKind, id: number, exp = this.expiry()): SignedUrl {
+    return { url: `/api/recordings/${id}/${kind}?exp=${exp}&sig=${this.signature(kind, id, exp)}`, expiresAt: new Date(exp * 1000) };
+  }
+
+  /**
+   * Checks a URL's `exp` and `sig` for `kind` and `id`: throws `recording.invalidSignature` (missing, malformed,
+   * forged, or for another recording or kind) or `recording.expiredSignature` (genuine but past its expiry).
+   */
+  verify(kind: SignedKind, id: number, exp: unknown, sig: unknown): void {
+    if (typeof exp !== 'string' || typeof sig !== 'string' || !EXP_PATTERN.test(exp) || !SIG_PATTERN.test(sig)) {
+      throw new OnairError('recording.invalidSignature', 'this link is not valid: open the recording again');
+    }
+    const expected = Buffer.from(this.signature(kind, id, Number(exp)));
+    if (!timingSafeEqual(expected, Buffer.from(sig))) {
+      throw new OnairError('recording.invalidSignature', 'this link is not valid: open the recording again');
+    }
+    const expMs = Number(exp) * 1000;
+    if (expMs <= this.#now()) throw new OnairError('recording.expiredSignature', 'this link has expired: open the recording again');
+    // Genuine but further out than this signer would ever sign (e.g. the TTL was lowered since).
+    if (expMs > this.#now() + this.#ttlMs + this.#bucketMs + 1000) {
+      throw new OnairError('recording.invalidSignature', 'this link is not valid: open the recording again');
+    }
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * REST of the recordings library, mounted at `/api/recordings`:
+ * - `GET /` list (filters, paging, sorting: api/contract/rest.ts `RecordingListQuery`) → `RecordingList`
+ * - `GET /:id` → `RecordingView`
+ * - `DELETE /:id` (its presenter only) → 204
+ * - `GET|HEAD /:id/media?exp&sig`, `/:id/poster?exp&sig`: the files, through signed URLs (no Authorization header
+ *   needed), with range requests (206, Content-Range, 416), ETag and Last-Modified, by `send`.
+ */
+import { Router, type Request, type Response, type NextFunction } from 'express';
+import send from 'send';
+import { z } from 'zod';
+import type { Sessions } from '../auth/Sessions.js';
+import { OnairError } from '../contract/errors.js';
+import { authOf, requireAuth } from '../http/requireAuth.js';
+import { parse } from '../http/validate.js';
+import type { RecordingLibrary } from './RecordingLibrary.js';
+import { recordingListQuerySchema } from './RecordingQuery.js';
+import type { SignedKind, UrlSigner } from './UrlSigner.js';
+
+export interface RecordingsRouterDeps {
+  library: RecordingLibrary;
+  signer: UrlSigner;
+  sessions: Sessions;
+}
+
+/** A recording id: a positive 32-bit integer written plainly (no sign, no leading zero, no exponent). */
+const idParams = z.object({
+  id: z.string().regex(/^[1-9]\d{0,9}$/, 'must be a recording id (a positive whole number)').transform(Number).pipe(z.number().max(2_147_483_647, 'is not a recording id')),
+});
+
+/** A signed URL's parameters: nothing else. */
+const signedQuery = z.object({ exp: z.string().optional(), sig: z.string().optional() }).strict('unknown query parameter');
+
+/** Headers `send` set for a file that must not stay on an error answer (which is JSON). */
+const FILE_HEADERS = ['Content-Type', 'Content-Length', 'Content-Range', 'ETag', 'Last-Modified', 'Accept-Ranges', 'Cache-Control'];
+
+export function recordingsRouter(deps: RecordingsRouterDeps): Router {
+  const { library, signer } = deps;
+  const router = Router();
+  const auth = requireAuth(deps.sessions);
+
+  router.get('/', auth, async (req, res) => {
+    const filters = parse(recordingListQuerySchema, req.query, 'query');
+    res.setHeader('Cache-Control', 'no-store');
+    res.json(await library.list(filters, authOf(req).userId));
+  });
+
+  router.get('/:id', auth, async (req, res) => {
+    const { id } = parse(idParams, req.params, 'params');
+    res.setHeader('Cache-Control', 'no-store');
+    res.json(await library.get(id, authOf(req).userId));
+  });
+
+  router.delete('/:id', auth, async (req, res) => {
+    const { id } = parse(idParams, req.params, 'params');
+    await library.delete(id, authOf(req).userId);
+    res.status(204).end();
+  });
+
+  const serve = (kind: SignedKind) => async (req: Request, res: Response, next: NextFunction) => {
+    const { id } = parse(idParams, req.params, 'params');
+    const query = parse(signedQuery, req.query, 'query');
+    signer.verify(kind, id, query.exp, query.sig);
+    const file = await library.file(id, kind);
+    send(req, file.path, { dotfiles: 'allow', index: false, etag: true, lastModified: true, acceptRanges: true, cacheControl: false })
+      .on('headers', (response: Response) => {
+        response.setHeader('Content-Type', file.mimeType);
+        // Private: the URL is a capability; the browser may keep it until the link expires.
+        response.setHeader('Cache-Control', `private, max-age=${Math.max(0, Math.floor((Number(query.exp) * 1000 - Date.now()) / 1000))}`);
+      })
+      .on('error', (err: { status?: number; headers?: Record<string, string> }) => {
+        for (const header of FILE_HEADERS) res.removeHeader(header);
+        if (err.status === 416) {
+          res.setHeader('Content-Range', err.headers?.['Content-Range'] ?? 'bytes */*');
+          next(new OnairError('recording.badRange', 'the requested range is not satisfiable'));
+        } else if (err.status === 412) {
+          res.status(412).end();
+        } else if (err.status === 404) {
+          next(new OnairError('recording.notFound', `recording ${id} has no ${kind === 'media' ? 'media file' : 'poster'}`));
+        } else {
+          next(err);
+        }
+      })
+      .pipe(res);
+  };
+  router.get('/:id/media', serve('media'));
+  router.get('/:id/poster', serve('poster'));
+
+  return router;
+}
