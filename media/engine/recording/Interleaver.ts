@@ -1,0 +1,68 @@
+import type { MediaKind } from './types.js';
+
+export interface TimelineFrame {
+  kind: MediaKind;
+  /** Position on the recorder's wall-clock timeline (ms). */
+  wallMs: number;
+  data: Uint8Array;
+  keyframe: boolean;
+  durationMs?: number;
+  /** When the frame was complete (ms, recorder clock). */
+  readyMs: number;
+}
+
+/**
+ * Orders the frames of several tracks by timeline position before they are written. A frame leaves once every
+ * other track has reached its position, or once it has waited `holdMs` (a silent or stalled track never holds the
+ * others back for longer).
+ */
+export class Interleaver {
+  readonly #kinds: readonly MediaKind[];
+  readonly #holdMs: number;
+  #queue: TimelineFrame[] = [];
+  #reached = new Map<MediaKind, number>();
+
+  constructor(kinds: readonly MediaKind[], holdMs: number) {
+    this.#kinds = kinds;
+    this.#holdMs = holdMs;
+  }
+
+  push(frame: TimelineFrame, nowMs: number): TimelineFrame[] {
+    this.#reached.set(frame.kind, Math.max(this.#reached.get(frame.kind) ?? -Infinity, frame.wallMs));
+    let index = this.#queue.length;
+    while (index > 0 && this.#queue[index - 1]!.wallMs > frame.wallMs) index--;
+    this.#queue.splice(index, 0, frame);
+    return this.#release(nowMs);
+  }
+
+  /** Everything queued, in order. */
+  flush(): TimelineFrame[] {
+    const out = this.#queue;
+    this.#queue = [];
+    return out;
+  }
+
+  /** Drop every queued frame positioned before `wallMs`. */
+  dropBefore(wallMs: number): void {
+    this.#queue = this.#queue.filter((frame) => frame.wallMs >= wallMs);
+  }
+
+  /** Keep only the last `keepMs` of queued frames (while nothing may be written yet). */
+  trim(keepMs: number): void {
+    const last = this.#queue.at(-1);
+    if (last) this.dropBefore(last.wallMs - keepMs);
+  }
+
+  #release(nowMs: number): TimelineFrame[] {
+    const out: TimelineFrame[] = [];
+    while (this.#queue.length > 0) {
+      const head = this.#queue[0]!;
+      const othersReached = this.#kinds.every(
+        (kind) => kind === head.kind || (this.#reached.get(kind) ?? -Infinity) >= head.wallMs,
+      );
+      if (!othersReached && head.readyMs > nowMs - this.#holdMs) break;
+      out.push(this.#queue.shift()!);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * Shared types of the recording module: what the engine hands to a WebmRecorder with every RTP packet, and what a
+ * WebmPlayer announces for each track it plays.
+ */
+export type MediaKind = 'audio' | 'video';
+export type CodecName = 'VP8' | 'H264' | 'OPUS';
+export type RecordingProfile = 'WEBM' | 'WEBM_AUDIO_ONLY' | 'WEBM_VIDEO_ONLY';
+
+export interface TrackInfo {
+  kind: MediaKind;
+  codec: CodecName;
+  clockRate: number;
+  /** Audio channels, when known (a player's track). */
+  channels?: number;
+  /** Picture size of the first keyframe, when known (a player's track). */
+  width?: number;
+  height?: number;
+}
+
+export const RECORDING_PROFILES: readonly RecordingProfile[] = ['WEBM', 'WEBM_AUDIO_ONLY', 'WEBM_VIDEO_ONLY'];
+
+/** The media kinds a profile records. */
+export function profileKinds(profile: RecordingProfile): MediaKind[] {
+  if (profile === 'WEBM_AUDIO_ONLY') return ['audio'];
+  if (profile === 'WEBM_VIDEO_ONLY') return ['video'];
+  return ['video', 'audio'];
+}
+
+/** The codecs WebM can carry here, per kind, with their RTP clock rate. */
+export const CODEC_CLOCK_RATES: Readonly<Record<CodecName, { kind: MediaKind; clockRate: number }>> = {
+  VP8: { kind: 'video', clockRate: 90_000 },
+  H264: { kind: 'video', clockRate: 90_000 },
+  OPUS: { kind: 'audio', clockRate: 48_000 },
+};
+
+/** The outcome of a finished recording. */
+export interface RecordingResult {
+  durationMs: number;
+  bytes: number;
+}
