@@ -17,6 +17,8 @@ export interface MediaServerOptions {
   log: MediaLog;
   /** How long a dropped connection may take to come back with the same session before lives are ended. */
   lossGraceMs?: number;
+  /** How often the connection is checked (a request the server must answer). */
+  heartbeatMs?: number;
   requestTimeoutMs?: number;
   /** STUN/TURN for the server's endpoints. */
   ice?: EndpointIce;
@@ -47,6 +49,8 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
   #orphans: Live[] = [];
   #connected = true;
   #lossTimer: NodeJS.Timeout | undefined;
+  #heartbeat: NodeJS.Timeout | undefined;
+  #beating = false;
   /** Rejected when the current connection is declared lost; renewed when it comes back. */
   #lost!: Promise<never>;
   #declareLost!: (reason: string) => void;
@@ -60,8 +64,10 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
     this.#lossGraceMs = options.lossGraceMs ?? 4000;
     this.#ice = options.ice ?? {};
     this.#armLoss();
-    client._re.on('disconnect', () => this.#onDisconnect());
     client.on('reconnected', (sameSession) => this.#onReconnected(sameSession));
+    const heartbeatMs = options.heartbeatMs ?? 1000;
+    this.#heartbeat = setInterval(() => void this.#beat(heartbeatMs), heartbeatMs);
+    this.#heartbeat.unref();
   }
 
   /** Connect; rejects when the media server cannot be reached. */
@@ -129,7 +135,11 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
 
   /** True when the media server answers within the timeout. */
   async probe(timeoutMs = 2000): Promise<boolean> {
-    if (!this.available) return false;
+    if (this.#closed) return false;
+    return this.#ping(timeoutMs);
+  }
+
+  async #ping(timeoutMs: number): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<false>((resolve) => {
       timer = setTimeout(() => resolve(false), timeoutMs);
@@ -147,6 +157,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#lossTimer);
+    clearInterval(this.#heartbeat);
     await Promise.all(this.lives.map((live) => live.end('shutdown')));
     this.#client.close();
   }
@@ -166,6 +177,23 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
     this.#lost.catch(() => undefined);
   }
 
+  /**
+   * kurento-client does not tell when its socket drops, only when it comes back: ask the server regularly.
+   * An answer while the connection was thought down means it is up again (the client's `reconnected` tells a
+   * restarted server apart; a slow answer that only looked like a drop changes nothing).
+   */
+  async #beat(intervalMs: number): Promise<void> {
+    if (this.#beating || this.#closed) return;
+    this.#beating = true;
+    try {
+      const answered = await this.#ping(Math.max(1500, intervalMs * 2));
+      if (!answered && this.#connected) this.#onDisconnect();
+      else if (answered && !this.#connected) this.#onReconnected(true);
+    } finally {
+      this.#beating = false;
+    }
+  }
+
   #onDisconnect(): void {
     if (this.#closed || !this.#connected) return;
     this.#connected = false;
@@ -174,7 +202,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
   }
 
   #onReconnected(sameSession: boolean): void {
-    if (this.#closed) return;
+    if (this.#closed || (sameSession && this.#connected)) return;
     clearTimeout(this.#lossTimer);
     this.#lossTimer = undefined;
     if (!sameSession) this.#loseAll('media server restarted');

@@ -67,8 +67,6 @@ export interface KurentoClient {
   close(): void;
   on(event: 'reconnected', listener: (sameSession: boolean) => void): unknown;
   on(event: 'disconnect' | 'connected', listener: () => void): unknown;
-  /** The underlying reconnecting socket (reconnect-ws), to observe drops. */
-  readonly _re: { connected: boolean; on(event: 'disconnect' | 'reconnect' | 'connection', listener: (...args: unknown[]) => void): unknown };
 }
 
 export interface ConnectOptions {
@@ -78,14 +76,24 @@ export interface ConnectOptions {
   requestTimeoutMs?: number;
 }
 
-/** Connect to a Kurento Media Server (or onair's embedded engine) at a `ws://.../kurento` URI. */
+/**
+ * Connect to a Kurento Media Server (or onair's embedded engine) at a `ws://.../kurento` URI.
+ * Uses the callback form, which hands out the client itself (the promise form hands out a disguised copy without
+ * the reconnecting socket), and boxes it: the client is a thenable, which a promise would try to adopt.
+ */
 export async function connectKurento(uri: string, options: ConnectOptions = {}): Promise<KurentoClient> {
-  const client = await kurentoClient(uri, {
-    socket: { objectMode: true },
-    failAfter: options.failAfter ?? Number.POSITIVE_INFINITY,
-    request_timeout: options.requestTimeoutMs ?? 20_000,
+  const box = await new Promise<{ client: KurentoClient }>((resolve, reject) => {
+    kurentoClient(
+      uri,
+      {
+        socket: { objectMode: true },
+        failAfter: options.failAfter ?? Number.POSITIVE_INFINITY,
+        request_timeout: options.requestTimeoutMs ?? 20_000,
+      },
+      (error: unknown, client: KurentoClient) => (error ? reject(new KurentoError('connect', error)) : resolve({ client })),
+    );
   });
-  return client as KurentoClient;
+  return box.client;
 }
 
 /**

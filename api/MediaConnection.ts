@@ -1,0 +1,113 @@
+/**
+ * The media server this API process drives: a real Kurento Media Server at KMS_URI, or (unset) onair's embedded
+ * engine, started here as a child process on a free loopback port and started again if it dies.
+ */
+import net from 'node:net';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import { MediaServer } from '../media/MediaServer.js';
+import { spawnEngine, type SpawnedEngine } from '../media/engine/spawn.js';
+
+export interface MediaConnectionOptions {
+  /** Environment for the embedded engine (tests shorten grace periods, set workers...). */
+  engineEnv?: Record<string, string>;
+  /** How long a dropped connection may take to come back before lives end. */
+  lossGraceMs?: number;
+}
+
+export class MediaConnection {
+  readonly server: MediaServer;
+  readonly #log: Logger;
+  #engine: SpawnedEngine | undefined;
+  readonly #respawn: (() => Promise<SpawnedEngine>) | undefined;
+  #restarting = false;
+  #closed = false;
+
+  private constructor(server: MediaServer, log: Logger, engine?: SpawnedEngine, respawn?: () => Promise<SpawnedEngine>) {
+    this.server = server;
+    this.#log = log;
+    this.#engine = engine;
+    this.#respawn = respawn;
+    server.on('lost', () => void this.#restartEngineIfDead());
+  }
+
+  static async open(config: Config, log: Logger, options: MediaConnectionOptions = {}): Promise<MediaConnection> {
+    const lossGrace = options.lossGraceMs ? { lossGraceMs: options.lossGraceMs } : {};
+    if (config.kmsUri) {
+      const server = await MediaServer.connect({ uri: config.kmsUri, log: log.child({ module: 'media' }), ...lossGrace });
+      log.info({ uri: config.kmsUri }, 'connected to the Kurento Media Server');
+      return new MediaConnection(server, log);
+    }
+    const port = await freePort();
+    const engineLog = log.child({ module: 'engine' });
+    const start = () =>
+      spawnEngine({
+        host: '127.0.0.1',
+        port,
+        ...(config.engineWorkers !== null ? { workers: config.engineWorkers } : {}),
+        env: { ENGINE_FILE_ROOT: config.recordingsDir, ...options.engineEnv },
+        onLog: (line) => engineLog.debug({ line }, 'engine'),
+      });
+    const engine = await start();
+    try {
+      const server = await MediaServer.connect({ uri: engine.uri, log: log.child({ module: 'media' }), ...lossGrace });
+      log.info({ uri: engine.uri, pid: engine.pid }, 'embedded media engine started');
+      return new MediaConnection(server, log, engine, start);
+    } catch (error) {
+      await engine.stop();
+      throw error;
+    }
+  }
+
+  /** The embedded engine's process, when this connection started one. */
+  get engine(): SpawnedEngine | undefined {
+    return this.#engine;
+  }
+
+  probe(): Promise<boolean> {
+    return this.server.probe();
+  }
+
+  /** End the lives (recordings finalised), disconnect, stop the embedded engine. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.server.close();
+    await this.#engine?.stop();
+  }
+
+  async #restartEngineIfDead(): Promise<void> {
+    const engine = this.#engine;
+    if (!engine || !this.#respawn || this.#closed || this.#restarting || isAlive(engine.pid)) return;
+    this.#restarting = true;
+    try {
+      this.#log.warn({ pid: engine.pid }, 'the embedded media engine died: starting it again');
+      this.#engine = await this.#respawn();
+    } catch (error) {
+      this.#log.error({ err: error }, 'could not restart the embedded media engine');
+    } finally {
+      this.#restarting = false;
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A free TCP port on loopback (so a restarted engine comes back on the same address). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}

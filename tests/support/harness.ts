@@ -1,0 +1,165 @@
+/**
+ * A bare WebRTC client page for media tests: RTCPeerConnection + socket.io-client in real Chromium, speaking the
+ * signalling contract directly (no UI), so that tests control every step (e.g. candidates before the offer).
+ * The page is served on the app's own origin through Playwright routing: nothing is added to the server.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { BrowserContext, Page } from 'playwright-core';
+
+const require = createRequire(import.meta.url);
+const SOCKET_IO_JS = readFileSync(require.resolve('socket.io-client/dist/socket.io.min.js'), 'utf8');
+
+const HARNESS_JS = String.raw`
+const emitAck = (socket, event, payload) => new Promise((resolve) => socket.emit(event, payload, resolve));
+const sessions = {};
+function connect(token) {
+  return io({ path: '/socket.io/webrtc', auth: { token }, transports: ['websocket'], reconnection: false });
+}
+async function negotiate(key, socket, liveId, role, opts) {
+  const s = { key, socket, liveId, role, events: [], pc: null };
+  sessions[key] = s;
+  const pc = new RTCPeerConnection({ iceServers: opts.iceServers || [] });
+  s.pc = pc;
+  if (role === 'presenter') {
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+    for (const t of stream.getTracks()) pc.addTrack(t, stream);
+  } else {
+    pc.addTransceiver('video', { direction: 'recvonly' });
+    pc.addTransceiver('audio', { direction: 'recvonly' });
+  }
+  let remoteSet = false;
+  const pending = [];
+  socket.on('ice:candidate', (m) => {
+    if (m.liveId !== liveId || m.role !== role) return;
+    if (remoteSet) pc.addIceCandidate(m.candidate).catch(() => {}); else pending.push(m.candidate);
+  });
+  const local = [];
+  pc.onicecandidate = (e) => { if (e.candidate) local.push(e.candidate.toJSON()); };
+  const offer = await pc.createOffer();
+  await pc.setLocalDescription(offer);
+  if (opts.candidatesFirst) {
+    // Gather everything, send every candidate, and only then the offer: they all reach the server first.
+    await new Promise((resolve) => {
+      if (pc.iceGatheringState === 'complete') return resolve();
+      pc.addEventListener('icegatheringstatechange', () => pc.iceGatheringState === 'complete' && resolve());
+    });
+    for (const c of local.splice(0)) s.events.push(['candidateAck', await emitAck(socket, 'ice:candidate', { liveId, role, candidate: c })]);
+  } else {
+    pc.onicecandidate = (e) => { if (e.candidate) emitAck(socket, 'ice:candidate', { liveId, role, candidate: e.candidate.toJSON() }); };
+    for (const c of local.splice(0)) emitAck(socket, 'ice:candidate', { liveId, role, candidate: c });
+  }
+  const sdpOffer = opts.mangleOffer ? opts.mangleOffer : pc.localDescription.sdp;
+  const answer = await emitAck(socket, role + ':offer', { liveId, sdpOffer });
+  if (!answer.ok) return answer;
+  await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdpAnswer });
+  remoteSet = true;
+  for (const c of pending.splice(0)) await pc.addIceCandidate(c).catch(() => {});
+  return { ok: true, liveId };
+}
+window.onair = {
+  sessions,
+  async present(key, token, title, opts = {}) {
+    const socket = connect(token);
+    const s0 = { events: [] };
+    for (const ev of ['live:viewerJoined', 'live:viewerLeft', 'live:ended']) socket.on(ev, (m) => (sessions[key] || s0).events.push([ev, m]));
+    const start = await emitAck(socket, 'presenter:start', { title, timeZone: 'Europe/Paris' });
+    if (!start.ok) { socket.disconnect(); return start; }
+    const res = await negotiate(key, socket, start.liveId, 'presenter', { ...opts, iceServers: start.iceServers });
+    sessions[key].events.unshift(...s0.events);
+    return res;
+  },
+  async watch(key, token, liveId, opts = {}) {
+    const socket = connect(token);
+    socket.on('live:ended', (m) => sessions[key] && sessions[key].events.push(['live:ended', m]));
+    const joined = await emitAck(socket, 'viewer:watch', { liveId });
+    if (!joined.ok) { socket.disconnect(); return joined; }
+    return negotiate(key, socket, liveId, 'viewer', { ...opts, iceServers: joined.iceServers });
+  },
+  async stop(key) {
+    const s = sessions[key];
+    return emitAck(s.socket, 'presenter:stop', { liveId: s.liveId });
+  },
+  async leave(key) {
+    const s = sessions[key];
+    const res = await emitAck(s.socket, 'viewer:leave', { liveId: s.liveId });
+    s.pc.close();
+    return res;
+  },
+  drop(key) {
+    const s = sessions[key];
+    s.socket.disconnect();
+    if (s.pc) s.pc.close();
+  },
+  events(key) { return sessions[key] ? sessions[key].events : []; },
+  async stats(key) {
+    const s = sessions[key];
+    const out = { framesDecoded: 0, audioBytes: 0, audioSamples: 0, state: s.pc.connectionState };
+    (await s.pc.getStats()).forEach((r) => {
+      if (r.type !== 'inbound-rtp') return;
+      if (r.kind === 'video') out.framesDecoded += r.framesDecoded || 0;
+      if (r.kind === 'audio') { out.audioBytes += r.bytesReceived || 0; out.audioSamples += r.totalSamplesReceived || 0; }
+    });
+    return out;
+  },
+};
+`;
+
+const PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>onair test harness</title>
+<script src="/__test/socket.io.js"></script><script src="/__test/harness.js"></script></head><body></body></html>`;
+
+export interface MediaStats {
+  framesDecoded: number;
+  audioBytes: number;
+  audioSamples: number;
+  state: string;
+}
+
+export type AckResult = { ok: true; liveId: string } | { ok: false; error: { code: string; message: string } };
+
+/** A harness page on the app's origin in a fresh context. */
+export async function openHarness(context: BrowserContext, baseUrl: string): Promise<Harness> {
+  await context.route(`${baseUrl}/__test/**`, async (route) => {
+    const url = new URL(route.request().url());
+    if (url.pathname === '/__test/page.html') return route.fulfill({ contentType: 'text/html', body: PAGE });
+    if (url.pathname === '/__test/socket.io.js') return route.fulfill({ contentType: 'text/javascript', body: SOCKET_IO_JS });
+    if (url.pathname === '/__test/harness.js') return route.fulfill({ contentType: 'text/javascript', body: HARNESS_JS });
+    return route.fulfill({ status: 404, body: 'not found' });
+  });
+  const page = await context.newPage();
+  await page.goto(`${baseUrl}/__test/page.html`);
+  return new Harness(page);
+}
+
+/** Node-side handle on a harness page. */
+export class Harness {
+  constructor(readonly page: Page) {}
+
+  present(key: string, token: string, title: string, opts: { candidatesFirst?: boolean; mangleOffer?: string } = {}): Promise<AckResult> {
+    return this.page.evaluate(([k, t, ti, o]) => (globalThis as any).onair.present(k, t, ti, o), [key, token, title, opts] as const);
+  }
+
+  watch(key: string, token: string, liveId: string, opts: { candidatesFirst?: boolean; mangleOffer?: string } = {}): Promise<AckResult> {
+    return this.page.evaluate(([k, t, id, o]) => (globalThis as any).onair.watch(k, t, id, o), [key, token, liveId, opts] as const);
+  }
+
+  stop(key: string): Promise<{ ok: boolean; recordingId?: number | null; error?: { code: string } }> {
+    return this.page.evaluate((k) => (globalThis as any).onair.stop(k), key);
+  }
+
+  leave(key: string): Promise<{ ok: boolean }> {
+    return this.page.evaluate((k) => (globalThis as any).onair.leave(k), key);
+  }
+
+  drop(key: string): Promise<void> {
+    return this.page.evaluate((k) => (globalThis as any).onair.drop(k), key);
+  }
+
+  stats(key: string): Promise<MediaStats> {
+    return this.page.evaluate((k) => (globalThis as any).onair.stats(k), key);
+  }
+
+  events(key: string): Promise<Array<[string, any]>> {
+    return this.page.evaluate((k) => (globalThis as any).onair.events(k), key);
+  }
+}
