@@ -60,6 +60,8 @@ export class RedisStore implements Store {
   #subscriber: Redis | null = null;
   #subscriberReady: Promise<Redis> | null = null;
   readonly #listeners = new Map<string, Set<MessageListener>>();
+  /** Per channel: the SUBSCRIBE in progress or done, so that every subscriber waits for it. */
+  readonly #subscribed = new Map<string, Promise<unknown>>();
   #closed = false;
   #lastErrorLog = 0;
 
@@ -211,15 +213,17 @@ export class RedisStore implements Store {
     this.#c();
     const subscriber = await this.#openSubscriber();
     let listeners = this.#listeners.get(channel);
-    const first = !listeners;
     if (!listeners) this.#listeners.set(channel, (listeners = new Set()));
     const own: MessageListener = (message, ch) => listener(message, ch);
     listeners.add(own);
-    if (first) await subscriber.subscribe(this.#k(channel));
+    let subscribed = this.#subscribed.get(channel);
+    if (!subscribed) this.#subscribed.set(channel, (subscribed = subscriber.subscribe(this.#k(channel))));
+    await subscribed;
     return async () => {
       const current = this.#listeners.get(channel);
       if (!current?.delete(own) || current.size > 0) return;
       this.#listeners.delete(channel);
+      this.#subscribed.delete(channel);
       if (!this.#closed) await subscriber.unsubscribe(this.#k(channel)).catch(() => undefined);
     };
   }
@@ -237,6 +241,7 @@ export class RedisStore implements Store {
     if (this.#closed) return;
     this.#closed = true;
     this.#listeners.clear();
+    this.#subscribed.clear();
     const connections = [this.client, this.#subscriber].filter((c): c is Redis => c !== null);
     await Promise.all(
       connections.map(async (c) => {

@@ -214,6 +214,14 @@ for (const impl of implementations) {
       await offSecond();
     });
 
+    test('subscribers racing onto a new channel are all listening once subscribe() resolves', async () => {
+      const heard: string[] = [];
+      await Promise.all(['a', 'b', 'c'].map((name) => store.subscribe('fresh', () => heard.push(name))));
+      await store.publish('fresh', 'hello');
+      await waitFor(() => heard.length === 3, 'all three listeners');
+      assert.deepEqual(heard.sort(), ['a', 'b', 'c']);
+    });
+
     test('stores with different prefixes do not see each other', async () => {
       const other = await impl.open(`${prefix}other:`);
       try {
