@@ -40,6 +40,14 @@ export class ApiError extends OnairError {
 
 /** A message fit to show to the user for any thrown value. */
 export function errorMessage(error: unknown): string {
-  if (error instanceof Error && error.message) return error.message;
+  if (error instanceof Error && error.message) return sentence(error.message);
   return 'Something went wrong. Please try again.';
+}
+
+/** The server words its messages as lower-case clauses ("the nickname is taken"); shown as a sentence. */
+export function sentence(message: string): string {
+  const text = message.trim();
+  if (!text) return text;
+  const capitalised = text.charAt(0).toUpperCase() + text.slice(1);
+  return /[.!?]$/.test(capitalised) ? capitalised : `${capitalised}.`;
 }
