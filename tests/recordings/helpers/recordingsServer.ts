@@ -19,6 +19,7 @@ const run = promisify(execFile);
 export interface RecordingsServer {
   server: TestServer;
   url: string;
+  config: TestServer['config'];
   db: Database;
   recordingsDir: string;
   recordings: Recordings;
@@ -47,6 +48,7 @@ export async function startRecordingsServer(options: TestServerOptions = {}): Pr
   return {
     server,
     url: server.url,
+    config: server.config,
     db,
     recordingsDir: server.config.recordingsDir,
     recordings,
