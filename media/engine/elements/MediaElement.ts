@@ -110,6 +110,9 @@ export abstract class MediaElement extends MediaObject {
   /** A packet from this element's source of `track.kind`. */
   consume(_packet: RtpPacket, _track: TrackInfo, _source: MediaElement): void {}
 
+  /** A source of this element reached its end (a player's EndOfStream). */
+  sourceEnded(_source: MediaElement): void {}
+
   /** A sink wants a keyframe from this element's video. */
   requestKeyframe(): void {}
 
