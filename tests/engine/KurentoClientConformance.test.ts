@@ -132,7 +132,7 @@ describe('the engine driven by kurento-client', { skip: skipUnless('chromium', '
   test('errors reach callbacks with Kurento codes', async () => {
     const client = await connectClient(engine.uri);
     const pipeline = await client.create('MediaPipeline');
-    await assert.rejects(pipeline.create('Composite'), (err: any) => err instanceof TypeError && err.code === 40100);
+    await assert.rejects(pipeline.create('Composite'), (err: any) => err instanceof TypeError && (err as any).code === 40100);
     const webRtc = await pipeline.create('WebRtcEndpoint');
     await assert.rejects(call((cb) => webRtc.processOffer('not an sdp', cb)), (err: any) => err.code === 40201);
     await assert.rejects(call((cb) => webRtc.processAnswer('v=0\r\n', cb)), (err: any) => err.code === 40201);
@@ -145,7 +145,7 @@ describe('the engine driven by kurento-client', { skip: skipUnless('chromium', '
       (err: any) => err.code === 40107 && /WEBM/.test(err.message),
     );
     await call((cb) => webRtc.release(cb));
-    await assert.rejects(call((cb) => webRtc.gatherCandidates(cb)), (err: any) => err instanceof ReferenceError && err.code === 40101);
+    await assert.rejects(call((cb) => webRtc.gatherCandidates(cb)), (err: any) => err instanceof ReferenceError && (err as any).code === 40101);
     await call((cb) => pipeline.release(cb));
   });
 
