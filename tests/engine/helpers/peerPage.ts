@@ -8,10 +8,11 @@ import type { AddressInfo } from 'node:net';
 import kurento from 'kurento-client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { newContext } from '../../support/browser.js';
+import { call } from './engineHarness.js';
 
 const PAGE = `<!doctype html><html><body><script>
 let pc; const pending = []; let remoteSet = false;
-window.startPeer = async ({ send, receive }) => {
+window.startPeer = async ({ send, receive, videoCodec }) => {
   pc = new RTCPeerConnection({ iceServers: [] });
   pc.onicecandidate = (e) => { if (e.candidate) window.onLocalCandidate(e.candidate.toJSON()); };
   pc.ontrack = (e) => {
@@ -27,6 +28,11 @@ window.startPeer = async ({ send, receive }) => {
     pc.addTransceiver('audio', { direction: 'recvonly' });
     pc.addTransceiver('video', { direction: 'recvonly' });
   }
+  if (videoCodec) {
+    const wanted = RTCRtpSender.getCapabilities('video').codecs.filter((c) =>
+      c.mimeType === 'video/' + videoCodec && (videoCodec !== 'H264' || /packetization-mode=1/.test(c.sdpFmtpLine || '')));
+    for (const t of pc.getTransceivers()) if (t.receiver.track.kind === 'video') t.setCodecPreferences(wanted);
+  }
   const offer = await pc.createOffer();
   await pc.setLocalDescription(offer);
   return offer.sdp;
@@ -39,10 +45,14 @@ window.setAnswer = async (sdp) => {
 window.addCandidate = async (c) => { if (!remoteSet) pending.push(c); else await pc.addIceCandidate(c); };
 window.connectionState = () => pc ? pc.connectionState + '/' + pc.iceConnectionState + '/' + pc.signalingState : 'none';
 window.mediaStats = async () => {
-  const out = { framesDecoded: 0, videoBytes: 0, audioBytes: 0, audioSamples: 0, framesSent: 0 };
+  const out = { framesDecoded: 0, videoBytes: 0, audioBytes: 0, audioSamples: 0, framesSent: 0, videoCodec: '' };
   if (!pc) return out;
-  (await pc.getStats()).forEach((s) => {
-    if (s.type === 'inbound-rtp' && s.kind === 'video') { out.framesDecoded += s.framesDecoded || 0; out.videoBytes += s.bytesReceived || 0; }
+  const report = await pc.getStats();
+  report.forEach((s) => {
+    if (s.type === 'inbound-rtp' && s.kind === 'video') {
+      out.framesDecoded += s.framesDecoded || 0; out.videoBytes += s.bytesReceived || 0;
+      if (s.codecId && report.get(s.codecId)) out.videoCodec = report.get(s.codecId).mimeType;
+    }
     if (s.type === 'inbound-rtp' && s.kind === 'audio') { out.audioBytes += s.bytesReceived || 0; out.audioSamples += s.totalSamplesReceived || 0; }
     if (s.type === 'outbound-rtp' && s.kind === 'video') out.framesSent += s.framesSent || 0;
   });
@@ -57,6 +67,8 @@ export interface MediaStats {
   audioBytes: number;
   audioSamples: number;
   framesSent: number;
+  /** Inbound video codec (e.g. video/VP8), once known. */
+  videoCodec: string;
 }
 
 /** Serves the peer page; close() it in teardown. */
@@ -91,7 +103,7 @@ export class PeerPage {
    * Negotiates with `endpoint` (a kurento-client WebRtcEndpoint): the page offers, the endpoint answers,
    * candidates flow both ways.
    */
-  async negotiate(endpoint: KurentoWebRtc, opts: { send: boolean; receive: boolean }): Promise<void> {
+  async negotiate(endpoint: KurentoWebRtc, opts: { send: boolean; receive: boolean; videoCodec?: 'VP8' | 'H264' }): Promise<void> {
     await this.page.exposeFunction('onLocalCandidate', (candidate: Record<string, unknown>) => {
       endpoint.addIceCandidate(iceCandidate(candidate), () => undefined);
     });
@@ -100,9 +112,9 @@ export class PeerPage {
       void this.page.evaluate((c) => (globalThis as any).addCandidate(c), { candidate, sdpMid, sdpMLineIndex }).catch(() => undefined);
     });
     const offer = await this.page.evaluate((o) => (globalThis as any).startPeer(o), opts);
-    const answer = await callback<string>((cb) => endpoint.processOffer(offer, cb));
+    const answer = await call<string>((cb) => endpoint.processOffer(offer, cb));
     await this.page.evaluate((sdp) => (globalThis as any).setAnswer(sdp), answer);
-    await callback((cb) => endpoint.gatherCandidates(cb));
+    await call((cb) => endpoint.gatherCandidates(cb));
   }
 
   stats(): Promise<MediaStats> {
@@ -123,14 +135,10 @@ export class PeerPage {
 export interface KurentoWebRtc {
   id: string;
   processOffer(offer: string, cb: (err: Error | null, answer: string) => void): void;
-  gatherCandidates(cb: (err: Error | null) => void): void;
+  gatherCandidates(cb: (err: Error | null, value?: unknown) => void): void;
   addIceCandidate(candidate: Record<string, unknown>, cb: (err: Error | null) => void): void;
   on(event: string, listener: (event: any) => void): void;
 }
 
 const iceCandidate = (kurento as any).getComplexType('IceCandidate') as (c: Record<string, unknown>) => Record<string, unknown>;
 
-/** Calls a kurento-client method in callback style (promise style swallows errors) as a promise. */
-export function callback<T = void>(call: (cb: (err: Error | null | undefined, value: T) => void) => void): Promise<T> {
-  return new Promise((resolve, reject) => call((err, value) => (err ? reject(err) : resolve(value))));
-}

@@ -1,0 +1,157 @@
+/**
+ * Real media through the engine: Chromium with a fake camera presents, its loopback preview and
+ * Chromium viewers decode video and play audio; a PlayerEndpoint is a source without a browser;
+ * H.264 is forwarded when source and viewers agree; a viewer follows a change of source.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, afterEach, before, describe, test } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { launchBrowser } from '../support/browser.js';
+import { skipUnless } from '../support/services.js';
+import {
+  assertBackToBaseline,
+  baselineOf,
+  call,
+  closeClients,
+  connectClient,
+  engineStats,
+  nextEvent,
+  startTestEngine,
+  waitFor,
+  type Baseline,
+  type KurentoClient,
+} from './helpers/engineHarness.js';
+import { PeerPage, servePeerPage, type MediaStats } from './helpers/peerPage.js';
+import { makeClip } from './helpers/webmFiles.js';
+
+const MEDIA_TIMEOUT_MS = 30_000;
+
+describe('media through the engine with Chromium', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
+  let engine: Awaited<ReturnType<typeof startTestEngine>>;
+  let baseline: Baseline;
+  let browser: Browser;
+  let site: Awaited<ReturnType<typeof servePeerPage>>;
+  let dir: string;
+  let client: KurentoClient;
+  const pages: PeerPage[] = [];
+
+  const openPage = async () => {
+    const page = await PeerPage.open(browser, site.url);
+    pages.push(page);
+    return page;
+  };
+
+  /** Waits until a page has decoded `frames` more video frames and received more audio samples than in `from`. */
+  const decoding = (page: PeerPage, what: string, from?: MediaStats, frames = 10) =>
+    waitFor(
+      `${what} to decode video and play audio`,
+      async () => {
+        const stats = await page.stats();
+        const base = from ?? { framesDecoded: 0, audioSamples: 0 };
+        return stats.framesDecoded >= base.framesDecoded + frames && stats.audioSamples > base.audioSamples ? stats : undefined;
+      },
+      MEDIA_TIMEOUT_MS,
+      250,
+    );
+
+  before(async () => {
+    engine = await startTestEngine();
+    baseline = baselineOf(await engineStats(engine.uri));
+    browser = await launchBrowser();
+    site = await servePeerPage();
+    dir = await mkdtemp(path.join(os.tmpdir(), 'onair-engine-media-'));
+  });
+  after(async () => {
+    await browser?.close();
+    await site?.close();
+    await engine?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+  afterEach(async () => {
+    await Promise.all(pages.splice(0).map((page) => page.close()));
+    await closeClients();
+    await assertBackToBaseline(engine.uri, baseline);
+  });
+
+  test('the presenter sees its loopback preview and three viewers decode its video and play its audio', async () => {
+    client = await connectClient(engine.uri);
+    const pipeline = await client.create('MediaPipeline');
+    const presenterEndpoint = await pipeline.create('WebRtcEndpoint');
+    const flowing = nextEvent(presenterEndpoint, 'MediaFlowInStateChanged', MEDIA_TIMEOUT_MS);
+    await call((cb) => presenterEndpoint.connect(presenterEndpoint, cb));
+    const presenter = await openPage();
+    await presenter.negotiate(presenterEndpoint, { send: true, receive: true });
+    assert.equal((await flowing).state, 'FLOWING');
+    await decoding(presenter, 'the loopback preview');
+
+    const viewers = await Promise.all(
+      [1, 2, 3].map(async () => {
+        const endpoint = await pipeline.create('WebRtcEndpoint', { sendonly: true });
+        await call((cb) => presenterEndpoint.connect(endpoint, cb));
+        const page = await openPage();
+        await page.negotiate(endpoint, { send: false, receive: true });
+        return { endpoint, page };
+      }),
+    );
+    const first = await Promise.all(viewers.map((v, i) => decoding(v.page, `viewer ${i + 1}`)));
+    await Promise.all(viewers.map((v, i) => decoding(v.page, `viewer ${i + 1} (still)`, first[i])));
+    assert.equal(await call((cb) => viewers[0]!.endpoint.isMediaFlowingOut('VIDEO', cb)), true);
+    await call((cb) => pipeline.release(cb));
+  });
+
+  test('a PlayerEndpoint is a source a Chromium viewer decodes, and it ends with EndOfStream', async () => {
+    const clip = await makeClip(dir, 'clip.webm', { seconds: 4 });
+    client = await connectClient(engine.uri);
+    const pipeline = await client.create('MediaPipeline');
+    const player = await pipeline.create('PlayerEndpoint', { uri: `file://${clip}` });
+    const endpoint = await pipeline.create('WebRtcEndpoint');
+    await call((cb) => player.connect(endpoint, cb));
+    const viewer = await openPage();
+    await viewer.negotiate(endpoint, { send: false, receive: true });
+    await waitFor('the viewer to connect', async () => (await viewer.connectionState()).startsWith('connected'), MEDIA_TIMEOUT_MS);
+    const ended = nextEvent(player, 'EndOfStream', MEDIA_TIMEOUT_MS);
+    await call((cb) => player.play(cb));
+    await decoding(viewer, 'the player viewer');
+    await ended;
+    await call((cb) => pipeline.release(cb));
+  });
+
+  test('H.264 from the presenter reaches viewers as H.264 when they accept it', async () => {
+    client = await connectClient(engine.uri);
+    const pipeline = await client.create('MediaPipeline');
+    const presenterEndpoint = await pipeline.create('WebRtcEndpoint');
+    const viewerEndpoint = await pipeline.create('WebRtcEndpoint');
+    await call((cb) => presenterEndpoint.connect(viewerEndpoint, cb));
+    const presenter = await openPage();
+    await presenter.negotiate(presenterEndpoint, { send: true, receive: false, videoCodec: 'H264' });
+    const viewer = await openPage();
+    await viewer.negotiate(viewerEndpoint, { send: false, receive: true });
+    const stats = await decoding(viewer, 'the H.264 viewer');
+    assert.equal(stats.videoCodec, 'video/H264');
+    await call((cb) => pipeline.release(cb));
+  });
+
+  test('a viewer keeps decoding when its source changes from one presenter to another', async () => {
+    client = await connectClient(engine.uri);
+    const pipeline = await client.create('MediaPipeline');
+    const [firstEndpoint, secondEndpoint, viewerEndpoint] = await Promise.all([
+      pipeline.create('WebRtcEndpoint'),
+      pipeline.create('WebRtcEndpoint'),
+      pipeline.create('WebRtcEndpoint'),
+    ]);
+    await call((cb) => firstEndpoint.connect(viewerEndpoint, cb));
+    const [first, second, viewer] = [await openPage(), await openPage(), await openPage()];
+    await first.negotiate(firstEndpoint, { send: true, receive: false });
+    await second.negotiate(secondEndpoint, { send: true, receive: false });
+    await viewer.negotiate(viewerEndpoint, { send: false, receive: true });
+    const before = await decoding(viewer, 'the viewer of the first presenter');
+    await call((cb) => secondEndpoint.connect(viewerEndpoint, cb));
+    const sources = await call<any[]>((cb) => viewerEndpoint.getSourceConnections(cb));
+    assert.ok(sources.every((c) => c.source === secondEndpoint.id));
+    await decoding(viewer, 'the viewer of the second presenter', before, 20);
+    await call((cb) => pipeline.release(cb));
+  });
+});
