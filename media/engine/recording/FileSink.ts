@@ -1,6 +1,9 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { MediaFileError, ioReason } from './errors.js';
 
+/** Contiguous appends are merged into writes of at most about this many bytes. */
+const MAX_BATCH = 1 << 20;
+
 interface PendingWrite {
   position: number;
   bytes: Uint8Array;
@@ -15,6 +18,8 @@ export class FileSink {
   readonly path: string;
   #handle: FileHandle | undefined;
   #queue: PendingWrite[] = [];
+  /** Index of the first queued write not taken yet (the array is compacted as it drains). */
+  #head = 0;
   #draining: Promise<void> | undefined;
   #size = 0;
   #error: MediaFileError | undefined;
@@ -99,7 +104,7 @@ export class FileSink {
 
   async #drain(): Promise<void> {
     try {
-      while (this.#queue.length > 0 && !this.#error && this.#handle) {
+      while (this.#head < this.#queue.length && !this.#error && this.#handle) {
         const { position, bytes } = this.#takeBatch();
         let offset = 0;
         while (offset < bytes.byteLength) {
@@ -110,6 +115,7 @@ export class FileSink {
     } catch (error) {
       this.#error = new MediaFileError(this.path, `cannot write "${this.path}" (${ioReason(error)})`, { cause: error });
       this.#queue = [];
+      this.#head = 0;
       this.#onError(this.#error);
     } finally {
       this.#draining = undefined;
@@ -118,13 +124,21 @@ export class FileSink {
 
   /** The first queued write, merged with the queued writes that continue it. */
   #takeBatch(): PendingWrite {
-    const first = this.#queue.shift()!;
+    const queue = this.#queue;
+    const first = queue[this.#head++]!;
     const parts = [first.bytes];
     let end = first.position + first.bytes.byteLength;
-    while (this.#queue[0]?.position === end) {
-      const next = this.#queue.shift()!;
+    while (this.#head < queue.length && queue[this.#head]!.position === end && end - first.position < MAX_BATCH) {
+      const next = queue[this.#head++]!;
       parts.push(next.bytes);
       end += next.bytes.byteLength;
+    }
+    if (this.#head === queue.length) {
+      this.#queue = [];
+      this.#head = 0;
+    } else if (this.#head > 1024) {
+      this.#queue = queue.slice(this.#head);
+      this.#head = 0;
     }
     return parts.length === 1 ? first : { position: first.position, bytes: Buffer.concat(parts) };
   }
