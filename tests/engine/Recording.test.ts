@@ -1,0 +1,121 @@
+/**
+ * Recording a live through the engine, end to end: Chromium presents, a RecorderEndpoint writes the
+ * file, ffprobe judges it. And a recording whose engine is killed mid-way still decodes.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, afterEach, before, describe, test } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { launchBrowser } from '../support/browser.js';
+import { skipUnless } from '../support/services.js';
+import {
+  assertBackToBaseline,
+  baselineOf,
+  call,
+  closeClients,
+  connectClient,
+  engineStats,
+  nextEvent,
+  startTestEngine,
+  waitFor,
+  type Baseline,
+} from './helpers/engineHarness.js';
+import { PeerPage, servePeerPage } from './helpers/peerPage.js';
+import { coverage, decode, probeFile, probePackets, webmLayout } from './helpers/webmFiles.js';
+
+const LIVE_SECONDS = 10;
+
+describe('recording a live through the engine', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
+  let engine: Awaited<ReturnType<typeof startTestEngine>>;
+  let baseline: Baseline;
+  let browser: Browser;
+  let site: Awaited<ReturnType<typeof servePeerPage>>;
+  let dir: string;
+  const pages: PeerPage[] = [];
+
+  /** A presenter page sending into a new pipeline's WebRtcEndpoint, connected to a recorder writing `file`. */
+  const presentInto = async (uri: string, file: string) => {
+    const client = await connectClient(uri);
+    const pipeline = await client.create('MediaPipeline');
+    const endpoint = await pipeline.create('WebRtcEndpoint');
+    const recorder = await pipeline.create('RecorderEndpoint', { uri: `file://${file}`, mediaProfile: 'WEBM' });
+    await call((cb) => endpoint.connect(recorder, cb));
+    const page = await PeerPage.open(browser, site.url);
+    pages.push(page);
+    const flowing = nextEvent(endpoint, 'MediaFlowInStateChanged', 30_000);
+    await page.negotiate(endpoint, { send: true, receive: false });
+    await flowing;
+    return { pipeline, recorder };
+  };
+
+  before(async () => {
+    engine = await startTestEngine();
+    baseline = baselineOf(await engineStats(engine.uri));
+    browser = await launchBrowser();
+    site = await servePeerPage();
+    dir = await mkdtemp(path.join(os.tmpdir(), 'onair-engine-rec-'));
+  });
+  after(async () => {
+    await browser?.close();
+    await site?.close();
+    await engine?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+  afterEach(async () => {
+    await Promise.all(pages.splice(0).map((page) => page.close()));
+    await closeClients();
+    await assertBackToBaseline(engine.uri, baseline);
+  });
+
+  test(`a ${LIVE_SECONDS} s live is recorded as a seekable VP8 + Opus file as long as the live, with audio throughout`, async () => {
+    const file = path.join(dir, 'live.webm');
+    const { pipeline, recorder } = await presentInto(engine.uri, file);
+    const recording = nextEvent(recorder, 'Recording');
+    await call((cb) => recorder.record(cb));
+    const startedAt = Date.now();
+    await recording;
+    await sleep(LIVE_SECONDS * 1000);
+    const stopped = nextEvent(recorder, 'Stopped');
+    const stoppingAt = Date.now();
+    await call((cb) => recorder.stopAndWait(cb));
+    await stopped;
+    const wallSeconds = (stoppingAt - startedAt) / 1000;
+
+    const probed = await probeFile(file);
+    assert.deepEqual(probed.codecs, ['opus', 'vp8']);
+    assert.ok(Math.abs(probed.duration - wallSeconds) <= 0.5, `file lasts ${probed.duration} s for ${wallSeconds} s of live`);
+    const audio = await probePackets(file, 'a');
+    assert.ok(coverage(audio, probed.duration) >= 0.95, `audio covers ${(100 * coverage(audio, probed.duration)).toFixed(1)} %`);
+    const layout = await webmLayout(file);
+    assert.ok(layout.durationMs !== undefined && layout.cuePoints > 0, 'duration and cues are written');
+    assert.ok(layout.seekTargets.includes('Cues'), 'the SeekHead points at the cues');
+    const { code, errors } = await decode(file);
+    assert.equal(code, 0, errors);
+    await call((cb) => pipeline.release(cb));
+  });
+
+  test('a recording whose engine is killed mid-way still decodes', async () => {
+    const doomed = await startTestEngine();
+    const file = path.join(dir, 'killed.webm');
+    try {
+      const { recorder } = await presentInto(doomed.uri, file);
+      await call((cb) => recorder.record(cb));
+      await waitFor('the recording to start', async () => ((await stat(file).catch(() => undefined))?.size ?? 0) > 0, 20_000);
+      await sleep(4000);
+      doomed.kill('SIGKILL');
+    } finally {
+      await doomed.stop();
+    }
+    await closeClients();
+    const probed = await probeFile(file);
+    assert.deepEqual(probed.codecs, ['opus', 'vp8']);
+    const { code, errors, frames } = await decode(file);
+    assert.equal(code, 0, errors);
+    const unexpected = errors.split('\n').filter((line) => line && !/File ended prematurely/.test(line));
+    assert.deepEqual(unexpected, [], 'ffmpeg reads the unfinished file without errors');
+    assert.ok(frames >= 20, `${frames} frames decoded`);
+  });
+});
