@@ -45,6 +45,8 @@ interface Cursor {
   /** undefined: not read yet; null: the track has ended. */
   head: EncodedPacket | null | undefined;
   reading: Promise<void> | undefined;
+  /** A read that failed (kept until someone reads again, never an unhandled rejection). */
+  failure: unknown;
 }
 
 const MEDIA_CODECS: Record<string, Pick<TrackInfo, 'kind' | 'codec' | 'clockRate'>> = {
@@ -187,6 +189,7 @@ export class WebmPlayer extends EventEmitter<WebmPlayerEvents> {
       packets: new EncodedPacketSink(track.input).packets(),
       head: undefined,
       reading: undefined,
+      failure: undefined,
     }));
   }
 
@@ -256,13 +259,21 @@ export class WebmPlayer extends EventEmitter<WebmPlayerEvents> {
   }
 
   /** Read a cursor's next packet unless it has one; a read finishing after a pause is kept for resume. */
-  #read(cursor: Cursor): Promise<void> {
-    if (cursor.head !== undefined) return Promise.resolve();
-    cursor.reading ??= cursor.packets.next().then((result) => {
-      cursor.head = result.done ? null : result.value;
-      cursor.reading = undefined;
-    });
-    return cursor.reading;
+  async #read(cursor: Cursor): Promise<void> {
+    if (cursor.head === undefined && cursor.failure === undefined) {
+      cursor.reading ??= cursor.packets.next().then(
+        (result) => {
+          cursor.head = result.done ? null : result.value;
+          cursor.reading = undefined;
+        },
+        (error: unknown) => {
+          cursor.failure = error ?? new Error('read failed');
+          cursor.reading = undefined;
+        },
+      );
+      await cursor.reading;
+    }
+    if (cursor.failure !== undefined) throw cursor.failure;
   }
 
   #earliest(cursors: Cursor[]): Cursor | undefined {
