@@ -224,4 +224,18 @@ describe('WebmPlayer', { skip }, () => {
     player.pause();
     player.stop();
   });
+
+  test('closing while playing, paused or stopped, mid-read, leaves nothing pending', async () => {
+    for (let i = 0; i < 12; i++) {
+      const player = await WebmPlayer.open(clip);
+      player.play();
+      await delay(i * 15);
+      if (i % 3 === 0) player.pause();
+      if (i % 3 === 1) player.stop();
+      player.close();
+      assert.equal(player.state, 'closed');
+    }
+    // An unhandled rejection or a stray timer would fail this file (the runner waits for the process to exit).
+    await delay(100);
+  });
 });
