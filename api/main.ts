@@ -20,7 +20,7 @@ const log = createLogger(config.logLevel);
 process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled rejection'));
 
 try {
-  const server = await startServer(config, { log });
+  const server = await startServer(config, { log, media: {} });
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     // Ctrl-C reaches both tsx and this process, so a repeated signal is expected: ignore it, but never hang.

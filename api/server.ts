@@ -12,10 +12,17 @@ import { createApp, type AppDeps } from './app.js';
 import { Accounts } from './auth/Accounts.js';
 import { Sessions } from './auth/Sessions.js';
 import type { Config } from './config.js';
+import { OnairError } from './contract/errors.js';
 import { openDatabase, type Database } from './db/index.js';
 import { createMetrics, type Metrics } from './http/metrics.js';
 import { createLogger } from './logger.js';
-import { createStore } from './store/index.js';
+import { createAdapter } from '@socket.io/redis-adapter';
+import { liveRoutes } from './http/liveRoutes.js';
+import { LiveService } from './live/LiveService.js';
+import { SequelizeLiveArchive } from './live/SequelizeLiveArchive.js';
+import { MediaConnection, type MediaConnectionOptions } from './MediaConnection.js';
+import { SignallingServer } from './signalling/SignallingServer.js';
+import { createStore, RedisStore } from './store/index.js';
 import type { Store } from './store/Store.js';
 
 /** Open connections get this long to finish after close() before they are cut. */
@@ -23,8 +30,13 @@ const CLOSE_GRACE_MS = 5000;
 
 export interface ServerOptions {
   log?: Logger;
-  /** Media server reachability for /healthz. */
+  /** Media server reachability for /healthz (default: the media connection's own probe). */
   mediaProbe?: () => Promise<boolean>;
+  /**
+   * The media server: KMS_URI, else the embedded engine started by this process. Off when absent or null
+   * (API-only test servers); `npm start` turns it on.
+   */
+  media?: MediaConnectionOptions | null;
   /** Folder of the built front end (default front/dist); null serves none. */
   frontDir?: string | null;
   /** More API routers, mounted before the API's 404. */
@@ -40,6 +52,10 @@ export interface Services {
   sessions: Sessions;
   accounts: Accounts;
   metrics: Metrics;
+  /** The media server connection; null when the server runs without media. */
+  media: MediaConnection | null;
+  lives: LiveService;
+  signalling: SignallingServer;
 }
 
 export interface RunningServer {
@@ -90,6 +106,41 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const finalConfig: Config =
       config.publicUrlFromPort && config.port !== port ? { ...config, publicUrl: `http://localhost:${port}` } : config;
     const sessions = new Sessions(store, finalConfig.tokenTtlMs);
+
+    const media = options.media ? await MediaConnection.open(finalConfig, log, options.media) : null;
+    if (media) cleanups.push(() => media.close());
+    const signalling = new SignallingServer({
+      httpServer,
+      log: log.child({ module: 'signalling' }),
+      auth: {
+        authenticate: async (token) => {
+          if (typeof token !== 'string' || token === '') throw new OnairError('auth.required', 'sign in first: the handshake carries no token');
+          const session = await sessions.verify(token);
+          const user = await db.User.findByPk(session.userId);
+          if (!user) throw new OnairError('auth.invalidToken', 'the account of this token is gone');
+          return { userId: user.id, nickname: user.nickname, tokenHash: session.tokenHash };
+        },
+        isValid: (data) => sessions.isActive(data.tokenHash),
+      },
+      ...(store instanceof RedisStore ? { adapter: redisAdapter(store, cleanups) } : {}),
+    });
+    cleanups.push(() => signalling.close());
+    const lives = new LiveService({
+      media: () => media?.server ?? null,
+      store,
+      archive: new SequelizeLiveArchive(db, finalConfig.recordingsDir),
+      notifier: signalling.notifier,
+      log: log.child({ module: 'live' }),
+      recordingsDir: finalConfig.recordingsDir,
+      turn: { urls: finalConfig.turn?.urls ?? [], secret: finalConfig.turn?.secret },
+      avatarUrl: (userId) => `/api/users/${userId}/avatar.svg`,
+      recordCalls: finalConfig.recordCalls,
+    });
+    await lives.start();
+    cleanups.push(() => lives.close());
+    media?.server.on('lost', () => lives.mediaLost());
+    signalling.serve(lives);
+
     const services: Services = {
       config: finalConfig,
       log,
@@ -98,12 +149,16 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       sessions,
       accounts: new Accounts(db, sessions),
       metrics: createMetrics(),
+      media,
+      lives,
+      signalling,
     };
+    const mediaProbe = options.mediaProbe ?? (media ? () => media.probe() : undefined);
     const app = createApp({
       ...services,
-      ...(options.mediaProbe ? { mediaProbe: options.mediaProbe } : {}),
+      ...(mediaProbe ? { mediaProbe } : {}),
       ...(options.frontDir !== undefined ? { frontDir: options.frontDir } : {}),
-      ...(options.routers ? { routers: options.routers } : {}),
+      routers: [{ path: '/api/lives', router: liveRoutes(lives, sessions) }, ...(options.routers ?? [])],
     });
     httpServer.on('request', app);
 
@@ -130,6 +185,17 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     await release();
     throw err;
   }
+}
+
+/** socket.io's Redis adapter on two connections of the store's Redis, closed with the server. */
+function redisAdapter(store: RedisStore, cleanups: Array<() => Promise<void>>) {
+  const pub = store.client.duplicate();
+  const sub = store.client.duplicate();
+  cleanups.push(async () => {
+    pub.disconnect();
+    sub.disconnect();
+  });
+  return createAdapter(pub, sub);
 }
 
 function listen(server: http.Server, port: number, host: string | null): Promise<number> {

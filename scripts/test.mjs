@@ -15,7 +15,7 @@ const SUITE_NEEDS = {
   unit: [],
   db: ['mariadb'],
   store: ['redis'],
-  api: ['mariadb'],
+  api: ['mariadb', 'redis'],
   browser: ['chromium', 'mariadb'],
   engine: ['chromium', 'ffmpeg'],
   media: ['chromium', 'ffmpeg'],

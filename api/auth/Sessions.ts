@@ -73,6 +73,11 @@ export class Sessions {
     return (await this.#store.del(this.#key(hashToken(token)))) > 0;
   }
 
+  /** Whether the session of a token hash is still there (not revoked, not expired). */
+  async isActive(tokenHash: string): Promise<boolean> {
+    return (await this.#store.get(this.#key(tokenHash))) !== null;
+  }
+
   /** Revokes a session by its hash (e.g. from a socket that only knows the hash). */
   async revokeHash(tokenHash: string): Promise<boolean> {
     return (await this.#store.del(this.#key(tokenHash))) > 0;

@@ -22,7 +22,6 @@ export interface SocketAuth {
 export interface SignallingOptions {
   httpServer: HttpServer;
   auth: SocketAuth;
-  lives: LiveService;
   log: Logger;
   /** socket.io adapter (the Redis adapter when several API processes share a Redis). */
   adapter?: Parameters<OnairServer['adapter']>[0];
@@ -65,7 +64,11 @@ export class SignallingServer {
         },
       );
     });
-    this.io.on('connection', (socket) => this.#onConnection(socket));
+  }
+
+  /** Start handling connections with the live layer (which reaches sockets through `notifier`). */
+  serve(lives: LiveService): void {
+    this.io.on('connection', (socket) => this.#onConnection(socket, lives));
   }
 
   /** How the live layer reaches sockets (through the adapter, so across processes too). */
@@ -94,9 +97,8 @@ export class SignallingServer {
     });
   }
 
-  #onConnection(socket: OnairSocket): void {
+  #onConnection(socket: OnairSocket, lives: LiveService): void {
     const caller: Caller = { userId: socket.data.userId, nickname: socket.data.nickname, socketId: socket.id };
-    const { lives } = this.#opts;
     lives.socketJoined(caller);
     this.#handle(socket, caller, 'presenter:start', (req) => lives.startPresenting(caller, req));
     this.#handle(socket, caller, 'presenter:offer', (req) => lives.presenterOffer(caller, req));

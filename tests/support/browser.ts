@@ -16,7 +16,9 @@ export const CHROMIUM_ARGS = [
   '--use-fake-device-for-media-stream',
   '--use-fake-ui-for-media-stream',
   '--allow-loopback-in-peer-connection',
-  '--disable-features=WebRtcHideLocalIpsWithMdns',
+  // One --disable-features only (the last one wins): mDNS host candidates off, and no local-network-access
+  // blocking of the app's own loopback origin.
+  '--disable-features=WebRtcHideLocalIpsWithMdns,LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests',
   '--autoplay-policy=no-user-gesture-required',
 ];
 

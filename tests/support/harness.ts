@@ -4,14 +4,14 @@
  * The page is served on the app's own origin through Playwright routing: nothing is added to the server.
  */
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import type { BrowserContext, Page } from 'playwright-core';
 
-const require = createRequire(import.meta.url);
-const SOCKET_IO_JS = readFileSync(require.resolve('socket.io-client/dist/socket.io.min.js'), 'utf8');
+const SOCKET_IO_JS = readFileSync(fileURLToPath(new URL('../../node_modules/socket.io-client/dist/socket.io.min.js', import.meta.url)), 'utf8');
 
 const HARNESS_JS = String.raw`
-const emitAck = (socket, event, payload) => new Promise((resolve) => socket.emit(event, payload, resolve));
+const emitAck = (socket, event, payload) => new Promise((resolve) =>
+  socket.timeout(20000).emit(event, payload, (err, res) => resolve(err ? { ok: false, error: { code: 'test.noAck', message: String(err) } } : res)));
 const sessions = {};
 function connect(token) {
   return io({ path: '/socket.io/webrtc', auth: { token }, transports: ['websocket'], reconnection: false });
@@ -28,6 +28,15 @@ async function negotiate(key, socket, liveId, role, opts) {
     pc.addTransceiver('video', { direction: 'recvonly' });
     pc.addTransceiver('audio', { direction: 'recvonly' });
   }
+  // Play what comes back, as a page would: Chromium decodes audio only for a playing element.
+  const remote = new MediaStream();
+  const video = document.createElement('video');
+  video.autoplay = true;
+  video.playsInline = true;
+  video.srcObject = remote;
+  document.body.appendChild(video);
+  pc.ontrack = (e) => { remote.addTrack(e.track); video.play().catch(() => {}); };
+  s.video = video;
   let remoteSet = false;
   const pending = [];
   socket.on('ice:candidate', (m) => {
@@ -84,12 +93,14 @@ window.onair = {
     const s = sessions[key];
     const res = await emitAck(s.socket, 'viewer:leave', { liveId: s.liveId });
     s.pc.close();
+    s.video.remove();
     return res;
   },
   drop(key) {
     const s = sessions[key];
     s.socket.disconnect();
     if (s.pc) s.pc.close();
+    if (s.video) s.video.remove();
   },
   events(key) { return sessions[key] ? sessions[key].events : []; },
   async stats(key) {

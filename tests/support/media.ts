@@ -1,0 +1,38 @@
+/** Media checks for tests: the media server's pipelines, and what ffprobe says of a recording. */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { TestServer } from './server.js';
+
+const run = promisify(execFile);
+
+/** Pipelines the test server's media server holds right now. */
+export async function pipelineCount(server: TestServer): Promise<number> {
+  const media = server.server.services.media;
+  if (!media) throw new Error('this test server runs without media');
+  return (await media.server.pipelineIds()).length;
+}
+
+export interface ProbedFile {
+  durationS: number;
+  codecs: string[];
+  /** Cues (an index) present: the file can be seeked without a full scan. */
+  seekable: boolean;
+}
+
+/** ffprobe of a media file: container duration, stream codecs. */
+export async function probe(file: string): Promise<ProbedFile> {
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-show_entries', 'format=duration:stream=codec_name', '-of', 'json', file]);
+  const parsed = JSON.parse(stdout) as { format?: { duration?: string }; streams?: Array<{ codec_name: string }> };
+  const { stderr } = await run('ffprobe', ['-v', 'debug', '-i', file], { maxBuffer: 32 * 1024 * 1024 }).catch((e: { stderr?: string }) => ({ stderr: e.stderr ?? '' }));
+  return {
+    durationS: Number(parsed.format?.duration ?? 0),
+    codecs: (parsed.streams ?? []).map((s) => s.codec_name).sort(),
+    seekable: /Cues|cues/.test(stderr) && !/no cues/i.test(stderr),
+  };
+}
+
+/** Decodes the whole file; resolves the decoder's error lines (empty when it decodes cleanly). */
+export async function decodeErrors(file: string): Promise<string> {
+  const { stderr } = await run('ffmpeg', ['-v', 'error', '-i', file, '-f', 'null', '-'], { maxBuffer: 32 * 1024 * 1024 });
+  return stderr.trim();
+}
