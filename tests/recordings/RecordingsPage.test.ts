@@ -1,0 +1,230 @@
+/**
+ * The Recordings page in real Chromium against a real server: recordings finalised from KMS-like WebM files are
+ * listed with poster, title, presenter, date, duration and location; one plays, and seeking to the middle moves
+ * `currentTime` there and renders frames; filters, empty and error states; deleting one's own after confirming.
+ */
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { newPublicId } from '../../api/db/index.js';
+import { SequelizeLiveArchive } from '../../api/live/SequelizeLiveArchive.js';
+import { launchBrowser, newContext } from '../support/browser.js';
+import type { SignedInUser } from '../support/http.js';
+import { skipUnless } from '../support/services.js';
+import { waitFor } from '../support/wait.js';
+import { makeWebm, startRecordingsServer, type RecordingsServer } from './helpers/recordingsServer.js';
+
+const WAIT = { timeout: 30_000 };
+const ARTIFACTS = path.resolve('.test-artifacts');
+
+describe('the Recordings page', { skip: skipUnless('chromium', 'mariadb', 'ffmpeg') }, () => {
+  let s: RecordingsServer;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let ann: SignedInUser;
+  let bob: SignedInUser;
+  let concertId: number;
+
+  /** A live of `user` recorded like a real KMS records (no duration, no index), ended and finalised. */
+  async function recordLive(user: SignedInUser, title: string, seconds: number, location: string, minutesAgo: number): Promise<number> {
+    const archive = new SequelizeLiveArchive(s.db, s.recordingsDir, (id) => s.recordings.finaliser.enqueue(id));
+    const liveId = newPublicId();
+    const startedAt = new Date(Date.now() - minutesAgo * 60_000);
+    await archive.liveStarted({ id: liveId, userId: user.user.id, title, kind: 'broadcast', startedAt, recording: { fileName: `${liveId}.webm`, location } });
+    await makeWebm(path.join(s.recordingsDir, `${liveId}.webm`), { seconds, seekable: false });
+    const id = await archive.liveEnded({
+      id: liveId, startedAt, endedAt: new Date(startedAt.getTime() + seconds * 1000), reason: 'stopped', peakViewers: 1, totalViewers: 1, recordingStopped: true,
+    });
+    await s.recordings.finaliser.idle();
+    return id!;
+  }
+
+  before(async () => {
+    s = await startRecordingsServer({ db: 'mariadb' });
+    browser = await launchBrowser();
+    await mkdir(ARTIFACTS, { recursive: true });
+    ann = await s.register('ann');
+    bob = await s.register('bob');
+    concertId = await recordLive(ann, 'Evening concert', 12, 'Paris, France', 90);
+    await recordLive(bob, 'Morning lecture', 4, 'Lagos, Nigeria', 30);
+    await recordLive(ann, 'Quick hello', 2, 'Lyon, France', 10);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await s?.close();
+  });
+
+  beforeEach(async () => {
+    context = await newContext(browser, s.url);
+    page = await context.newPage();
+  });
+
+  afterEach(async () => {
+    await context?.close();
+  });
+
+  async function openAs(user: SignedInUser, address = '/recordings'): Promise<void> {
+    await context.addInitScript(`localStorage.setItem('onair.token', ${JSON.stringify(user.token)})`);
+    await page.goto(address);
+    await page.getByTestId('page-title').filter({ hasText: 'Recordings' }).waitFor(WAIT);
+  }
+
+  const titles = async () => page.getByTestId('recording-title').allTextContents();
+
+  it('lists every recording with its poster, title, presenter, date, duration and location', async () => {
+    await openAs(bob);
+    await page.getByTestId('recordings-table').waitFor(WAIT);
+    await waitFor(async () => (await titles()).length === 3, 'three recordings listed');
+    assert.deepEqual(await titles(), ['Quick hello', 'Morning lecture', 'Evening concert'], 'newest first');
+    assert.deepEqual(await page.getByTestId('recording-presenter').allTextContents(), [ann.nickname, bob.nickname, ann.nickname]);
+    assert.deepEqual(await page.getByTestId('recording-duration').allTextContents(), ['0:02', '0:04', '0:12'], 'the measured durations');
+    assert.deepEqual(await page.getByTestId('recording-location').allTextContents(), ['Lyon, France', 'Lagos, Nigeria', 'Paris, France']);
+    const dates = await page.getByTestId('recording-date').allTextContents();
+    assert.ok(dates.every((d) => /\d/.test(d)), `dates are shown: ${dates.join(' | ')}`);
+    await waitFor(
+      () => page.$$eval('[data-testid=poster]', (imgs) => imgs.length === 3 && imgs.every((img: any) => img.complete && img.naturalWidth > 0)),
+      'the three posters loaded',
+    );
+    assert.equal(await page.getByTestId('delete').count(), 1, 'only bob\'s own recording can be deleted by bob');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'recordings-list.png'), fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: path.join(ARTIFACTS, 'recordings-list-phone.png'), fullPage: true });
+  });
+
+  it('plays a recording, and seeking to the middle moves currentTime there and renders frames', async () => {
+    await openAs(bob);
+    await page.getByTestId('recording-title').filter({ hasText: 'Evening concert' }).click();
+    const video = page.getByTestId('player-video');
+    await video.waitFor(WAIT);
+    const duration = await waitFor(
+      () => video.evaluate((v: any) => (v.readyState >= 2 && Number.isFinite(v.duration) ? v.duration : 0)),
+      'the video to load with a finite duration',
+    );
+    assert.ok(Math.abs(duration - 12) < 0.5, `duration ${duration} s`);
+    await waitFor(() => video.evaluate((v: any) => v.currentTime > 0.3), 'the video to play');
+
+    const target = duration / 2;
+    const landed = await video.evaluate(
+      (v: any, t: number) =>
+        new Promise<number>((resolve) => {
+          v.addEventListener('seeked', () => resolve(v.currentTime), { once: true });
+          v.currentTime = t;
+        }),
+      target,
+    );
+    assert.ok(Math.abs(landed - target) < 0.5, `seeked to ${landed} s, asked ${target} s`);
+
+    // A frame from the middle is presented, then playback moves on from there.
+    const frameTime = await video.evaluate(
+      (v: any) => new Promise<number>((resolve) => v.requestVideoFrameCallback((_now: number, meta: { mediaTime: number }) => resolve(meta.mediaTime))),
+    );
+    assert.ok(frameTime >= target - 0.5 && frameTime < duration, `a frame at ${frameTime} s is rendered`);
+    await waitFor(() => video.evaluate((v: any, t: number) => v.currentTime > t + 0.5, target), 'playback to go on from the middle');
+    const colours = await video.evaluate((v: any) => {
+      const canvas = v.ownerDocument.createElement('canvas');
+      canvas.width = 64;
+      canvas.height = 36;
+      const g = canvas.getContext('2d');
+      g.drawImage(v, 0, 0, 64, 36);
+      const data: Uint8ClampedArray = g.getImageData(0, 0, 64, 36).data;
+      const seen = new Set<number>();
+      for (let i = 0; i < data.length; i += 4) seen.add((data[i]! >> 5) * 64 + (data[i + 1]! >> 5) * 8 + (data[i + 2]! >> 5));
+      return seen.size;
+    });
+    assert.ok(colours > 5, `the frame has a picture (${colours} colours)`);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'recordings-player.png') });
+  });
+
+  it('filters the list, keeps the filters in the address, and shows an empty state that clears them', async () => {
+    await openAs(bob);
+    await waitFor(async () => (await titles()).length === 3, 'the list');
+    await page.getByTestId('filter-q').fill('concert');
+    await waitFor(async () => JSON.stringify(await titles()) === JSON.stringify(['Evening concert']), 'the title filter');
+    assert.equal(new URL(page.url()).searchParams.get('q'), 'concert');
+
+    await page.getByTestId('filter-q').fill('');
+    await page.getByTestId('filter-location').fill('france');
+    await waitFor(async () => JSON.stringify(await titles()) === JSON.stringify(['Quick hello', 'Evening concert']), 'the location filter');
+
+    await page.getByTestId('filter-location').fill('');
+    await page.getByTestId('filter-mine').click();
+    await waitFor(async () => JSON.stringify(await titles()) === JSON.stringify(['Morning lecture']), 'only mine');
+
+    await page.getByTestId('filter-presenter').fill('nobody_at_all');
+    await page.getByTestId('library-empty').waitFor(WAIT);
+    assert.match((await page.getByTestId('library-empty').textContent()) ?? '', /no recording matches/i);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'recordings-empty.png') });
+    await page.getByTestId('clear-filters').click();
+    await waitFor(async () => (await titles()).length === 3, 'every recording again');
+
+    // A filtered address opens filtered.
+    await page.goto('/recordings?sort=durationMs.asc');
+    await waitFor(async () => JSON.stringify(await titles()) === JSON.stringify(['Quick hello', 'Morning lecture', 'Evening concert']), 'shortest first');
+  });
+
+  it('shows an error with a way to try again when the library cannot be loaded', async () => {
+    let fail = true;
+    await page.route('**/api/recordings?**', (route) =>
+      fail ? route.fulfill({ status: 500, contentType: 'application/json', body: JSON.stringify({ error: { code: 'internal', message: 'something went wrong on our side' } }) }) : route.fallback(),
+    );
+    await openAs(bob);
+    await page.getByTestId('library-error').waitFor(WAIT);
+    fail = false;
+    await page.getByTestId('retry').click();
+    await waitFor(async () => (await titles()).length === 3, 'the list after retrying');
+    assert.equal(await page.getByTestId('library-error').count(), 0);
+  });
+
+  it('deletes one\'s own recording after a confirmation, and keeps it when the user changes their mind', async () => {
+    await openAs(ann);
+    await waitFor(async () => (await titles()).length === 3, 'the list');
+    assert.equal(await page.getByTestId('delete').count(), 2, 'ann may delete her two recordings');
+    const row = page.locator('.el-table__row', { hasText: 'Evening concert' });
+
+    await row.getByTestId('delete').click();
+    await page.getByRole('button', { name: 'Keep it' }).click();
+    await waitFor(async () => (await page.locator('.el-message-box').count()) === 0 || !(await page.locator('.el-message-box').isVisible()), 'the confirmation to close');
+    assert.ok(await s.db.Recording.findByPk(concertId), 'kept');
+
+    await row.getByTestId('delete').click();
+    await page.getByRole('button', { name: 'Delete', exact: true }).click();
+    await waitFor(async () => JSON.stringify(await titles()) === JSON.stringify(['Quick hello', 'Morning lecture']), 'the list without it');
+    assert.equal(await s.db.Recording.findByPk(concertId), null, 'deleted on the server');
+  });
+});
+
+describe('the Recordings page of an empty library', { skip: skipUnless('chromium', 'mariadb') }, () => {
+  let s: RecordingsServer;
+  let browser: Browser;
+
+  before(async () => {
+    s = await startRecordingsServer({ db: 'mariadb' });
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await s?.close();
+  });
+
+  it('invites to go live', async () => {
+    const user = await s.register('new');
+    const context = await newContext(browser, s.url);
+    try {
+      const page: Page = await context.newPage();
+      await context.addInitScript(`localStorage.setItem('onair.token', ${JSON.stringify(user.token)})`);
+      await page.goto('/recordings');
+      const empty = page.getByTestId('library-empty');
+      await empty.waitFor(WAIT);
+      assert.match((await empty.textContent()) ?? '', /no recordings yet/i);
+      await empty.getByRole('button', { name: /go live/i }).click();
+      await page.waitForURL((url) => url.pathname === '/go-live', WAIT);
+    } finally {
+      await context.close();
+    }
+  });
+});
