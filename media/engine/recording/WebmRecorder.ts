@@ -59,7 +59,7 @@ interface RecordedTrack {
   /** Video only: drop frames until a keyframe (start, loss, resume). */
   needKeyframe: boolean;
   /** Last block time in the file (ms). */
-  lastMs: number;
+  lastMs: number | undefined;
   /** Audio only: channels seen in the Opus TOC. */
   channels: number | undefined;
   /** Video only: picture size of the first keyframe. */
@@ -260,7 +260,7 @@ export class WebmRecorder extends EventEmitter<WebmRecorderEvents> {
       assembler: createAssembler(info.codec),
       clock: new TrackClock(info.clockRate),
       needKeyframe: info.kind === 'video',
-      lastMs: 0,
+      lastMs: undefined,
       channels: undefined,
       size: undefined,
     };
@@ -305,6 +305,8 @@ export class WebmRecorder extends EventEmitter<WebmRecorderEvents> {
     }
     const wallMs = track.clock.wallMs(frame.rtpTimestamp);
     if (this.#baseMs === undefined && this.#startsFile(track)) this.#beginFile(wallMs);
+    // From the file's first frame on, the track's RTP-to-wall offset no longer moves: its frames keep their spacing.
+    if (this.#baseMs !== undefined) track.clock.fix();
     const timelineFrame: TimelineFrame = {
       kind: track.info.kind,
       wallMs,
@@ -367,12 +369,12 @@ export class WebmRecorder extends EventEmitter<WebmRecorderEvents> {
       this.#baseMs = frame.wallMs - this.#resumeAtMs;
       this.#resumePending = false;
     }
-    let timeMs = frame.wallMs - this.#baseMs;
+    let timeMs = Math.round(frame.wallMs - this.#baseMs);
     if (timeMs < 0) return;
-    timeMs = Math.max(timeMs, track.lastMs);
+    // Each track's block times strictly increase (a decoder refuses two frames at one time).
+    if (track.lastMs !== undefined) timeMs = Math.max(timeMs, track.lastMs + 1);
     writer.writeFrame(track.number, timeMs, frame.data, frame.keyframe, frame.durationMs);
     track.lastMs = timeMs;
-    track.clock.fix();
     if (frame.kind !== 'video' || this.#keyframeIntervalMs <= 0) return;
     if (frame.keyframe) this.#lastKeyframeWrittenMs = now;
     else if (now - this.#lastKeyframeWrittenMs >= this.#keyframeIntervalMs) this.#askKeyframe(now, this.#keyframeIntervalMs);

@@ -66,10 +66,14 @@ export async function probeFile(file: string): Promise<ProbedFile> {
   return { codecs: (json.streams ?? []).map((s) => s.codec_name).sort(), duration: Number(json.format?.duration) };
 }
 
-/** Decode the whole file with ffmpeg: its exit code and whatever it reports at level error. */
+/**
+ * Decode the whole file with ffmpeg: its exit code and whatever it reports at level error. Frames keep their own
+ * times (`-fps_mode passthrough`): a live source's uneven frame spacing is not an error, two frames at one time is.
+ */
 export async function decode(file: string, extraInput: string[] = []): Promise<{ code: number; errors: string; frames: number }> {
   try {
-    const { stderr } = await run('ffmpeg', ['-v', 'error', '-stats', ...extraInput, '-i', file, '-f', 'null', '-'], {
+    const args = ['-v', 'error', '-stats', ...extraInput, '-i', file, '-fps_mode', 'passthrough', '-f', 'null', '-'];
+    const { stderr } = await run('ffmpeg', args, {
       maxBuffer: 16 * 1024 * 1024,
     });
     return { code: 0, ...splitStats(stderr) };
