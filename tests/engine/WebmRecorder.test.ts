@@ -319,6 +319,31 @@ describe('WebmRecorder', { skip }, () => {
     await assert.rejects(recorder.start(), InvalidStateError);
   });
 
+  test('asks for a keyframe when none came for keyframeIntervalMs, so that seeking finds one nearby', async () => {
+    const requests: Record<string, number> = {};
+    for (const keyframeIntervalMs of [0, 400]) {
+      let now = 0;
+      let asked = 0;
+      const recorder = new WebmRecorder({
+        path: path.join(dir, `keyframes-${keyframeIntervalMs}.webm`),
+        profile: 'WEBM',
+        requestKeyframe: () => asked++,
+        keyframeIntervalMs,
+        now: () => now,
+      });
+      await recorder.start();
+      const start = captured[0]!.atMs;
+      for (const { packet, track, atMs } of captured) {
+        now = atMs - start;
+        recorder.writeRtp(packet, track);
+      }
+      await recorder.stop();
+      requests[keyframeIntervalMs] = asked;
+    }
+    assert.equal(requests[0], 1, 'without an interval: once, to start the file');
+    assert.ok(requests[400]! >= CLIP_SECONDS - 1, `with 400 ms and a keyframe every second: ${requests[400]} requests`);
+  });
+
   test('H.264 is recorded from its first IDR picture, with its SPS and PPS', async () => {
     const h264 = await makeClip(dir, 'h264.mkv', { seconds: 3, video: 'h264' });
     const player = await WebmPlayer.open(h264);

@@ -103,7 +103,7 @@ export class WebmRecorder extends EventEmitter<WebmRecorderEvents> {
     this.path = options.path;
     this.profile = WebmRecorder.checkProfile(options.profile);
     this.#requestKeyframe = options.requestKeyframe;
-    this.#keyframeIntervalMs = options.keyframeIntervalMs ?? 10_000;
+    this.#keyframeIntervalMs = options.keyframeIntervalMs ?? 5_000;
     this.#reorderWindowMs = options.reorderWindowMs ?? 300;
     this.#now = options.now ?? (() => performance.now());
     this.#kinds = profileKinds(this.profile);
