@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -398,6 +399,24 @@ describe('WebmRecorder', { skip }, () => {
     const unexpected = errors.split('\n').filter((line) => line && !/File ended prematurely/.test(line));
     assert.deepEqual(unexpected, [], 'ffmpeg reads the unfinished file without errors');
     assert.ok(frames >= 1.5 * 20, `${frames} frames decoded from a file killed after 2 s`);
+  });
+
+  test('a write that fails (disk full) is reported once as an error, and stop() rejects with it', { skip: existsSync('/dev/full') ? false : 'no /dev/full' }, async () => {
+    let now = 0;
+    const { recorder } = recorderFor('/dev/full', 'WEBM', () => now);
+    const errors: Error[] = [];
+    recorder.on('error', (error) => errors.push(error));
+    await recorder.start();
+    const start = captured[0]!.atMs;
+    for (const { packet, track, atMs } of captured.slice(0, 300)) {
+      now = atMs - start;
+      recorder.writeRtp(packet, track);
+    }
+    await waitFor(async () => errors.length > 0);
+    assert.equal(errors.length, 1);
+    assert.ok(errors[0] instanceof MediaFileError && /ENOSPC/.test(errors[0].message), errors[0]?.message);
+    assert.equal(recorder.state, 'failed');
+    await assert.rejects(recorder.stop(), /ENOSPC/);
   });
 
   test('a profile or a codec it cannot honour is refused with a clear error', async () => {
