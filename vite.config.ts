@@ -1,6 +1,8 @@
 /**
  * Vite builds the front end (front/) into front/dist, which the onair server serves with an SPA fallback.
  * In development (`npx vite`), API, health and socket.io traffic is proxied to the server on :8080.
+ * kurento-utils is CommonJS written for browserify: `events` comes from the npm package, and its optional
+ * screen-sharing add-on is an empty module (its `require` sits in a try/catch whose fallback fails in strict mode).
  */
 import { fileURLToPath } from 'node:url';
 import vue from '@vitejs/plugin-vue';
@@ -11,6 +13,14 @@ const API = process.env.ONAIR_API_URL ?? 'http://localhost:8080';
 export default defineConfig({
   root: fileURLToPath(new URL('./front', import.meta.url)),
   plugins: [vue()],
+  resolve: {
+    alias: {
+      'kurento-browser-extensions': fileURLToPath(new URL('./front/src/webrtc/empty.js', import.meta.url)),
+    },
+  },
+  optimizeDeps: {
+    include: ['kurento-utils', 'webrtc-adapter', 'socket.io-client'],
+  },
   build: {
     outDir: 'dist',
     emptyOutDir: true,

@@ -3,6 +3,7 @@ import { createApp } from 'vue';
 import App from './App.vue';
 import { api } from './api/api.js';
 import { createAppRouter, guardRoutes } from './router.js';
+import { signalling } from './signalling/signalling.js';
 import { useSessionStore } from './stores/session.js';
 import './styles/main.css';
 
@@ -12,6 +13,7 @@ app.use(pinia);
 
 const session = useSessionStore(pinia);
 api.bindSession(session);
+signalling.bindSession(session);
 session.followOtherTabs();
 
 // Check the stored token before the first route is chosen, so a reload lands where the user was.

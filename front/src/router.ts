@@ -24,6 +24,7 @@ export function createAppRouter(): Router {
         children: [
           { path: '', name: 'liveNow', component: () => import('./pages/LiveNowPage.vue'), meta: { title: 'Live now' } },
           { path: 'go-live', name: 'goLive', component: () => import('./pages/GoLivePage.vue'), meta: { title: 'Go live' } },
+          { path: 'live/:liveId', name: 'watch', component: () => import('./pages/WatchPage.vue'), props: true, meta: { title: 'Watch' } },
           { path: 'recordings', name: 'recordings', component: () => import('./pages/RecordingsPage.vue'), meta: { title: 'Recordings' } },
           { path: 'calls', name: 'calls', component: () => import('./pages/CallsPage.vue'), meta: { title: 'Calls' } },
           { path: ':pathMatch(.*)*', name: 'notFound', component: () => import('./pages/NotFoundPage.vue'), meta: { title: 'Page not found' } },

@@ -1,0 +1,240 @@
+/**
+ * Going live from the browser, as the signalling contract describes it: camera, `presenter:start` (reserves the
+ * live), a sending MediaPeer whose preview is the stream coming back from the media server, `presenter:offer`,
+ * trickle ICE both ways, then the viewers' joins and leaves until `presenter:stop` or `live:ended`.
+ * `state` is reactive for the page; `close()` (leaving the page) stops the live without waiting.
+ */
+import { markRaw, reactive, watch, type WatchStopHandle } from 'vue';
+import type { IceCandidateInit, LiveEndReason, UserSummary, ViewerEvent } from '../../../api/contract/signalling.js';
+import { ApiError } from '../api/ApiError.js';
+import type { SignallingClient } from '../signalling/SignallingClient.js';
+import { openCamera } from '../webrtc/camera.js';
+import { MediaPeer } from '../webrtc/MediaPeer.js';
+import { liveErrorMessage } from './messages.js';
+
+/** `camera`: waiting for the browser's permission; `connecting`: reserving the live and negotiating media. */
+export type PresenterStage = 'idle' | 'camera' | 'connecting' | 'live' | 'stopping' | 'ended' | 'failed';
+
+export interface FeedEntry {
+  id: number;
+  kind: 'joined' | 'left';
+  viewer: UserSummary;
+  /** ISO 8601. */
+  at: string;
+}
+
+export interface PresenterState {
+  stage: PresenterStage;
+  liveId: string | null;
+  title: string;
+  /** When the live went on air (ms since the epoch). */
+  startedAt: number | null;
+  viewerCount: number;
+  /** Joins and leaves, newest first. */
+  feed: FeedEntry[];
+  /** Why it failed, or how it ended. */
+  message: string;
+  /** The recording of the live once it ended (null when there is none). */
+  recordingId: number | null;
+}
+
+const FEED_MAX = 200;
+
+export class PresenterSession {
+  readonly state: PresenterState = reactive({
+    stage: 'idle', liveId: null, title: '', startedAt: null, viewerCount: 0, feed: [], message: '', recordingId: null,
+  });
+
+  readonly #client: SignallingClient;
+  readonly #video: HTMLVideoElement;
+  readonly #unsubscribe: Array<() => void> = [];
+  readonly #stopWatching: WatchStopHandle;
+  #peer: MediaPeer | null = null;
+  #stream: MediaStream | null = null;
+  /** Bumped whenever what is under way is given up: a stale step sees a different number and backs off. */
+  #attempt = 0;
+  #feedId = 0;
+  #closed = false;
+
+  constructor(client: SignallingClient, video: HTMLVideoElement) {
+    markRaw(this);
+    this.#client = client;
+    this.#video = video;
+    this.#unsubscribe.push(
+      client.on('ice:candidate', (msg) => {
+        if (msg.role === 'presenter' && msg.liveId === this.state.liveId) this.#peer?.addRemoteCandidate(msg.candidate);
+      }),
+      client.on('live:viewerJoined', (msg) => this.#onViewer('joined', msg)),
+      client.on('live:viewerLeft', (msg) => this.#onViewer('left', msg)),
+      client.on('live:ended', (msg) => {
+        if (msg.liveId === this.state.liveId) this.#ended(msg.reason, msg.recordingId);
+      }),
+    );
+    // The server ends a live whose presenter's connection drops.
+    this.#stopWatching = watch(client.status, (status) => {
+      if (status !== 'reconnecting' && status !== 'closed') return;
+      if (this.state.stage === 'connecting' || this.state.stage === 'live') {
+        this.#fail('The connection to the server was lost, so your live ended. What was recorded so far is kept.');
+      } else if (this.state.stage === 'stopping') {
+        this.#ended('stopped', this.state.recordingId);
+      }
+    });
+  }
+
+  get busy(): boolean {
+    return ['camera', 'connecting', 'live', 'stopping'].includes(this.state.stage);
+  }
+
+  /** Goes live with this title; the outcome is in `state` (it never throws). */
+  async start(title: string): Promise<void> {
+    if (this.#closed || this.busy) return;
+    const attempt = ++this.#attempt;
+    const current = () => attempt === this.#attempt && !this.#closed;
+    Object.assign(this.state, { stage: 'camera', liveId: null, title, startedAt: null, viewerCount: 0, feed: [], message: '', recordingId: null });
+
+    let stream: MediaStream;
+    try {
+      stream = await openCamera();
+    } catch (error) {
+      if (current()) this.#fail(error instanceof Error ? error.message : String(error));
+      return;
+    }
+    if (!current()) {
+      for (const track of stream.getTracks()) track.stop();
+      return;
+    }
+    this.#stream = stream;
+    this.state.stage = 'connecting';
+
+    let liveId: string | null = null;
+    try {
+      const timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+      const reserved = await this.#client.request('presenter:start', { title, ...(timeZone ? { timeZone } : {}) });
+      liveId = reserved.liveId;
+      if (!current()) return this.#stopQuietly(liveId);
+      this.state.liveId = liveId;
+      const id = liveId;
+      const peer = await MediaPeer.sending(stream, {
+        iceServers: reserved.iceServers,
+        video: this.#video,
+        onCandidate: (candidate) => this.#sendCandidate(id, candidate),
+        onConnectionState: (state) => {
+          if (state === 'failed' && this.#peer === peer && this.state.stage === 'live') {
+            this.#fail('The video connection to the media server failed, so your live ended.');
+            this.#stopQuietly(id);
+          }
+        },
+      });
+      if (!current()) {
+        peer.close();
+        return this.#stopQuietly(liveId);
+      }
+      this.#peer = peer;
+      const sdpOffer = await peer.offer();
+      const { sdpAnswer } = await this.#client.request('presenter:offer', { liveId, sdpOffer });
+      if (!current()) return this.#stopQuietly(liveId);
+      await peer.answer(sdpAnswer);
+      if (!current()) return this.#stopQuietly(liveId);
+      this.state.stage = 'live';
+      this.state.startedAt = Date.now();
+      this.#video.muted = true;
+      void this.#video.play().catch(() => undefined);
+    } catch (error) {
+      if (!current()) return;
+      this.#fail(liveErrorMessage(error));
+      if (liveId) this.#stopQuietly(liveId);
+    }
+  }
+
+  /** Ends the live; resolves once the server has stored the recording. */
+  async stop(): Promise<void> {
+    const { stage, liveId } = this.state;
+    if (stage === 'camera' || (stage === 'connecting' && !liveId)) {
+      // Nothing on air yet: give up what is under way (a reservation that comes later is released).
+      this.#attempt++;
+      this.#release();
+      this.state.stage = 'idle';
+      return;
+    }
+    if ((stage !== 'connecting' && stage !== 'live') || !liveId) return;
+    this.#attempt++;
+    this.state.stage = 'stopping';
+    try {
+      const { recordingId } = await this.#client.request('presenter:stop', { liveId });
+      this.#ended('stopped', recordingId);
+    } catch (error) {
+      // Not the presenter any more: the live already ended (live:ended says how).
+      if (error instanceof ApiError && error.code === 'live.notPresenter') return this.#ended('stopped', this.state.recordingId);
+      if (this.state.stage === 'stopping') this.#fail(liveErrorMessage(error));
+    }
+  }
+
+  /** Leaving the page: the live stops (not waited for) and everything is released. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    const { stage, liveId } = this.state;
+    this.#closed = true;
+    this.#attempt++;
+    if (liveId && (stage === 'connecting' || stage === 'live')) this.#stopQuietly(liveId);
+    this.#stopWatching();
+    for (const off of this.#unsubscribe.splice(0)) off();
+    this.#release();
+  }
+
+  #onViewer(kind: FeedEntry['kind'], msg: ViewerEvent): void {
+    if (msg.liveId !== this.state.liveId || this.state.stage !== 'live') return;
+    this.state.viewerCount = msg.viewerCount;
+    this.state.feed.unshift({ id: ++this.#feedId, kind, viewer: msg.viewer, at: msg.at });
+    if (this.state.feed.length > FEED_MAX) this.state.feed.length = FEED_MAX;
+  }
+
+  #ended(reason: LiveEndReason, recordingId: number | null): void {
+    if (this.state.stage === 'ended' || this.state.stage === 'failed' || this.state.stage === 'idle') return;
+    this.#attempt++;
+    this.#release();
+    this.state.stage = 'ended';
+    this.state.recordingId = recordingId;
+    this.state.message = endedMessage(reason, recordingId);
+  }
+
+  #fail(message: string): void {
+    this.#attempt++;
+    this.#release();
+    this.state.stage = 'failed';
+    this.state.message = message;
+  }
+
+  #release(): void {
+    this.#peer?.close();
+    this.#peer = null;
+    for (const track of this.#stream?.getTracks() ?? []) track.stop();
+    this.#stream = null;
+  }
+
+  #sendCandidate(liveId: string, candidate: IceCandidateInit): void {
+    if (this.#closed || this.state.liveId !== liveId) return;
+    this.#client.request('ice:candidate', { liveId, role: 'presenter', candidate }).catch((error: unknown) => {
+      console.warn('onair: an ICE candidate was not delivered', error);
+    });
+  }
+
+  /** Best effort: the server also ends a live whose set-up never finishes, or whose presenter leaves. */
+  #stopQuietly(liveId: string): void {
+    if (this.#client.closed) return;
+    this.#client.request('presenter:stop', { liveId }).catch(() => undefined);
+  }
+}
+
+function endedMessage(reason: LiveEndReason, recordingId: number | null): string {
+  const recorded = recordingId === null ? '' : ' It was recorded: find it in Recordings.';
+  switch (reason) {
+    case 'stopped':
+      return `Your live has ended.${recorded}`;
+    case 'mediaServerLost':
+      return `Your live stopped because the media server went away.${recorded}`;
+    case 'shutdown':
+      return `Your live stopped because the server is restarting.${recorded}`;
+    default:
+      return `Your live stopped because of a problem on our side.${recorded}`;
+  }
+}

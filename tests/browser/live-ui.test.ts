@@ -1,0 +1,128 @@
+/**
+ * Going live and watching through the UI, in real Chromium against a real server with the embedded media engine:
+ * the Go live page (kurento-utils peers, loopback preview, viewer feed), Live now in real time, the Watch page
+ * (playing, ended, not found). One browser, one context per user.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchBrowser, newContext } from '../support/browser.js';
+import { registerUser, type SignedInUser } from '../support/http.js';
+import { pipelineCount } from '../support/media.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+import { skipUnless } from '../support/services.js';
+import { waitFor } from '../support/wait.js';
+
+const WAIT = { timeout: 30_000 };
+
+/** Records the configuration of every RTCPeerConnection the page creates (to check which ICE servers it uses). */
+const RECORD_PEER_CONFIGS = `(() => {
+  const Native = window.RTCPeerConnection;
+  window.__peerConfigs = [];
+  window.RTCPeerConnection = class extends Native {
+    constructor(config, ...rest) {
+      window.__peerConfigs.push(JSON.parse(JSON.stringify(config ?? null)));
+      super(config, ...rest);
+    }
+  };
+})();`;
+
+describe('going live and watching through the UI', { skip: skipUnless('chromium', 'mariadb') }, () => {
+  let server: TestServer;
+  let browser: Browser;
+  const contexts: BrowserContext[] = [];
+
+  before(async () => {
+    server = await startTestServer({ server: { media: {} } });
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    for (const context of contexts) await context.close();
+    await browser?.close();
+    await server?.close();
+  });
+
+  /** A page of its own context, signed in as `user`. */
+  async function pageOf(user: SignedInUser): Promise<Page> {
+    const context = await newContext(browser, server.url);
+    contexts.push(context);
+    await context.addInitScript(`localStorage.setItem('onair.token', ${JSON.stringify(user.token)})`);
+    await context.addInitScript(RECORD_PEER_CONFIGS);
+    return context.newPage();
+  }
+
+  /** The video has a picture and shows new frames (its clock moves and a frame is presented). */
+  async function expectPlaying(page: Page, testid: string): Promise<void> {
+    const selector = `[data-testid="${testid}"]`;
+    await page.waitForFunction((s) => {
+      const video = document.querySelector<HTMLVideoElement>(s);
+      return !!video && video.videoWidth > 0 && video.currentTime > 0;
+    }, selector, WAIT);
+    const before = await page.$eval(selector, (v: HTMLVideoElement) => v.currentTime);
+    await page.waitForFunction(([s, t]) => document.querySelector<HTMLVideoElement>(s as string)!.currentTime > (t as number), [selector, before] as const, WAIT);
+    await page.$eval(selector, (v: HTMLVideoElement) => new Promise<void>((resolve) => v.requestVideoFrameCallback(() => resolve())));
+  }
+
+  const peerConfigs = (page: Page) => page.evaluate(() => (window as unknown as { __peerConfigs: Array<{ iceServers?: unknown[] } | null> }).__peerConfigs);
+
+  it('a presenter goes live, Live now shows it at once, a viewer watches, the presenter sees them, and stopping ends it for the viewer', async () => {
+    const presenter = await registerUser(server.url);
+    const viewer = await registerUser(server.url);
+    const baseline = await pipelineCount(server);
+
+    const watching = await pageOf(viewer);
+    await watching.goto('/');
+    await watching.getByTestId('lives-empty').waitFor(WAIT);
+
+    const studio = await pageOf(presenter);
+    await studio.goto('/go-live');
+    await studio.getByTestId('live-title').fill('Morning show');
+    await studio.getByTestId('start-live').click();
+    await studio.locator('[data-testid="live-status"][data-stage="live"]').waitFor(WAIT);
+    // The preview is the presenter's own stream, back from the media server.
+    await expectPlaying(studio, 'preview');
+    const link = await studio.getByTestId('watch-link').inputValue();
+    assert.match(link, new RegExp(`^${server.url}/live/[a-z0-9]{12}$`));
+
+    // Live now, open since before, lists the live without a reload.
+    const card = watching.getByTestId('live-card');
+    await card.waitFor(WAIT);
+    assert.equal(await card.getByTestId('live-title').textContent(), 'Morning show');
+    assert.equal(await card.getByTestId('live-presenter').textContent(), presenter.nickname);
+    await card.getByRole('link').click();
+    await watching.waitForURL(link, WAIT);
+
+    await watching.locator('[data-testid="watch-status"][data-stage="playing"]').waitFor(WAIT);
+    await expectPlaying(watching, 'watch-video');
+    assert.equal(await watching.getByTestId('watch-title').textContent(), 'Morning show');
+    assert.equal(await watching.getByTestId('watch-presenter').textContent(), presenter.nickname);
+
+    await studio.getByTestId('viewer-count').filter({ hasText: /^1$/ }).waitFor(WAIT);
+    const entry = studio.getByTestId('feed-entry');
+    assert.equal(await entry.count(), 1);
+    assert.equal(await entry.getByTestId('feed-nickname').textContent(), viewer.nickname);
+    assert.equal(await entry.getAttribute('data-kind'), 'joined');
+
+    await studio.getByTestId('stop-live').click();
+    await studio.locator('[data-testid="live-status"][data-stage="ended"]').waitFor(WAIT);
+    await watching.getByTestId('watch-ended').waitFor(WAIT);
+    assert.equal(await watching.getByTestId('watch-status').getAttribute('data-stage'), 'ended');
+    await waitFor(async () => (await pipelineCount(server)) === baseline, 'the live pipeline to be released');
+
+    // kurento-utils used only the ICE servers onair handed out (none without TURN), never its public STUN defaults.
+    for (const page of [studio, watching]) {
+      const configs = await peerConfigs(page);
+      assert.ok(configs.length > 0, 'the page made a peer connection');
+      for (const config of configs) assert.deepEqual(config?.iceServers, []);
+    }
+  });
+
+  it('a watch link with an unknown live id shows that the live does not exist', async () => {
+    const viewer = await registerUser(server.url);
+    const page = await pageOf(viewer);
+    await page.goto('/live/zzzzzzzzzzzz');
+    await page.getByTestId('watch-not-found').waitFor(WAIT);
+    assert.equal(await page.getByTestId('watch-video').isVisible(), false);
+  });
+});
