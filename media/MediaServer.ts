@@ -65,6 +65,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
     this.#ice = options.ice ?? {};
     this.#armLoss();
     client.on('reconnected', (sameSession) => this.#onReconnected(sameSession));
+    client._re.on('disconnect', () => this.#onDisconnect());
     const heartbeatMs = options.heartbeatMs ?? 1000;
     this.#heartbeat = setInterval(() => void this.#beat(heartbeatMs), heartbeatMs);
     this.#heartbeat.unref();
@@ -72,8 +73,9 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
 
   /** Connect; rejects when the media server cannot be reached. */
   static async connect(options: MediaServerOptions): Promise<MediaServer> {
-    const client = await connectKurento(options.uri, {
+    const { client } = await connectKurento(options.uri, {
       requestTimeoutMs: options.requestTimeoutMs ?? 15_000,
+      onSocketError: (error) => options.log.warn({ uri: options.uri, err: error.message }, 'media server socket error'),
     });
     return new MediaServer(client, options);
   }
@@ -183,7 +185,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
    * restarted server apart; a slow answer that only looked like a drop changes nothing).
    */
   async #beat(intervalMs: number): Promise<void> {
-    if (this.#beating || this.#closed) return;
+    if (this.#beating || this.#closed || !this.#client._re.connected) return;
     this.#beating = true;
     try {
       const answered = await this.#ping(Math.max(1500, intervalMs * 2));

@@ -67,6 +67,8 @@ export interface KurentoClient {
   close(): void;
   on(event: 'reconnected', listener: (sameSession: boolean) => void): unknown;
   on(event: 'disconnect' | 'connected', listener: () => void): unknown;
+  /** The reconnecting socket (reconnect-core): `connected`, and `disconnect` the moment the socket drops. */
+  readonly _re: { readonly connected: boolean; on(event: 'disconnect' | 'error' | 'connect', listener: (...args: unknown[]) => void): unknown };
 }
 
 export interface ConnectOptions {
@@ -74,26 +76,33 @@ export interface ConnectOptions {
   failAfter?: number;
   /** Per-request timeout in ms (kurento-client's `request_timeout`). */
   requestTimeoutMs?: number;
+  /** Errors of the socket (a refused reconnection attempt...), which the client would otherwise throw. */
+  onSocketError?: (error: Error) => void;
 }
 
 /**
  * Connect to a Kurento Media Server (or onair's embedded engine) at a `ws://.../kurento` URI.
- * Uses the callback form, which hands out the client itself (the promise form hands out a disguised copy without
- * the reconnecting socket), and boxes it: the client is a thenable, which a promise would try to adopt.
+ *
+ * The client is constructed with `new`, which hands out the client itself (the factory and its promise hand out a
+ * disguised copy without the reconnecting socket `_re`; it is returned boxed for the same reason), and the socket gets an `error` listener: without one,
+ * a refused reconnection attempt throws out of reconnect-core and stops the reconnection for good.
  */
-export async function connectKurento(uri: string, options: ConnectOptions = {}): Promise<KurentoClient> {
-  const box = await new Promise<{ client: KurentoClient }>((resolve, reject) => {
-    kurentoClient(
+export async function connectKurento(uri: string, options: ConnectOptions = {}): Promise<{ client: KurentoClient }> {
+  let client!: KurentoClient;
+  await new Promise<void>((resolve, reject) => {
+    client = new kurentoClient(
       uri,
       {
         socket: { objectMode: true },
         failAfter: options.failAfter ?? Number.POSITIVE_INFINITY,
         request_timeout: options.requestTimeoutMs ?? 20_000,
       },
-      (error: unknown, client: KurentoClient) => (error ? reject(new KurentoError('connect', error)) : resolve({ client })),
-    );
+      (error: unknown) => (error ? reject(new KurentoError('connect', error)) : resolve()),
+    ) as KurentoClient;
+    client._re.on('error', (error) => options.onSocketError?.(error as Error));
   });
-  return box.client;
+  // Boxed: the client is a thenable, which returning it from an async function would adopt (and disguise).
+  return { client };
 }
 
 /**
