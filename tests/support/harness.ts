@@ -37,6 +37,8 @@ async function negotiate(key, socket, liveId, role, opts) {
   document.body.appendChild(video);
   pc.ontrack = (e) => { remote.addTrack(e.track); video.play().catch(() => {}); };
   s.video = video;
+  s.t0 = opts.t0 || performance.now();
+  video.requestVideoFrameCallback(() => { s.firstFrameMs = performance.now() - s.t0; });
   let remoteSet = false;
   const pending = [];
   socket.on('ice:candidate', (m) => {
@@ -79,11 +81,12 @@ window.onair = {
     return res;
   },
   async watch(key, token, liveId, opts = {}) {
+    const t0 = performance.now();
     const socket = connect(token);
     socket.on('live:ended', (m) => sessions[key] && sessions[key].events.push(['live:ended', m]));
     const joined = await emitAck(socket, 'viewer:watch', { liveId });
     if (!joined.ok) { socket.disconnect(); return joined; }
-    return negotiate(key, socket, liveId, 'viewer', { ...opts, iceServers: joined.iceServers });
+    return negotiate(key, socket, liveId, 'viewer', { ...opts, iceServers: joined.iceServers, t0 });
   },
   async stop(key) {
     const s = sessions[key];
@@ -103,6 +106,7 @@ window.onair = {
     if (s.video) s.video.remove();
   },
   events(key) { return sessions[key] ? sessions[key].events : []; },
+  firstFrameMs(key) { return sessions[key] ? sessions[key].firstFrameMs : undefined; },
   async stats(key) {
     const s = sessions[key];
     const out = { framesDecoded: 0, audioBytes: 0, audioSamples: 0, state: s.pc.connectionState };
@@ -164,6 +168,11 @@ export class Harness {
 
   drop(key: string): Promise<void> {
     return this.page.evaluate((k) => (globalThis as any).onair.drop(k), key);
+  }
+
+  /** Milliseconds from the start of `watch` (socket connection included) to the first rendered video frame. */
+  firstFrameMs(key: string): Promise<number | undefined> {
+    return this.page.evaluate((k) => (globalThis as any).onair.firstFrameMs(k), key);
   }
 
   stats(key: string): Promise<MediaStats> {

@@ -1,0 +1,53 @@
+/**
+ * bench:join: time from a viewer's "watch" to its first rendered video frame, through the whole stack (Chromium,
+ * socket.io, the live layer, kurento-client, the embedded engine). One presenter, 20 viewers joining one after
+ * the other; prints each join, p50/p95, and as its last line one JSON object.
+ * Needs Chromium; uses a temporary SQLite database and the in-process store. Usage: npm run bench:join [-- N]
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../api/config.js';
+import { startServer } from '../api/server.js';
+import { launchBrowser, newContext } from '../tests/support/browser.js';
+import { openHarness } from '../tests/support/harness.js';
+import { registerUser } from '../tests/support/http.js';
+import { waitFor } from '../tests/support/wait.js';
+
+const joins = Number(process.argv[2] ?? 20);
+const dir = await mkdtemp(path.join(os.tmpdir(), 'onair-bench-join-'));
+const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', DATABASE_URL: `sqlite:${path.join(dir, 'db.sqlite')}`, RECORDINGS_DIR: path.join(dir, 'rec'), AUTH_RATE_LIMIT: '1000' });
+const server = await startServer(config, { media: {}, frontDir: null });
+const browser = await launchBrowser();
+try {
+  const context = await newContext(browser);
+  const presenterPage = await openHarness(context, server.url);
+  const viewerPage = await openHarness(context, server.url);
+  const presenter = await registerUser(server.url);
+  const viewer = await registerUser(server.url);
+  const started = await presenterPage.present('p', presenter.token, 'bench');
+  if (!started.ok) throw new Error(`go live failed: ${JSON.stringify(started)}`);
+  await waitFor(async () => (await presenterPage.stats('p')).framesDecoded > 0, 'the preview', { timeoutMs: 30_000 });
+
+  const times: number[] = [];
+  for (let i = 0; i < joins; i++) {
+    const key = `v${i}`;
+    const watched = await viewerPage.watch(key, viewer.token, started.liveId);
+    if (!watched.ok) throw new Error(`watch failed: ${JSON.stringify(watched)}`);
+    const ms = await waitFor(() => viewerPage.firstFrameMs(key), `first frame of join ${i}`, { timeoutMs: 30_000, intervalMs: 5 });
+    times.push(ms);
+    console.log(`join ${String(i + 1).padStart(2)}: ${ms.toFixed(0)} ms`);
+    await viewerPage.leave(key);
+  }
+  const sorted = [...times].sort((a, b) => a - b);
+  const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+  const result = { bench: 'join', joins, p50Ms: Math.round(pct(50)), p95Ms: Math.round(pct(95)), minMs: Math.round(sorted[0]!), maxMs: Math.round(sorted.at(-1)!), targetP50Ms: 300 };
+  console.log(`\nwatch → first frame over ${joins} joins: p50 ${result.p50Ms} ms, p95 ${result.p95Ms} ms (min ${result.minMs}, max ${result.maxMs}; target p50 < 300 ms)`);
+  await presenterPage.stop('p');
+  await context.close();
+  console.log(JSON.stringify(result));
+} finally {
+  await browser.close();
+  await server.close();
+  await rm(dir, { recursive: true, force: true });
+}
