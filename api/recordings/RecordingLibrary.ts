@@ -12,7 +12,7 @@ import { OnairError } from '../contract/errors.js';
 import type { RecordingList, RecordingView } from '../contract/rest.js';
 import type { Database, Recording } from '../db/index.js';
 import { nicknameKey } from '../auth/rules.js';
-import { LIBRARY_STATUSES, listOrder, listWhere, presenterCandidates, type RecordingFilters } from './RecordingQuery.js';
+import { filterWhere, hiddenFrom, LIBRARY_STATUSES, listOrder, presenterCandidates, visibleTo, type RecordingFilters } from './RecordingQuery.js';
 import { realPathInside, resolveInside } from './recordingPath.js';
 import type { SignedKind, UrlSigner } from './UrlSigner.js';
 
@@ -56,9 +56,13 @@ export class RecordingLibrary {
   async list(filters: RecordingFilters, viewerId: number): Promise<RecordingList> {
     const { Recording, User } = this.#opts.db;
     const presenterIds = filters.presenter === undefined ? null : await this.#presenterIds(filters.presenter);
-    const where = listWhere(filters, viewerId, presenterIds);
-    const [total, rows] = await Promise.all([
-      Recording.count({ where }),
+    const filtered = filterWhere(filters, viewerId, presenterIds);
+    const where = { [Op.and]: [...filtered, visibleTo(viewerId)] };
+    // The total is everything filtered less what the viewer may not see: two counts that read indexes only,
+    // where counting the visible rows directly would test every row against the calls.
+    const [all, hidden, rows] = await Promise.all([
+      Recording.count({ where: { [Op.and]: filtered } }),
+      Recording.count({ where: { [Op.and]: [...filtered, hiddenFrom(viewerId)] } }),
       Recording.findAll({
         where,
         order: listOrder(filters),
@@ -68,7 +72,7 @@ export class RecordingLibrary {
       }),
     ]);
     const exp = this.#opts.signer.expiry();
-    return { recordings: rows.map((row) => this.#view(row, viewerId, exp)), page: filters.page, size: filters.size, total };
+    return { recordings: rows.map((row) => this.#view(row, viewerId, exp)), page: filters.page, size: filters.size, total: all - hidden };
   }
 
   /** A recording of the library, as `viewerId` sees it; `recording.notFound` when it is not in the library. */

@@ -84,14 +84,11 @@ function contains(column: 'title' | 'location', needle: string) {
 }
 
 /**
- * The `where` of a list query seen by user `viewerId`. `presenterIds` are the users a `presenter` filter
- * resolved to (empty: nobody, so nothing matches), or null without that filter.
+ * The filters of a list query, before visibility: the library's statuses and every filter given. `presenterIds`
+ * are the users a `presenter` filter resolved to (empty: nobody, so nothing matches), or null without that filter.
  */
-export function listWhere(filters: RecordingFilters, viewerId: number, presenterIds: number[] | null): WhereOptions {
-  const and: WhereOptions[] = [
-    { status: [...LIBRARY_STATUSES] },
-    { [Op.or]: [{ userId: viewerId }, { liveId: null }, { liveId: { [Op.notIn]: CALL_LIVES } }] },
-  ];
+export function filterWhere(filters: RecordingFilters, viewerId: number, presenterIds: number[] | null): WhereOptions[] {
+  const and: WhereOptions[] = [{ status: [...LIBRARY_STATUSES] }];
   if (filters.from) and.push({ startedAt: { [Op.gte]: filters.from } });
   if (filters.to) and.push({ startedAt: { [Op.lt]: filters.to } });
   if (filters.minDurationMs !== undefined) and.push({ durationMs: { [Op.gte]: filters.minDurationMs } });
@@ -100,12 +97,32 @@ export function listWhere(filters: RecordingFilters, viewerId: number, presenter
   if (filters.q) and.push(contains('title', filters.q));
   if (filters.mine) and.push({ userId: viewerId });
   if (presenterIds) and.push({ userId: presenterIds.length ? presenterIds : [-1] });
-  return { [Op.and]: and };
+  return and;
 }
 
-/** The `order` of a list query: the whitelisted column, then the id (a stable order for paging). */
+/** What `viewerId` may see: everything but other people's call recordings. */
+export function visibleTo(viewerId: number): WhereOptions {
+  return { [Op.or]: [{ userId: viewerId }, { liveId: null }, { liveId: { [Op.notIn]: CALL_LIVES } }] };
+}
+
+/** What `viewerId` may not see: other people's call recordings (few: found through the lives that are calls). */
+export function hiddenFrom(viewerId: number): WhereOptions {
+  return { userId: { [Op.ne]: viewerId }, liveId: { [Op.in]: CALL_LIVES } };
+}
+
+/** The `where` of a list query seen by user `viewerId`. */
+export function listWhere(filters: RecordingFilters, viewerId: number, presenterIds: number[] | null): WhereOptions {
+  return { [Op.and]: [...filterWhere(filters, viewerId, presenterIds), visibleTo(viewerId)] };
+}
+
+/**
+ * The `order` of a list query: the whitelisted column, then the id (a stable order for paging). Each order is
+ * an index's own (location's index holds the start time before the id), so a page is read, not sorted.
+ */
 export function listOrder(filters: Pick<RecordingFilters, 'sort' | 'order'>): Order {
   const column: RecordingSort = RECORDING_SORTS.includes(filters.sort) ? filters.sort : 'startedAt';
   const direction = filters.order === 'asc' ? 'ASC' : 'DESC';
-  return [[column, direction], ['id', direction]];
+  return column === 'location'
+    ? [['location', direction], ['startedAt', direction], ['id', direction]]
+    : [[column, direction], ['id', direction]];
 }

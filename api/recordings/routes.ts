@@ -88,7 +88,7 @@ export function recordingsRouter(deps: RecordingsRouterDeps): Router {
 
   // A path parameter that is not valid percent-encoding (e.g. `%c0%af`) fails in express's decoding.
   router.use((err: unknown, _req: Request, _res: Response, next: NextFunction) => {
-    if (err instanceof URIError || (err as { status?: number } | null)?.status === 400) {
+    if (!(err instanceof OnairError) && (err instanceof URIError || (err as { status?: number } | null)?.status === 400)) {
       next(new OnairError('request.invalid', 'params: the path is not valid'));
     } else {
       next(err);

@@ -6,14 +6,15 @@ import { createTestDatabase, type DatabaseKind, type TestDatabase } from '../sup
 import { skipUnless } from '../support/services.js';
 
 const TABLES = ['users', 'lives', 'recordings', 'calls'];
+const MIGRATIONS = ['0001-initial', '0002-library-indexes'];
 
 /** The indexes the VOD library and the lookups rely on, per table. */
 const INDEXES: Record<string, string[]> = {
   users: ['users_nickname_key'],
-  lives: ['lives_status', 'lives_user_started', 'lives_call'],
+  lives: ['lives_status', 'lives_user_started', 'lives_call', 'lives_kind'],
   recordings: [
     'recordings_file', 'recordings_started', 'recordings_duration', 'recordings_user_started',
-    'recordings_location_started', 'recordings_status_started', 'recordings_live',
+    'recordings_location_started', 'recordings_status_started', 'recordings_live', 'recordings_title',
   ],
   calls: ['calls_caller_created', 'calls_callee_created'],
 };
@@ -49,7 +50,7 @@ for (const { kind, skip } of kinds) {
     });
 
     test('up applies every migration once and creates the tables', async () => {
-      assert.deepEqual(await db.migrate(), ['0001-initial']);
+      assert.deepEqual(await db.migrate(), MIGRATIONS);
       assert.deepEqual(await db.migrate(), [], 'a second run has nothing to do');
       assert.deepEqual(await tableNames(db), ['SequelizeMeta', ...TABLES].sort());
     });
@@ -133,10 +134,10 @@ for (const { kind, skip } of kinds) {
     });
 
     test('down reverts everything, and up again rebuilds it', async () => {
-      assert.deepEqual(await db.migrateDown('all'), ['0001-initial']);
+      assert.deepEqual(await db.migrateDown('all'), [...MIGRATIONS].reverse());
       assert.deepEqual(await tableNames(db), ['SequelizeMeta']);
       assert.deepEqual(await db.migrateDown(), [], 'nothing left to revert');
-      assert.deepEqual(await db.migrate(), ['0001-initial']);
+      assert.deepEqual(await db.migrate(), MIGRATIONS);
       assert.deepEqual(await tableNames(db), ['SequelizeMeta', ...TABLES].sort());
     });
   });
@@ -148,7 +149,7 @@ describe('migrations from several processes at once (MariaDB)', { skip: skipUnle
     const dbs = await Promise.all([openDatabase(testDb.url), openDatabase(testDb.url), openDatabase(testDb.url)]);
     try {
       const applied = await Promise.all(dbs.map((d) => d.migrate()));
-      assert.deepEqual(applied.flat(), ['0001-initial']);
+      assert.deepEqual(applied.flat().sort(), MIGRATIONS);
     } finally {
       await Promise.all(dbs.map((d) => d.close()));
       await testDb.drop();

@@ -96,6 +96,8 @@ describe('GET /api/recordings on MariaDB with a few thousand recordings', { skip
         if (yv === null) return dir;
         return (xv! < yv! ? -1 : 1) * dir;
       }
+      // Same location: by start time (the index's order), then by id.
+      if (sort === 'location' && a.startedAt !== b.startedAt) return (a.startedAt - b.startedAt) * dir;
       return (a.id - b.id) * dir;
     };
     return seeded
@@ -197,7 +199,7 @@ describe('GET /api/recordings on MariaDB with a few thousand recordings', { skip
     assert.ok(all.recordings.some((r) => !r.mine), 'others\' recordings are not mine');
   });
 
-  it('sorts by every whitelisted column, both ways, ties broken by id', async () => {
+  it('sorts by every whitelisted column, both ways, ties broken by start time (location) and id', async () => {
     for (const sort of ['startedAt', 'durationMs', 'title', 'location']) {
       for (const order of ['asc', 'desc']) await expectPage(users[1]!, { sort, order }, 2, 50);
     }
