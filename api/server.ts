@@ -17,6 +17,8 @@ import { openDatabase, type Database } from './db/index.js';
 import { createMetrics, type Metrics } from './http/metrics.js';
 import { createLogger } from './logger.js';
 import { createAdapter } from '@socket.io/redis-adapter';
+import { CallService } from './calls/CallService.js';
+import { callRoutes, onlineRoutes } from './calls/routes.js';
 import { liveRoutes } from './http/liveRoutes.js';
 import { LiveService } from './live/LiveService.js';
 import { SequelizeLiveArchive } from './live/SequelizeLiveArchive.js';
@@ -55,6 +57,7 @@ export interface Services {
   /** The media server connection; null when the server runs without media. */
   media: MediaConnection | null;
   lives: LiveService;
+  calls: CallService;
   signalling: SignallingServer;
 }
 
@@ -139,7 +142,19 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     await lives.start();
     cleanups.push(() => lives.close());
     media?.server.on('lost', () => lives.mediaLost());
-    signalling.serve(lives);
+    const avatarUrl = (userId: number) => `/api/users/${userId}/avatar.svg`;
+    const calls = new CallService({
+      store,
+      models: db,
+      lives,
+      notifier: signalling.notifier,
+      log: log.child({ module: 'calls' }),
+      avatarUrl,
+      ringTimeoutMs: finalConfig.callRingTimeoutMs,
+    });
+    await calls.start();
+    cleanups.push(() => calls.close());
+    signalling.serve(lives, calls);
 
     const services: Services = {
       config: finalConfig,
@@ -151,6 +166,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       metrics: createMetrics(),
       media,
       lives,
+      calls,
       signalling,
     };
     const mediaProbe = options.mediaProbe ?? (media ? () => media.probe() : undefined);
@@ -158,7 +174,12 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       ...services,
       ...(mediaProbe ? { mediaProbe } : {}),
       ...(options.frontDir !== undefined ? { frontDir: options.frontDir } : {}),
-      routers: [{ path: '/api/lives', router: liveRoutes(lives, sessions) }, ...(options.routers ?? [])],
+      routers: [
+        { path: '/api/lives', router: liveRoutes(lives, sessions) },
+        { path: '/api/calls', router: callRoutes(calls, sessions) },
+        { path: '/api/users/online', router: onlineRoutes(calls, db, sessions, avatarUrl) },
+        ...(options.routers ?? []),
+      ],
     });
     httpServer.on('request', app);
 

@@ -40,6 +40,7 @@ export const ERROR_CODES = {
   'call.userOffline': 409,
   'call.busy': 409,
   'call.notYours': 403,
+  'call.alreadyAnswered': 409,
   'call.ended': 410,
   // anything else
   'internal': 500,

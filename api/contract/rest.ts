@@ -3,6 +3,7 @@
  * Every error answer is `ErrorResponse` with a code from api/contract/errors.ts.
  */
 import type { ErrorBody } from './errors.js';
+import type { CallView, UserSummary } from './signalling.js';
 
 /** Account rules, enforced by the server (api/auth/rules.ts) and mirrored by the forms. */
 export const NICKNAME_MIN = 3;
@@ -66,6 +67,18 @@ export type RecordingStatus = (typeof RECORDING_STATUSES)[number];
 /** How a call ended; `ringing` and `answered` while it is still going on. */
 export const CALL_OUTCOMES = ['ringing', 'answered', 'completed', 'rejected', 'missed', 'cancelled', 'busy', 'failed'] as const;
 export type CallOutcome = (typeof CALL_OUTCOMES)[number];
+
+/** Answer of `GET /api/calls` (the caller's own calls, made or received, newest first; `?limit=1..100`, default 50). */
+export interface CallList {
+  calls: CallView[];
+}
+export const CALL_LIST_LIMIT_MAX = 100;
+export const CALL_LIST_LIMIT_DEFAULT = 50;
+
+/** Answer of `GET /api/users/online`: the other users connected now, by nickname. */
+export interface OnlineUsers {
+  users: UserSummary[];
+}
 
 /** Columns `GET /api/recordings` sorts by (`sort`), with `order` asc or desc. Default: newest first. */
 export const RECORDING_SORTS = ['startedAt', 'durationMs', 'title', 'location'] as const;

@@ -4,6 +4,7 @@
  * The account token travels in the handshake (`auth: { token }`) and is checked again on every event.
  */
 import type { Ack } from './errors.js';
+import type { CallOutcome } from './rest.js';
 
 export const SIGNALLING_PATH = '/socket.io/webrtc';
 
@@ -48,6 +49,28 @@ export interface ViewerEvent {
   viewerCount: number;
 }
 
+/** Where a call stands: ringing at the callee, accepted (both sides talk), or over (see `outcome`). */
+export type CallState = 'ringing' | 'accepted' | 'ended';
+
+/** Why a call ended (more detailed than its outcome: a completed call ended by a hang-up or a lost connection). */
+export type CallEndReason = 'hangUp' | 'rejected' | 'cancelled' | 'missed' | 'busy' | 'disconnected' | 'failed' | 'shutdown';
+
+/** A call between two users: sent with every transition (`call:state`) and listed in the call log (`GET /api/calls`). */
+export interface CallView {
+  id: string;
+  caller: UserSummary;
+  callee: UserSummary;
+  state: CallState;
+  outcome: CallOutcome;
+  /** When the invitation was sent (ISO 8601). */
+  createdAt: string;
+  answeredAt: string | null;
+  endedAt: string | null;
+  /** Talk time, from the answer to the end; null when never answered or not over yet. */
+  durationMs: number | null;
+  endReason: CallEndReason | null;
+}
+
 type AckFn<T extends object = object> = (res: Ack<T>) => void;
 
 export interface ClientToServerEvents {
@@ -64,6 +87,27 @@ export interface ClientToServerEvents {
   'viewer:leave': (req: { liveId: string }, ack: AckFn) => void;
   /** A browser ICE candidate; kept until its endpoint exists (bounded, with a time-to-live). */
   'ice:candidate': (req: { liveId: string; role: Role; candidate: IceCandidateInit }, ack: AckFn) => void;
+
+  // Calls. The caller's inviting connection and the callee's accepting one carry the call: media events must come
+  // from them. After `call:accept`, each side goes live for the call (`call:present`, then `call:offer`), and
+  // watches the other side's live once told it is on air (`call:peerLive`, then `call:watch` and `viewer:offer`);
+  // ICE goes through `ice:candidate` as for any live.
+  /** Ring an online user by nickname (rate limited per user). */
+  'call:invite': (req: { nickname: string }, ack: AckFn<{ call: CallView }>) => void;
+  /** The callee answers (from any of their connections: that one carries the call). */
+  'call:accept': (req: { callId: string }, ack: AckFn<{ call: CallView }>) => void;
+  /** The callee declines a ringing call. */
+  'call:reject': (req: { callId: string }, ack: AckFn<{ call: CallView }>) => void;
+  /** The caller gives up a ringing call. */
+  'call:cancel': (req: { callId: string }, ack: AckFn<{ call: CallView }>) => void;
+  /** Either side ends the call (while ringing: a cancel from the caller, a reject from the callee). */
+  'call:hangUp': (req: { callId: string }, ack: AckFn<{ call: CallView }>) => void;
+  /** Reserve this side's live for an accepted call; the offer follows with `call:offer`. */
+  'call:present': (req: { callId: string; timeZone?: string }, ack: AckFn<{ liveId: string; iceServers: IceServer[] }>) => void;
+  /** This side's SDP offer (as `presenter:offer`); once answered, the other side is told (`call:peerLive`). */
+  'call:offer': (req: { callId: string; liveId: string; sdpOffer: string }, ack: AckFn<{ sdpAnswer: string }>) => void;
+  /** Watch the other side's live (once on air); the offer follows with `viewer:offer`. */
+  'call:watch': (req: { callId: string }, ack: AckFn<{ liveId: string; iceServers: IceServer[] }>) => void;
 }
 
 export interface ServerToClientEvents {
@@ -77,6 +121,13 @@ export interface ServerToClientEvents {
   /** To every signed-in socket: a live went on air or its figures changed ("Live now" updates in real time). */
   'lives:updated': (live: LiveSummary) => void;
   'lives:removed': (msg: { liveId: string }) => void;
+  /** To both parties (every connection of each): a call changed state. */
+  'call:state': (call: CallView) => void;
+  /** To one side: the other side's live for this call is on air (watch it with `call:watch`). */
+  'call:peerLive': (msg: { callId: string; liveId: string }) => void;
+  /** To every signed-in socket: a user came online (first connection) or went offline (last one gone). */
+  'presence:online': (msg: { user: UserSummary }) => void;
+  'presence:offline': (msg: { userId: number }) => void;
 }
 
 /** What the server keeps on each socket (set by the handshake). */

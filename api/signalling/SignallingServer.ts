@@ -6,6 +6,7 @@ import { OnairError, type Ack } from '../contract/errors.js';
 import {
   SIGNALLING_PATH, type ClientToServerEvents, type ServerToClientEvents, type SocketData,
 } from '../contract/signalling.js';
+import type { CallService } from '../calls/CallService.js';
 import type { Logger } from '../logger.js';
 import type { Caller, LiveService, Notifier } from '../live/LiveService.js';
 import { schemas } from './schemas.js';
@@ -66,9 +67,9 @@ export class SignallingServer {
     });
   }
 
-  /** Start handling connections with the live layer (which reaches sockets through `notifier`). */
-  serve(lives: LiveService): void {
-    this.io.on('connection', (socket) => this.#onConnection(socket, lives));
+  /** Start handling connections with the live layer and the calls (which reach sockets through `notifier`). */
+  serve(lives: LiveService, calls?: CallService): void {
+    this.io.on('connection', (socket) => this.#onConnection(socket, lives, calls));
   }
 
   /** How the live layer reaches sockets (through the adapter, so across processes too). */
@@ -97,7 +98,7 @@ export class SignallingServer {
     });
   }
 
-  #onConnection(socket: OnairSocket, lives: LiveService): void {
+  #onConnection(socket: OnairSocket, lives: LiveService, calls: CallService | undefined): void {
     const caller: Caller = { userId: socket.data.userId, nickname: socket.data.nickname, socketId: socket.id };
     lives.socketJoined(caller);
     this.#handle(socket, caller, 'presenter:start', (req) => lives.startPresenting(caller, req));
@@ -107,9 +108,21 @@ export class SignallingServer {
     this.#handle(socket, caller, 'viewer:offer', (req) => lives.viewerOffer(caller, req));
     this.#handle(socket, caller, 'viewer:leave', (req) => lives.leave(caller, req));
     this.#handle(socket, caller, 'ice:candidate', (req) => lives.addCandidate(caller, req));
+    if (calls) {
+      void calls.socketJoined(caller).catch((error: unknown) => this.#opts.log.error({ err: error, socketId: socket.id }, 'presence update failed'));
+      this.#handle(socket, caller, 'call:invite', (req) => calls.invite(caller, req));
+      this.#handle(socket, caller, 'call:accept', (req) => calls.accept(caller, req));
+      this.#handle(socket, caller, 'call:reject', (req) => calls.reject(caller, req));
+      this.#handle(socket, caller, 'call:cancel', (req) => calls.cancel(caller, req));
+      this.#handle(socket, caller, 'call:hangUp', (req) => calls.hangUp(caller, req));
+      this.#handle(socket, caller, 'call:present', (req) => calls.present(caller, req));
+      this.#handle(socket, caller, 'call:offer', (req) => calls.offer(caller, req));
+      this.#handle(socket, caller, 'call:watch', (req) => calls.watch(caller, req));
+    }
     socket.on('disconnect', (reason) => {
       this.#opts.log.debug({ socketId: socket.id, userId: caller.userId, reason }, 'socket disconnected');
       void lives.socketGone(socket.id).catch((error: unknown) => this.#opts.log.error({ err: error, socketId: socket.id }, 'socket clean-up failed'));
+      void calls?.socketGone(socket.id).catch((error: unknown) => this.#opts.log.error({ err: error, socketId: socket.id }, 'call clean-up failed'));
     });
   }
 

@@ -4,6 +4,7 @@ import { PUBLIC_ID_PATTERN } from '../db/ids.js';
 
 /** Payload schemas of the client events (api/contract/signalling.ts); strict: unknown keys are refused. */
 const liveId = z.string().regex(PUBLIC_ID_PATTERN, 'must be a live id');
+const callId = z.string().regex(PUBLIC_ID_PATTERN, 'must be a call id');
 const sdp = z.string().min(1).max(MAX_SDP_BYTES, `must be at most ${MAX_SDP_BYTES} characters`);
 
 export const candidate = z.object({
@@ -24,4 +25,12 @@ export const schemas = {
   'viewer:offer': z.object({ liveId, sdpOffer: sdp }).strict(),
   'viewer:leave': z.object({ liveId }).strict(),
   'ice:candidate': z.object({ liveId, role: z.enum(['presenter', 'viewer']), candidate }).strict(),
+  'call:invite': z.object({ nickname: z.string().trim().min(1, 'a nickname is required').max(64) }).strict(),
+  'call:accept': z.object({ callId }).strict(),
+  'call:reject': z.object({ callId }).strict(),
+  'call:cancel': z.object({ callId }).strict(),
+  'call:hangUp': z.object({ callId }).strict(),
+  'call:present': z.object({ callId, timeZone: z.string().max(64).optional() }).strict(),
+  'call:offer': z.object({ callId, liveId, sdpOffer: sdp }).strict(),
+  'call:watch': z.object({ callId }).strict(),
 } as const;

@@ -11,7 +11,8 @@ const PINNED = [
   'sdp.invalid', 'ice.invalid', 'media.unavailable', 'media.failed',
   'recording.notFound', 'recording.forbidden', 'recording.badRange', 'recording.invalidSignature',
   'recording.expiredSignature',
-  'call.notFound', 'call.self', 'call.userNotFound', 'call.userOffline', 'call.busy', 'call.notYours', 'call.ended',
+  'call.notFound', 'call.self', 'call.userNotFound', 'call.userOffline', 'call.busy', 'call.notYours', 'call.alreadyAnswered',
+  'call.ended',
   'internal',
 ];
 
