@@ -43,6 +43,8 @@ export interface ServerOptions {
   frontDir?: string | null;
   /** More API routers, mounted before the API's 404. */
   routers?: AppDeps['routers'];
+  /** Presence heart-beat and how long a silent API process is still counted alive (tests shorten them). */
+  presence?: { heartbeatMs?: number; instanceTtlMs?: number };
 }
 
 /** The services every feature builds on; later features add theirs next to these. */
@@ -151,6 +153,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       log: log.child({ module: 'calls' }),
       avatarUrl,
       ringTimeoutMs: finalConfig.callRingTimeoutMs,
+      ...(options.presence ? { presence: options.presence } : {}),
     });
     await calls.start();
     cleanups.push(() => calls.close());
