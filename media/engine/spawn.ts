@@ -14,6 +14,8 @@ export interface SpawnEngineOptions {
   /** Media worker processes (0 = media in the engine process). */
   workers?: number;
   env?: Record<string, string>;
+  /** Extra Node flags for the engine process (e.g. --cpu-prof when profiling). */
+  execArgv?: string[];
   /** Every line the engine prints (stdout and stderr), without the ready line. */
   onLog?: (line: string) => void;
 }
@@ -37,7 +39,7 @@ export async function spawnEngine(opts: SpawnEngineOptions = {}): Promise<Spawne
   if (opts.port !== undefined) env.ENGINE_PORT = String(opts.port);
   if (opts.workers !== undefined) env.ENGINE_WORKERS = String(opts.workers);
 
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), MAIN], {
+  const child = spawn(process.execPath, [...(opts.execArgv ?? []), '--import', import.meta.resolve('tsx'), MAIN], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -141,6 +141,14 @@ export class WebRtcEndpoint extends MediaElement {
     this.forward(kind, packet, inbound.info);
   }
 
+  override tick(): void {
+    super.tick();
+    if (!this.#connected) return;
+    const now = Date.now();
+    this.#outbound.audio?.report(now);
+    this.#outbound.video?.report(now);
+  }
+
   // ---- negotiation -------------------------------------------------------------------------------
 
   async #processOffer(offer: string): Promise<string> {
@@ -162,6 +170,7 @@ export class WebRtcEndpoint extends MediaElement {
     }
     this.#assertOpen();
     for (const transceiver of pc.getTransceivers()) transceiver.setDirection(this.#answerDirection(transceiver.offerDirection));
+    this.#withoutDefaultStun(pc);
     const answer = await pc.createAnswer();
     const sdp = asDtlsServer(answer.sdp);
     this.#remoteSdp = offer;
@@ -185,6 +194,7 @@ export class WebRtcEndpoint extends MediaElement {
     const pc = this.#createPeer({ audio: ownCodec('OPUS'), video: ownCodec(video) });
     pc.addTransceiver('audio', { direction: this.#offerDirection(receiveAudio) });
     pc.addTransceiver('video', { direction: this.#offerDirection(receiveVideo) });
+    this.#withoutDefaultStun(pc);
     const offer = await pc.createOffer();
     this.#assertOpen();
     await pc.setLocalDescription(offer);
@@ -309,8 +319,10 @@ export class WebRtcEndpoint extends MediaElement {
       transceiver.onTrack.subscribe(attach);
       const direction = transceiver.currentDirection ?? transceiver.direction;
       if (direction === 'sendrecv' || direction === 'sendonly') {
-        this.#outbound[kind] = new OutboundTrack(transceiver.sender, info.clockRate);
+        const outbound = new OutboundTrack(transceiver.sender, info.clockRate);
+        this.#outbound[kind] = outbound;
         this.#sendCodec[kind] = info.codec;
+        transceiver.sender.onGenericNack.subscribe((nack) => outbound.retransmit(nack.lost));
         transceiver.sender.onPictureLossIndication.subscribe(() => this.requestKeyframeUpstream());
         transceiver.sender.onRtcp.subscribe((rtcp) => {
           if (rtcp.type === 206 && (rtcp as { feedback?: { count?: number } }).feedback?.count === 4) {
@@ -434,6 +446,17 @@ export class WebRtcEndpoint extends MediaElement {
   }
 
   /** Our direction in an answer; `allowed` is what the offer lets us do (werift's reversed offerDirection). */
+  /**
+   * werift falls back to a public STUN server (stun.l.google.com) when none is configured, and its
+   * gathering (which ICE waits for) then waits on a DNS lookup and up to 5 s for an answer. Under
+   * concurrent joins the lookups queue in libuv's 4-thread pool and set-ups stall: the cause of the
+   * "joins that hang". Without a configured STUN server the engine gathers host candidates only.
+   */
+  #withoutDefaultStun(pc: RTCPeerConnection): void {
+    if (this.#props.stunServerAddress) return;
+    for (const transport of pc.iceTransports) transport.connection.stunServer = undefined;
+  }
+
   #answerDirection(allowed: Direction): Direction {
     const canSend = !this.#recvonly && (allowed === 'sendrecv' || allowed === 'sendonly');
     const canReceive = !this.#sendonly && (allowed === 'sendrecv' || allowed === 'recvonly');

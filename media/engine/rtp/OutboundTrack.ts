@@ -1,13 +1,42 @@
 /**
- * One sink's outgoing stream of one kind. Forwarded packets are rewritten into this stream's own
- * sequence and timestamp space, continuous when the source changes (another presenter, a player),
- * and handed to the werift sender (which sets SSRC and payload type, encrypts, and keeps them for NACK).
- * A packet shared by several sinks is never modified: each sink sends its own header.
+ * One sink's outgoing stream of one kind: the per-viewer hot path of the fan-out.
+ *
+ * Forwarded packets are rewritten into this stream's own sequence and timestamp space, continuous
+ * when the source changes (another presenter, a player). A packet shared by several sinks is never
+ * modified. Once DTLS is up with AEAD_AES_128_GCM over a plain UDP pair (what browsers negotiate),
+ * the stream encrypts and sends by itself: one 12-byte header, one GCM pass, one gathered UDP send,
+ * no per-packet objects from werift's generic sender. It keeps the encrypted packets for NACK
+ * retransmission and sends its own sender reports. Anything else (AES-CM, TURN) goes through
+ * werift's sender.
  */
-import { RtpHeader, RtpPacket, type RTCRtpSender } from 'werift';
+import { createCipheriv } from 'node:crypto';
+import type { Socket } from 'node:dgram';
+import { RtcpSenderInfo, RtcpSrPacket, RtpHeader, RtpPacket, type RTCRtpSender } from 'werift';
 
 /** Timestamp gap inserted at a source change when the old source's pace is unknown. */
 const SWITCH_GAP_MS = 20;
+/** Sent packets kept for retransmission (a power of two). */
+const HISTORY = 512;
+const GCM_PROFILE = 0x0007;
+const NTP_EPOCH_OFFSET_S = 2_208_988_800;
+
+/** What the fast path needs from werift once DTLS is connected; undefined when it does not apply. */
+interface FastPath {
+  key: Buffer;
+  salt: Buffer;
+  ice: IceConnectionLike;
+  sendRtcp: (packets: RtcpSrPacket[]) => Promise<void>;
+}
+
+interface IceConnectionLike {
+  nominated?: { remoteAddr: [string, number]; protocol: { transport?: { socket?: Socket; type?: string } } };
+  canSendApplicationData?: () => boolean;
+}
+
+interface Sent {
+  seq: number;
+  parts: Buffer[];
+}
 
 export class OutboundTrack {
   #sourceSsrc: number | undefined;
@@ -16,33 +45,116 @@ export class OutboundTrack {
   #lastSeq = -1;
   #lastTs = 0;
   #lastSentAt = 0;
+  #roc = 0;
+  #fast: FastPath | null | undefined;
+  readonly #iv = Buffer.alloc(12);
+  readonly #history: (Sent | undefined)[] = new Array(HISTORY);
   packets = 0;
+  octets = 0;
 
   constructor(
     readonly sender: RTCRtpSender,
     private readonly clockRate: number,
   ) {}
 
-  /** Forwards one packet; returns false if it was not sent (transport not ready, padding only). */
+  /** Forwards one packet (`now`: Date.now()); returns false if it was not sent (transport not ready, padding only). */
   send(packet: RtpPacket, now: number): boolean {
-    if (packet.payload.length === 0) return false;
+    const payload = packet.payload;
+    if (payload.length === 0) return false;
     const header = packet.header;
     if (header.ssrc !== this.#sourceSsrc) this.#rebase(header, now);
-    const sequenceNumber = (header.sequenceNumber + this.#seqOffset) & 0xffff;
+    const seq = (header.sequenceNumber + this.#seqOffset) & 0xffff;
     const timestamp = (header.timestamp + this.#tsOffset) >>> 0;
-    this.#lastSeq = sequenceNumber;
+    if (seq < this.#lastSeq && this.#lastSeq - seq > 0x8000) this.#roc = (this.#roc + 1) >>> 0;
+    this.#lastSeq = seq;
     this.#lastTs = timestamp;
     this.#lastSentAt = now;
     this.packets += 1;
-    const out = new RtpHeader({
-      payloadType: header.payloadType,
-      sequenceNumber,
-      timestamp,
-      ssrc: header.ssrc,
-      marker: header.marker,
-    });
-    void this.sender.sendRtp(new RtpPacket(out, packet.payload));
+    this.octets += payload.length;
+    const fast = this.#fastPath();
+    if (fast) return this.#sendFast(fast, seq, timestamp, header.marker, payload);
+    const out = new RtpHeader({ payloadType: header.payloadType, sequenceNumber: seq, timestamp, ssrc: header.ssrc, marker: header.marker });
+    void this.sender.sendRtp(new RtpPacket(out, payload));
     return true;
+  }
+
+  /** Resends packets a receiver reported lost (fast path only; werift's sender handles its own). */
+  retransmit(lost: readonly number[]): void {
+    const fast = this.#fast;
+    if (!fast) return;
+    for (const seq of lost) {
+      const sent = this.#history[seq & (HISTORY - 1)];
+      if (sent?.seq === seq) this.#transmit(fast, sent.parts);
+    }
+  }
+
+  /** Sends an RTCP sender report mapping now to this stream's RTP clock (fast path; called about once a second). */
+  report(now: number): void {
+    const fast = this.#fast;
+    if (!fast || this.#lastSeq < 0) return;
+    const rtpTimestamp = (this.#lastTs + Math.round(((now - this.#lastSentAt) * this.clockRate) / 1000)) >>> 0;
+    const sr = new RtcpSrPacket({
+      ssrc: this.sender.ssrc,
+      senderInfo: new RtcpSenderInfo({
+        ntpTimestamp: ntpTimestamp(now),
+        rtpTimestamp,
+        packetCount: this.packets >>> 0,
+        octetCount: this.octets >>> 0,
+      }),
+    });
+    fast.sendRtcp([sr]).catch(() => undefined);
+  }
+
+  #sendFast(fast: FastPath, seq: number, timestamp: number, marker: boolean, payload: Buffer): boolean {
+    const ssrc = this.sender.ssrc;
+    const rtp = Buffer.allocUnsafe(12);
+    rtp[0] = 0x80;
+    rtp[1] = (marker ? 0x80 : 0) | (this.sender.codec!.payloadType & 0x7f);
+    rtp.writeUInt16BE(seq, 2);
+    rtp.writeUInt32BE(timestamp, 4);
+    rtp.writeUInt32BE(ssrc, 8);
+    // RFC 7714 IV: salt XOR (0x0000 | SSRC | ROC | SEQ)
+    const iv = this.#iv;
+    iv.writeUInt16BE(0, 0);
+    iv.writeUInt32BE(ssrc, 2);
+    iv.writeUInt32BE(this.#roc, 6);
+    iv.writeUInt16BE(seq, 10);
+    for (let i = 0; i < 12; i++) iv[i]! ^= fast.salt[i]!;
+    const cipher = createCipheriv('aes-128-gcm', fast.key, iv);
+    cipher.setAAD(rtp);
+    const encrypted = cipher.update(payload);
+    cipher.final();
+    const parts = [rtp, encrypted, cipher.getAuthTag()];
+    this.#history[seq & (HISTORY - 1)] = { seq, parts };
+    return this.#transmit(fast, parts);
+  }
+
+  #transmit(fast: FastPath, parts: Buffer[]): boolean {
+    const pair = fast.ice.nominated;
+    const socket = pair?.protocol.transport?.socket;
+    if (!pair || !socket || fast.ice.canSendApplicationData?.() === false) return false;
+    socket.send(parts, pair.remoteAddr[1], pair.remoteAddr[0]);
+    return true;
+  }
+
+  /** Decides once, when DTLS is connected, whether this stream can send by itself. */
+  #fastPath(): FastPath | null | undefined {
+    if (this.#fast !== undefined) return this.#fast;
+    const dtls = this.sender.dtlsTransport as unknown as {
+      state: string;
+      srtp?: { localContext?: { profile?: number; cipher?: { srtpSessionKey?: Buffer; srtpSessionSalt?: Buffer } } };
+      iceTransport?: { connection?: IceConnectionLike };
+      sendRtcp: (packets: RtcpSrPacket[]) => Promise<void>;
+    };
+    if (dtls?.state !== 'connected' || !this.sender.codec) return undefined;
+    const context = dtls.srtp?.localContext;
+    const ice = dtls.iceTransport?.connection;
+    const transport = ice?.nominated?.protocol.transport;
+    const key = context?.cipher?.srtpSessionKey;
+    const salt = context?.cipher?.srtpSessionSalt;
+    const usable = context?.profile === GCM_PROFILE && key?.length === 16 && salt && salt.length >= 12 && transport?.type === 'udp' && transport.socket;
+    this.#fast = usable && ice ? { key, salt: salt.subarray(0, 12), ice, sendRtcp: (packets) => dtls.sendRtcp(packets) } : null;
+    return this.#fast;
   }
 
   /** A new source: continue our numbering from where the previous one left off. */
@@ -54,4 +166,11 @@ export class OutboundTrack {
     const nextTs = (this.#lastTs + Math.round((elapsedMs * this.clockRate) / 1000)) >>> 0;
     this.#tsOffset = (nextTs - header.timestamp) >>> 0;
   }
+}
+
+/** A 64-bit NTP timestamp for a wall-clock time in ms. */
+function ntpTimestamp(epochMs: number): bigint {
+  const seconds = Math.floor(epochMs / 1000);
+  const fraction = Math.floor(((epochMs % 1000) / 1000) * 2 ** 32);
+  return (BigInt(seconds + NTP_EPOCH_OFFSET_S) << 32n) | BigInt(fraction >>> 0);
 }

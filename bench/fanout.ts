@@ -1,0 +1,286 @@
+/**
+ * Fan-out benchmark: one source (a PlayerEndpoint looping a ~560 kbps VP8 + Opus clip) forwarded by
+ * the engine to N synthetic receivers (werift peers doing ICE, DTLS and SRTP, no decoding), for
+ * N = 1, 10, 50, 100, 200, ... as far as it holds (no loss, every join at the first attempt, engine
+ * under one core). Each step joins all N receivers at once, then measures over a window: engine
+ * CPU (all engine processes), CPU per viewer, RSS, packets lost, and the time from a receiver's
+ * answer to its first media packet.
+ *
+ * Usage: npm run bench:fanout [-- --ladder 1,10,50,100,200 --window 15 --workers 1]
+ * Prints a table; the last line is one JSON object {"bench":"fanout","viewersPerCore":...,"rows":[...]}.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs, promisify } from 'node:util';
+import kurento from 'kurento-client';
+import { RTCPeerConnection, RTCRtpCodecParameters, type RtpPacket } from 'werift';
+import { spawnEngine } from '../media/engine/spawn.js';
+
+const { values: args } = parseArgs({
+  options: {
+    ladder: { type: 'string', default: '1,10,50,100,200,300,400,500,600' },
+    window: { type: 'string', default: '15' },
+    workers: { type: 'string', default: '1' },
+    'join-timeout': { type: 'string', default: '20' },
+  },
+});
+const LADDER = args.ladder!.split(',').map(Number);
+const WINDOW_S = Number(args.window);
+const JOIN_TIMEOUT_MS = Number(args['join-timeout']) * 1000;
+const WARMUP_MS = 3000;
+const CLK_TCK = 100;
+
+interface Row {
+  viewers: number;
+  joined: number;
+  failedJoins: number;
+  engineCpuPct: number;
+  cpuPerViewerPct: number;
+  engineRssMB: number;
+  packetsReceived: number;
+  packetsLost: number;
+  lossPct: number;
+  firstPacketMsP50: number;
+  firstPacketMsP95: number;
+  firstPacketMsMax: number;
+  benchCpuPct: number;
+}
+
+/** A receiver: a werift peer that offers recvonly audio+video and counts what arrives per SSRC. */
+class SyntheticViewer {
+  readonly pc = new RTCPeerConnection({
+    iceServers: [],
+    iceUseIpv6: false,
+    iceAdditionalHostAddresses: ['127.0.0.1'],
+    codecs: {
+      audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48_000, channels: 2 })],
+      video: [new RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90_000, rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }] })],
+    },
+  });
+  readonly streams = new Map<number, { first: number; highest: number; cycles: number; received: number }>();
+  answeredAt = 0;
+  firstPacketAt = 0;
+  iceConnectedAt = 0;
+  dtlsConnectedAt = 0;
+  #firstPacket!: () => void;
+  readonly firstPacket = new Promise<void>((resolve) => (this.#firstPacket = resolve));
+
+  async offer(): Promise<string> {
+    this.pc.iceConnectionStateChange.subscribe((state) => {
+      if (state === 'connected' && !this.iceConnectedAt) this.iceConnectedAt = performance.now();
+    });
+    this.pc.connectionStateChange.subscribe((state) => {
+      if (state === 'connected' && !this.dtlsConnectedAt) this.dtlsConnectedAt = performance.now();
+    });
+    this.pc.addTransceiver('audio', { direction: 'recvonly' }).onTrack.subscribe((track) => track.onReceiveRtp.subscribe((p) => this.#count(p)));
+    this.pc.addTransceiver('video', { direction: 'recvonly' }).onTrack.subscribe((track) => track.onReceiveRtp.subscribe((p) => this.#count(p)));
+    // Like a browser without STUN: no server-reflexive gathering (werift would query a public default).
+    for (const transport of this.pc.iceTransports) transport.connection.stunServer = undefined;
+    await this.pc.setLocalDescription(await this.pc.createOffer());
+    return this.pc.localDescription!.sdp;
+  }
+
+  async answer(sdp: string): Promise<void> {
+    this.answeredAt = performance.now();
+    await this.pc.setRemoteDescription({ type: 'answer', sdp });
+  }
+
+  /** A trickled engine candidate (queued by werift until the answer is set). */
+  addCandidate(candidate: { candidate: string; sdpMid?: string; sdpMLineIndex?: number }): void {
+    this.pc.addIceCandidate({ candidate: candidate.candidate, sdpMid: candidate.sdpMid, sdpMLineIndex: candidate.sdpMLineIndex }).catch(() => undefined);
+  }
+
+  /** Received and expected packet counts so far (expected from the sequence number range). */
+  counts(): { received: number; expected: number } {
+    let received = 0;
+    let expected = 0;
+    for (const s of this.streams.values()) {
+      received += s.received;
+      expected += s.cycles * 65536 + s.highest - s.first + 1;
+    }
+    return { received, expected };
+  }
+
+  #count(packet: RtpPacket): void {
+    const { ssrc, sequenceNumber } = packet.header;
+    if (!this.firstPacketAt) {
+      this.firstPacketAt = performance.now();
+      this.#firstPacket();
+    }
+    const s = this.streams.get(ssrc);
+    if (!s) return void this.streams.set(ssrc, { first: sequenceNumber, highest: sequenceNumber, cycles: 0, received: 1 });
+    s.received += 1;
+    const delta = (sequenceNumber - s.highest) & 0xffff;
+    if (delta > 0 && delta < 0x8000) {
+      if (sequenceNumber < s.highest) s.cycles += 1;
+      s.highest = sequenceNumber;
+    }
+  }
+
+  close(): Promise<void> {
+    return this.pc.close();
+  }
+}
+
+async function procCpuTicks(pid: number): Promise<number> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return 0;
+  }
+}
+
+async function procRssBytes(pid: number): Promise<number> {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
+function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+const call = <T = unknown>(fn: (cb: (err: any, value: T) => void) => void) =>
+  new Promise<T>((resolve, reject) => fn((err, value) => (err ? reject(err) : resolve(value))));
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'onair-bench-fanout-'));
+  const clip = path.join(dir, 'clip.webm');
+  await promisify(execFile)('ffmpeg', [
+    '-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=640x480:rate=20', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+    '-t', '60', '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '500k', '-minrate', '500k', '-maxrate', '500k',
+    '-g', '40', '-c:a', 'libopus', '-b:a', '48k', clip,
+  ]);
+  const engine = await spawnEngine({
+    port: 0,
+    workers: Number(args.workers),
+    execArgv: process.env.BENCH_ENGINE_ARGS ? process.env.BENCH_ENGINE_ARGS.split(' ') : [],
+    onLog: (line) => console.error('[engine]', line),
+  });
+  const client: any = await (kurento as any)(engine.uri, { socket: { objectMode: true } });
+  client._re?.on('error', () => undefined);
+  const statsUrl = `http://${new URL(engine.uri).host}/stats`;
+  const enginePids = async () => {
+    const stats = (await (await fetch(statsUrl)).json()) as { hosts: { pid: number }[] };
+    return [engine.pid, ...stats.hosts.map((h) => h.pid).filter((pid) => pid !== engine.pid)];
+  };
+
+  const pipeline = await client.create('MediaPipeline');
+  const player = await pipeline.create('PlayerEndpoint', { uri: `file://${clip}` });
+  player.on('EndOfStream', () => player.play(() => undefined));
+  await call((cb) => player.play(cb));
+
+  const rows: Row[] = [];
+  console.log('viewers joined failed  engineCPU%  perViewer%  RSS(MB)  received   lost  loss%  first-packet ms p50/p95/max  benchCPU%');
+  for (const n of LADDER) {
+    const viewers: SyntheticViewer[] = [];
+    const endpoints: any[] = [];
+    let failed = 0;
+    await Promise.all(
+      Array.from({ length: n }, async () => {
+        const viewer = new SyntheticViewer();
+        viewers.push(viewer);
+        try {
+          const endpoint = await pipeline.create('WebRtcEndpoint');
+          endpoints.push(endpoint);
+          endpoint.on('IceCandidateFound', (event: any) => viewer.addCandidate(event.candidate));
+          await call((cb) => player.connect(endpoint, cb));
+          const offer = await viewer.offer();
+          const answer = await call<string>((cb) => endpoint.processOffer(offer, cb));
+          await viewer.answer(answer);
+          await call((cb) => endpoint.gatherCandidates(cb));
+          await Promise.race([viewer.firstPacket, sleep(JOIN_TIMEOUT_MS).then(() => Promise.reject(new Error('join timed out')))]);
+        } catch {
+          failed += 1;
+        }
+      }),
+    );
+    if (process.env.BENCH_DEBUG) {
+      const phase = (f: (v: SyntheticViewer) => number) => {
+        const xs = viewers.filter((v) => v.answeredAt && f(v)).map((v) => f(v) - v.answeredAt);
+        return `p50 ${round(percentile(xs, 50))} p95 ${round(percentile(xs, 95))} max ${round(Math.max(...xs))} (${xs.length})`;
+      };
+      console.error(`  ice ${phase((v) => v.iceConnectedAt)} | dtls ${phase((v) => v.dtlsConnectedAt)} | first ${phase((v) => v.firstPacketAt)}`);
+    }
+    await sleep(WARMUP_MS);
+    const pids = await enginePids();
+    const before = { ticks: await Promise.all(pids.map(procCpuTicks)), bench: process.cpuUsage(), counts: viewers.map((v) => v.counts()), at: performance.now() };
+    await sleep(WINDOW_S * 1000);
+    const ticks = await Promise.all(pids.map(procCpuTicks));
+    const bench = process.cpuUsage(before.bench);
+    const elapsedS = (performance.now() - before.at) / 1000;
+    const counts = viewers.map((v) => v.counts());
+    let received = 0;
+    let expected = 0;
+    counts.forEach((c, i) => {
+      received += c.received - before.counts[i]!.received;
+      expected += c.expected - before.counts[i]!.expected;
+    });
+    if (process.env.BENCH_DEBUG) {
+      const lossy = counts.map((c, i) => (c.expected - before.counts[i]!.expected) - (c.received - before.counts[i]!.received)).filter((l) => l > 0);
+      console.error(`  viewers with loss: ${lossy.length}, worst ${Math.max(0, ...lossy)}; streams per viewer: ${viewers.map((v) => v.streams.size).join(',').slice(0, 80)}`);
+    }
+    const engineCpuPct = (100 * (ticks.reduce((a, b) => a + b, 0) - before.ticks.reduce((a, b) => a + b, 0))) / CLK_TCK / elapsedS;
+    const firsts = viewers.filter((v) => v.firstPacketAt).map((v) => v.firstPacketAt - v.answeredAt);
+    const rss = (await Promise.all(pids.map(procRssBytes))).reduce((a, b) => a + b, 0);
+    const row: Row = {
+      viewers: n,
+      joined: n - failed,
+      failedJoins: failed,
+      engineCpuPct: round(engineCpuPct),
+      cpuPerViewerPct: round(engineCpuPct / n, 3),
+      engineRssMB: round(rss / 1024 / 1024),
+      packetsReceived: received,
+      packetsLost: Math.max(0, expected - received),
+      lossPct: round((100 * Math.max(0, expected - received)) / Math.max(1, expected), 3),
+      firstPacketMsP50: round(percentile(firsts, 50)),
+      firstPacketMsP95: round(percentile(firsts, 95)),
+      firstPacketMsMax: round(Math.max(...firsts)),
+      benchCpuPct: round((100 * (bench.user + bench.system)) / 1e6 / elapsedS),
+    };
+    rows.push(row);
+    console.log(
+      [
+        pad(row.viewers, 7), pad(row.joined, 6), pad(row.failedJoins, 6), pad(row.engineCpuPct, 11), pad(row.cpuPerViewerPct, 11),
+        pad(row.engineRssMB, 8), pad(row.packetsReceived, 9), pad(row.packetsLost, 6), pad(row.lossPct, 6),
+        pad(`${row.firstPacketMsP50}/${row.firstPacketMsP95}/${row.firstPacketMsMax}`, 28), pad(row.benchCpuPct, 10),
+      ].join(' '),
+    );
+    await Promise.all(endpoints.map((e) => call((cb) => e.release(cb)).catch(() => undefined)));
+    await Promise.all(viewers.map((v) => v.close().catch(() => undefined)));
+    await sleep(1000);
+    if (row.failedJoins > 0 || row.lossPct > 0.1 || row.engineCpuPct > 95) break;
+  }
+
+  await call((cb) => pipeline.release(cb)).catch(() => undefined);
+  client.close();
+  await engine.stop();
+  await rm(dir, { recursive: true, force: true });
+
+  const healthy = rows.filter((r) => r.failedJoins === 0 && r.lossPct === 0);
+  const best = healthy.at(-1);
+  const viewersPerCore = best ? Math.round(100 / best.cpuPerViewerPct) : 0;
+  console.log(JSON.stringify({ bench: 'fanout', viewersPerCore, machineCores: os.availableParallelism(), windowSeconds: WINDOW_S, rows }));
+}
+
+function round(value: number, digits = 1): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+function pad(value: unknown, width: number): string {
+  return String(value).padStart(width);
+}
+
+await main();
+process.exit(0);
