@@ -429,18 +429,17 @@ export class CallService {
     return [call.caller.socketId, call.callee.socketId].some((id) => id !== null && this.#sockets.has(id));
   }
 
-  /** Release what this process's connections hold for an ended call: their watching, then their lives. */
+  /**
+   * Release what this process's connections hold for an ended call: their lives. Watching ends with the watched
+   * live (its viewers are told `live:ended`, their endpoints go with its pipeline).
+   */
   async #releaseMedia(call: CallRecord): Promise<void> {
     const work: Promise<unknown>[] = [];
     for (const name of ['caller', 'callee'] as const) {
       const side = call[name];
-      const peer = call[otherSide(name)];
       const caller = side.socketId ? this.#sockets.get(side.socketId) : undefined;
-      if (!caller) continue;
-      work.push((async () => {
-        if (peer.liveId) await this.#opts.lives.leave(caller, { liveId: peer.liveId }).catch(() => undefined);
-        if (side.liveId) await this.#opts.lives.stopPresenting(caller, { liveId: side.liveId }).catch(() => undefined);
-      })());
+      if (!caller || !side.liveId) continue;
+      work.push(this.#opts.lives.stopPresenting(caller, { liveId: side.liveId }).catch(() => undefined));
     }
     await Promise.all(work);
   }

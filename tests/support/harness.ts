@@ -61,15 +61,41 @@ async function negotiate(key, socket, liveId, role, opts) {
     for (const c of local.splice(0)) emitAck(socket, 'ice:candidate', { liveId, role, candidate: c });
   }
   const sdpOffer = opts.mangleOffer ? opts.mangleOffer : pc.localDescription.sdp;
-  const answer = await emitAck(socket, role + ':offer', { liveId, sdpOffer });
+  const answer = await emitAck(socket, opts.offerEvent || role + ':offer', { ...(opts.offerExtra || {}), liveId, sdpOffer });
   if (!answer.ok) return answer;
   await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdpAnswer });
   remoteSet = true;
   for (const c of pending.splice(0)) await pc.addIceCandidate(c).catch(() => {});
   return { ok: true, liveId };
 }
+// Calls: one socket per user key carries the call; its presenter session is "<key>:me", its viewer "<key>:peer".
+const callers = {};
 window.onair = {
   sessions,
+  async callConnect(key, token) {
+    const socket = connect(token);
+    const c = { socket, events: [] };
+    socket.onAny((event, payload) => c.events.push([event, payload]));
+    callers[key] = c;
+    return new Promise((resolve) => {
+      socket.once('connect', () => resolve({ ok: true }));
+      socket.once('connect_error', (e) => resolve({ ok: false, error: { code: 'test.connect', message: String(e) } }));
+    });
+  },
+  callRequest(key, event, payload) { return emitAck(callers[key].socket, event, payload); },
+  async callPresent(key, callId) {
+    const c = callers[key];
+    const start = await emitAck(c.socket, 'call:present', { callId, timeZone: 'Europe/Paris' });
+    if (!start.ok) return start;
+    return negotiate(key + ':me', c.socket, start.liveId, 'presenter', { iceServers: start.iceServers, offerEvent: 'call:offer', offerExtra: { callId } });
+  },
+  async callWatch(key, callId) {
+    const c = callers[key];
+    const watched = await emitAck(c.socket, 'call:watch', { callId });
+    if (!watched.ok) return watched;
+    return negotiate(key + ':peer', c.socket, watched.liveId, 'viewer', { iceServers: watched.iceServers });
+  },
+  callEvents(key) { return callers[key] ? callers[key].events : []; },
   async present(key, token, title, opts = {}) {
     const socket = connect(token);
     const s0 = { events: [] };
@@ -181,5 +207,30 @@ export class Harness {
 
   events(key: string): Promise<Array<[string, any]>> {
     return this.page.evaluate((k) => (globalThis as any).onair.events(k), key);
+  }
+
+  /** Calls: connect the socket that carries `key`'s calls (every server event it gets is kept). */
+  callConnect(key: string, token: string): Promise<{ ok: boolean; error?: { code: string; message: string } }> {
+    return this.page.evaluate(([k, t]) => (globalThis as any).onair.callConnect(k, t), [key, token] as const);
+  }
+
+  /** Send a call event on `key`'s socket; resolves its acknowledgement. */
+  callRequest(key: string, event: string, payload: unknown): Promise<any> {
+    return this.page.evaluate(([k, e, p]) => (globalThis as any).onair.callRequest(k, e, p), [key, event, payload] as const);
+  }
+
+  /** Go live for the call (`call:present` then `call:offer`); the preview is session `<key>:me`. */
+  callPresent(key: string, callId: string): Promise<AckResult> {
+    return this.page.evaluate(([k, c]) => (globalThis as any).onair.callPresent(k, c), [key, callId] as const);
+  }
+
+  /** Watch the other side's live (`call:watch` then `viewer:offer`); the remote media is session `<key>:peer`. */
+  callWatch(key: string, callId: string): Promise<AckResult> {
+    return this.page.evaluate(([k, c]) => (globalThis as any).onair.callWatch(k, c), [key, callId] as const);
+  }
+
+  /** Every server event `key`'s call socket received, in order. */
+  callEvents(key: string): Promise<Array<[string, any]>> {
+    return this.page.evaluate((k) => (globalThis as any).onair.callEvents(k), key);
   }
 }

@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Browser, BrowserContext } from 'playwright-core';
+import type { CallView } from '../../api/contract/signalling.js';
+import { launchBrowser, newContext } from '../support/browser.js';
+import { openHarness, type Harness } from '../support/harness.js';
+import { registerUser, type SignedInUser } from '../support/http.js';
+import { pipelineCount } from '../support/media.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+import { skipUnless } from '../support/services.js';
+import { waitFor } from '../support/wait.js';
+
+/** Calls with real media: two Chromium contexts, the embedded media engine, each side a live the other watches. */
+describe('calls: media', { skip: skipUnless('chromium', 'mariadb') }, () => {
+  let server: TestServer;
+  let browser: Browser;
+  const contexts: BrowserContext[] = [];
+  let baseline: number;
+
+  before(async () => {
+    server = await startTestServer({ server: { media: {} } });
+    browser = await launchBrowser();
+    baseline = await pipelineCount(server);
+  });
+
+  after(async () => {
+    for (const c of contexts) await c.close().catch(() => undefined);
+    await browser?.close();
+    await server?.close();
+  });
+
+  async function side(): Promise<{ user: SignedInUser; page: Harness; context: BrowserContext }> {
+    const context = await newContext(browser);
+    contexts.push(context);
+    const user = await registerUser(server.url);
+    const page = await openHarness(context, server.url);
+    const connected = await page.callConnect('me', user.token);
+    assert.ok(connected.ok, JSON.stringify(connected));
+    return { user, page, context };
+  }
+
+  async function stateOf(page: Harness, callId: string, state: CallView['state']): Promise<CallView> {
+    return waitFor(async () => (await page.callEvents('me')).find(([e, m]) => e === 'call:state' && m.id === callId && m.state === state)?.[1],
+      `call ${callId} ${state}`, { timeoutMs: 30_000 });
+  }
+
+  /** A calls B, B accepts, both go live and watch each other until both decode the other's video and audio. */
+  async function establish() {
+    const a = await side();
+    const b = await side();
+    const invited = await a.page.callRequest('me', 'call:invite', { nickname: b.user.nickname });
+    assert.ok(invited.ok, JSON.stringify(invited));
+    const callId: string = invited.call.id;
+    await stateOf(b.page, callId, 'ringing');
+    const accepted = await b.page.callRequest('me', 'call:accept', { callId });
+    assert.ok(accepted.ok, JSON.stringify(accepted));
+    await stateOf(a.page, callId, 'accepted');
+
+    const presented = await Promise.all([a.page.callPresent('me', callId), b.page.callPresent('me', callId)]);
+    for (const p of presented) assert.ok(p.ok, JSON.stringify(p));
+    const [liveA, liveB] = presented.map((p) => (p.ok ? p.liveId : ''));
+    // Each side is told the other's live once it is on air, and watches it.
+    for (const [me, peerLive] of [[a, liveB], [b, liveA]] as const) {
+      await waitFor(async () => (await me.page.callEvents('me')).some(([e, m]) => e === 'call:peerLive' && m.callId === callId && m.liveId === peerLive),
+        'the other side on air');
+      const watched = await me.page.callWatch('me', callId);
+      assert.ok(watched.ok, JSON.stringify(watched));
+      assert.equal(watched.ok && watched.liveId, peerLive);
+    }
+    for (const [name, me] of [['A', a], ['B', b]] as const) {
+      await waitFor(async () => (await me.page.stats('me:me')).framesDecoded > 0, `${name}'s loopback preview`, { timeoutMs: 30_000 });
+      await waitFor(async () => {
+        const s = await me.page.stats('me:peer');
+        return s.framesDecoded > 0 && s.audioSamples > 0;
+      }, `${name} decoding the other side's video and audio`, { timeoutMs: 30_000 });
+    }
+    return { a, b, callId, liveA: liveA!, liveB: liveB! };
+  }
+
+  test('A calls B, B accepts: both decode each other; A hangs up: both end, the log is right, no pipeline is left', async () => {
+    const { a, b, callId, liveA, liveB } = await establish();
+    assert.equal(await pipelineCount(server), baseline + 2, 'one pipeline per side');
+    assert.deepEqual((await a.user.client.get('/api/lives')).body.lives, [], 'calls are not listed in Live now');
+    assert.equal((await a.user.client.get(`/api/lives/${liveB}`)).status, 404, 'nor found as lives');
+    assert.equal(await b.page.callRequest('me', 'call:present', { callId }).then((r) => r.error?.code), 'live.alreadyLive', 'presenting twice');
+
+    const hungUp = await a.page.callRequest('me', 'call:hangUp', { callId });
+    assert.ok(hungUp.ok, JSON.stringify(hungUp));
+    for (const me of [a, b]) {
+      const ended = await stateOf(me.page, callId, 'ended');
+      assert.equal(ended.outcome, 'completed');
+      assert.equal(ended.endReason, 'hangUp');
+    }
+    await waitFor(async () => (await pipelineCount(server)) === baseline, 'every pipeline released');
+    await waitFor(async () => (await b.page.callEvents('me')).some(([e, m]) => e === 'live:ended' && m.liveId === liveA), 'B told A\'s live ended');
+
+    for (const me of [a, b]) {
+      const [logged] = (await me.user.client.get('/api/calls')).body.calls as CallView[];
+      assert.equal(logged?.id, callId);
+      assert.equal(logged?.outcome, 'completed');
+      assert.ok((logged?.durationMs ?? 0) > 0, 'talk time counted');
+      assert.equal(logged?.caller.id, a.user.user.id);
+      assert.equal(logged?.callee.id, b.user.user.id);
+    }
+    const { Live, Recording } = server.server.db;
+    const lives = await Live.findAll({ where: { id: [liveA, liveB] } });
+    assert.deepEqual(lives.map((l) => [l.kind, l.status]), [['call', 'ended'], ['call', 'ended']]);
+    assert.equal(await Recording.count({ where: { liveId: [liveA, liveB] } }), 0, 'calls are not recorded by default');
+  });
+
+  test('B\'s browser closes mid-call: A is told, and the media are released', async () => {
+    const { a, b, callId, liveB } = await establish();
+    await b.context.close();
+    const ended = await stateOf(a.page, callId, 'ended');
+    assert.equal(ended.outcome, 'completed');
+    assert.equal(ended.endReason, 'disconnected');
+    await waitFor(async () => (await a.page.callEvents('me')).some(([e, m]) => e === 'live:ended' && m.liveId === liveB), 'A told B\'s live ended');
+    await waitFor(async () => (await pipelineCount(server)) === baseline, 'every pipeline released');
+    assert.equal((await a.user.client.get('/api/calls')).body.calls[0].endReason, 'disconnected');
+  });
+
+  test('B is live: A\'s call is busy; A cannot call while live either', async () => {
+    const a = await side();
+    const b = await side();
+    const live = await b.page.present('show', b.user.token, 'B on air');
+    assert.ok(live.ok, JSON.stringify(live));
+    const busy = await a.page.callRequest('me', 'call:invite', { nickname: b.user.nickname });
+    assert.equal(busy.error?.code, 'call.busy');
+    const fromLive = await b.page.callRequest('me', 'call:invite', { nickname: a.user.nickname });
+    assert.equal(fromLive.error?.code, 'live.alreadyLive');
+    assert.ok((await b.page.stop('show')).ok);
+    await waitFor(async () => (await pipelineCount(server)) === baseline, 'the live released');
+    const invited = await a.page.callRequest('me', 'call:invite', { nickname: b.user.nickname });
+    assert.ok(invited.ok, 'B can be called once off air');
+    assert.ok((await a.page.callRequest('me', 'call:cancel', { callId: invited.call.id })).ok);
+  });
+});
