@@ -127,7 +127,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         },
         isValid: (data) => sessions.isActive(data.tokenHash),
       },
-      ...(store instanceof RedisStore ? { adapter: redisAdapter(store, cleanups) } : {}),
+      ...(store instanceof RedisStore ? { adapter: await redisAdapter(store, cleanups) } : {}),
     });
     cleanups.push(() => signalling.close());
     const lives = new LiveService({
@@ -211,14 +211,14 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   }
 }
 
-/** socket.io's Redis adapter on two connections of the store's Redis, closed with the server. */
-function redisAdapter(store: RedisStore, cleanups: Array<() => Promise<void>>) {
+/** socket.io's Redis adapter on two connections of the store's Redis (connected first), closed with the server. */
+async function redisAdapter(store: RedisStore, cleanups: Array<() => Promise<void>>) {
   const pub = store.client.duplicate();
   const sub = store.client.duplicate();
   cleanups.push(async () => {
-    pub.disconnect();
-    sub.disconnect();
+    await Promise.all([pub.quit().catch(() => pub.disconnect()), sub.quit().catch(() => sub.disconnect())]);
   });
+  await Promise.all([pub.connect(), sub.connect()]);
   return createAdapter(pub, sub);
 }
 
