@@ -51,9 +51,9 @@ export class MediaRuntime extends EventEmitter<RuntimeEvents> implements Runtime
     super();
   }
 
-  /** The elements this runtime carries (placement weight). */
+  /** Placement weight: the pipelines and elements this runtime carries. */
   get load(): number {
-    let n = 0;
+    let n = this.#pipelines.size;
     for (const pipeline of this.#pipelines.values()) n += pipeline.size;
     return n;
   }

@@ -41,11 +41,12 @@ export class HostPool extends EventEmitter<HostPoolEvents> {
     return this.#hosts;
   }
 
-  /** The host a new pipeline goes to: the least loaded one (fewest elements), the first on ties. */
+  /** The host a new pipeline goes to: the least loaded one (pipelines + elements), the first on ties. */
   pick(): MediaHost {
     let best = this.#hosts[0];
     if (!best) throw new Error('no media host');
     for (const host of this.#hosts) if (host.load < best.load) best = host;
+    best.reserve();
     return best;
   }
 

@@ -22,6 +22,8 @@ export class LocalHost extends EventEmitter<HostEvents> implements MediaHost {
     return this.#runtime.load;
   }
 
+  reserve(): void {}
+
   async create(id: string, type: ObjectType, constructorParams: Params): Promise<void> {
     this.#runtime.create(id, type, constructorParams);
   }

@@ -30,8 +30,10 @@ export interface HostStats {
 
 export interface MediaHost extends EventEmitter<HostEvents> {
   readonly name: string;
-  /** Placement weight: the media elements the host carries now. */
+  /** Placement weight: the pipelines and elements the host carries (and is about to). */
   readonly load: number;
+  /** Counts a placement decided but not yet reported, so that simultaneous creations spread. */
+  reserve(): void;
   create(id: string, type: ObjectType, constructorParams: Params): Promise<void>;
   invoke(id: string, operation: string, params: Params): Promise<unknown>;
   release(id: string): Promise<void>;

@@ -69,6 +69,11 @@ export class WorkerHost extends EventEmitter<HostEvents> implements MediaHost {
     return this.#load;
   }
 
+  /** The worker reports its real load with every reply; until then a placement counts as one. */
+  reserve(): void {
+    this.#load += 1;
+  }
+
   async create(objectId: string, type: ObjectType, params: Params): Promise<void> {
     await this.#request({ op: 'create', objectId, type, params });
   }

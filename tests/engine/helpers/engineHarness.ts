@@ -21,12 +21,15 @@ export interface EngineStats {
 
 export type Baseline = Pick<EngineStats, 'sessions' | 'pipelines' | 'objects' | 'udpSockets' | 'timers'>;
 
-/** An engine for tests: quick session collection, quick set-up timeout, logs kept for failure messages. */
+/**
+ * An engine for tests: two media workers (as on a 2-core machine by default), quick session
+ * collection, a bounded set-up timeout, logs kept for failure messages.
+ */
 export async function startTestEngine(opts: SpawnEngineOptions = {}): Promise<SpawnedEngine & { logs: string[] }> {
   const logs: string[] = [];
   const engine = await spawnEngine({
     port: 0,
-    workers: 0,
+    workers: 2,
     ...opts,
     env: { ENGINE_SESSION_GRACE_MS: '300', ENGINE_SETUP_TIMEOUT_MS: '15000', ...opts.env },
     onLog: (line) => {

@@ -1,0 +1,80 @@
+/**
+ * Media workers behind the one WebSocket: pipelines go to the least loaded worker and stay wholly
+ * inside it; a worker that dies takes only its own pipelines (their clients are told) and is replaced.
+ */
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe, test } from 'node:test';
+import { skipUnless } from '../support/services.js';
+import {
+  assertBackToBaseline,
+  baselineOf,
+  call,
+  closeClients,
+  connectClient,
+  engineStats,
+  nextEvent,
+  startTestEngine,
+  waitFor,
+  type Baseline,
+} from './helpers/engineHarness.js';
+
+describe('media workers', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
+  let engine: Awaited<ReturnType<typeof startTestEngine>>;
+  let baseline: Baseline;
+
+  before(async () => {
+    engine = await startTestEngine({ workers: 2 });
+    baseline = baselineOf(await engineStats(engine.uri));
+  });
+  after(() => engine.stop());
+  afterEach(async () => {
+    await closeClients();
+    await assertBackToBaseline(engine.uri, baseline);
+  });
+
+  test('pipelines go to the least loaded worker, each with all its elements', async () => {
+    const client = await connectClient(engine.uri);
+    const busy = await client.create('MediaPipeline');
+    await Promise.all([busy.create('WebRtcEndpoint'), busy.create('WebRtcEndpoint'), busy.create('PassThrough')]);
+    const second = await client.create('MediaPipeline');
+    await second.create('PassThrough');
+    const third = await client.create('MediaPipeline');
+    await third.create('PassThrough');
+    const hosts = (await engineStats(engine.uri)).hosts;
+    assert.equal(hosts.length, 2);
+    assert.notEqual(hosts[0]!.pid, hosts[1]!.pid);
+    const counts = hosts.map((h) => [h.pipelines, h.elements]).sort();
+    assert.deepEqual(counts, [[1, 3], [2, 2]], 'the busy pipeline alone on one worker, the two light ones on the other');
+    await Promise.all([busy, second, third].map((p) => call((cb) => p.release(cb))));
+  });
+
+  test('pipelines created at the same moment spread over the workers', async () => {
+    const client = await connectClient(engine.uri);
+    const pipelines = await Promise.all([1, 2, 3, 4].map(() => client.create('MediaPipeline')));
+    assert.deepEqual((await engineStats(engine.uri)).hosts.map((h) => h.pipelines), [2, 2]);
+    await Promise.all(pipelines.map((p) => call((cb) => p.release(cb))));
+  });
+
+  test('a worker that dies takes only its pipelines, their clients get an Error event, and it is replaced', async () => {
+    const client = await connectClient(engine.uri);
+    const doomed = await client.create('MediaPipeline');
+    await doomed.create('PassThrough');
+    const survivor = await client.create('MediaPipeline');
+    const before = (await engineStats(engine.uri)).hosts;
+    const victim = before.find((h) => h.elements === 1);
+    assert.ok(victim, 'the doomed pipeline is on a worker of its own');
+    const lost = nextEvent(doomed, 'Error');
+    process.kill(victim.pid, 'SIGKILL');
+    const error = await lost;
+    assert.equal(error.type, 'MEDIA_OBJECT_NOT_AVAILABLE');
+    await assert.rejects(call((cb) => doomed.getName(cb)), (err: any) => err.code === 40101);
+    assert.equal(await call((cb) => survivor.getName(cb)), survivor.id);
+    await waitFor('a replacement worker', async () => {
+      const hosts = (await engineStats(engine.uri)).hosts;
+      return hosts.length === 2 && hosts.every((h) => h.pid !== victim.pid);
+    });
+    const fresh = await client.create('MediaPipeline');
+    await fresh.create('WebRtcEndpoint');
+    await Promise.all([survivor, fresh].map((p) => call((cb) => p.release(cb))));
+  });
+});
