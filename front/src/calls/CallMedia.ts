@@ -1,0 +1,199 @@
+/**
+ * The media of an answered call, on the broadcast primitives: this side goes live for the call (camera,
+ * `call:present`, a sending MediaPeer whose preview is the stream back from the media server, `call:offer`) and
+ * watches the other side's live once it is on air (`call:watch`, a receive-only MediaPeer, `viewer:offer`).
+ * Microphone and camera toggles only pause the tracks. Hanging up is the calls store's; `close()` releases the
+ * browser side. `state` is reactive for the page.
+ */
+import { markRaw, reactive } from 'vue';
+import type { IceCandidateInit, Role } from '../../../api/contract/signalling.js';
+import { ApiError } from '../api/ApiError.js';
+import { liveErrorMessage } from '../live/messages.js';
+import type { SignallingClient } from '../signalling/SignallingClient.js';
+import { openCamera } from '../webrtc/camera.js';
+import { MediaPeer } from '../webrtc/MediaPeer.js';
+
+/** `camera`: waiting for the permission; `connecting`: until the other side plays; `failed`: see `message`. */
+export type CallMediaStage = 'camera' | 'connecting' | 'connected' | 'failed';
+
+export interface CallMediaState {
+  stage: CallMediaStage;
+  /** This side is on air (its preview comes back from the media server). */
+  sending: boolean;
+  /** The other side's video plays. */
+  receiving: boolean;
+  micOn: boolean;
+  cameraOn: boolean;
+  /** The browser refused to play the other side's sound until a click. */
+  muted: boolean;
+  message: string;
+}
+
+export class CallMedia {
+  readonly callId: string;
+  readonly state: CallMediaState = reactive({
+    stage: 'camera', sending: false, receiving: false, micOn: true, cameraOn: true, muted: false, message: '',
+  });
+
+  readonly #client: SignallingClient;
+  readonly #local: HTMLVideoElement;
+  readonly #remote: HTMLVideoElement;
+  readonly #unsubscribe: Array<() => void> = [];
+  readonly #onRemotePlaying = () => {
+    this.state.receiving = true;
+    if (this.state.stage === 'connecting') this.state.stage = 'connected';
+  };
+  #stream: MediaStream | null = null;
+  #sender: MediaPeer | null = null;
+  #receiver: MediaPeer | null = null;
+  #liveId: string | null = null;
+  #peerLiveId: string | null = null;
+  #closed = false;
+
+  constructor(client: SignallingClient, callId: string, local: HTMLVideoElement, remote: HTMLVideoElement) {
+    markRaw(this);
+    this.#client = client;
+    this.callId = callId;
+    this.#local = local;
+    this.#remote = remote;
+    remote.addEventListener('playing', this.#onRemotePlaying);
+    this.#unsubscribe.push(
+      client.on('ice:candidate', (msg) => {
+        if (msg.role === 'presenter' && msg.liveId === this.#liveId) this.#sender?.addRemoteCandidate(msg.candidate);
+        if (msg.role === 'viewer' && msg.liveId === this.#peerLiveId) this.#receiver?.addRemoteCandidate(msg.candidate);
+      }),
+    );
+  }
+
+  /** Goes on air for the call; the outcome is in `state` (it never throws). */
+  async start(): Promise<void> {
+    try {
+      const stream = await openCamera();
+      if (this.#closed) {
+        for (const track of stream.getTracks()) track.stop();
+        return;
+      }
+      this.#stream = stream;
+      this.state.stage = 'connecting';
+      const timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+      const reserved = await this.#client.request('call:present', { callId: this.callId, ...(timeZone ? { timeZone } : {}) });
+      if (this.#closed) return;
+      const liveId = reserved.liveId;
+      this.#liveId = liveId;
+      const peer = await MediaPeer.sending(stream, {
+        iceServers: reserved.iceServers,
+        video: this.#local,
+        onCandidate: (candidate) => this.#sendCandidate(liveId, 'presenter', candidate),
+        onConnectionState: (state) => {
+          if (state === 'failed' && this.#sender === peer) this.#fail('The video connection to the media server failed.');
+        },
+      });
+      if (this.#closed) return peer.close();
+      this.#sender = peer;
+      const sdpOffer = await peer.offer();
+      const { sdpAnswer } = await this.#client.request('call:offer', { callId: this.callId, liveId, sdpOffer });
+      if (this.#closed) return;
+      await peer.answer(sdpAnswer);
+      this.state.sending = true;
+      this.#local.muted = true;
+      void this.#local.play().catch(() => undefined);
+    } catch (error) {
+      if (!this.#closed) this.#fail(callMediaMessage(error));
+    }
+  }
+
+  /** The other side is on air: watch it (once). */
+  async watchPeer(liveId: string): Promise<void> {
+    if (this.#closed || this.#peerLiveId === liveId || this.state.stage === 'failed') return;
+    this.#peerLiveId = liveId;
+    try {
+      const watched = await this.#client.request('call:watch', { callId: this.callId });
+      if (this.#closed) return;
+      const peer = await MediaPeer.receiving({
+        iceServers: watched.iceServers,
+        video: this.#remote,
+        onCandidate: (candidate) => this.#sendCandidate(liveId, 'viewer', candidate),
+        onConnectionState: (state) => {
+          if (state === 'failed' && this.#receiver === peer) this.#fail('The video connection to the other side was lost.');
+        },
+      });
+      if (this.#closed) return peer.close();
+      this.#receiver = peer;
+      const sdpOffer = await peer.offer();
+      const { sdpAnswer } = await this.#client.request('viewer:offer', { liveId, sdpOffer });
+      if (this.#closed) return;
+      await peer.answer(sdpAnswer);
+      await this.#play();
+    } catch (error) {
+      if (!this.#closed) this.#fail(callMediaMessage(error));
+    }
+  }
+
+  toggleMic(): void {
+    this.state.micOn = !this.state.micOn;
+    for (const track of this.#stream?.getAudioTracks() ?? []) track.enabled = this.state.micOn;
+  }
+
+  toggleCamera(): void {
+    this.state.cameraOn = !this.state.cameraOn;
+    for (const track of this.#stream?.getVideoTracks() ?? []) track.enabled = this.state.cameraOn;
+  }
+
+  /** After a refused autoplay with sound: sound on (call from a click). */
+  unmute(): void {
+    this.#remote.muted = false;
+    this.state.muted = false;
+    this.#remote.play().catch(() => {
+      this.#remote.muted = true;
+      this.state.muted = true;
+    });
+  }
+
+  /** Releases the camera and both peers. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const off of this.#unsubscribe.splice(0)) off();
+    this.#remote.removeEventListener('playing', this.#onRemotePlaying);
+    this.#release();
+  }
+
+  async #play(): Promise<void> {
+    try {
+      await this.#remote.play();
+      return;
+    } catch (error) {
+      if ((error as { name?: string } | null)?.name !== 'NotAllowedError') return;
+    }
+    this.#remote.muted = true;
+    this.state.muted = true;
+    await this.#remote.play().catch(() => undefined);
+  }
+
+  #fail(message: string): void {
+    this.#release();
+    Object.assign(this.state, { stage: 'failed', sending: false, receiving: false, message });
+  }
+
+  #release(): void {
+    this.#sender?.close();
+    this.#receiver?.close();
+    this.#sender = null;
+    this.#receiver = null;
+    for (const track of this.#stream?.getTracks() ?? []) track.stop();
+    this.#stream = null;
+  }
+
+  #sendCandidate(liveId: string, role: Role, candidate: IceCandidateInit): void {
+    if (this.#closed) return;
+    this.#client.request('ice:candidate', { liveId, role, candidate }).catch((error: unknown) => {
+      console.warn('onair: an ICE candidate was not delivered', error);
+    });
+  }
+}
+
+function callMediaMessage(error: unknown): string {
+  if (error instanceof ApiError && error.code === 'call.ended') return 'The call is over.';
+  if (error instanceof ApiError && error.code === 'live.alreadyLive') return 'You are live elsewhere (another tab or window): end that live to talk here.';
+  return liveErrorMessage(error);
+}

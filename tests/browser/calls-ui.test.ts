@@ -1,0 +1,131 @@
+/**
+ * Calls through the UI, in real Chromium against a real server with the embedded media engine: A sees B online and
+ * calls from the Calls page; B, on another page, accepts from the notification and lands in the call; both see and
+ * hear each other; the toggles pause A's tracks; A hangs up; both see how it ended and the history. One context per user.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchBrowser, newContext } from '../support/browser.js';
+import { registerUser, type SignedInUser } from '../support/http.js';
+import { pipelineCount } from '../support/media.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+import { skipUnless } from '../support/services.js';
+import { waitFor } from '../support/wait.js';
+
+const WAIT = { timeout: 30_000 };
+
+describe('calls through the UI', { skip: skipUnless('chromium', 'mariadb') }, () => {
+  let server: TestServer;
+  let browser: Browser;
+  const contexts: BrowserContext[] = [];
+
+  before(async () => {
+    server = await startTestServer({ server: { media: {} } });
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    for (const context of contexts) await context.close();
+    await browser?.close();
+    await server?.close();
+  });
+
+  async function pageOf(user: SignedInUser): Promise<Page> {
+    const context = await newContext(browser, server.url);
+    contexts.push(context);
+    await context.addInitScript(`localStorage.setItem('onair.token', ${JSON.stringify(user.token)})`);
+    return context.newPage();
+  }
+
+  /** The video shows new frames (and, for the other side, its sound is on). */
+  async function expectPlaying(page: Page, testid: string): Promise<void> {
+    const selector = `[data-testid="${testid}"]`;
+    await page.waitForFunction((s) => {
+      const video = document.querySelector<HTMLVideoElement>(s);
+      return !!video && video.videoWidth > 0 && video.currentTime > 0;
+    }, selector, WAIT);
+    const before = await page.$eval(selector, (v: HTMLVideoElement) => v.currentTime);
+    await page.waitForFunction(([s, t]) => document.querySelector<HTMLVideoElement>(s as string)!.currentTime > (t as number), [selector, before] as const, WAIT);
+  }
+
+  /** The other side's audio track is live in the remote video's stream. */
+  const remoteAudio = (page: Page) => page.$eval('[data-testid="remote-video"]', (v: HTMLVideoElement) =>
+    ((v.srcObject as MediaStream | null)?.getAudioTracks() ?? []).filter((t) => t.readyState === 'live').length);
+
+  it('A calls B from the online list, B accepts from the notification, both see each other, A hangs up', async () => {
+    const a = await registerUser(server.url);
+    const b = await registerUser(server.url);
+    const baseline = await pipelineCount(server);
+
+    const pb = await pageOf(b);
+    await pb.goto('/recordings');
+    const pa = await pageOf(a);
+    await pa.goto('/calls');
+    const row = pa.locator(`[data-testid="online-user"][data-nickname="${b.nickname}"]`);
+    await row.waitFor(WAIT);
+    await row.getByTestId('call-user').click();
+    await pa.locator('[data-testid="call-stage"][data-state="ringing"]').waitFor(WAIT);
+
+    // B is on another page: the notification shows there.
+    const notice = pb.getByTestId('incoming-call');
+    await notice.waitFor(WAIT);
+    assert.equal(await notice.getByTestId('incoming-caller').textContent(), a.nickname);
+    await notice.getByTestId('accept-call').click();
+    await pb.waitForURL(`${server.url}/calls`, WAIT);
+    await notice.waitFor({ state: 'detached', ...WAIT });
+
+    for (const page of [pa, pb]) {
+      await page.locator('[data-testid="call-stage"][data-state="accepted"]').waitFor(WAIT);
+      await expectPlaying(page, 'local-video');
+      await expectPlaying(page, 'remote-video');
+      assert.equal(await remoteAudio(page), 1);
+    }
+    assert.equal(await pa.getByTestId('call-peer').textContent(), b.nickname);
+    assert.equal(await pb.getByTestId('call-peer').textContent(), a.nickname);
+    assert.equal(await pipelineCount(server), baseline + 2);
+    await pa.getByTestId('call-duration').filter({ hasText: /^0:0[1-9]|^0:[1-5]\d/ }).waitFor(WAIT);
+
+    await pa.getByTestId('toggle-mic').click();
+    await pa.getByTestId('toggle-camera').click();
+    assert.equal(await pa.getByTestId('toggle-mic').getAttribute('aria-pressed'), 'true');
+    assert.equal(await pa.getByTestId('toggle-camera').getAttribute('aria-pressed'), 'true');
+    await pa.getByTestId('toggle-mic').click();
+    assert.equal(await pa.getByTestId('toggle-mic').getAttribute('aria-pressed'), 'false');
+
+    await pa.getByTestId('hang-up').click();
+    for (const page of [pa, pb]) {
+      const ended = page.getByTestId('call-ended');
+      await ended.waitFor(WAIT);
+      assert.equal(await ended.getAttribute('data-outcome'), 'completed');
+      await page.getByTestId('call-stage').waitFor({ state: 'detached', ...WAIT });
+      const entry = page.locator('[data-testid="call-entry"][data-outcome="completed"]');
+      await entry.waitFor(WAIT);
+      assert.match((await entry.getByTestId('call-entry-duration').textContent()) ?? '', /^\d+:\d\d$/);
+    }
+    assert.equal(await pa.locator('[data-testid="call-entry"]').first().getAttribute('data-direction'), 'outgoing');
+    assert.equal(await pb.locator('[data-testid="call-entry"]').first().getAttribute('data-direction'), 'incoming');
+    await waitFor(async () => (await pipelineCount(server)) === baseline, 'every pipeline released');
+  });
+
+  it('B declines: A is told; a user who goes offline leaves the list', async () => {
+    const a = await registerUser(server.url);
+    const b = await registerUser(server.url);
+    const pa = await pageOf(a);
+    await pa.goto('/calls');
+    const pb = await pageOf(b);
+    await pb.goto('/');
+    const row = pa.locator(`[data-testid="online-user"][data-nickname="${b.nickname}"]`);
+    await row.waitFor(WAIT);
+    await row.getByTestId('call-user').click();
+    await pb.getByTestId('incoming-call').waitFor(WAIT);
+    await pb.getByTestId('decline-call').click();
+    const ended = pa.getByTestId('call-ended');
+    await ended.waitFor(WAIT);
+    assert.equal(await ended.getAttribute('data-outcome'), 'rejected');
+    assert.match((await ended.textContent()) ?? '', /declined/);
+
+    await pb.context().close();
+    await row.waitFor({ state: 'detached', ...WAIT });
+  });
+});
