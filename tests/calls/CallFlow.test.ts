@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { CallView } from '../../api/contract/signalling.js';
+import { openDatabase } from '../../api/db/index.js';
 import { registerUser, type SignedInUser } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { skipUnless } from '../support/services.js';
@@ -258,5 +259,39 @@ describe('calls: nobody answers', { skip: skipUnless('mariadb', 'redis') }, () =
     assert.equal((await cb.waitState(call.id, 'ended')).outcome, 'missed');
     assert.equal(codeOf(await cb.accept(call.id)), 'call.ended', 'answering too late');
     assert.equal((await b.client.get('/api/calls')).body.calls[0].outcome, 'missed');
+  });
+});
+
+describe('calls: the server shuts down', { skip: skipUnless('mariadb', 'redis') }, () => {
+  test('a call going on when the server stops ends for both (shutdown), and the log says so', async () => {
+    const server = await startTestServer();
+    const clients: CallClient[] = [];
+    try {
+      const a = await registerUser(server.url);
+      const b = await registerUser(server.url);
+      const ca = await CallClient.connect(server.url, a.token);
+      const cb = await CallClient.connect(server.url, b.token);
+      clients.push(ca, cb);
+      const call = callOf(await ca.invite(b.nickname));
+      callOf(await cb.accept(call.id));
+      const stopping = server.server.close();
+      for (const client of [ca, cb]) {
+        const ended = await client.waitState(call.id, 'ended');
+        assert.equal(ended.endReason, 'shutdown');
+        assert.equal(ended.outcome, 'completed');
+      }
+      await stopping;
+      const db = await openDatabase(server.env.DATABASE_URL!);
+      try {
+        const row = await db.Call.findByPk(call.id);
+        assert.equal(row?.outcome, 'completed');
+        assert.equal(row?.endReason, 'shutdown');
+      } finally {
+        await db.close();
+      }
+    } finally {
+      for (const c of clients) c.close();
+      await server.close();
+    }
   });
 });
