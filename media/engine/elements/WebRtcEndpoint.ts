@@ -27,6 +27,7 @@ import { KurentoError } from '../protocol/KurentoError.js';
 import type { ParamReader } from '../protocol/ParamReader.js';
 import type { Params } from '../protocol/JsonRpc.js';
 import type { CodecName, MediaKind, TrackInfo } from '../rtp/MediaTypes.js';
+import { guardHelloVerify } from '../rtp/HelloVerifyGuard.js';
 import { OutboundTrack } from '../rtp/OutboundTrack.js';
 import { assertSdp, chooseCodec, keepOnly, sectionCodecs, type SdpCodec } from '../rtp/SdpCodecs.js';
 import { MediaElement } from './MediaElement.js';
@@ -170,7 +171,7 @@ export class WebRtcEndpoint extends MediaElement {
     }
     this.#assertOpen();
     for (const transceiver of pc.getTransceivers()) transceiver.setDirection(this.#answerDirection(transceiver.offerDirection));
-    this.#withoutDefaultStun(pc);
+    this.#prepareTransports(pc);
     const answer = await pc.createAnswer();
     const sdp = asDtlsServer(answer.sdp);
     this.#remoteSdp = offer;
@@ -194,7 +195,7 @@ export class WebRtcEndpoint extends MediaElement {
     const pc = this.#createPeer({ audio: ownCodec('OPUS'), video: ownCodec(video) });
     pc.addTransceiver('audio', { direction: this.#offerDirection(receiveAudio) });
     pc.addTransceiver('video', { direction: this.#offerDirection(receiveVideo) });
-    this.#withoutDefaultStun(pc);
+    this.#prepareTransports(pc);
     const offer = await pc.createOffer();
     this.#assertOpen();
     await pc.setLocalDescription(offer);
@@ -445,18 +446,21 @@ export class WebRtcEndpoint extends MediaElement {
     return undefined;
   }
 
-  /** Our direction in an answer; `allowed` is what the offer lets us do (werift's reversed offerDirection). */
   /**
+   * Two fixes for set-ups that stalled under concurrent joins (the other is HelloVerifyGuard):
    * werift falls back to a public STUN server (stun.l.google.com) when none is configured, and its
-   * gathering (which ICE waits for) then waits on a DNS lookup and up to 5 s for an answer. Under
-   * concurrent joins the lookups queue in libuv's 4-thread pool and set-ups stall: the cause of the
-   * "joins that hang". Without a configured STUN server the engine gathers host candidates only.
+   * gathering, which ICE waits for, then waits on a DNS lookup and up to 5 s for an answer; under
+   * concurrent joins the lookups also queue in libuv's 4-thread pool. Without a configured STUN
+   * server the engine gathers host candidates only.
    */
-  #withoutDefaultStun(pc: RTCPeerConnection): void {
-    if (this.#props.stunServerAddress) return;
-    for (const transport of pc.iceTransports) transport.connection.stunServer = undefined;
+  #prepareTransports(pc: RTCPeerConnection): void {
+    if (!this.#props.stunServerAddress) {
+      for (const transport of pc.iceTransports) transport.connection.stunServer = undefined;
+    }
+    for (const transport of pc.dtlsTransports) guardHelloVerify(transport);
   }
 
+  /** Our direction in an answer; `allowed` is what the offer lets us do (werift's reversed offerDirection). */
   #answerDirection(allowed: Direction): Direction {
     const canSend = !this.#recvonly && (allowed === 'sendrecv' || allowed === 'sendonly');
     const canReceive = !this.#sendonly && (allowed === 'sendrecv' || allowed === 'recvonly');

@@ -4,12 +4,12 @@
  * Forwarded packets are rewritten into this stream's own sequence and timestamp space, continuous
  * when the source changes (another presenter, a player). A packet shared by several sinks is never
  * modified. Once DTLS is up with AEAD_AES_128_GCM over a plain UDP pair (what browsers negotiate),
- * the stream encrypts and sends by itself: one 12-byte header, one GCM pass, one gathered UDP send,
- * no per-packet objects from werift's generic sender. It keeps the encrypted packets for NACK
+ * the stream encrypts and sends by itself: one buffer (12-byte header, GCM-encrypted payload, tag),
+ * one UDP send, no per-packet objects from werift's generic sender. It keeps the encrypted packets for NACK
  * retransmission and sends its own sender reports. Anything else (AES-CM, TURN) goes through
  * werift's sender.
  */
-import { createCipheriv } from 'node:crypto';
+import { createCipheriv, createSecretKey, type KeyObject } from 'node:crypto';
 import type { Socket } from 'node:dgram';
 import { RtcpSenderInfo, RtcpSrPacket, RtpHeader, RtpPacket, type RTCRtpSender } from 'werift';
 
@@ -22,7 +22,7 @@ const NTP_EPOCH_OFFSET_S = 2_208_988_800;
 
 /** What the fast path needs from werift once DTLS is connected; undefined when it does not apply. */
 interface FastPath {
-  key: Buffer;
+  key: KeyObject;
   salt: Buffer;
   ice: IceConnectionLike;
   sendRtcp: (packets: RtcpSrPacket[]) => Promise<void>;
@@ -31,11 +31,6 @@ interface FastPath {
 interface IceConnectionLike {
   nominated?: { remoteAddr: [string, number]; protocol: { transport?: { socket?: Socket; type?: string } } };
   canSendApplicationData?: () => boolean;
-}
-
-interface Sent {
-  seq: number;
-  parts: Buffer[];
 }
 
 export class OutboundTrack {
@@ -48,7 +43,9 @@ export class OutboundTrack {
   #roc = 0;
   #fast: FastPath | null | undefined;
   readonly #iv = Buffer.alloc(12);
-  readonly #history: (Sent | undefined)[] = new Array(HISTORY);
+  /** Encrypted packets by sequence number (ring), for retransmission. */
+  readonly #historySeq = new Int32Array(HISTORY).fill(-1);
+  readonly #history: (Buffer | undefined)[] = new Array(HISTORY);
   packets = 0;
   octets = 0;
 
@@ -83,8 +80,9 @@ export class OutboundTrack {
     const fast = this.#fast;
     if (!fast) return;
     for (const seq of lost) {
-      const sent = this.#history[seq & (HISTORY - 1)];
-      if (sent?.seq === seq) this.#transmit(fast, sent.parts);
+      const slot = seq & (HISTORY - 1);
+      const sent = this.#history[slot];
+      if (sent && this.#historySeq[slot] === seq) this.#transmit(fast, sent);
     }
   }
 
@@ -107,12 +105,13 @@ export class OutboundTrack {
 
   #sendFast(fast: FastPath, seq: number, timestamp: number, marker: boolean, payload: Buffer): boolean {
     const ssrc = this.sender.ssrc;
-    const rtp = Buffer.allocUnsafe(12);
-    rtp[0] = 0x80;
-    rtp[1] = (marker ? 0x80 : 0) | (this.sender.codec!.payloadType & 0x7f);
-    rtp.writeUInt16BE(seq, 2);
-    rtp.writeUInt32BE(timestamp, 4);
-    rtp.writeUInt32BE(ssrc, 8);
+    const size = payload.length;
+    const out = Buffer.allocUnsafe(12 + size + 16);
+    out[0] = 0x80;
+    out[1] = (marker ? 0x80 : 0) | (this.sender.codec!.payloadType & 0x7f);
+    out.writeUInt16BE(seq, 2);
+    out.writeUInt32BE(timestamp, 4);
+    out.writeUInt32BE(ssrc, 8);
     // RFC 7714 IV: salt XOR (0x0000 | SSRC | ROC | SEQ)
     const iv = this.#iv;
     iv.writeUInt16BE(0, 0);
@@ -121,19 +120,21 @@ export class OutboundTrack {
     iv.writeUInt16BE(seq, 10);
     for (let i = 0; i < 12; i++) iv[i]! ^= fast.salt[i]!;
     const cipher = createCipheriv('aes-128-gcm', fast.key, iv);
-    cipher.setAAD(rtp);
-    const encrypted = cipher.update(payload);
+    cipher.setAAD(out.subarray(0, 12));
+    cipher.update(payload).copy(out, 12);
     cipher.final();
-    const parts = [rtp, encrypted, cipher.getAuthTag()];
-    this.#history[seq & (HISTORY - 1)] = { seq, parts };
-    return this.#transmit(fast, parts);
+    cipher.getAuthTag().copy(out, 12 + size);
+    const slot = seq & (HISTORY - 1);
+    this.#history[slot] = out;
+    this.#historySeq[slot] = seq;
+    return this.#transmit(fast, out);
   }
 
-  #transmit(fast: FastPath, parts: Buffer[]): boolean {
+  #transmit(fast: FastPath, packet: Buffer): boolean {
     const pair = fast.ice.nominated;
     const socket = pair?.protocol.transport?.socket;
     if (!pair || !socket || fast.ice.canSendApplicationData?.() === false) return false;
-    socket.send(parts, pair.remoteAddr[1], pair.remoteAddr[0]);
+    socket.send(packet, pair.remoteAddr[1], pair.remoteAddr[0]);
     return true;
   }
 
@@ -153,7 +154,7 @@ export class OutboundTrack {
     const key = context?.cipher?.srtpSessionKey;
     const salt = context?.cipher?.srtpSessionSalt;
     const usable = context?.profile === GCM_PROFILE && key?.length === 16 && salt && salt.length >= 12 && transport?.type === 'udp' && transport.socket;
-    this.#fast = usable && ice ? { key, salt: salt.subarray(0, 12), ice, sendRtcp: (packets) => dtls.sendRtcp(packets) } : null;
+    this.#fast = usable && ice ? { key: createSecretKey(key), salt: salt.subarray(0, 12), ice, sendRtcp: (packets) => dtls.sendRtcp(packets) } : null;
     return this.#fast;
   }
 
