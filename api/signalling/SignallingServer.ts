@@ -49,7 +49,8 @@ export class SignallingServer {
   constructor(opts: SignallingOptions) {
     this.#opts = opts;
     const maxMessageBytes = opts.maxMessageBytes ?? 256 * 1024;
-    this.io = new Server(opts.httpServer, { path: SIGNALLING_PATH, serveClient: false, maxHttpBufferSize: maxMessageBytes, connectionStateRecovery: undefined });
+    // destroyUpgrade off: other WebSocket upgrades on this HTTP server are not socket.io's to cut.
+    this.io = new Server(opts.httpServer, { path: SIGNALLING_PATH, serveClient: false, maxHttpBufferSize: maxMessageBytes, destroyUpgrade: false });
     if (opts.adapter) this.io.adapter(opts.adapter);
     const perSecond = opts.eventsPerSecond ?? 40;
     this.#limiter = new RateLimiterMemory({ points: perSecond, duration: 1 });
@@ -92,10 +93,11 @@ export class SignallingServer {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.io.disconnectSockets(true);
-    await new Promise<void>((resolve) => {
-      this.io.close(() => resolve());
-    });
+    // This process's sockets only (through the Redis adapter, disconnectSockets would reach every process), and
+    // not io.close(): that also closes the HTTP server, whose owner closes it (cutting lingering connections).
+    this.io.local.disconnectSockets(true);
+    this.io.engine.close();
+    await this.io.of('/').adapter.close();
   }
 
   #onConnection(socket: OnairSocket, lives: LiveService, calls: CallService | undefined): void {

@@ -51,9 +51,9 @@ export class HttpClient {
     const headers: Record<string, string> = { ...options.headers };
     const token = options.token === undefined ? this.token : options.token;
     if (token) headers.authorization = `Bearer ${token}`;
-    let body: string | Buffer | undefined;
+    let body: string | Blob | undefined;
     if (options.raw !== undefined) {
-      body = options.raw;
+      body = typeof options.raw === "string" ? options.raw : new Blob([new Uint8Array(options.raw)]);
       headers['content-type'] = options.contentType ?? 'application/json';
     } else if (options.body !== undefined) {
       body = JSON.stringify(options.body);
