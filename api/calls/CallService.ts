@@ -75,6 +75,11 @@ export class CallService {
     });
     this.presence.on('offline', (userId) => this.#track(this.#calleeOffline(userId)));
     this.presence.on('instanceGone', (instanceId, userIds) => this.#track(this.#instanceGone(instanceId, userIds)));
+    // A call's live that fails on its own (media server lost, set-up failed) fails the call for both sides.
+    opts.lives.on('ended', (ended) => {
+      if (ended.kind !== 'call' || !ended.callId || (ended.reason !== 'mediaServerLost' && ended.reason !== 'failed')) return;
+      void this.#track(this.#end(ended.callId, (call) => (call.state === 'accepted' ? 'failed' : null)).catch((error: unknown) => this.#quiet(error)));
+    });
   }
 
   async start(): Promise<void> {

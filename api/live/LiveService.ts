@@ -6,6 +6,7 @@ import type {
   IceCandidateInit, IceServer, LiveEndReason, LiveSummary, Role, ServerToClientEvents,
 } from '../contract/signalling.js';
 import { newPublicId } from '../db/ids.js';
+import { SafeEmitter } from '../../media/SafeEmitter.js';
 import type { Logger } from '../logger.js';
 import type { Store, Unsubscribe } from '../store/Store.js';
 import { IceCandidateQueue } from '../../media/IceCandidateQueue.js';
@@ -57,6 +58,7 @@ export const rooms = {
 interface Presenting {
   liveId: string;
   kind: 'broadcast' | 'call';
+  callId: string | undefined;
   title: string;
   location: string;
   stage: 'reserved' | 'starting' | 'live' | 'ending';
@@ -77,7 +79,15 @@ const LIVES_CHANNEL = 'lives';
  * media objects are kept by their owners in media/ (MediaServer → Live → Endpoint). Every handler validates,
  * authorises, looks up, then acts, and re-checks after each await that the socket still wants what it asked.
  */
-export class LiveService {
+/** A live of this process is over (after its bookkeeping): the calls layer ends a call whose live failed. */
+export interface LiveEndedEvent {
+  liveId: string;
+  kind: 'broadcast' | 'call';
+  callId: string | undefined;
+  reason: LiveEndReason;
+}
+
+export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
   readonly registry: LiveRegistry;
   readonly #opts: LiveServiceOptions;
   readonly #queue = new IceCandidateQueue();
@@ -90,6 +100,7 @@ export class LiveService {
   #closed = false;
 
   constructor(opts: LiveServiceOptions) {
+    super();
     this.#opts = opts;
     this.registry = new LiveRegistry(opts.store, randomUUID(), opts.avatarUrl);
   }
@@ -149,7 +160,7 @@ export class LiveService {
       throw new OnairError('live.alreadyLive', 'this connection is already presenting a live');
     }
     const presenting: Presenting = {
-      liveId, kind, title: req.title, location: locationFromTimeZone(req.timeZone), stage: 'reserved', setupTimer: undefined,
+      liveId, kind, callId: req.callId, title: req.title, location: locationFromTimeZone(req.timeZone), stage: 'reserved', setupTimer: undefined,
     };
     state.presenting = presenting;
     presenting.setupTimer = setTimeout(() => {
@@ -396,6 +407,7 @@ export class LiveService {
       if (presenting.kind === 'broadcast') this.#opts.notifier.toRoom(rooms.everyone, 'lives:removed', { liveId });
       await this.#opts.store.publish(LIVES_CHANNEL, JSON.stringify({ type: 'ended', liveId }));
       this.#opts.log.info({ liveId, reason: end.reason, recordingId, durationMs: endedAt.getTime() - startedAt.getTime() }, 'live ended');
+      this.safeEmit('ended', { liveId, kind: presenting.kind, callId: presenting.callId, reason });
     })().catch((error) => this.#opts.log.error({ liveId, err: error }, 'live bookkeeping failed'));
     this.#finishing.set(liveId, work);
     await work;

@@ -18,7 +18,7 @@ describe('calls: media', { skip: skipUnless('chromium', 'mariadb') }, () => {
   let baseline: number;
 
   before(async () => {
-    server = await startTestServer({ server: { media: {} } });
+    server = await startTestServer({ server: { media: { lossGraceMs: 1500 } } });
     browser = await launchBrowser();
     baseline = await pipelineCount(server);
   });
@@ -133,5 +133,22 @@ describe('calls: media', { skip: skipUnless('chromium', 'mariadb') }, () => {
     const invited = await a.page.callRequest('me', 'call:invite', { nickname: b.user.nickname });
     assert.ok(invited.ok, 'B can be called once off air');
     assert.ok((await a.page.callRequest('me', 'call:cancel', { callId: invited.call.id })).ok);
+  });
+
+  test('the media server dying mid-call fails the call for both sides, and calls work again once it is back', async () => {
+    const { a, b, callId } = await establish();
+    const media = server.server.services.media!;
+    const oldPid = media.engine!.pid;
+    media.engine!.kill('SIGKILL');
+    for (const me of [a, b]) {
+      const ended = await stateOf(me.page, callId, 'ended');
+      assert.equal(ended.outcome, 'failed');
+      assert.equal(ended.endReason, 'failed');
+    }
+    assert.equal((await a.user.client.get('/api/calls')).body.calls[0].outcome, 'failed');
+    await waitFor(async () => media.engine!.pid !== oldPid && (await media.probe()), 'the engine to be back', { timeoutMs: 30_000 });
+    const again = await establish();
+    assert.ok((await again.a.page.callRequest('me', 'call:hangUp', { callId: again.callId })).ok);
+    await waitFor(async () => (await pipelineCount(server)) === baseline, 'every pipeline released');
   });
 });
