@@ -10,6 +10,7 @@
  * Prints a table; the last line is one JSON object {"bench":"fanout","viewersPerCore":...,"rows":[...]}.
  */
 import { execFile } from 'node:child_process';
+import type { Socket } from 'node:dgram';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,7 +32,9 @@ const LADDER = args.ladder!.split(',').map(Number);
 const WINDOW_S = Number(args.window);
 const JOIN_TIMEOUT_MS = Number(args['join-timeout']) * 1000;
 const WARMUP_MS = 3000;
+const SINGLE_JOINS = 10;
 const CLK_TCK = 100;
+const RECEIVE_BUFFER_BYTES = 2 * 1024 * 1024;
 
 interface Row {
   viewers: number;
@@ -80,6 +83,13 @@ class SyntheticViewer {
     // Like a browser without STUN: no server-reflexive gathering (werift would query a public default).
     for (const transport of this.pc.iceTransports) transport.connection.stunServer = undefined;
     await this.pc.setLocalDescription(await this.pc.createOffer());
+    // Deep socket buffers, as a browser has: a receiver process busy with 200 peers must not drop at the socket.
+    for (const transport of this.pc.iceTransports) {
+      const { protocols } = transport.connection as unknown as { protocols: { transport?: { socket?: Socket } }[] };
+      for (const protocol of protocols) {
+        protocol.transport?.socket?.setRecvBufferSize(RECEIVE_BUFFER_BYTES);
+      }
+    }
     return this.pc.localDescription!.sdp;
   }
 
@@ -180,6 +190,36 @@ async function main(): Promise<void> {
   player.on('EndOfStream', () => player.play(() => undefined));
   await call((cb) => player.play(cb));
 
+  /** One receiver joins: endpoint, connect, offer/answer, trickled candidates, first packet (or a failure). */
+  const join = async (viewer: SyntheticViewer, endpoints: any[]): Promise<boolean> => {
+    try {
+      const endpoint = await pipeline.create('WebRtcEndpoint');
+      endpoints.push(endpoint);
+      endpoint.on('IceCandidateFound', (event: any) => viewer.addCandidate(event.candidate));
+      await call((cb) => player.connect(endpoint, cb));
+      const offer = await viewer.offer();
+      const answer = await call<string>((cb) => endpoint.processOffer(offer, cb));
+      await viewer.answer(answer);
+      await call((cb) => endpoint.gatherCandidates(cb));
+      await Promise.race([viewer.firstPacket, sleep(JOIN_TIMEOUT_MS).then(() => Promise.reject(new Error('join timed out')))]);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  // Joins one at a time: the set-up latency of a viewer on an idle engine.
+  const single: number[] = [];
+  for (let i = 0; i < SINGLE_JOINS; i++) {
+    const viewer = new SyntheticViewer();
+    const endpoints: any[] = [];
+    if (await join(viewer, endpoints)) single.push(viewer.firstPacketAt - viewer.answeredAt);
+    await Promise.all(endpoints.map((e) => call((cb) => e.release(cb)).catch(() => undefined)));
+    await viewer.close();
+  }
+  const singleJoin = { joins: SINGLE_JOINS, connected: single.length, firstPacketMsP50: round(percentile(single, 50)), firstPacketMsMax: round(Math.max(...single)) };
+  console.log(`single joins: ${single.length}/${SINGLE_JOINS} connected, answer to first packet p50 ${singleJoin.firstPacketMsP50} ms, max ${singleJoin.firstPacketMsMax} ms`);
+
   const rows: Row[] = [];
   console.log('viewers joined failed  engineCPU%  perViewer%  RSS(MB)  received   lost  loss%  first-packet ms p50/p95/max  benchCPU%');
   for (const n of LADDER) {
@@ -190,19 +230,7 @@ async function main(): Promise<void> {
       Array.from({ length: n }, async () => {
         const viewer = new SyntheticViewer();
         viewers.push(viewer);
-        try {
-          const endpoint = await pipeline.create('WebRtcEndpoint');
-          endpoints.push(endpoint);
-          endpoint.on('IceCandidateFound', (event: any) => viewer.addCandidate(event.candidate));
-          await call((cb) => player.connect(endpoint, cb));
-          const offer = await viewer.offer();
-          const answer = await call<string>((cb) => endpoint.processOffer(offer, cb));
-          await viewer.answer(answer);
-          await call((cb) => endpoint.gatherCandidates(cb));
-          await Promise.race([viewer.firstPacket, sleep(JOIN_TIMEOUT_MS).then(() => Promise.reject(new Error('join timed out')))]);
-        } catch {
-          failed += 1;
-        }
+        if (!(await join(viewer, endpoints))) failed += 1;
       }),
     );
     if (process.env.BENCH_DEBUG) {
@@ -270,7 +298,7 @@ async function main(): Promise<void> {
   const healthy = rows.filter((r) => r.failedJoins === 0 && r.lossPct === 0);
   const best = healthy.at(-1);
   const viewersPerCore = best ? Math.round(100 / best.cpuPerViewerPct) : 0;
-  console.log(JSON.stringify({ bench: 'fanout', viewersPerCore, machineCores: os.availableParallelism(), windowSeconds: WINDOW_S, rows }));
+  console.log(JSON.stringify({ bench: 'fanout', viewersPerCore, singleJoin, machineCores: os.availableParallelism(), windowSeconds: WINDOW_S, rows }));
 }
 
 function round(value: number, digits = 1): number {

@@ -8,6 +8,7 @@
  * sources go out through one OutboundTrack per kind. A set-up that does not reach DTLS-connected in
  * time (or fails) ends with an Error event and the endpoint releasing itself.
  */
+import type { Socket } from 'node:dgram';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   RTCPeerConnection,
@@ -44,6 +45,8 @@ const PLI_INTERVAL_MS = 200;
 /** How long processOffer waits for host candidates to be in the answer before answering without them. */
 const ANSWER_GATHER_BUDGET_MS = 250;
 const MAX_QUEUED_CANDIDATES = 100;
+/** Receive buffer per UDP socket (the OS caps it at net.core.rmem_max). */
+const RECEIVE_BUFFER_BYTES = 1024 * 1024;
 const STREAM_ID = '0';
 
 interface Inbound {
@@ -407,12 +410,27 @@ export class WebRtcEndpoint extends MediaElement {
       this.emitEvent('ConnectionStateChanged', { oldState: 'DISCONNECTED', newState: 'CONNECTED' });
       this.emitEvent('MediaStateChanged', { oldState: 'DISCONNECTED', newState: 'CONNECTED' });
       this.emitEvent('MediaSessionStarted');
+      this.#deepenReceiveBuffers();
       if (this.#outbound.video) this.requestKeyframeUpstream();
       if (this.#pliWanted) this.requestKeyframe();
     }
     if (state === 'failed') {
       this.#dtlsEvent('FAILED');
       if (!this.#connected) this.#failSetup('DTLS_FAILED', 'DTLS handshake failed');
+    }
+  }
+
+  /** A presenter's media must survive a busy moment of this process: deeper socket buffers than the OS default. */
+  #deepenReceiveBuffers(): void {
+    for (const transport of this.#pc?.iceTransports ?? []) {
+      const { protocols } = transport.connection as unknown as { protocols?: { transport?: { socket?: Socket } }[] };
+      for (const protocol of protocols ?? []) {
+        try {
+          protocol.transport?.socket?.setRecvBufferSize(RECEIVE_BUFFER_BYTES);
+        } catch {
+          // not a bound UDP socket (TCP or TURN): nothing to deepen
+        }
+      }
     }
   }
 

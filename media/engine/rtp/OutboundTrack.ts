@@ -15,8 +15,8 @@ import { RtcpSenderInfo, RtcpSrPacket, RtpHeader, RtpPacket, type RTCRtpSender }
 
 /** Timestamp gap inserted at a source change when the old source's pace is unknown. */
 const SWITCH_GAP_MS = 20;
-/** Sent packets kept for retransmission (a power of two). */
-const HISTORY = 512;
+/** Sent video packets kept for retransmission (a power of two; ~4 s of video). Audio is not retransmitted. */
+const VIDEO_HISTORY = 256;
 const GCM_PROFILE = 0x0007;
 const NTP_EPOCH_OFFSET_S = 2_208_988_800;
 
@@ -43,16 +43,21 @@ export class OutboundTrack {
   #roc = 0;
   #fast: FastPath | null | undefined;
   readonly #iv = Buffer.alloc(12);
-  /** Encrypted packets by sequence number (ring), for retransmission. */
-  readonly #historySeq = new Int32Array(HISTORY).fill(-1);
-  readonly #history: (Buffer | undefined)[] = new Array(HISTORY);
+  readonly #aad = Buffer.alloc(12);
+  /** Encrypted packets by sequence number (ring), for retransmission; empty for audio. */
+  readonly #historySeq: Int32Array;
+  readonly #history: (Buffer | undefined)[];
   packets = 0;
   octets = 0;
 
   constructor(
     readonly sender: RTCRtpSender,
     private readonly clockRate: number,
-  ) {}
+  ) {
+    const size = sender.kind === 'video' ? VIDEO_HISTORY : 0;
+    this.#historySeq = new Int32Array(size).fill(-1);
+    this.#history = new Array(size);
+  }
 
   /** Forwards one packet (`now`: Date.now()); returns false if it was not sent (transport not ready, padding only). */
   send(packet: RtpPacket, now: number): boolean {
@@ -79,8 +84,9 @@ export class OutboundTrack {
   retransmit(lost: readonly number[]): void {
     const fast = this.#fast;
     if (!fast) return;
+    if (this.#history.length === 0) return;
     for (const seq of lost) {
-      const slot = seq & (HISTORY - 1);
+      const slot = seq & (this.#history.length - 1);
       const sent = this.#history[slot];
       if (sent && this.#historySeq[slot] === seq) this.#transmit(fast, sent);
     }
@@ -106,12 +112,12 @@ export class OutboundTrack {
   #sendFast(fast: FastPath, seq: number, timestamp: number, marker: boolean, payload: Buffer): boolean {
     const ssrc = this.sender.ssrc;
     const size = payload.length;
-    const out = Buffer.allocUnsafe(12 + size + 16);
-    out[0] = 0x80;
-    out[1] = (marker ? 0x80 : 0) | (this.sender.codec!.payloadType & 0x7f);
-    out.writeUInt16BE(seq, 2);
-    out.writeUInt32BE(timestamp, 4);
-    out.writeUInt32BE(ssrc, 8);
+    const header = this.#aad;
+    header[0] = 0x80;
+    header[1] = (marker ? 0x80 : 0) | (this.sender.codec!.payloadType & 0x7f);
+    header.writeUInt16BE(seq, 2);
+    header.writeUInt32BE(timestamp, 4);
+    header.writeUInt32BE(ssrc, 8);
     // RFC 7714 IV: salt XOR (0x0000 | SSRC | ROC | SEQ)
     const iv = this.#iv;
     iv.writeUInt16BE(0, 0);
@@ -120,13 +126,18 @@ export class OutboundTrack {
     iv.writeUInt16BE(seq, 10);
     for (let i = 0; i < 12; i++) iv[i]! ^= fast.salt[i]!;
     const cipher = createCipheriv('aes-128-gcm', fast.key, iv);
-    cipher.setAAD(out.subarray(0, 12));
-    cipher.update(payload).copy(out, 12);
+    cipher.setAAD(header);
+    const encrypted = cipher.update(payload);
     cipher.final();
+    const out = Buffer.allocUnsafe(12 + size + 16);
+    header.copy(out, 0);
+    encrypted.copy(out, 12);
     cipher.getAuthTag().copy(out, 12 + size);
-    const slot = seq & (HISTORY - 1);
-    this.#history[slot] = out;
-    this.#historySeq[slot] = seq;
+    if (this.#history.length > 0) {
+      const slot = seq & (this.#history.length - 1);
+      this.#history[slot] = out;
+      this.#historySeq[slot] = seq;
+    }
     return this.#transmit(fast, out);
   }
 
