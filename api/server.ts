@@ -22,6 +22,7 @@ import { callRoutes, onlineRoutes } from './calls/routes.js';
 import { liveRoutes } from './http/liveRoutes.js';
 import { LiveService } from './live/LiveService.js';
 import { SequelizeLiveArchive } from './live/SequelizeLiveArchive.js';
+import { createRecordings, type Recordings } from './recordings/index.js';
 import { MediaConnection, type MediaConnectionOptions } from './MediaConnection.js';
 import { SignallingServer } from './signalling/SignallingServer.js';
 import { createStore, RedisStore } from './store/index.js';
@@ -60,6 +61,8 @@ export interface Services {
   media: MediaConnection | null;
   lives: LiveService;
   calls: CallService;
+  /** The recordings library (VOD): router, finaliser, reconciliation. */
+  recordings: Recordings;
   signalling: SignallingServer;
 }
 
@@ -130,10 +133,11 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       ...(store instanceof RedisStore ? { adapter: await redisAdapter(store, cleanups) } : {}),
     });
     cleanups.push(() => signalling.close());
+    const recordings = await createRecordings({ db, config: finalConfig, sessions, log });
     const lives = new LiveService({
       media: () => media?.server ?? null,
       store,
-      archive: new SequelizeLiveArchive(db, finalConfig.recordingsDir),
+      archive: new SequelizeLiveArchive(db, finalConfig.recordingsDir, (id) => recordings.finaliser.enqueue(id)),
       notifier: signalling.notifier,
       log: log.child({ module: 'live' }),
       recordingsDir: finalConfig.recordingsDir,
@@ -143,6 +147,13 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     });
     await lives.start();
     cleanups.push(() => lives.close());
+    // Recordings a crash left behind, in the background; a live on air in any process is left alone. At close,
+    // finalising stops first (what it leaves undone is finished at the next start).
+    const reconciling = recordings.reconcile({ isOnAir: async (liveId) => (await lives.registry.get(liveId)) !== null });
+    cleanups.push(async () => {
+      await recordings.close();
+      await reconciling;
+    });
     media?.server.on('lost', () => lives.mediaLost());
     const avatarUrl = (userId: number) => `/api/users/${userId}/avatar.svg`;
     const calls = new CallService({
@@ -170,6 +181,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       media,
       lives,
       calls,
+      recordings,
       signalling,
     };
     const mediaProbe = options.mediaProbe ?? (media ? () => media.probe() : undefined);
@@ -180,6 +192,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       routers: [
         { path: '/api/lives', router: liveRoutes(lives, sessions) },
         { path: '/api/calls', router: callRoutes(calls, sessions) },
+        { path: '/api/recordings', router: recordings.router },
         { path: '/api/users/online', router: onlineRoutes(calls, db, sessions, avatarUrl) },
         ...(options.routers ?? []),
       ],

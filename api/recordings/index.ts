@@ -41,6 +41,8 @@ export interface Recordings {
   tools: MediaTools;
   /** Start-up reconciliation (see reconcileRecordings.ts); never rejects: failures are logged. */
   reconcile(options?: Pick<ReconcileOptions, 'isOnAir' | 'graceMs'>): Promise<ReconcileReport | null>;
+  /** The last reconciliation started, or null (so that tests can wait for the start-up one). */
+  readonly reconciling: Promise<ReconcileReport | null> | null;
   /** Stops the finaliser (a running remux is cut short; the file stays as it was). Idempotent. */
   close(): Promise<void>;
 }
@@ -53,19 +55,22 @@ export async function createRecordings(deps: RecordingsDeps): Promise<Recordings
   const signer = new UrlSigner(deps.config.signingSecret, deps.urls);
   const library = new RecordingLibrary({ db: deps.db, recordingsDir: deps.config.recordingsDir, signer, log });
   const finaliser = new RecordingFinaliser({ db: deps.db, recordingsDir: deps.config.recordingsDir, tools, log });
+  let reconciling: Promise<ReconcileReport | null> | null = null;
   return {
     router: recordingsRouter({ library, signer, sessions: deps.sessions }),
     library,
     finaliser,
     signer,
     tools,
-    async reconcile(options = {}) {
-      try {
-        return await reconcileRecordings({ db: deps.db, recordingsDir: deps.config.recordingsDir, finaliser, log, ...options });
-      } catch (err) {
+    reconcile(options = {}) {
+      reconciling = reconcileRecordings({ db: deps.db, recordingsDir: deps.config.recordingsDir, finaliser, log, ...options }).catch((err: unknown) => {
         log.error({ err }, 'reconciling the recordings failed');
         return null;
-      }
+      });
+      return reconciling;
+    },
+    get reconciling() {
+      return reconciling;
     },
     close: () => finaliser.close(),
   };

@@ -1,7 +1,7 @@
 /**
- * A real onair server with the recordings library mounted (the server's own when start-up wires it, else one
- * created here on the server's database, sessions and recordings folder), plus helpers to make users, lives,
- * WebM files and recording rows.
+ * A real onair server with the recordings library mounted (the server's own; or, on a server that does not wire
+ * it, one created here on the server's database, sessions and recordings folder), plus helpers to make users,
+ * lives, WebM files and recording rows.
  */
 import { execFile } from 'node:child_process';
 import { stat } from 'node:fs/promises';
@@ -44,6 +44,8 @@ export async function startRecordingsServer(options: TestServerOptions = {}): Pr
     db: server.server.db, config: server.config, sessions: services.sessions, log: pino({ level: 'silent' }),
   }));
   if (own) mounted = own.router;
+  // The server's own start-up reconciliation must not race with the scenes tests set up.
+  await recordings.reconciling;
   const db = server.server.db;
   return {
     server,
