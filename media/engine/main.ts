@@ -21,3 +21,9 @@ async function stop(): Promise<void> {
 process.on('SIGTERM', () => void stop());
 process.on('SIGINT', () => void stop());
 process.on('disconnect', () => void stop());
+
+// Started by spawnEngine: never outlive the process that started it (a crashed test, a killed server).
+if (process.env.ENGINE_EXIT_WITH_PARENT === '1') {
+  const parent = process.ppid;
+  setInterval(() => process.ppid !== parent && void stop(), 1000).unref();
+}

@@ -34,7 +34,7 @@ const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 5_000;
 
 export async function spawnEngine(opts: SpawnEngineOptions = {}): Promise<SpawnedEngine> {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
+  const env: NodeJS.ProcessEnv = { ...process.env, ENGINE_EXIT_WITH_PARENT: '1', ...opts.env };
   if (opts.host !== undefined) env.ENGINE_HOST = opts.host;
   if (opts.port !== undefined) env.ENGINE_PORT = String(opts.port);
   if (opts.workers !== undefined) env.ENGINE_WORKERS = String(opts.workers);

@@ -134,6 +134,19 @@ describe('media through the engine with Chromium', { skip: skipUnless('chromium'
     await call((cb) => pipeline.release(cb));
   });
 
+  test('an endpoint that makes the offer (generateOffer, processAnswer) sends to and receives from Chromium', async () => {
+    client = await connectClient(engine.uri);
+    const pipeline = await client.create('MediaPipeline');
+    const endpoint = await pipeline.create('WebRtcEndpoint');
+    await call((cb) => endpoint.connect(endpoint, cb));
+    const page = await openPage();
+    const flowing = nextEvent(endpoint, 'MediaFlowInStateChanged', MEDIA_TIMEOUT_MS);
+    await page.answerOfferOf(endpoint, { send: true });
+    assert.equal((await flowing).state, 'FLOWING');
+    await decoding(page, 'the answering page (loopback)');
+    await call((cb) => pipeline.release(cb));
+  });
+
   test('a viewer keeps decoding when its source changes from one presenter to another', async () => {
     client = await connectClient(engine.uri);
     const pipeline = await client.create('MediaPipeline');

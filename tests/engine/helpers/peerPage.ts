@@ -37,6 +37,26 @@ window.startPeer = async ({ send, receive, videoCodec }) => {
   await pc.setLocalDescription(offer);
   return offer.sdp;
 };
+window.answerOffer = async (sdp, { send }) => {
+  pc = new RTCPeerConnection({ iceServers: [] });
+  pc.onicecandidate = (e) => { if (e.candidate) window.onLocalCandidate(e.candidate.toJSON()); };
+  pc.ontrack = (e) => {
+    const el = document.createElement(e.track.kind);
+    el.autoplay = true; el.muted = e.track.kind === 'video';
+    el.srcObject = new MediaStream([e.track]);
+    document.body.appendChild(el);
+  };
+  await pc.setRemoteDescription({ type: 'offer', sdp });
+  remoteSet = true;
+  for (const c of pending.splice(0)) await pc.addIceCandidate(c);
+  if (send) {
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
+    for (const track of stream.getTracks()) pc.addTrack(track, stream);
+  }
+  const answer = await pc.createAnswer();
+  await pc.setLocalDescription(answer);
+  return answer.sdp;
+};
 window.setAnswer = async (sdp) => {
   await pc.setRemoteDescription({ type: 'answer', sdp });
   remoteSet = true;
@@ -117,6 +137,21 @@ export class PeerPage {
     await call((cb) => endpoint.gatherCandidates(cb));
   }
 
+  /** The endpoint makes the offer (generateOffer), the page answers (processAnswer). */
+  async answerOfferOf(endpoint: KurentoWebRtc, opts: { send: boolean }): Promise<void> {
+    await this.page.exposeFunction('onLocalCandidate', (candidate: Record<string, unknown>) => {
+      endpoint.addIceCandidate(iceCandidate(candidate), () => undefined);
+    });
+    endpoint.on('IceCandidateFound', (event: { candidate: Record<string, unknown> }) => {
+      const { candidate, sdpMid, sdpMLineIndex } = event.candidate;
+      void this.page.evaluate((c) => (globalThis as any).addCandidate(c), { candidate, sdpMid, sdpMLineIndex }).catch(() => undefined);
+    });
+    const offer = await call<string>((cb) => endpoint.generateOffer(cb));
+    const answer = await this.page.evaluate(([sdp, o]) => (globalThis as any).answerOffer(sdp, o), [offer, opts] as const);
+    await call((cb) => endpoint.processAnswer(answer, cb));
+    await call((cb) => endpoint.gatherCandidates(cb));
+  }
+
   stats(): Promise<MediaStats> {
     return this.page.evaluate(() => (globalThis as any).mediaStats());
   }
@@ -135,6 +170,8 @@ export class PeerPage {
 export interface KurentoWebRtc {
   id: string;
   processOffer(offer: string, cb: (err: Error | null, answer: string) => void): void;
+  generateOffer(cb: (err: Error | null, offer: string) => void): void;
+  processAnswer(answer: string, cb: (err: Error | null, sdp: string) => void): void;
   gatherCandidates(cb: (err: Error | null, value?: unknown) => void): void;
   addIceCandidate(candidate: Record<string, unknown>, cb: (err: Error | null) => void): void;
   on(event: string, listener: (event: any) => void): void;
