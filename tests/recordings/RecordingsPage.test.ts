@@ -139,6 +139,26 @@ describe('the Recordings page', { skip: skipUnless('chromium', 'mariadb', 'ffmpe
     await page.screenshot({ path: path.join(ARTIFACTS, 'recordings-player.png') });
   });
 
+  it('renews a link that stopped working and plays on', async () => {
+    let refused = 0;
+    await page.route('**/api/recordings/*/media?**', (route) =>
+      refused++ === 0
+        ? route.fulfill({ status: 403, contentType: 'application/json', body: JSON.stringify({ error: { code: 'recording.expiredSignature', message: 'expired' } }) })
+        : route.fallback(),
+    );
+    const renewals: string[] = [];
+    page.on('request', (request) => {
+      if (/\/api\/recordings\/\d+$/.test(new URL(request.url()).pathname)) renewals.push(request.url());
+    });
+    await openAs(bob);
+    await page.getByTestId('recording-title').filter({ hasText: 'Morning lecture' }).click();
+    const video = page.getByTestId('player-video');
+    await waitFor(() => video.evaluate((v: any) => v.readyState >= 2 && v.currentTime > 0.2), 'the video to play after its link was renewed');
+    assert.ok(refused >= 2, 'the first load was refused, a second one went through');
+    assert.equal(renewals.length, 1, 'the recording was fetched again for fresh links');
+    assert.equal(await page.getByTestId('player-error').count(), 0);
+  });
+
   it('filters the list, keeps the filters in the address, and shows an empty state that clears them', async () => {
     await openAs(bob);
     await waitFor(async () => (await titles()).length === 3, 'the list');
