@@ -3,6 +3,9 @@
  * ServerManager, transactions, reconnection, several clients, and errors reaching callbacks.
  */
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { skipUnless } from '../support/services.js';
 import {
@@ -146,6 +149,42 @@ describe('the engine driven by kurento-client', { skip: skipUnless('chromium', '
     );
     await call((cb) => webRtc.release(cb));
     await assert.rejects(call((cb) => webRtc.gatherCandidates(cb)), (err: any) => err instanceof ReferenceError && (err as any).code === 40101);
+    await call((cb) => pipeline.release(cb));
+  });
+
+  test('a recorder reports its URI and state changes: Recording, Paused, Stopped', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'onair-engine-conf-'));
+    try {
+      const client = await connectClient(engine.uri);
+      const pipeline = await client.create('MediaPipeline');
+      const uri = `file://${dir}/empty.webm`;
+      const recorder = await pipeline.create('RecorderEndpoint', { uri, mediaProfile: 'WEBM_AUDIO_ONLY' });
+      assert.equal(await call((cb) => recorder.getUri(cb)), uri);
+      const states: string[] = [];
+      recorder.on('UriEndpointStateChanged', (event: any) => states.push(event.state));
+      const recording = nextEvent(recorder, 'Recording');
+      await call((cb) => recorder.record(cb));
+      await recording;
+      const paused = nextEvent(recorder, 'Paused');
+      await call((cb) => recorder.pause(cb));
+      await paused;
+      const stopped = nextEvent(recorder, 'Stopped');
+      await call((cb) => recorder.stopAndWait(cb));
+      await stopped;
+      assert.deepEqual(states, ['START', 'PAUSE', 'STOP']);
+      await call((cb) => pipeline.release(cb));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a player on a missing file fails play() with a clear error and an Error event', async () => {
+    const client = await connectClient(engine.uri);
+    const pipeline = await client.create('MediaPipeline');
+    const player = await pipeline.create('PlayerEndpoint', { uri: 'file:///nonexistent/clip.webm' });
+    const error = nextEvent(player, 'Error');
+    await assert.rejects(call((cb) => player.play(cb)), (err: any) => err.code === 40107 && /no such file/.test(err.message));
+    assert.match((await error).description, /no such file/);
     await call((cb) => pipeline.release(cb));
   });
 

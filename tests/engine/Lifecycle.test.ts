@@ -22,6 +22,7 @@ import { RawRpc } from './helpers/RawRpc.js';
 
 const GRACE_MS = 1500;
 const SETUP_TIMEOUT_MS = 4000;
+const PORTS = [42000, 42999] as const;
 
 describe('object lifecycle', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
   let engine: Awaited<ReturnType<typeof startTestEngine>>;
@@ -29,7 +30,12 @@ describe('object lifecycle', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
 
   before(async () => {
     engine = await startTestEngine({
-      env: { ENGINE_SESSION_GRACE_MS: String(GRACE_MS), ENGINE_SETUP_TIMEOUT_MS: String(SETUP_TIMEOUT_MS) },
+      env: {
+        ENGINE_SESSION_GRACE_MS: String(GRACE_MS),
+        ENGINE_SETUP_TIMEOUT_MS: String(SETUP_TIMEOUT_MS),
+        ENGINE_RTP_MIN_PORT: String(PORTS[0]),
+        ENGINE_RTP_MAX_PORT: String(PORTS[1]),
+      },
     });
     baseline = baselineOf(await engineStats(engine.uri));
   });
@@ -42,6 +48,17 @@ describe('object lifecycle', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
   test('the engine listens on loopback by default', () => {
     assert.equal(new URL(engine.uri).hostname, '127.0.0.1');
     assert.equal(new URL(engine.uri).pathname, '/kurento');
+  });
+
+  test('ICE candidates use the configured UDP port range', async () => {
+    const client = await connectClient(engine.uri);
+    const pipeline = await client.create('MediaPipeline');
+    const endpoint = await pipeline.create('WebRtcEndpoint');
+    const offer = await call<string>((cb) => endpoint.generateOffer(cb));
+    const ports = offer.split(/\r?\n/).filter((l) => l.startsWith('a=candidate')).map((l) => Number(l.split(' ')[5]));
+    assert.ok(ports.length > 0);
+    assert.ok(ports.every((p) => p >= PORTS[0] && p <= PORTS[1]), ports.join(','));
+    await call((cb) => pipeline.release(cb));
   });
 
   test('objects of a client that went away are kept through the grace period, then collected', async () => {

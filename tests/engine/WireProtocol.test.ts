@@ -113,6 +113,25 @@ describe('the Kurento wire protocol', { skip: skipUnless('chromium', 'ffmpeg') }
     await rpc.ok('release', { object: pipeline });
   });
 
+  test('externalIPv4 replaces the address of host candidates, as behind NAT', async () => {
+    const rpc = await open();
+    const pipeline = (await rpc.ok('create', { type: 'MediaPipeline' })).value;
+    const create = async () => (await rpc.ok('create', { type: 'WebRtcEndpoint', constructorParams: { mediaPipeline: pipeline } })).value;
+    const [offerer, answerer] = [await create(), await create()];
+    await rpc.ok('invoke', { object: answerer, operation: 'setExternalIPv4', operationParams: { externalIPv4: '203.0.113.7' } });
+    await rpc.ok('subscribe', { object: answerer, type: 'IceCandidateFound' });
+    await rpc.ok('subscribe', { object: answerer, type: 'IceGatheringDone' });
+    const offer = (await rpc.ok('invoke', { object: offerer, operation: 'generateOffer' })).value;
+    const answer = (await rpc.ok('invoke', { object: answerer, operation: 'processOffer', operationParams: { offer } })).value as string;
+    await rpc.ok('invoke', { object: answerer, operation: 'gatherCandidates' });
+    await waitFor('IceGatheringDone', () => rpc.events.some((e) => e.type === 'IceGatheringDone'));
+    const candidates = rpc.events.filter((e) => e.type === 'IceCandidateFound').map((e) => e.data.candidate.candidate as string);
+    assert.ok(candidates.length > 0);
+    assert.ok(candidates.every((c) => c.includes(' 203.0.113.7 ')), candidates.join('\n'));
+    assert.ok(answer.split('\n').filter((l) => l.startsWith('a=candidate')).every((l) => l.includes(' 203.0.113.7 ')));
+    await rpc.ok('release', { object: pipeline });
+  });
+
   test('connect rebinds a known session and answers INVALID_SESSION for an unknown one', async () => {
     const rpc = await open();
     const pipeline = (await rpc.ok('create', { type: 'MediaPipeline' })).value;

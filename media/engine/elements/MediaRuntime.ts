@@ -3,6 +3,7 @@
  * operations to them, releases them, and drives one flow ticker for all elements while any exist.
  */
 import { EventEmitter } from 'node:events';
+import { RTCDtlsTransport } from 'werift';
 import type { EngineConfig } from '../config.js';
 import type { Params } from '../protocol/JsonRpc.js';
 import { KurentoError } from '../protocol/KurentoError.js';
@@ -49,6 +50,11 @@ export class MediaRuntime extends EventEmitter<RuntimeEvents> implements Runtime
 
   constructor(readonly config: EngineConfig) {
     super();
+  }
+
+  /** Creates the DTLS certificate all endpoints share now rather than during the first join. */
+  static async prepare(): Promise<void> {
+    await RTCDtlsTransport.SetupCertificate();
   }
 
   /** Placement weight: the pipelines and elements this runtime carries. */

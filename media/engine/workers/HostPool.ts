@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { EngineConfig } from '../config.js';
 import type { Params } from '../protocol/JsonRpc.js';
+import { MediaRuntime } from '../elements/MediaRuntime.js';
 import { LocalHost } from './LocalHost.js';
 import type { HostStats, MediaHost } from './MediaHost.js';
 import { WorkerHost } from './WorkerHost.js';
@@ -27,6 +28,7 @@ export class HostPool extends EventEmitter<HostPoolEvents> {
   static async start(config: EngineConfig): Promise<HostPool> {
     const pool = new HostPool(config);
     if (config.workers === 0) {
+      await MediaRuntime.prepare();
       pool.#add(new LocalHost(config));
       return pool;
     }

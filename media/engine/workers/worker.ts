@@ -59,4 +59,5 @@ process.on('disconnect', () => {
 process.on('SIGTERM', () => undefined);
 process.on('SIGINT', () => undefined);
 
+await MediaRuntime.prepare();
 send({ t: 'ready' });
