@@ -147,6 +147,24 @@ describe('media through the engine with Chromium', { skip: skipUnless('chromium'
     await call((cb) => pipeline.release(cb));
   });
 
+  test('a viewer that closes its peer connection is reported by MediaStateChanged DISCONNECTED', async () => {
+    client = await connectClient(engine.uri);
+    const pipeline = await client.create('MediaPipeline');
+    const presenterEndpoint = await pipeline.create('WebRtcEndpoint');
+    const viewerEndpoint = await pipeline.create('WebRtcEndpoint');
+    await call((cb) => presenterEndpoint.connect(viewerEndpoint, cb));
+    const [presenter, viewer] = [await openPage(), await openPage()];
+    await presenter.negotiate(presenterEndpoint, { send: true, receive: false });
+    const connected = nextEvent(viewerEndpoint, 'MediaStateChanged', MEDIA_TIMEOUT_MS);
+    await viewer.negotiate(viewerEndpoint, { send: false, receive: true });
+    assert.equal((await connected).newState, 'CONNECTED');
+    const disconnected = nextEvent(viewerEndpoint, 'MediaStateChanged', 60_000);
+    await viewer.close();
+    assert.equal((await disconnected).newState, 'DISCONNECTED');
+    assert.equal(await call((cb) => viewerEndpoint.getMediaState(cb)), 'DISCONNECTED');
+    await call((cb) => pipeline.release(cb));
+  });
+
   test('a viewer keeps decoding when its source changes from one presenter to another', async () => {
     client = await connectClient(engine.uri);
     const pipeline = await client.create('MediaPipeline');

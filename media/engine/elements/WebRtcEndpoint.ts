@@ -85,6 +85,7 @@ export class WebRtcEndpoint extends MediaElement {
   #emittedCandidates = 0;
   #iceState: IceState = 'DISCONNECTED';
   #connected = false;
+  #everConnected = false;
   #setupTimer: NodeJS.Timeout | undefined;
   readonly #inbound: Partial<Record<MediaKind, Inbound>> = {};
   readonly #outbound: Partial<Record<MediaKind, OutboundTrack>> = {};
@@ -394,30 +395,45 @@ export class WebRtcEndpoint extends MediaElement {
         return this.#setIceState('DISCONNECTED');
       case 'failed':
         this.#setIceState('FAILED');
-        if (!this.#connected) this.#failSetup('ICE_FAILED', 'ICE connectivity checks failed');
+        if (!this.#everConnected) this.#failSetup('ICE_FAILED', 'ICE connectivity checks failed');
         return;
     }
   }
 
   #onConnectionState(state: string): void {
-    if (state === 'connecting') this.#dtlsEvent('CONNECTING');
+    if (state === 'connecting' && !this.#everConnected) this.#dtlsEvent('CONNECTING');
     if (state === 'connected' && !this.#connected) {
+      const first = !this.#everConnected;
       this.#connected = true;
+      this.#everConnected = true;
       clearTimeout(this.#setupTimer);
       this.#setupTimer = undefined;
       this.#dtlsEvent('CONNECTED');
       this.#setIceState('READY');
       this.emitEvent('ConnectionStateChanged', { oldState: 'DISCONNECTED', newState: 'CONNECTED' });
       this.emitEvent('MediaStateChanged', { oldState: 'DISCONNECTED', newState: 'CONNECTED' });
-      this.emitEvent('MediaSessionStarted');
-      this.#deepenReceiveBuffers();
+      if (first) {
+        this.emitEvent('MediaSessionStarted');
+        this.#deepenReceiveBuffers();
+      }
       if (this.#outbound.video) this.requestKeyframeUpstream();
       if (this.#pliWanted) this.requestKeyframe();
+      return;
     }
-    if (state === 'failed') {
-      this.#dtlsEvent('FAILED');
-      if (!this.#connected) this.#failSetup('DTLS_FAILED', 'DTLS handshake failed');
+    if (state !== 'failed' && state !== 'disconnected' && state !== 'closed') return;
+    if (!this.#everConnected) {
+      if (state === 'failed') {
+        this.#dtlsEvent('FAILED');
+        this.#failSetup('DTLS_FAILED', 'DTLS handshake failed');
+      }
+      return;
     }
+    if (!this.#connected) return;
+    // The peer went away or stopped answering consent checks: tell the client, as KMS does; it decides.
+    this.#connected = false;
+    this.#dtlsEvent(state === 'failed' ? 'FAILED' : 'CLOSED');
+    this.emitEvent('ConnectionStateChanged', { oldState: 'CONNECTED', newState: 'DISCONNECTED' });
+    this.emitEvent('MediaStateChanged', { oldState: 'CONNECTED', newState: 'DISCONNECTED' });
   }
 
   /** A presenter's media must survive a busy moment of this process: deeper socket buffers than the OS default. */
@@ -446,7 +462,7 @@ export class WebRtcEndpoint extends MediaElement {
 
   /** The set-up cannot complete: tell the client and release the endpoint, never hang. */
   #failSetup(errorType: string, description: string): void {
-    if (this.closed || this.#connected) return;
+    if (this.closed || this.#everConnected) return;
     if (this.#iceState !== 'FAILED') this.#setIceState('FAILED');
     this.emitError(errorType, description, 40004);
     this.context.selfReleased([this.id]);
@@ -475,7 +491,11 @@ export class WebRtcEndpoint extends MediaElement {
     if (!this.#props.stunServerAddress) {
       for (const transport of pc.iceTransports) transport.connection.stunServer = undefined;
     }
-    for (const transport of pc.dtlsTransports) guardHelloVerify(transport);
+    for (const transport of pc.dtlsTransports) {
+      guardHelloVerify(transport);
+      // A DTLS close_notify from the peer (a page that closed its connection) ends the session at once.
+      transport.onStateChange.subscribe((state) => state === 'closed' && this.#onConnectionState('closed'));
+    }
   }
 
   /** Our direction in an answer; `allowed` is what the offer lets us do (werift's reversed offerDirection). */
