@@ -44,6 +44,7 @@ describe('go live and watch', { skip: skipUnless('chromium', 'ffmpeg', 'mariadb'
 
     // The loopback preview is the presenter's own stream back from the media server.
     await waitFor(async () => (await presenterPage.stats('p')).framesDecoded > 0, 'the presenter preview to decode frames', { timeoutMs: 30_000 });
+    const mediaFlowingAt = Date.now();
     assert.equal(await pipelineCount(server), baseline + 1);
 
     const listed = await presenter.client.get('/api/lives');
@@ -76,6 +77,9 @@ describe('go live and watch', { skip: skipUnless('chromium', 'ffmpeg', 'mariadb'
     assert.equal(left[1].viewerCount, 2);
     assert.equal((await presenter.client.get('/api/lives')).body.lives[0].viewerCount, 2);
 
+    // On air for a few seconds at least, so that the recording's length says something.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, mediaFlowingAt + 4000 - Date.now())));
+    const stoppedAt = Date.now();
     const stopped = await presenterPage.stop('p');
     assert.ok(stopped.ok, JSON.stringify(stopped));
     for (const i of [0, 1]) {
@@ -102,7 +106,10 @@ describe('go live and watch', { skip: skipUnless('chromium', 'ffmpeg', 'mariadb'
     const probed = await probe(file);
     assert.ok(probed.codecs.includes('vp8'), `video in ${probed.codecs}`);
     assert.ok(probed.codecs.includes('opus'), `audio in ${probed.codecs}`);
-    assert.ok(probed.durationS > 1, `duration ${probed.durationS}`);
+    // The recording covers the live from the moment media flowed (give or take a keyframe interval) to the stop.
+    const flowedS = (stoppedAt - mediaFlowingAt) / 1000;
+    assert.ok(probed.durationS > flowedS - 1.5 && probed.durationS < flowedS + 3, `duration ${probed.durationS} s for ${flowedS} s of media`);
+    assert.ok(probed.seekable, 'the recording has cues (seekable)');
     assert.equal(await decodeErrors(file), '');
   });
 });

@@ -1,6 +1,7 @@
 /** Media checks for tests: the media server's pipelines, and what ffprobe says of a recording. */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { isSeekable, webmInfo } from '../../api/recordings/webmInfo.js';
 import type { TestServer } from './server.js';
 
 const run = promisify(execFile);
@@ -15,7 +16,7 @@ export async function pipelineCount(server: TestServer): Promise<number> {
 export interface ProbedFile {
   durationS: number;
   codecs: string[];
-  /** Cues (an index) present: the file can be seeked without a full scan. */
+  /** A duration and Cues (an index) in the WebM header: a browser can seek it. */
   seekable: boolean;
 }
 
@@ -23,11 +24,10 @@ export interface ProbedFile {
 export async function probe(file: string): Promise<ProbedFile> {
   const { stdout } = await run('ffprobe', ['-v', 'error', '-show_entries', 'format=duration:stream=codec_name', '-of', 'json', file]);
   const parsed = JSON.parse(stdout) as { format?: { duration?: string }; streams?: Array<{ codec_name: string }> };
-  const { stderr } = await run('ffprobe', ['-v', 'debug', '-i', file], { maxBuffer: 32 * 1024 * 1024 }).catch((e: { stderr?: string }) => ({ stderr: e.stderr ?? '' }));
   return {
     durationS: Number(parsed.format?.duration ?? 0),
     codecs: (parsed.streams ?? []).map((s) => s.codec_name).sort(),
-    seekable: /Cues|cues/.test(stderr) && !/no cues/i.test(stderr),
+    seekable: isSeekable(await webmInfo(file)),
   };
 }
 
