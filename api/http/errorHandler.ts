@@ -34,8 +34,9 @@ export function toOnairError(err: unknown): OnairError {
   const status = e?.status ?? e?.statusCode;
   if (status === 404) return new OnairError('request.notFound', 'not found');
   if (status === 413) return new OnairError('request.tooLarge', 'the request is too large');
-  if (typeof status === 'number' && status >= 400 && status < 500 && e.expose) {
-    return new OnairError('request.invalid', e.message);
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    // express's own 4xx (e.g. a path parameter that is not valid percent-encoding) may not be meant to be shown.
+    return new OnairError('request.invalid', e.expose ? e.message : 'the request is malformed');
   }
   return new OnairError('internal', 'something went wrong on our side');
 }

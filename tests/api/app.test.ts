@@ -73,6 +73,13 @@ describe('errors and request logs', () => {
     }
   });
 
+  test('a path parameter that is not valid percent-encoding answers 400 request.invalid, not a 500', async () => {
+    const user = await registerUser(srv.url);
+    const res = await user.client.get('/api/lives/%c0%af');
+    assert.equal(res.status, 400);
+    assert.equal(res.body.error.code, 'request.invalid');
+  });
+
   test('tokens, passwords and authorization headers never reach the log', async () => {
     const user = await registerUser(srv.url);
     await user.client.get('/api/me');
