@@ -15,8 +15,8 @@ import { RtcpSenderInfo, RtcpSrPacket, RtpHeader, RtpPacket, type RTCRtpSender }
 
 /** Timestamp gap inserted at a source change when the old source's pace is unknown. */
 const SWITCH_GAP_MS = 20;
-/** Sent video packets kept for retransmission (a power of two; ~4 s of video). Audio is not retransmitted. */
-const VIDEO_HISTORY = 256;
+/** Sent video packets kept for retransmission (a power of two; ~2 s of video). Audio is not retransmitted. */
+const VIDEO_HISTORY = 128;
 const GCM_PROFILE = 0x0007;
 const NTP_EPOCH_OFFSET_S = 2_208_988_800;
 
