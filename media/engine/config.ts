@@ -1,6 +1,12 @@
 /**
  * The engine's settings, read once from the environment. Defaults bind to loopback (the Kurento
  * protocol has no authentication) and keep a disconnected client's objects for KMS's ~4 minutes.
+ *
+ * ENGINE_HOST (127.0.0.1), ENGINE_PORT (8888), ENGINE_WORKERS (one per core; 0 = media in the server
+ * process), ENGINE_SESSION_GRACE_MS (240000), ENGINE_MAX_MESSAGE_BYTES (1 MiB),
+ * ENGINE_MAX_OBJECTS_PER_SESSION (20000), ENGINE_SETUP_TIMEOUT_MS (30000), ENGINE_RTP_MIN_PORT and
+ * ENGINE_RTP_MAX_PORT (any port), ENGINE_ICE_EXTRA_ADDRESSES (127.0.0.1), ENGINE_ICE_ADDRESS (all
+ * interfaces), ENGINE_FILE_ROOT (anywhere).
  */
 import os from 'node:os';
 
@@ -20,8 +26,8 @@ export interface EngineConfig {
   rtpPortRange: [number, number] | undefined;
   /** Host addresses gathered in addition to the machine's interfaces (werift skips loopback otherwise). */
   iceExtraAddresses: string[];
-  /** Only candidates of these addresses are offered, when set. */
-  iceAddresses: string[] | undefined;
+  /** The one IPv4 address ICE binds to and offers, when set (the extra addresses are then not used). */
+  iceAddress: string | undefined;
   /** If set, recordings and players may only use file:// URIs inside this folder. */
   fileRoot: string | undefined;
 }
@@ -39,7 +45,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EngineConfi
     setupTimeoutMs: intOr(env.ENGINE_SETUP_TIMEOUT_MS, 30_000),
     rtpPortRange: min > 0 && max > min ? [min, max] : undefined,
     iceExtraAddresses: listOr(env.ENGINE_ICE_EXTRA_ADDRESSES, ['127.0.0.1']),
-    iceAddresses: env.ENGINE_ICE_ADDRESSES ? listOr(env.ENGINE_ICE_ADDRESSES, []) : undefined,
+    iceAddress: env.ENGINE_ICE_ADDRESS || undefined,
     fileRoot: env.ENGINE_FILE_ROOT || undefined,
   };
 }

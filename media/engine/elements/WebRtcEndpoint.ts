@@ -171,6 +171,7 @@ export class WebRtcEndpoint extends MediaElement {
     try {
       await pc.setRemoteDescription({ type: 'offer', sdp: keepOnly(offer, chosen) });
     } catch (err) {
+      this.#dropPeer(pc);
       throw new KurentoError('SDP_END_POINT_PROCESS_OFFER_ERROR', `Invalid offer: ${errorText(err)}`);
     }
     this.#assertOpen();
@@ -275,16 +276,14 @@ export class WebRtcEndpoint extends MediaElement {
       headerExtensions: { audio: [useSdesMid()], video: [useSdesMid(), useAbsSendTime()] },
       iceServers: this.#iceServers(),
       iceUseIpv6: false,
-      iceAdditionalHostAddresses: config.iceExtraAddresses,
+      // werift binds every socket to the interface address when one is set: extra addresses would lie.
+      iceAdditionalHostAddresses: config.iceAddress ? [] : config.iceExtraAddresses,
       icePortRange: config.rtpPortRange,
       iceUseTcp: false,
+      iceInterfaceAddresses: config.iceAddress ? { udp4: config.iceAddress } : undefined,
       bundlePolicy: 'max-bundle',
     });
     this.#pc = pc;
-    if (config.iceAddresses) {
-      const allowed = new Set(config.iceAddresses);
-      pc.config.iceFilterCandidatePair = (pair) => allowed.has(pair.localCandidate.host);
-    }
     pc.onIceCandidate.subscribe((candidate) => {
       if (candidate) this.#localCandidates.push(candidate);
       else this.#gatheringDone = true;
@@ -300,6 +299,15 @@ export class WebRtcEndpoint extends MediaElement {
     pc.iceConnectionStateChange.subscribe((state) => this.#onIceConnectionState(state));
     pc.connectionStateChange.subscribe((state) => this.#onConnectionState(state));
     return pc;
+  }
+
+  /** Forgets a peer whose negotiation failed, so that the endpoint can be negotiated again. */
+  #dropPeer(pc: RTCPeerConnection): void {
+    if (this.#pc === pc) this.#pc = undefined;
+    this.#localCandidates.length = 0;
+    this.#emittedCandidates = 0;
+    this.#gatheringDone = false;
+    pc.close().catch(() => undefined);
   }
 
   /** Wires tracks and senders once the remote description is applied, and arms the set-up timeout. */
