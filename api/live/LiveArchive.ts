@@ -13,4 +13,6 @@ export interface LiveArchive {
     peakViewers: number; totalViewers: number; recordingStopped: boolean;
   }): Promise<number | null>;
   recordingIdOf(liveId: string): Promise<number | null>;
+  /** Close the `live` rows that are on air nowhere (a crashed server's): ended, reason `interrupted`. Resolves their ids. */
+  closeInterrupted(isOnAir: (liveId: string) => Promise<boolean>): Promise<string[]>;
 }

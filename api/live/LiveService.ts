@@ -108,6 +108,8 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
   async start(): Promise<void> {
     await this.registry.start();
     this.#unsubscribe = await this.#opts.store.subscribe(LIVES_CHANNEL, (message) => this.#onLivesMessage(message));
+    const interrupted = await this.#opts.archive.closeInterrupted(async (id) => (await this.registry.get(id)) !== null);
+    if (interrupted.length) this.#opts.log.warn({ lives: interrupted }, 'lives left on air by a stopped server were closed as interrupted');
   }
 
   /** End every live this process owns (recordings are finalised) and stop. Idempotent. */
@@ -207,11 +209,12 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
     }
     presenting.stage = 'live';
     await this.#drain(caller.socketId, liveId, 'presenter', live);
+    // Registry first: a `live` row is always on air somewhere, or left by a crash (see start()).
+    await this.registry.publish(liveId, { pipelineId: live.pipelineId, presenterEndpointId: live.presenterEndpointId ?? '', startedAt });
     await this.#opts.archive.liveStarted({
       id: liveId, userId: caller.userId, title: presenting.title, kind: presenting.kind, startedAt,
       recording: recordingUri ? { fileName, location: presenting.location } : null,
     });
-    await this.registry.publish(liveId, { pipelineId: live.pipelineId, presenterEndpointId: live.presenterEndpointId ?? '', startedAt });
     this.#opts.notifier.join(caller.socketId, rooms.presenter(liveId));
     this.#opts.notifier.join(caller.socketId, rooms.audience(liveId));
     if (presenting.kind === 'broadcast') await this.#announce(liveId);

@@ -46,6 +46,20 @@ export class SequelizeLiveArchive implements LiveArchive {
     return recording.id;
   }
 
+  async closeInterrupted(isOnAir: (liveId: string) => Promise<boolean>): Promise<string[]> {
+    const rows = await this.#models.Live.findAll({ where: { status: 'live' }, attributes: ['id', 'startedAt'] });
+    const closed: string[] = [];
+    for (const row of rows) {
+      if (await isOnAir(row.id)) continue;
+      // Its end is not known: the recording's readable length is the best guess, else its start.
+      const recording = await this.#models.Recording.findOne({ where: { liveId: row.id }, attributes: ['durationMs'] });
+      const endedAt = new Date(row.startedAt.getTime() + (recording?.durationMs ?? 0));
+      const [count] = await this.#models.Live.update({ status: 'ended', endReason: 'interrupted', endedAt }, { where: { id: row.id, status: 'live' } });
+      if (count) closed.push(row.id);
+    }
+    return closed;
+  }
+
   async recordingIdOf(liveId: string): Promise<number | null> {
     const recording = await this.#models.Recording.findOne({ where: { liveId }, attributes: ['id'] });
     return recording?.id ?? null;

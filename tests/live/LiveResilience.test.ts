@@ -98,4 +98,26 @@ describe('lives across processes and media-server failures', { skip: skipUnless(
     assert.ok((await page.stop('p3')).ok);
     await waitFor(async () => (await pipelineCount(first)) === 0, 'no pipeline left');
   });
+
+  test('at start-up, lives a stopped server left on air are closed as interrupted; lives on air elsewhere stay', async () => {
+    const { Live, Recording } = first.server.db;
+    const alice = await registerUser(first.url);
+    const startedAt = new Date(Date.now() - 60_000);
+    await Live.create({ id: 'crashedlive1', userId: alice.user.id, title: 'left behind', kind: 'broadcast', status: 'live', startedAt });
+    await Recording.create({ liveId: 'crashedlive1', userId: alice.user.id, title: 'left behind', fileName: 'crashedlive1.webm', startedAt, durationMs: 42_000, status: 'incomplete' });
+    const onAir = await page.present('kept', alice.token, 'still on air');
+    assert.ok(onAir.ok, JSON.stringify(onAir));
+
+    const restarted = await startTestServer({ shareWith: first });
+    try {
+      const closed = await Live.findByPk('crashedlive1');
+      assert.equal(closed?.status, 'ended');
+      assert.equal(closed?.endReason, 'interrupted');
+      assert.equal(closed?.endedAt?.getTime(), startedAt.getTime() + 42_000);
+      assert.equal((await Live.findByPk(onAir.liveId))?.status, 'live');
+    } finally {
+      await restarted.close();
+    }
+    assert.ok((await page.stop('kept')).ok);
+  });
 });
