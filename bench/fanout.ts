@@ -1,10 +1,12 @@
 /**
  * Fan-out benchmark: one source (a PlayerEndpoint looping a ~560 kbps VP8 + Opus clip) forwarded by
- * the engine to N synthetic receivers (werift peers doing ICE, DTLS and SRTP, no decoding), for
- * N = 1, 10, 50, 100, 200, ... as far as it holds (no loss, every join at the first attempt, engine
- * under one core). Each step joins all N receivers at once, then measures over a window: engine
- * CPU (all engine processes), CPU per viewer, RSS, packets lost, and the time from a receiver's
- * answer to its first media packet.
+ * the engine to N synthetic receivers (werift peers doing ICE, DTLS and SRTP, no decoding, all in
+ * this process), for N = 1, 10, 50, 100, 200, ... as far as it holds: no loss, every join at the
+ * first attempt, the engine under one core, the receivers under 90 % of one. Each step joins all N
+ * receivers at once (signalled like a browser app: offer, answer, trickled candidates), then
+ * measures over a window: engine CPU (all engine processes, from /proc), CPU per viewer, RSS,
+ * packets lost (from RTP sequence numbers), and the time from a receiver's answer to its first
+ * media packet. Before the ladder, 10 joins one at a time give the set-up latency on an idle engine.
  *
  * Usage: npm run bench:fanout [-- --ladder 1,10,50,100,200 --window 15 --workers 1]
  * Prints a table; the last line is one JSON object {"bench":"fanout","viewersPerCore":...,"rows":[...]}.
