@@ -42,8 +42,12 @@ export class OutboundTrack {
   #lastSentAt = 0;
   #roc = 0;
   #fast: FastPath | null | undefined;
+  /** RFC 7714 IV: salt XOR (0x0000 | SSRC | ROC | SEQ); all but SEQ set when the ROC changes. */
   readonly #iv = Buffer.alloc(12);
+  #ivRoc = -1;
+  /** The RTP header of the packet being sent (the GCM additional data). */
   readonly #aad = Buffer.alloc(12);
+  #payloadType = 0;
   /** Encrypted packets by sequence number (ring), for retransmission; empty for audio. */
   readonly #historySeq: Int32Array;
   readonly #history: (Buffer | undefined)[];
@@ -110,21 +114,20 @@ export class OutboundTrack {
   }
 
   #sendFast(fast: FastPath, seq: number, timestamp: number, marker: boolean, payload: Buffer): boolean {
-    const ssrc = this.sender.ssrc;
     const size = payload.length;
+    // The header's version, payload type and SSRC, and the IV's salt ^ (SSRC | ROC), are set once (#prepareFast).
     const header = this.#aad;
-    header[0] = 0x80;
-    header[1] = (marker ? 0x80 : 0) | (this.sender.codec!.payloadType & 0x7f);
-    header.writeUInt16BE(seq, 2);
-    header.writeUInt32BE(timestamp, 4);
-    header.writeUInt32BE(ssrc, 8);
-    // RFC 7714 IV: salt XOR (0x0000 | SSRC | ROC | SEQ)
+    header[1] = (marker ? 0x80 : 0) | this.#payloadType;
+    header[2] = seq >>> 8;
+    header[3] = seq & 0xff;
+    header[4] = timestamp >>> 24;
+    header[5] = (timestamp >>> 16) & 0xff;
+    header[6] = (timestamp >>> 8) & 0xff;
+    header[7] = timestamp & 0xff;
+    if (this.#roc !== this.#ivRoc) this.#prepareIv(fast);
     const iv = this.#iv;
-    iv.writeUInt16BE(0, 0);
-    iv.writeUInt32BE(ssrc, 2);
-    iv.writeUInt32BE(this.#roc, 6);
-    iv.writeUInt16BE(seq, 10);
-    for (let i = 0; i < 12; i++) iv[i]! ^= fast.salt[i]!;
+    iv[10] = fast.salt[10]! ^ (seq >>> 8);
+    iv[11] = fast.salt[11]! ^ (seq & 0xff);
     const cipher = createCipheriv('aes-128-gcm', fast.key, iv);
     cipher.setAAD(header);
     const encrypted = cipher.update(payload);
@@ -166,7 +169,22 @@ export class OutboundTrack {
     const salt = context?.cipher?.srtpSessionSalt;
     const usable = context?.profile === GCM_PROFILE && key?.length === 16 && salt && salt.length >= 12 && transport?.type === 'udp' && transport.socket;
     this.#fast = usable && ice ? { key: createSecretKey(key), salt: salt.subarray(0, 12), ice, sendRtcp: (packets) => dtls.sendRtcp(packets) } : null;
+    if (this.#fast) {
+      this.#payloadType = this.sender.codec.payloadType & 0x7f;
+      this.#aad[0] = 0x80;
+      this.#aad.writeUInt32BE(this.sender.ssrc, 8);
+      this.#prepareIv(this.#fast);
+    }
     return this.#fast;
+  }
+
+  #prepareIv(fast: FastPath): void {
+    const iv = this.#iv;
+    iv.writeUInt16BE(0, 0);
+    iv.writeUInt32BE(this.sender.ssrc, 2);
+    iv.writeUInt32BE(this.#roc, 6);
+    for (let i = 0; i < 10; i++) iv[i]! ^= fast.salt[i]!;
+    this.#ivRoc = this.#roc;
   }
 
   /** A new source: continue our numbering from where the previous one left off. */

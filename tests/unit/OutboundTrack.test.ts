@@ -1,0 +1,134 @@
+/**
+ * The engine's per-viewer send path (media/engine/rtp/OutboundTrack): what it puts on the wire must
+ * decrypt with a standard SRTP receiver (werift's), in the stream's own numbering, across source
+ * changes and sequence wrap-around, and a NACKed packet must come back byte for byte.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import dgram from 'node:dgram';
+import { once } from 'node:events';
+import { afterEach, beforeEach, describe, test } from 'node:test';
+import { RtpHeader, RtpPacket, SrtpSession } from 'werift';
+import { OutboundTrack } from '../../media/engine/rtp/OutboundTrack.js';
+
+const GCM = 0x0007;
+const SSRC = 0x11223344;
+const PAYLOAD_TYPE = 96;
+
+interface Wire {
+  track: OutboundTrack;
+  /** Packets handed to werift's generic sender (the slow path). */
+  slow: RtpPacket[];
+  received: Buffer[];
+  decrypt(packet: Buffer): RtpPacket;
+  close(): void;
+  next(count: number): Promise<Buffer[]>;
+  dtls: { state: string };
+}
+
+/** An OutboundTrack whose werift sender is a stand-in: connected DTLS, GCM keys, a real UDP pair. */
+async function wire(kind: 'audio' | 'video' = 'video'): Promise<Wire> {
+  const [engineKey, engineSalt, peerKey, peerSalt] = [randomBytes(16), randomBytes(12), randomBytes(16), randomBytes(12)];
+  const engineSide = new SrtpSession({
+    keys: { localMasterKey: engineKey, localMasterSalt: engineSalt, remoteMasterKey: peerKey, remoteMasterSalt: peerSalt },
+    profile: GCM,
+  });
+  const peerSide = new SrtpSession({
+    keys: { localMasterKey: peerKey, localMasterSalt: peerSalt, remoteMasterKey: engineKey, remoteMasterSalt: engineSalt },
+    profile: GCM,
+  });
+  const peer = dgram.createSocket('udp4');
+  const engine = dgram.createSocket('udp4');
+  await Promise.all([new Promise<void>((r) => peer.bind(0, '127.0.0.1', r)), new Promise<void>((r) => engine.bind(0, '127.0.0.1', r))]);
+  const received: Buffer[] = [];
+  peer.on('message', (message) => received.push(message));
+  const dtls = {
+    state: 'connected',
+    srtp: engineSide,
+    iceTransport: { connection: { nominated: { remoteAddr: ['127.0.0.1', peer.address().port], protocol: { transport: { type: 'udp', socket: engine } } } } },
+    sendRtcp: async () => undefined,
+  };
+  const slow: RtpPacket[] = [];
+  const sender = { ssrc: SSRC, kind, codec: { payloadType: PAYLOAD_TYPE }, dtlsTransport: dtls, sendRtp: async (p: RtpPacket) => void slow.push(p) };
+  const track = new OutboundTrack(sender as never, kind === 'video' ? 90_000 : 48_000);
+  return {
+    track,
+    slow,
+    received,
+    dtls,
+    decrypt: (packet) => RtpPacket.deSerialize(peerSide.decrypt(packet)),
+    close: () => {
+      peer.close();
+      engine.close();
+    },
+    next: async (count) => {
+      while (received.length < count) await once(peer, 'message');
+      return received.splice(0, count);
+    },
+  };
+}
+
+function source(ssrc: number, sequenceNumber: number, timestamp: number, payload = randomBytes(900)): RtpPacket {
+  return new RtpPacket(new RtpHeader({ ssrc, sequenceNumber, timestamp, payloadType: 100, marker: true }), payload);
+}
+
+describe('OutboundTrack', () => {
+  let w: Wire;
+  beforeEach(async () => {
+    w = await wire();
+  });
+  afterEach(() => w.close());
+
+  test('a forwarded packet decrypts as standard SRTP, in the stream\'s SSRC and payload type, payload intact', async () => {
+    const packet = source(0xabc, 1000, 50_000);
+    assert.equal(w.track.send(packet, Date.now()), true);
+    const [wireBytes] = await w.next(1);
+    const rtp = w.decrypt(wireBytes!);
+    assert.equal(rtp.header.ssrc, SSRC);
+    assert.equal(rtp.header.payloadType, PAYLOAD_TYPE);
+    assert.equal(rtp.header.marker, true);
+    assert.equal(rtp.header.sequenceNumber, 1000);
+    assert.equal(rtp.header.timestamp, 50_000);
+    assert.deepEqual(rtp.payload, packet.payload);
+    assert.equal(packet.header.ssrc, 0xabc, 'the shared source packet is not modified');
+  });
+
+  test('numbering stays continuous when the source changes', async () => {
+    const now = Date.now();
+    w.track.send(source(1, 500, 9000), now);
+    w.track.send(source(1, 501, 12_000), now + 33);
+    w.track.send(source(2, 40_000, 777_000), now + 66);
+    const [, second, third] = (await w.next(3)).map((b) => w.decrypt(b).header);
+    assert.equal(third!.sequenceNumber, second!.sequenceNumber + 1);
+    assert.ok(third!.timestamp > second!.timestamp && third!.timestamp - second!.timestamp < 90_000);
+  });
+
+  test('sequence numbers wrap around with the rollover counter and still decrypt', async () => {
+    const now = Date.now();
+    const seqs = [65533, 65534, 65535, 0, 1, 2];
+    seqs.forEach((seq, i) => w.track.send(source(7, seq, 1000 + i * 3000), now));
+    const decrypted = (await w.next(seqs.length)).map((b) => w.decrypt(b).header.sequenceNumber);
+    assert.deepEqual(decrypted, seqs);
+  });
+
+  test('a NACKed video packet is sent again byte for byte', async () => {
+    const now = Date.now();
+    w.track.send(source(7, 10, 1000), now);
+    w.track.send(source(7, 11, 4000), now);
+    const [first] = await w.next(2);
+    w.track.retransmit([10, 9999]);
+    const [again] = await w.next(1);
+    assert.deepEqual(again, first);
+  });
+
+  test('until DTLS is connected packets go to werift\'s sender (which holds them back), then the fast path takes over', async () => {
+    w.dtls.state = 'connecting';
+    w.track.send(source(1, 1, 1), Date.now());
+    assert.equal(w.slow.length, 1);
+    w.dtls.state = 'connected';
+    w.track.send(source(1, 2, 3001), Date.now());
+    const [wireBytes] = await w.next(1);
+    assert.equal(w.decrypt(wireBytes!).header.sequenceNumber, 2);
+    assert.equal(w.slow.length, 1);
+  });
+});
