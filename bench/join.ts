@@ -36,7 +36,8 @@ try {
     if (!watched.ok) throw new Error(`watch failed: ${JSON.stringify(watched)}`);
     const ms = await waitFor(() => viewerPage.firstFrameMs(key), `first frame of join ${i}`, { timeoutMs: 30_000, intervalMs: 5 });
     times.push(ms);
-    console.log(`join ${String(i + 1).padStart(2)}: ${ms.toFixed(0)} ms`);
+    const marks = await viewerPage.marks(key);
+    console.log(`join ${String(i + 1).padStart(2)}: ${ms.toFixed(0)} ms   (${Object.entries(marks).sort((a, b) => a[1] - b[1]).map(([k, v]) => `${k} ${v}`).join(', ')})`);
     await viewerPage.leave(key);
   }
   const sorted = [...times].sort((a, b) => a - b);

@@ -38,7 +38,12 @@ async function negotiate(key, socket, liveId, role, opts) {
   pc.ontrack = (e) => { remote.addTrack(e.track); video.play().catch(() => {}); };
   s.video = video;
   s.t0 = opts.t0 || performance.now();
-  video.requestVideoFrameCallback(() => { s.firstFrameMs = performance.now() - s.t0; });
+  s.marks = { ...(opts.marks || {}) };
+  const mark = (name) => { if (s.marks[name] === undefined) s.marks[name] = Math.round(performance.now() - s.t0); };
+  pc.addEventListener('iceconnectionstatechange', () => pc.iceConnectionState === 'connected' && mark('iceConnected'));
+  pc.addEventListener('connectionstatechange', () => pc.connectionState === 'connected' && mark('dtlsConnected'));
+  pc.addEventListener('track', () => mark('track'));
+  video.requestVideoFrameCallback(() => { s.firstFrameMs = performance.now() - s.t0; mark('firstFrame'); });
   let remoteSet = false;
   const pending = [];
   socket.on('ice:candidate', (m) => {
@@ -61,7 +66,9 @@ async function negotiate(key, socket, liveId, role, opts) {
     for (const c of local.splice(0)) emitAck(socket, 'ice:candidate', { liveId, role, candidate: c });
   }
   const sdpOffer = opts.mangleOffer ? opts.mangleOffer : pc.localDescription.sdp;
+  mark('offerSent');
   const answer = await emitAck(socket, opts.offerEvent || role + ':offer', { ...(opts.offerExtra || {}), liveId, sdpOffer });
+  mark('answered');
   if (!answer.ok) return answer;
   await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdpAnswer });
   remoteSet = true;
@@ -112,7 +119,7 @@ window.onair = {
     socket.on('live:ended', (m) => sessions[key] && sessions[key].events.push(['live:ended', m]));
     const joined = await emitAck(socket, 'viewer:watch', { liveId });
     if (!joined.ok) { socket.disconnect(); return joined; }
-    return negotiate(key, socket, liveId, 'viewer', { ...opts, iceServers: joined.iceServers, t0 });
+    return negotiate(key, socket, liveId, 'viewer', { ...opts, iceServers: joined.iceServers, t0, marks: { joined: Math.round(performance.now() - t0) } });
   },
   async stop(key) {
     const s = sessions[key];
@@ -133,6 +140,7 @@ window.onair = {
   },
   events(key) { return sessions[key] ? sessions[key].events : []; },
   firstFrameMs(key) { return sessions[key] ? sessions[key].firstFrameMs : undefined; },
+  marks(key) { return sessions[key] ? sessions[key].marks : {}; },
   async stats(key) {
     const s = sessions[key];
     const out = { framesDecoded: 0, audioBytes: 0, audioSamples: 0, state: s.pc.connectionState };
@@ -199,6 +207,11 @@ export class Harness {
   /** Milliseconds from the start of `watch` (socket connection included) to the first rendered video frame. */
   firstFrameMs(key: string): Promise<number | undefined> {
     return this.page.evaluate((k) => (globalThis as any).onair.firstFrameMs(k), key);
+  }
+
+  /** Milestones of a session's set-up, in ms from its start (joined, offerSent, answered, iceConnected, dtlsConnected, track, firstFrame). */
+  marks(key: string): Promise<Record<string, number>> {
+    return this.page.evaluate((k) => (globalThis as any).onair.marks(k), key);
   }
 
   stats(key: string): Promise<MediaStats> {
