@@ -107,6 +107,11 @@ export abstract class MediaElement extends MediaObject {
     this.#flowOut[kind].packets += 1;
   }
 
+  /** Sets the outgoing packet count of `kind` (for elements that count in their own hot path). */
+  protected setOutCount(kind: MediaKind, packets: number): void {
+    this.#flowOut[kind].packets = packets;
+  }
+
   /** A packet from this element's source of `track.kind`. */
   consume(_packet: RtpPacket, _track: TrackInfo, _source: MediaElement): void {}
 

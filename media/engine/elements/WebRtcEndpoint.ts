@@ -117,7 +117,7 @@ export class WebRtcEndpoint extends MediaElement {
     if (!this.#connected) return;
     const out = this.#outbound[track.kind];
     if (!out || this.#sendCodec[track.kind] !== track.codec) return;
-    if (out.send(packet, Date.now())) this.countOut(track.kind);
+    out.send(packet, Date.now());
   }
 
   /** Asks the remote peer for a keyframe, at most every PLI_INTERVAL_MS (a request inside the window is delayed, not lost). */
@@ -147,6 +147,10 @@ export class WebRtcEndpoint extends MediaElement {
   }
 
   override tick(): void {
+    for (const kind of ['audio', 'video'] as const) {
+      const out = this.#outbound[kind];
+      if (out) this.setOutCount(kind, out.packets);
+    }
     super.tick();
     if (!this.#connected) return;
     const now = Date.now();
