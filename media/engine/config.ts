@@ -6,7 +6,8 @@
  * process), ENGINE_SESSION_GRACE_MS (240000), ENGINE_MAX_MESSAGE_BYTES (1 MiB),
  * ENGINE_MAX_OBJECTS_PER_SESSION (20000), ENGINE_SETUP_TIMEOUT_MS (30000), ENGINE_RTP_MIN_PORT and
  * ENGINE_RTP_MAX_PORT (any port), ENGINE_ICE_EXTRA_ADDRESSES (127.0.0.1), ENGINE_ICE_ADDRESS (all
- * interfaces), ENGINE_FILE_ROOT (anywhere).
+ * interfaces), ENGINE_FILE_ROOT (anywhere). ENGINE_WORKER_NODE_FLAGS (none) adds Node flags to the
+ * media workers, e.g. --cpu-prof.
  */
 import os from 'node:os';
 

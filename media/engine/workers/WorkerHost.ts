@@ -17,6 +17,8 @@ type RequestBody = WorkerRequest extends infer R ? (R extends WorkerRequest ? Om
 
 const WORKER_ENTRY = fileURLToPath(new URL('./worker.ts', import.meta.url));
 const READY_TIMEOUT_MS = 20_000;
+/** Node flags of a media worker; ENGINE_WORKER_NODE_FLAGS replaces them (e.g. to profile). */
+const WORKER_NODE_FLAGS = (process.env.ENGINE_WORKER_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 const CLOSE_TIMEOUT_MS = 3_000;
 
 export class WorkerHost extends EventEmitter<HostEvents> implements MediaHost {
@@ -36,7 +38,7 @@ export class WorkerHost extends EventEmitter<HostEvents> implements MediaHost {
 
   static start(name: string, config: EngineConfig): Promise<WorkerHost> {
     const child = fork(WORKER_ENTRY, [], {
-      execArgv: ['--import', import.meta.resolve('tsx')],
+      execArgv: [...WORKER_NODE_FLAGS, '--import', import.meta.resolve('tsx')],
       env: { ...process.env, ENGINE_WORKER_CONFIG: JSON.stringify(config), ENGINE_WORKER_NAME: name },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',
