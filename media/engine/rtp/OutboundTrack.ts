@@ -148,8 +148,13 @@ export class OutboundTrack {
     const pair = fast.ice.nominated;
     const socket = pair?.protocol.transport?.socket;
     if (!pair || !socket || fast.ice.canSendApplicationData?.() === false) return false;
-    socket.send(packet, pair.remoteAddr[1], pair.remoteAddr[0]);
-    return true;
+    try {
+      socket.send(packet, pair.remoteAddr[1], pair.remoteAddr[0]);
+      return true;
+    } catch {
+      // The socket closed under us (the peer connection is going away): one viewer never stops the fan-out.
+      return false;
+    }
   }
 
   /** Decides once, when DTLS is connected, whether this stream can send by itself. */
