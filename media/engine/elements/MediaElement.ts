@@ -50,6 +50,7 @@ export abstract class MediaElement extends MediaObject {
   readonly #sinks: Record<MediaKind, Set<MediaElement>> = { audio: new Set(), video: new Set() };
   readonly #flowIn: Record<MediaKind, FlowMeter> = { audio: new FlowMeter(), video: new FlowMeter() };
   readonly #flowOut: Record<MediaKind, FlowMeter> = { audio: new FlowMeter(), video: new FlowMeter() };
+  #faulted = false;
 
   protected constructor(
     id: string,
@@ -94,7 +95,20 @@ export abstract class MediaElement extends MediaObject {
 
   /** Sends a packet this element produced to every sink of its kind. Sinks must not modify it. */
   protected forward(kind: MediaKind, packet: RtpPacket, track: TrackInfo): void {
-    for (const sink of this.#sinks[kind]) sink.consume(packet, track, this);
+    for (const sink of this.#sinks[kind]) {
+      try {
+        sink.consume(packet, track, this);
+      } catch (err) {
+        sink.#fault(err);
+      }
+    }
+  }
+
+  /** A sink that failed on a packet is reported once; the fan-out to the others goes on. */
+  #fault(err: unknown): void {
+    if (this.#faulted) return;
+    this.#faulted = true;
+    this.emitError('MEDIA_FLOW_ERROR', `Media could not be handled: ${err instanceof Error ? err.message : String(err)}`);
   }
 
   /** Counts a packet that entered this element (from its remote peer, file or source element). */
