@@ -18,6 +18,10 @@ async function stop(): Promise<void> {
   process.exit(0);
 }
 
+// As in the workers: one peer's failure deep in werift must not stop the server (ENGINE_WORKERS=0 runs media here).
+process.on('unhandledRejection', (reason) => console.error('[engine] unhandled rejection:', reason));
+process.on('uncaughtException', (err) => console.error('[engine] uncaught exception:', err));
+
 process.on('SIGTERM', () => void stop());
 process.on('SIGINT', () => void stop());
 process.on('disconnect', () => void stop());

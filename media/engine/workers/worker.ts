@@ -59,5 +59,10 @@ process.on('disconnect', () => {
 process.on('SIGTERM', () => undefined);
 process.on('SIGINT', () => undefined);
 
+// A failure inside one peer's WebRTC stack (werift's async internals) must not take every pipeline of
+// this worker down with it: it is logged, and that peer's set-up timeout or close handles the rest.
+process.on('unhandledRejection', (reason) => console.error(`[${name}] unhandled rejection:`, reason));
+process.on('uncaughtException', (err) => console.error(`[${name}] uncaught exception:`, err));
+
 await MediaRuntime.prepare();
 send({ t: 'ready' });
