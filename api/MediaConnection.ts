@@ -20,7 +20,7 @@ export class MediaConnection {
   readonly #log: Logger;
   #engine: SpawnedEngine | undefined;
   readonly #respawn: (() => Promise<SpawnedEngine>) | undefined;
-  #restarting = false;
+  #restarting: Promise<void> | undefined;
   #closed = false;
 
   private constructor(server: MediaServer, log: Logger, engine?: SpawnedEngine, respawn?: () => Promise<SpawnedEngine>) {
@@ -73,21 +73,28 @@ export class MediaConnection {
     if (this.#closed) return;
     this.#closed = true;
     await this.server.close();
+    await this.#restarting;
     await this.#engine?.stop();
   }
 
-  async #restartEngineIfDead(): Promise<void> {
+  #restartEngineIfDead(): Promise<void> {
     const engine = this.#engine;
-    if (!engine || !this.#respawn || this.#closed || this.#restarting || isAlive(engine.pid)) return;
-    this.#restarting = true;
-    try {
-      this.#log.warn({ pid: engine.pid }, 'the embedded media engine died: starting it again');
-      this.#engine = await this.#respawn();
-    } catch (error) {
-      this.#log.error({ err: error }, 'could not restart the embedded media engine');
-    } finally {
-      this.#restarting = false;
-    }
+    if (!engine || !this.#respawn || this.#closed || this.#restarting || isAlive(engine.pid)) return Promise.resolve();
+    const respawn = this.#respawn;
+    this.#restarting = (async () => {
+      try {
+        this.#log.warn({ pid: engine.pid }, 'the embedded media engine died: starting it again');
+        const restarted = await respawn();
+        // Closed meanwhile: close() waits for this, then stops whichever engine is current.
+        this.#engine = restarted;
+        this.#log.info({ pid: restarted.pid }, 'embedded media engine started again');
+      } catch (error) {
+        this.#log.error({ err: error }, 'could not restart the embedded media engine');
+      } finally {
+        this.#restarting = undefined;
+      }
+    })();
+    return this.#restarting;
   }
 }
 
