@@ -38,11 +38,14 @@ export class LocalHost extends EventEmitter<HostEvents> implements MediaHost {
 
   async stats(): Promise<HostStats> {
     const cpu = process.cpuUsage(this.#startCpu);
+    const usage = process.memoryUsage();
     return {
       name: this.name,
       pid: process.pid,
       ...this.#runtime.stats(),
-      rssBytes: process.memoryUsage.rss(),
+      rssBytes: usage.rss,
+      heapBytes: usage.heapUsed,
+      externalBytes: usage.external,
       cpuMicros: cpu.user + cpu.system,
     };
   }

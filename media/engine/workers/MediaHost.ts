@@ -24,6 +24,9 @@ export interface HostStats {
   udpSockets: number;
   timers: number;
   rssBytes: number;
+  /** V8 heap in use, and memory held outside it (Buffers), in bytes. */
+  heapBytes: number;
+  externalBytes: number;
   /** CPU time used since the host started, in microseconds. */
   cpuMicros: number;
 }

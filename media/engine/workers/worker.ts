@@ -33,7 +33,7 @@ async function run(request: WorkerRequest): Promise<unknown> {
         name,
         pid: process.pid,
         ...runtime.stats(),
-        rssBytes: process.memoryUsage.rss(),
+        ...memory(),
         cpuMicros: cpu.user + cpu.system,
       };
     }
@@ -42,6 +42,11 @@ async function run(request: WorkerRequest): Promise<unknown> {
       setImmediate(() => process.exit(0));
       return undefined;
   }
+}
+
+function memory(): { rssBytes: number; heapBytes: number; externalBytes: number } {
+  const usage = process.memoryUsage();
+  return { rssBytes: usage.rss, heapBytes: usage.heapUsed, externalBytes: usage.external };
 }
 
 process.on('message', (request: WorkerRequest) => {
