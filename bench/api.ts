@@ -78,7 +78,7 @@ try {
     if (res.status !== 201) throw new Error(`register: ${res.status} ${await res.text()}`);
     users.push((await res.json()) as AuthResponse);
   }
-  const BASE = Date.parse('2023-01-01T00:00:00Z');
+  const BASE = Date.now() - 3 * 365 * 86_400_000; // three years of recordings up to now, whatever the date
   const SPAN = Date.now() - BASE;
   const BATCH = 5000;
   let seed = 7;
@@ -129,7 +129,7 @@ try {
     { name: 'title contains', query: (i) => `q=${encodeURIComponent(['concert', 'review', 'q&a'][i % 3]!)}&size=20` },
     { name: 'presenter', query: (i) => `presenter=${encodeURIComponent(users[i % USERS]!.user.nickname)}&size=20` },
     { name: 'mine, by title', query: () => 'mine=true&sort=title&order=asc&size=50' },
-    { name: 'combined', query: (i) => `from=2024-01-01&minDurationMs=600000&location=france&sort=durationMs&order=asc&presenter=${users[i % USERS]!.user.id}&size=20` },
+    { name: 'combined', query: (i) => `from=${new Date(BASE + 365 * 86_400_000).toISOString().slice(0, 10)}&minDurationMs=600000&location=france&sort=durationMs&order=asc&presenter=${users[i % USERS]!.user.id}&size=20` },
   ];
 
   async function timed(url: string, token: string | null, headers: Record<string, string> = {}): Promise<{ ms: number; status: number; bytes: number }> {

@@ -135,11 +135,19 @@ for (const { db, skip } of kinds) {
       const none = await srv.http.get('/api/me');
       assert.equal(none.status, 401);
       assert.equal(none.body.error.code, 'auth.required');
-      for (const authorization of ['Bearer nonsense', 'Bearer ', 'Basic dXNlcjpwYXNz', 'Bearer mwq1zhz2.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', 'Bearer a b']) {
+      // A forged token of the right shape: its embedded expiry is a day from now (from the clock, so the test means
+      // the same on any date), and its random part was never issued.
+      const forged = `${(Date.now() + 86_400_000).toString(36)}.${'A'.repeat(43)}`;
+      for (const authorization of ['Bearer nonsense', 'Bearer ', 'Basic dXNlcjpwYXNz', `Bearer ${forged}`, 'Bearer a b']) {
         const res = await srv.http.get('/api/me', { headers: { authorization } });
         assert.equal(res.status, 401, authorization);
         assert.equal(res.body.error.code, 'auth.invalidToken', authorization);
       }
+      // The same forgery with an expiry an hour ago reads as expired: the embedded expiry only chooses the error.
+      const stale = `${(Date.now() - 3_600_000).toString(36)}.${'A'.repeat(43)}`;
+      const res = await srv.http.get('/api/me', { headers: { authorization: `Bearer ${stale}` } });
+      assert.equal(res.status, 401);
+      assert.equal(res.body.error.code, 'auth.expiredToken');
     });
 
     test('logout answers 204 and revokes that token only; reusing it answers 401 auth.invalidToken', async () => {

@@ -16,7 +16,14 @@ const ROWS = 3000;
 const LOCATIONS = ['Paris, France', 'Lyon, France', 'Berlin, Germany', 'Lagos, Nigeria', 'Osaka, Japan', '100% Live_Studio', null];
 const WORDS = ['morning', 'evening', 'concert', 'lecture', 'review', 'match', 'podcast', 'workshop'];
 const STATUSES = ['ready', 'ready', 'ready', 'ready', 'ready', 'ready', 'ready', 'ready', 'incomplete', 'failed', 'recording'] as const;
-const BASE = Date.parse('2025-01-01T00:00:00.000Z');
+const DAY = 86_400_000;
+/** The data set starts at midnight UTC 200 days before the run (it spans about 77 days): relative to the clock, so
+ * every date below means the same on any day the suite runs. */
+const BASE = Math.floor(Date.now() / DAY) * DAY - 200 * DAY;
+/** `YYYY-MM-DD` of the day `days` after BASE. */
+const dayOf = (days: number): string => new Date(BASE + days * DAY).toISOString().slice(0, 10);
+/** BASE + ms as an ISO date-time with a UTC offset of +02:00 (the same instant, written as a wall clock two hours ahead). */
+const plus2h = (ms: number): string => `${new Date(BASE + ms + 2 * 3_600_000).toISOString().slice(0, 19)}+02:00`;
 
 interface Seeded {
   id: number;
@@ -157,10 +164,10 @@ describe('GET /api/recordings on MariaDB with a few thousand recordings', { skip
   });
 
   it('filters by start time: from (inclusive) to (exclusive), dates or date-times', async () => {
-    await expectPage(users[0]!, { from: '2025-01-10', to: '2025-01-20' }, 1, 50);
-    await expectPage(users[0]!, { from: '2025-02-01T12:30:00Z' }, 2, 30);
-    await expectPage(users[0]!, { to: '2025-01-03T08:00:00+02:00' }, 1, 100);
-    const none = await expectPage(users[0]!, { from: '2030-01-01' }, 1, 10);
+    await expectPage(users[0]!, { from: dayOf(9), to: dayOf(19) }, 1, 50);
+    await expectPage(users[0]!, { from: new Date(BASE + 31 * DAY + 12.5 * 3_600_000).toISOString() }, 2, 30);
+    await expectPage(users[0]!, { to: plus2h(2 * DAY + 6 * 3_600_000) }, 1, 100);
+    const none = await expectPage(users[0]!, { from: new Date(Date.now() + 365 * DAY).toISOString().slice(0, 10) }, 1, 10);
     assert.equal(none.total, 0);
   });
 
@@ -208,7 +215,7 @@ describe('GET /api/recordings on MariaDB with a few thousand recordings', { skip
   it('combines filters', async () => {
     const bob = users[1]!;
     await expectPage(users[0]!, {
-      from: '2025-01-15', to: '2025-03-01', minDurationMs: '600000', location: 'france', sort: 'durationMs', order: 'asc', presenterIds: [bob.user.id],
+      from: dayOf(14), to: dayOf(59), minDurationMs: '600000', location: 'france', sort: 'durationMs', order: 'asc', presenterIds: [bob.user.id],
     }, 1, 10, `&presenter=${bob.nickname}`);
   });
 
@@ -288,7 +295,7 @@ describe('GET /api/recordings on MariaDB with a few thousand recordings', { skip
     ['order=desc%3B--', 'SQL in the order'],
     ['from=yesterday', 'a date that is not ISO 8601'],
     ['from=2025-13-01', 'a month that does not exist'],
-    ['from=2025-02-01&to=2025-01-01', 'a time range that ends before it starts'],
+    [`from=${dayOf(31)}&to=${dayOf(0)}`, 'a time range that ends before it starts'],
     ['minDurationMs=10&maxDurationMs=5', 'a duration range that ends before it starts'],
     ['minDurationMs=1.5', 'a fractional duration'],
     ['maxDurationMs=99999999999', 'a duration out of range'],
