@@ -23,7 +23,12 @@ export class MediaConnection {
   #restarting: Promise<void> | undefined;
   #closed = false;
 
-  private constructor(server: MediaServer, log: Logger, engine?: SpawnedEngine, respawn?: () => Promise<SpawnedEngine>) {
+  private constructor(
+    server: MediaServer,
+    log: Logger,
+    engine?: SpawnedEngine,
+    respawn?: () => Promise<SpawnedEngine>,
+  ) {
     this.server = server;
     this.#log = log;
     this.#engine = engine;
@@ -34,7 +39,11 @@ export class MediaConnection {
   static async open(config: Config, log: Logger, options: MediaConnectionOptions = {}): Promise<MediaConnection> {
     const lossGrace = options.lossGraceMs ? { lossGraceMs: options.lossGraceMs } : {};
     if (config.kmsUri) {
-      const server = await MediaServer.connect({ uri: config.kmsUri, log: log.child({ module: 'media' }), ...lossGrace });
+      const server = await MediaServer.connect({
+        uri: config.kmsUri,
+        log: log.child({ module: 'media' }),
+        ...lossGrace,
+      });
       log.info({ uri: config.kmsUri }, 'connected to the Kurento Media Server');
       return new MediaConnection(server, log);
     }

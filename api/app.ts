@@ -71,7 +71,10 @@ export function createApp(deps: AppDeps): Express {
       // One short line per request: no headers (so no credentials), no bodies.
       serializers: {
         req: (req: { id: unknown; method: string; url: string; remoteAddress?: string }) => ({
-          id: req.id, method: req.method, url: req.url.split('?')[0], remoteAddress: req.remoteAddress,
+          id: req.id,
+          method: req.method,
+          url: req.url.split('?')[0],
+          remoteAddress: req.remoteAddress,
         }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
@@ -106,7 +109,10 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
 
-  app.get('/healthz', healthHandler({ database: () => deps.db.ping(), store: () => deps.store.ping(), media: deps.mediaProbe }));
+  app.get(
+    '/healthz',
+    healthHandler({ database: () => deps.db.ping(), store: () => deps.store.ping(), media: deps.mediaProbe }),
+  );
   app.get('/metrics', metrics.handler);
 
   const api = express.Router();
@@ -118,7 +124,12 @@ export function createApp(deps: AppDeps): Express {
     authRoutes({
       accounts: deps.accounts,
       sessions: deps.sessions,
-      rateLimit: storeRateLimit(deps.store, { name: 'auth', limit: config.authRateLimit, windowMs: 60_000, what: 'sign-in attempts' }),
+      rateLimit: storeRateLimit(deps.store, {
+        name: 'auth',
+        limit: config.authRateLimit,
+        windowMs: 60_000,
+        what: 'sign-in attempts',
+      }),
     }),
   );
   api.use(userRoutes({ accounts: deps.accounts, sessions: deps.sessions }));

@@ -85,19 +85,25 @@ const boolean = z
   .transform((s) => ['true', '1', 'yes', 'on'].includes(s));
 
 const urlWithScheme = (schemes: string[]) =>
-  z.string().refine((s) => {
-    try {
-      const url = new URL(s);
-      return schemes.includes(url.protocol) && (url.protocol === 'sqlite:' || url.host !== '');
-    } catch {
-      return false;
-    }
-  }, `must be a ${schemes.map((s) => s.replace(/:$/, '://')).join(' or ')} URL`);
+  z.string().refine(
+    (s) => {
+      try {
+        const url = new URL(s);
+        return schemes.includes(url.protocol) && (url.protocol === 'sqlite:' || url.host !== '');
+      } catch {
+        return false;
+      }
+    },
+    `must be a ${schemes.map((s) => s.replace(/:$/, '://')).join(' or ')} URL`,
+  );
 
 const schema = z
   .object({
     PORT: integer(0, 65535).default('8080'),
-    HOST: z.string().regex(/^[A-Za-z0-9.:[\]-]+$/, 'must be a host name or an IP address').optional(),
+    HOST: z
+      .string()
+      .regex(/^[A-Za-z0-9.:[\]-]+$/, 'must be a host name or an IP address')
+      .optional(),
     PUBLIC_URL: urlWithScheme(['http:', 'https:']).optional(),
     DATABASE_URL: z
       .string()
@@ -107,13 +113,24 @@ const schema = z
       )
       .default('sqlite:data/onair.sqlite'),
     REDIS_URL: urlWithScheme(['redis:', 'rediss:']).optional(),
-    STORE_PREFIX: z.string().regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'must be 1..64 of A-Z a-z 0-9 : _ . -').default('onair:'),
+    STORE_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'must be 1..64 of A-Z a-z 0-9 : _ . -')
+      .default('onair:'),
     KMS_URI: urlWithScheme(['ws:', 'wss:']).optional(),
     RECORDINGS_DIR: z.string().default('recordings'),
     TURN_URLS: z
       .string()
-      .transform((s) => s.split(',').map((u) => u.trim()).filter(Boolean))
-      .refine((urls) => urls.length > 0 && urls.every((u) => /^(turns?|stuns?):[^\s]+$/.test(u)), 'must be a comma list of turn:, turns: or stun: URLs')
+      .transform((s) =>
+        s
+          .split(',')
+          .map((u) => u.trim())
+          .filter(Boolean),
+      )
+      .refine(
+        (urls) => urls.length > 0 && urls.every((u) => /^(turns?|stuns?):[^\s]+$/.test(u)),
+        'must be a comma list of turn:, turns: or stun: URLs',
+      )
       .optional(),
     TURN_SECRET: z.string().min(8, 'must be at least 8 characters').optional(),
     LOG_LEVEL: z
@@ -126,7 +143,10 @@ const schema = z
       .transform((s, ctx) => {
         const ms = parseDuration(s);
         if (ms === null || ms < 1000 || ms > 366 * DURATION_UNITS.d!) {
-          ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'must be a duration from 1s to 366d (e.g. 3600, 30m, 6h, 7d)' });
+          ctx.addIssue({
+            code: z.ZodIssueCode.custom,
+            message: 'must be a duration from 1s to 366d (e.g. 3600, 30m, 6h, 7d)',
+          });
           return z.NEVER;
         }
         return ms;
@@ -151,7 +171,11 @@ const schema = z
   .superRefine((env, ctx) => {
     if ((env.TURN_URLS === undefined) !== (env.TURN_SECRET === undefined)) {
       const missing = env.TURN_URLS === undefined ? 'TURN_URLS' : 'TURN_SECRET';
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: [missing], message: 'TURN_URLS and TURN_SECRET go together: set both or neither' });
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: [missing],
+        message: 'TURN_URLS and TURN_SECRET go together: set both or neither',
+      });
     }
   });
 
@@ -164,9 +188,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
   }
   const parsed = schema.safeParse(input);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => ({ variable: String(i.path[0] ?? 'environment'), message: i.message }));
+    const issues = parsed.error.issues.map((i) => ({
+      variable: String(i.path[0] ?? 'environment'),
+      message: i.message,
+    }));
     const variables = [...new Set(issues.map((i) => i.variable))];
-    throw new ConfigError(variables, `Invalid configuration: ${issues.map((i) => `${i.variable} ${i.message}`).join('; ')}`);
+    throw new ConfigError(
+      variables,
+      `Invalid configuration: ${issues.map((i) => `${i.variable} ${i.message}`).join('; ')}`,
+    );
   }
   const e = parsed.data;
   const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');

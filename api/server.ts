@@ -122,7 +122,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       log: log.child({ module: 'signalling' }),
       auth: {
         authenticate: async (token) => {
-          if (typeof token !== 'string' || token === '') throw new OnairError('auth.required', 'sign in first: the handshake carries no token');
+          if (typeof token !== 'string' || token === '')
+            throw new OnairError('auth.required', 'sign in first: the handshake carries no token');
           const session = await sessions.verify(token);
           const user = await db.User.findByPk(session.userId);
           if (!user) throw new OnairError('auth.invalidToken', 'the account of this token is gone');
@@ -149,7 +150,9 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     cleanups.push(() => lives.close());
     // Recordings a crash left behind, in the background; a live on air in any process is left alone. At close,
     // finalising stops first (what it leaves undone is finished at the next start).
-    const reconciling = recordings.reconcile({ isOnAir: async (liveId) => (await lives.registry.get(liveId)) !== null });
+    const reconciling = recordings.reconcile({
+      isOnAir: async (liveId) => (await lives.registry.get(liveId)) !== null,
+    });
     cleanups.push(async () => {
       await recordings.close();
       await reconciling;

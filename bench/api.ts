@@ -27,7 +27,16 @@ const REQUESTS = Number(process.argv[4] ?? 3000);
 const RANGE_BYTES = 256 * 1024;
 const RANGE_SECONDS = 5;
 const USERS = 50;
-const LOCATIONS = ['Paris, France', 'Lyon, France', 'Berlin, Germany', 'Lagos, Nigeria', 'Osaka, Japan', 'Lima, Peru', 'Austin, United States', null];
+const LOCATIONS = [
+  'Paris, France',
+  'Lyon, France',
+  'Berlin, Germany',
+  'Lagos, Nigeria',
+  'Osaka, Japan',
+  'Lima, Peru',
+  'Austin, United States',
+  null,
+];
 const WORDS = ['morning', 'evening', 'concert', 'lecture', 'review', 'match', 'podcast', 'workshop', 'q&a', 'launch'];
 
 function percentile(sorted: number[], p: number): number {
@@ -36,9 +45,17 @@ function percentile(sorted: number[], p: number): number {
 }
 const round = (n: number, d = 1) => Math.round(n * 10 ** d) / 10 ** d;
 
-const adminUrl = new URL(process.env.BENCH_MYSQL_URL ?? process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test');
+const adminUrl = new URL(
+  process.env.BENCH_MYSQL_URL ?? process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test',
+);
 const dbName = `onair_bench_${randomBytes(5).toString('hex')}`;
-const admin = () => mysql.createConnection({ host: adminUrl.hostname, port: Number(adminUrl.port || 3306), user: decodeURIComponent(adminUrl.username || 'root'), password: decodeURIComponent(adminUrl.password) });
+const admin = () =>
+  mysql.createConnection({
+    host: adminUrl.hostname,
+    port: Number(adminUrl.port || 3306),
+    user: decodeURIComponent(adminUrl.username || 'root'),
+    password: decodeURIComponent(adminUrl.password),
+  });
 const dir = await mkdtemp(path.join(tmpdir(), 'onair-bench-api-'));
 const recordingsDir = path.join(dir, 'recordings');
 
@@ -55,14 +72,24 @@ try {
   let mounted: RequestHandler | null = null;
   const lazy: RequestHandler = (req, res, next) => (mounted ? mounted(req, res, next) : next());
   const config = loadConfig({
-    PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', DATABASE_URL: dbUrl.toString(), RECORDINGS_DIR: recordingsDir,
-    SIGNING_SECRET: randomBytes(24).toString('base64url'), AUTH_RATE_LIMIT: '100000',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'silent',
+    DATABASE_URL: dbUrl.toString(),
+    RECORDINGS_DIR: recordingsDir,
+    SIGNING_SECRET: randomBytes(24).toString('base64url'),
+    AUTH_RATE_LIMIT: '100000',
   });
   const server = await startServer(config, { frontDir: null, routers: [{ path: '/api/recordings', router: lazy }] });
   closeServer = () => server.close();
   const services = server.services as typeof server.services & { recordings?: Recordings };
   if (!services.recordings) {
-    recordings = await createRecordings({ db: server.db, config: services.config, sessions: services.sessions, log: pino({ level: 'silent' }) });
+    recordings = await createRecordings({
+      db: server.db,
+      config: services.config,
+      sessions: services.sessions,
+      log: pino({ level: 'silent' }),
+    });
     mounted = recordings.router;
   }
   const base = server.url;
@@ -72,8 +99,12 @@ try {
   const users: AuthResponse[] = [];
   for (let i = 0; i < USERS; i++) {
     const res = await fetch(`${base}/api/auth/register`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ nickname: `bench_${i}_${randomBytes(3).toString('hex')}`, password: 'a long bench password 1' }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        nickname: `bench_${i}_${randomBytes(3).toString('hex')}`,
+        password: 'a long bench password 1',
+      }),
     });
     if (res.status !== 201) throw new Error(`register: ${res.status} ${await res.text()}`);
     users.push((await res.json()) as AuthResponse);
@@ -82,7 +113,7 @@ try {
   const SPAN = Date.now() - BASE;
   const BATCH = 5000;
   let seed = 7;
-  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   for (let from = 0; from < ROWS; from += BATCH) {
     const lives = [];
     const rows = [];
@@ -93,10 +124,26 @@ try {
       const durationMs = Math.floor(random() * random() * 4 * 3600_000);
       const title = `${WORDS[Math.floor(random() * WORDS.length)]} ${WORDS[Math.floor(random() * WORDS.length)]} #${i}`;
       const kind = i % 100 === 0 ? 'call' : 'broadcast';
-      lives.push({ id: liveId, userId: user.user.id, kind, title, status: 'ended', startedAt, endedAt: new Date(startedAt.getTime() + durationMs) });
+      lives.push({
+        id: liveId,
+        userId: user.user.id,
+        kind,
+        title,
+        status: 'ended',
+        startedAt,
+        endedAt: new Date(startedAt.getTime() + durationMs),
+      });
       rows.push({
-        liveId, userId: user.user.id, title, fileName: `${liveId}.webm`, startedAt, endedAt: new Date(startedAt.getTime() + durationMs), durationMs,
-        sizeBytes: durationMs * 125, location: LOCATIONS[Math.floor(random() * LOCATIONS.length)]!, status: random() < 0.95 ? 'ready' : 'incomplete',
+        liveId,
+        userId: user.user.id,
+        title,
+        fileName: `${liveId}.webm`,
+        startedAt,
+        endedAt: new Date(startedAt.getTime() + durationMs),
+        durationMs,
+        sizeBytes: durationMs * 125,
+        location: LOCATIONS[Math.floor(random() * LOCATIONS.length)]!,
+        status: random() < 0.95 ? 'ready' : 'incomplete',
         posterFileName: `${liveId}.jpg`,
       });
     }
@@ -109,12 +156,40 @@ try {
   // One real media file, for the range requests.
   const mediaName = `${newPublicId()}.webm`;
   await promisify(execFile)('ffmpeg', [
-    '-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440', '-t', '30',
-    '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '1M', '-c:a', 'libopus', path.join(recordingsDir, mediaName),
+    '-v',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=640x360:rate=25',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=frequency=440',
+    '-t',
+    '30',
+    '-c:v',
+    'libvpx',
+    '-deadline',
+    'realtime',
+    '-cpu-used',
+    '8',
+    '-b:v',
+    '1M',
+    '-c:a',
+    'libopus',
+    path.join(recordingsDir, mediaName),
   ]);
   const mediaSize = (await stat(path.join(recordingsDir, mediaName))).size;
   const mediaRow = await server.db.Recording.create({
-    userId: users[0]!.user.id, title: 'bench media', fileName: mediaName, startedAt: new Date(), durationMs: 30_000, sizeBytes: mediaSize, status: 'ready', posterFileName: 'none.jpg',
+    userId: users[0]!.user.id,
+    title: 'bench media',
+    fileName: mediaName,
+    startedAt: new Date(),
+    durationMs: 30_000,
+    sizeBytes: mediaSize,
+    status: 'ready',
+    posterFileName: 'none.jpg',
   });
 
   // The query shapes a library page makes.
@@ -122,17 +197,32 @@ try {
   const shapes: Array<{ name: string; query: (i: number) => string }> = [
     { name: 'newest first', query: () => 'size=20' },
     { name: 'page 50 of 20', query: () => 'page=50&size=20' },
-    { name: 'time range, 100', query: (i) => `from=${new Date(BASE + (i % 30) * 20 * 86_400_000).toISOString()}&to=${new Date(BASE + ((i % 30) * 20 + 30) * 86_400_000).toISOString()}&size=100` },
+    {
+      name: 'time range, 100',
+      query: (i) =>
+        `from=${new Date(BASE + (i % 30) * 20 * 86_400_000).toISOString()}&to=${new Date(BASE + ((i % 30) * 20 + 30) * 86_400_000).toISOString()}&size=100`,
+    },
     { name: 'duration 30-60 min', query: () => 'minDurationMs=1800000&maxDurationMs=3600000&size=20' },
     { name: 'longest first', query: () => 'sort=durationMs&order=desc&size=20' },
-    { name: 'location contains', query: (i) => `location=${encodeURIComponent(['france', 'osaka', 'peru'][i % 3]!)}&size=20` },
+    {
+      name: 'location contains',
+      query: (i) => `location=${encodeURIComponent(['france', 'osaka', 'peru'][i % 3]!)}&size=20`,
+    },
     { name: 'title contains', query: (i) => `q=${encodeURIComponent(['concert', 'review', 'q&a'][i % 3]!)}&size=20` },
     { name: 'presenter', query: (i) => `presenter=${encodeURIComponent(users[i % USERS]!.user.nickname)}&size=20` },
     { name: 'mine, by title', query: () => 'mine=true&sort=title&order=asc&size=50' },
-    { name: 'combined', query: (i) => `from=${new Date(BASE + 365 * 86_400_000).toISOString().slice(0, 10)}&minDurationMs=600000&location=france&sort=durationMs&order=asc&presenter=${users[i % USERS]!.user.id}&size=20` },
+    {
+      name: 'combined',
+      query: (i) =>
+        `from=${new Date(BASE + 365 * 86_400_000).toISOString().slice(0, 10)}&minDurationMs=600000&location=france&sort=durationMs&order=asc&presenter=${users[i % USERS]!.user.id}&size=20`,
+    },
   ];
 
-  async function timed(url: string, token: string | null, headers: Record<string, string> = {}): Promise<{ ms: number; status: number; bytes: number }> {
+  async function timed(
+    url: string,
+    token: string | null,
+    headers: Record<string, string> = {},
+  ): Promise<{ ms: number; status: number; bytes: number }> {
     const t0 = performance.now();
     const res = await fetch(url, { headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) } });
     const body = await res.arrayBuffer();
@@ -142,22 +232,29 @@ try {
   async function pool(count: number, worker: (i: number) => Promise<void>): Promise<number> {
     let next = 0;
     const t0 = performance.now();
-    await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-      while (next < count) await worker(next++);
-    }));
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < count) await worker(next++);
+      }),
+    );
     return (performance.now() - t0) / 1000;
   }
 
   // Sanity: every shape answers 200 with a plausible total.
   const totals: Record<string, number> = {};
   for (const shape of shapes) {
-    const res = await fetch(`${base}/api/recordings?${shape.query(0)}`, { headers: { authorization: `Bearer ${someone.token}` } });
+    const res = await fetch(`${base}/api/recordings?${shape.query(0)}`, {
+      headers: { authorization: `Bearer ${someone.token}` },
+    });
     if (res.status !== 200) throw new Error(`${shape.name}: ${res.status} ${await res.text()}`);
     totals[shape.name] = ((await res.json()) as RecordingList).total;
   }
 
   // Warm-up, then the measured run.
-  await pool(200, async (i) => void (await timed(`${base}/api/recordings?${shapes[i % shapes.length]!.query(i)}`, someone.token)));
+  await pool(
+    200,
+    async (i) => void (await timed(`${base}/api/recordings?${shapes[i % shapes.length]!.query(i)}`, someone.token)),
+  );
   const perShape = new Map<string, number[]>(shapes.map((s) => [s.name, []]));
   const all: number[] = [];
   let errors = 0;
@@ -171,43 +268,74 @@ try {
   all.sort((a, b) => a - b);
 
   // Range requests on the media route (a <video> seeking around): random 256 KiB ranges for a few seconds.
-  const view = (await (await fetch(`${base}/api/recordings/${mediaRow.id}`, { headers: { authorization: `Bearer ${someone.token}` } })).json()) as RecordingView;
+  const view = (await (
+    await fetch(`${base}/api/recordings/${mediaRow.id}`, { headers: { authorization: `Bearer ${someone.token}` } })
+  ).json()) as RecordingView;
   const rangeMs: number[] = [];
   let rangeBytes = 0;
   let rangeErrors = 0;
   const deadline = performance.now() + RANGE_SECONDS * 1000;
   const rangeT0 = performance.now();
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (performance.now() < deadline) {
-      const start = Math.floor(random() * (mediaSize - RANGE_BYTES));
-      const r = await timed(`${base}${view.mediaUrl}`, null, { range: `bytes=${start}-${start + RANGE_BYTES - 1}` });
-      if (r.status !== 206 || r.bytes !== RANGE_BYTES) rangeErrors++;
-      rangeBytes += r.bytes;
-      rangeMs.push(r.ms);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (performance.now() < deadline) {
+        const start = Math.floor(random() * (mediaSize - RANGE_BYTES));
+        const r = await timed(`${base}${view.mediaUrl}`, null, { range: `bytes=${start}-${start + RANGE_BYTES - 1}` });
+        if (r.status !== 206 || r.bytes !== RANGE_BYTES) rangeErrors++;
+        rangeBytes += r.bytes;
+        rangeMs.push(r.ms);
+      }
+    }),
+  );
   const rangeSeconds = (performance.now() - rangeT0) / 1000;
   rangeMs.sort((a, b) => a - b);
 
   // Report.
-  console.log(`\nonair bench:api: ${ROWS} recordings (+${ROWS} lives, ${USERS} users) in MariaDB, seeded in ${round(seedSeconds)} s; ${os.availableParallelism()} cores`);
-  console.log(`GET /api/recordings, concurrency ${CONCURRENCY}, ${REQUESTS} requests rotating ${shapes.length} query shapes\n`);
-  console.log(`${'query shape'.padEnd(22)}${'matches'.padStart(9)}${'p50 ms'.padStart(9)}${'p95 ms'.padStart(9)}${'p99 ms'.padStart(9)}`);
+  console.log(
+    `\nonair bench:api: ${ROWS} recordings (+${ROWS} lives, ${USERS} users) in MariaDB, seeded in ${round(seedSeconds)} s; ${os.availableParallelism()} cores`,
+  );
+  console.log(
+    `GET /api/recordings, concurrency ${CONCURRENCY}, ${REQUESTS} requests rotating ${shapes.length} query shapes\n`,
+  );
+  console.log(
+    `${'query shape'.padEnd(22)}${'matches'.padStart(9)}${'p50 ms'.padStart(9)}${'p95 ms'.padStart(9)}${'p99 ms'.padStart(9)}`,
+  );
   for (const shape of shapes) {
     const ms = perShape.get(shape.name)!.sort((a, b) => a - b);
-    console.log(`${shape.name.padEnd(22)}${String(totals[shape.name]).padStart(9)}${round(percentile(ms, 50)).toFixed(1).padStart(9)}${round(percentile(ms, 95)).toFixed(1).padStart(9)}${round(percentile(ms, 99)).toFixed(1).padStart(9)}`);
+    console.log(
+      `${shape.name.padEnd(22)}${String(totals[shape.name]).padStart(9)}${round(percentile(ms, 50)).toFixed(1).padStart(9)}${round(percentile(ms, 95)).toFixed(1).padStart(9)}${round(percentile(ms, 99)).toFixed(1).padStart(9)}`,
+    );
   }
-  console.log(`${'all'.padEnd(22)}${''.padStart(9)}${round(percentile(all, 50)).toFixed(1).padStart(9)}${round(percentile(all, 95)).toFixed(1).padStart(9)}${round(percentile(all, 99)).toFixed(1).padStart(9)}`);
+  console.log(
+    `${'all'.padEnd(22)}${''.padStart(9)}${round(percentile(all, 50)).toFixed(1).padStart(9)}${round(percentile(all, 95)).toFixed(1).padStart(9)}${round(percentile(all, 99)).toFixed(1).padStart(9)}`,
+  );
   console.log(`throughput ${round(REQUESTS / listSeconds)} req/s, ${errors} errors\n`);
   const rangeMBps = rangeBytes / rangeSeconds / 1024 / 1024;
-  console.log(`media route: random ${RANGE_BYTES / 1024} KiB ranges of a ${round(mediaSize / 1024 / 1024, 2)} MiB WebM, concurrency ${CONCURRENCY}, ${RANGE_SECONDS} s`);
-  console.log(`  ${rangeMs.length} requests, ${round(rangeMs.length / rangeSeconds)} req/s, ${round(rangeMBps)} MiB/s, p50 ${round(percentile(rangeMs, 50))} ms, p99 ${round(percentile(rangeMs, 99))} ms, ${rangeErrors} errors\n`);
-  console.log(JSON.stringify({
-    bench: 'api', rows: ROWS, concurrency: CONCURRENCY, requests: REQUESTS,
-    p50Ms: round(percentile(all, 50)), p95Ms: round(percentile(all, 95)), p99Ms: round(percentile(all, 99)), rps: round(REQUESTS / listSeconds), errors,
-    rangeRps: round(rangeMs.length / rangeSeconds), rangeMBps: round(rangeMBps), rangeP50Ms: round(percentile(rangeMs, 50)), rangeP99Ms: round(percentile(rangeMs, 99)), rangeErrors,
-    cores: os.availableParallelism(),
-  }));
+  console.log(
+    `media route: random ${RANGE_BYTES / 1024} KiB ranges of a ${round(mediaSize / 1024 / 1024, 2)} MiB WebM, concurrency ${CONCURRENCY}, ${RANGE_SECONDS} s`,
+  );
+  console.log(
+    `  ${rangeMs.length} requests, ${round(rangeMs.length / rangeSeconds)} req/s, ${round(rangeMBps)} MiB/s, p50 ${round(percentile(rangeMs, 50))} ms, p99 ${round(percentile(rangeMs, 99))} ms, ${rangeErrors} errors\n`,
+  );
+  console.log(
+    JSON.stringify({
+      bench: 'api',
+      rows: ROWS,
+      concurrency: CONCURRENCY,
+      requests: REQUESTS,
+      p50Ms: round(percentile(all, 50)),
+      p95Ms: round(percentile(all, 95)),
+      p99Ms: round(percentile(all, 99)),
+      rps: round(REQUESTS / listSeconds),
+      errors,
+      rangeRps: round(rangeMs.length / rangeSeconds),
+      rangeMBps: round(rangeMBps),
+      rangeP50Ms: round(percentile(rangeMs, 50)),
+      rangeP99Ms: round(percentile(rangeMs, 99)),
+      rangeErrors,
+      cores: os.availableParallelism(),
+    }),
+  );
 } finally {
   await recordings?.close();
   await closeServer?.();

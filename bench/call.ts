@@ -17,7 +17,14 @@ import { waitFor } from '../tests/support/wait.js';
 
 const calls = Number(process.argv[2] ?? 10);
 const dir = await mkdtemp(path.join(os.tmpdir(), 'onair-bench-call-'));
-const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', DATABASE_URL: `sqlite:${path.join(dir, 'db.sqlite')}`, RECORDINGS_DIR: path.join(dir, 'rec'), AUTH_RATE_LIMIT: '1000' });
+const config = loadConfig({
+  PORT: '0',
+  HOST: '127.0.0.1',
+  LOG_LEVEL: 'silent',
+  DATABASE_URL: `sqlite:${path.join(dir, 'db.sqlite')}`,
+  RECORDINGS_DIR: path.join(dir, 'rec'),
+  AUTH_RATE_LIMIT: '1000',
+});
 const server = await startServer(config, { media: {}, frontDir: null });
 const browser = await launchBrowser();
 const pipelines = async () => (await server.services.media!.server.pipelineIds()).length;
@@ -37,28 +44,47 @@ try {
       const invited = await pa.callRequest('me', 'call:invite', { nickname: b.nickname });
       if (!invited.ok) throw new Error(`invite failed: ${JSON.stringify(invited)}`);
       const callId: string = invited.call.id;
-      await waitFor(async () => (await pb.callEvents('me')).some(([e, m]) => e === 'call:state' && m.id === callId), 'the ring', { intervalMs: 2 });
+      await waitFor(
+        async () => (await pb.callEvents('me')).some(([e, m]) => e === 'call:state' && m.id === callId),
+        'the ring',
+        { intervalMs: 2 },
+      );
       ringMs.push(performance.now() - t0);
 
       const t1 = performance.now();
       const accepted = await pb.callRequest('me', 'call:accept', { callId });
       if (!accepted.ok) throw new Error(`accept failed: ${JSON.stringify(accepted)}`);
       await Promise.all([join(pa, callId), join(pb, callId)]);
-      await waitFor(async () => (await pa.firstFrameMs('me:peer')) !== undefined && (await pb.firstFrameMs('me:peer')) !== undefined,
-        'both sides rendering', { timeoutMs: 30_000, intervalMs: 5 });
+      await waitFor(
+        async () =>
+          (await pa.firstFrameMs('me:peer')) !== undefined && (await pb.firstFrameMs('me:peer')) !== undefined,
+        'both sides rendering',
+        { timeoutMs: 30_000, intervalMs: 5 },
+      );
       setupMs.push(performance.now() - t1);
 
       const t2 = performance.now();
       await pa.callRequest('me', 'call:hangUp', { callId });
       await waitFor(async () => (await pipelines()) === baseline, 'pipelines released', { intervalMs: 5 });
       releaseMs.push(performance.now() - t2);
-      console.log(`call ${String(i + 1).padStart(2)}: ring ${ringMs.at(-1)!.toFixed(0)} ms, accept → both rendering ${setupMs.at(-1)!.toFixed(0)} ms, hang-up → released ${releaseMs.at(-1)!.toFixed(0)} ms`);
+      console.log(
+        `call ${String(i + 1).padStart(2)}: ring ${ringMs.at(-1)!.toFixed(0)} ms, accept → both rendering ${setupMs.at(-1)!.toFixed(0)} ms, hang-up → released ${releaseMs.at(-1)!.toFixed(0)} ms`,
+      );
     } finally {
       await Promise.all([ca.close(), cb.close()]);
     }
   }
-  const figures = { bench: 'call', calls, ringP50Ms: pct(ringMs, 50), setupP50Ms: pct(setupMs, 50), setupP95Ms: pct(setupMs, 95), releaseP50Ms: pct(releaseMs, 50) };
-  console.log(`ring p50 ${figures.ringP50Ms} ms; accept → both rendering p50 ${figures.setupP50Ms} ms, p95 ${figures.setupP95Ms} ms; hang-up → released p50 ${figures.releaseP50Ms} ms`);
+  const figures = {
+    bench: 'call',
+    calls,
+    ringP50Ms: pct(ringMs, 50),
+    setupP50Ms: pct(setupMs, 50),
+    setupP95Ms: pct(setupMs, 95),
+    releaseP50Ms: pct(releaseMs, 50),
+  };
+  console.log(
+    `ring p50 ${figures.ringP50Ms} ms; accept → both rendering p50 ${figures.setupP50Ms} ms, p95 ${figures.setupP95Ms} ms; hang-up → released p50 ${figures.releaseP50Ms} ms`,
+  );
   console.log(JSON.stringify(figures));
 } finally {
   await browser.close();
@@ -70,7 +96,11 @@ try {
 async function join(page: Harness, callId: string): Promise<void> {
   const presented = await page.callPresent('me', callId);
   if (!presented.ok) throw new Error(`present failed: ${JSON.stringify(presented)}`);
-  await waitFor(async () => (await page.callEvents('me')).some(([e, m]) => e === 'call:peerLive' && m.callId === callId), 'the other side on air', { timeoutMs: 30_000, intervalMs: 5 });
+  await waitFor(
+    async () => (await page.callEvents('me')).some(([e, m]) => e === 'call:peerLive' && m.callId === callId),
+    'the other side on air',
+    { timeoutMs: 30_000, intervalMs: 5 },
+  );
   const watched = await page.callWatch('me', callId);
   if (!watched.ok) throw new Error(`watch failed: ${JSON.stringify(watched)}`);
 }

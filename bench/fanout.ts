@@ -68,7 +68,13 @@ class SyntheticViewer {
     iceAdditionalHostAddresses: ['127.0.0.1'],
     codecs: {
       audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48_000, channels: 2 })],
-      video: [new RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90_000, rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }] })],
+      video: [
+        new RTCRtpCodecParameters({
+          mimeType: 'video/VP8',
+          clockRate: 90_000,
+          rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }],
+        }),
+      ],
     },
   });
   readonly streams = new Map<number, { first: number; highest: number; cycles: number; received: number }>();
@@ -86,8 +92,12 @@ class SyntheticViewer {
     this.pc.connectionStateChange.subscribe((state) => {
       if (state === 'connected' && !this.dtlsConnectedAt) this.dtlsConnectedAt = performance.now();
     });
-    this.pc.addTransceiver('audio', { direction: 'recvonly' }).onTrack.subscribe((track) => track.onReceiveRtp.subscribe((p) => this.#count(p)));
-    this.pc.addTransceiver('video', { direction: 'recvonly' }).onTrack.subscribe((track) => track.onReceiveRtp.subscribe((p) => this.#count(p)));
+    this.pc
+      .addTransceiver('audio', { direction: 'recvonly' })
+      .onTrack.subscribe((track) => track.onReceiveRtp.subscribe((p) => this.#count(p)));
+    this.pc
+      .addTransceiver('video', { direction: 'recvonly' })
+      .onTrack.subscribe((track) => track.onReceiveRtp.subscribe((p) => this.#count(p)));
     // Like a browser without STUN: no server-reflexive gathering (werift would query a public default).
     for (const transport of this.pc.iceTransports) transport.connection.stunServer = undefined;
     await this.pc.setLocalDescription(await this.pc.createOffer());
@@ -108,7 +118,13 @@ class SyntheticViewer {
 
   /** A trickled engine candidate (queued by werift until the answer is set). */
   addCandidate(candidate: { candidate: string; sdpMid?: string; sdpMLineIndex?: number }): void {
-    this.pc.addIceCandidate({ candidate: candidate.candidate, sdpMid: candidate.sdpMid, sdpMLineIndex: candidate.sdpMLineIndex }).catch(() => undefined);
+    this.pc
+      .addIceCandidate({
+        candidate: candidate.candidate,
+        sdpMid: candidate.sdpMid,
+        sdpMLineIndex: candidate.sdpMLineIndex,
+      })
+      .catch(() => undefined);
   }
 
   /** Received and expected packet counts so far (expected from the sequence number range). */
@@ -129,7 +145,8 @@ class SyntheticViewer {
       this.#firstPacket();
     }
     const s = this.streams.get(ssrc);
-    if (!s) return void this.streams.set(ssrc, { first: sequenceNumber, highest: sequenceNumber, cycles: 0, received: 1 });
+    if (!s)
+      return void this.streams.set(ssrc, { first: sequenceNumber, highest: sequenceNumber, cycles: 0, received: 1 });
     s.received += 1;
     const delta = (sequenceNumber - s.highest) & 0xffff;
     if (delta > 0 && delta < 0x8000) {
@@ -175,9 +192,37 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'onair-bench-fanout-'));
   const clip = path.join(dir, 'clip.webm');
   await promisify(execFile)('ffmpeg', [
-    '-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=640x480:rate=20', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-    '-t', '60', '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '500k', '-minrate', '500k', '-maxrate', '500k',
-    '-g', '40', '-c:a', 'libopus', '-b:a', '48k', clip,
+    '-v',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=640x480:rate=20',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=frequency=440:sample_rate=48000',
+    '-t',
+    '60',
+    '-c:v',
+    'libvpx',
+    '-deadline',
+    'realtime',
+    '-cpu-used',
+    '8',
+    '-b:v',
+    '500k',
+    '-minrate',
+    '500k',
+    '-maxrate',
+    '500k',
+    '-g',
+    '40',
+    '-c:a',
+    'libopus',
+    '-b:a',
+    '48k',
+    clip,
   ]);
   const engine = await spawnEngine({
     port: 0,
@@ -203,14 +248,18 @@ async function main(): Promise<void> {
       for (const pid of pids) {
         const ticks = await procCpuTicks(pid);
         now.set(pid, ticks);
-        parts.push(`${pid}: ${Math.round((await procRssBytes(pid)) / 1e6)}MB ${((ticks - (last.get(pid) ?? ticks)) / 5).toFixed(0)}%`);
+        parts.push(
+          `${pid}: ${Math.round((await procRssBytes(pid)) / 1e6)}MB ${((ticks - (last.get(pid) ?? ticks)) / 5).toFixed(0)}%`,
+        );
       }
       last = now;
       const stats = (await (await fetch(statsUrl)).json().catch(() => ({}))) as {
         objects?: number;
         hosts?: { heapBytes: number; externalBytes: number }[];
       };
-      const heap = (stats.hosts ?? []).map((h) => `heap ${Math.round(h.heapBytes / 1e6)}MB ext ${Math.round(h.externalBytes / 1e6)}MB`);
+      const heap = (stats.hosts ?? []).map(
+        (h) => `heap ${Math.round(h.heapBytes / 1e6)}MB ext ${Math.round(h.externalBytes / 1e6)}MB`,
+      );
       console.error(`  [sample] ${parts.join(' | ')} objects=${stats.objects} ${heap.join(' ')}`);
     }, 5000).unref();
   }
@@ -231,7 +280,10 @@ async function main(): Promise<void> {
       const answer = await call<string>((cb) => endpoint.processOffer(offer, cb));
       await viewer.answer(answer);
       await call((cb) => endpoint.gatherCandidates(cb));
-      await Promise.race([viewer.firstPacket, sleep(JOIN_TIMEOUT_MS).then(() => Promise.reject(new Error('join timed out')))]);
+      await Promise.race([
+        viewer.firstPacket,
+        sleep(JOIN_TIMEOUT_MS).then(() => Promise.reject(new Error('join timed out'))),
+      ]);
       return true;
     } catch {
       return false;
@@ -260,11 +312,20 @@ async function main(): Promise<void> {
   await probe.close();
   console.log(`source: ${round(sourcePps)} packets/s (VP8 + Opus)`);
 
-  const singleJoin = { joins: SINGLE_JOINS, connected: single.length, firstPacketMsP50: round(percentile(single, 50)), firstPacketMsMax: round(Math.max(...single)) };
-  console.log(`single joins: ${single.length}/${SINGLE_JOINS} connected, answer to first packet p50 ${singleJoin.firstPacketMsP50} ms, max ${singleJoin.firstPacketMsMax} ms`);
+  const singleJoin = {
+    joins: SINGLE_JOINS,
+    connected: single.length,
+    firstPacketMsP50: round(percentile(single, 50)),
+    firstPacketMsMax: round(Math.max(...single)),
+  };
+  console.log(
+    `single joins: ${single.length}/${SINGLE_JOINS} connected, answer to first packet p50 ${singleJoin.firstPacketMsP50} ms, max ${singleJoin.firstPacketMsMax} ms`,
+  );
 
   const rows: Row[] = [];
-  console.log('viewers joined failed  engineCPU%  perViewer%  RSS(MB)  received   lost  loss%  first-packet ms p50/p95/max  benchCPU%  rate%');
+  console.log(
+    'viewers joined failed  engineCPU%  perViewer%  RSS(MB)  received   lost  loss%  first-packet ms p50/p95/max  benchCPU%  rate%',
+  );
   for (const n of LADDER) {
     const viewers: SyntheticViewer[] = [];
     const endpoints: any[] = [];
@@ -281,11 +342,18 @@ async function main(): Promise<void> {
         const xs = viewers.filter((v) => v.answeredAt && f(v)).map((v) => f(v) - v.answeredAt);
         return `p50 ${round(percentile(xs, 50))} p95 ${round(percentile(xs, 95))} max ${round(Math.max(...xs))} (${xs.length})`;
       };
-      console.error(`  ice ${phase((v) => v.iceConnectedAt)} | dtls ${phase((v) => v.dtlsConnectedAt)} | first ${phase((v) => v.firstPacketAt)}`);
+      console.error(
+        `  ice ${phase((v) => v.iceConnectedAt)} | dtls ${phase((v) => v.dtlsConnectedAt)} | first ${phase((v) => v.firstPacketAt)}`,
+      );
     }
     await sleep(WARMUP_MS);
     const pids = await enginePids();
-    const before = { ticks: await Promise.all(pids.map(procCpuTicks)), bench: process.cpuUsage(), counts: viewers.map((v) => v.counts()), at: performance.now() };
+    const before = {
+      ticks: await Promise.all(pids.map(procCpuTicks)),
+      bench: process.cpuUsage(),
+      counts: viewers.map((v) => v.counts()),
+      at: performance.now(),
+    };
     await sleep(WINDOW_S * 1000);
     const ticks = await Promise.all(pids.map(procCpuTicks));
     const bench = process.cpuUsage(before.bench);
@@ -298,10 +366,18 @@ async function main(): Promise<void> {
       expected += c.expected - before.counts[i]!.expected;
     });
     if (process.env.BENCH_DEBUG) {
-      const lossy = counts.map((c, i) => (c.expected - before.counts[i]!.expected) - (c.received - before.counts[i]!.received)).filter((l) => l > 0);
-      console.error(`  viewers with loss: ${lossy.length}, worst ${Math.max(0, ...lossy)}; streams per viewer: ${viewers.map((v) => v.streams.size).join(',').slice(0, 80)}`);
+      const lossy = counts
+        .map((c, i) => c.expected - before.counts[i]!.expected - (c.received - before.counts[i]!.received))
+        .filter((l) => l > 0);
+      console.error(
+        `  viewers with loss: ${lossy.length}, worst ${Math.max(0, ...lossy)}; streams per viewer: ${viewers
+          .map((v) => v.streams.size)
+          .join(',')
+          .slice(0, 80)}`,
+      );
     }
-    const engineCpuPct = (100 * (ticks.reduce((a, b) => a + b, 0) - before.ticks.reduce((a, b) => a + b, 0))) / CLK_TCK / elapsedS;
+    const engineCpuPct =
+      (100 * (ticks.reduce((a, b) => a + b, 0) - before.ticks.reduce((a, b) => a + b, 0))) / CLK_TCK / elapsedS;
     const firsts = viewers.filter((v) => v.firstPacketAt).map((v) => v.firstPacketAt - v.answeredAt);
     const rss = (await Promise.all(pids.map(procRssBytes))).reduce((a, b) => a + b, 0);
     const row: Row = {
@@ -323,9 +399,18 @@ async function main(): Promise<void> {
     rows.push(row);
     console.log(
       [
-        pad(row.viewers, 7), pad(row.joined, 6), pad(row.failedJoins, 6), pad(row.engineCpuPct, 11), pad(row.cpuPerViewerPct, 11),
-        pad(row.engineRssMB, 8), pad(row.packetsReceived, 9), pad(row.packetsLost, 6), pad(row.lossPct, 6),
-        pad(`${row.firstPacketMsP50}/${row.firstPacketMsP95}/${row.firstPacketMsMax}`, 28), pad(row.benchCpuPct, 10), pad(row.ratePct, 6),
+        pad(row.viewers, 7),
+        pad(row.joined, 6),
+        pad(row.failedJoins, 6),
+        pad(row.engineCpuPct, 11),
+        pad(row.cpuPerViewerPct, 11),
+        pad(row.engineRssMB, 8),
+        pad(row.packetsReceived, 9),
+        pad(row.packetsLost, 6),
+        pad(row.lossPct, 6),
+        pad(`${row.firstPacketMsP50}/${row.firstPacketMsP95}/${row.firstPacketMsMax}`, 28),
+        pad(row.benchCpuPct, 10),
+        pad(row.ratePct, 6),
       ].join(' '),
     );
     await Promise.all(endpoints.map((e) => call((cb) => e.release(cb)).catch(() => undefined)));
@@ -349,7 +434,16 @@ async function main(): Promise<void> {
     `viewers per core: ${viewersPerCore} (at ${best?.viewers ?? 0} viewers, ${best?.cpuPerViewerPct ?? '-'} % of a core each: full rate, no loss, all joined at the first attempt)`,
   );
   console.log(
-    JSON.stringify({ bench: 'fanout', viewersPerCore, atViewers: best?.viewers ?? 0, sourcePps: round(sourcePps), singleJoin, machineCores: os.availableParallelism(), windowSeconds: WINDOW_S, rows }),
+    JSON.stringify({
+      bench: 'fanout',
+      viewersPerCore,
+      atViewers: best?.viewers ?? 0,
+      sourcePps: round(sourcePps),
+      singleJoin,
+      machineCores: os.availableParallelism(),
+      windowSeconds: WINDOW_S,
+      rows,
+    }),
   );
 }
 

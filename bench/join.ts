@@ -16,7 +16,14 @@ import { waitFor } from '../tests/support/wait.js';
 
 const joins = Number(process.argv[2] ?? 20);
 const dir = await mkdtemp(path.join(os.tmpdir(), 'onair-bench-join-'));
-const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', DATABASE_URL: `sqlite:${path.join(dir, 'db.sqlite')}`, RECORDINGS_DIR: path.join(dir, 'rec'), AUTH_RATE_LIMIT: '1000' });
+const config = loadConfig({
+  PORT: '0',
+  HOST: '127.0.0.1',
+  LOG_LEVEL: 'silent',
+  DATABASE_URL: `sqlite:${path.join(dir, 'db.sqlite')}`,
+  RECORDINGS_DIR: path.join(dir, 'rec'),
+  AUTH_RATE_LIMIT: '1000',
+});
 const server = await startServer(config, { media: {}, frontDir: null });
 const browser = await launchBrowser();
 try {
@@ -34,16 +41,34 @@ try {
     const key = `v${i}`;
     const watched = await viewerPage.watch(key, viewer.token, started.liveId);
     if (!watched.ok) throw new Error(`watch failed: ${JSON.stringify(watched)}`);
-    const ms = await waitFor(() => viewerPage.firstFrameMs(key), `first frame of join ${i}`, { timeoutMs: 30_000, intervalMs: 5 });
+    const ms = await waitFor(() => viewerPage.firstFrameMs(key), `first frame of join ${i}`, {
+      timeoutMs: 30_000,
+      intervalMs: 5,
+    });
     times.push(ms);
     const marks = await viewerPage.marks(key);
-    console.log(`join ${String(i + 1).padStart(2)}: ${ms.toFixed(0)} ms   (${Object.entries(marks).sort((a, b) => a[1] - b[1]).map(([k, v]) => `${k} ${v}`).join(', ')})`);
+    console.log(
+      `join ${String(i + 1).padStart(2)}: ${ms.toFixed(0)} ms   (${Object.entries(marks)
+        .sort((a, b) => a[1] - b[1])
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')})`,
+    );
     await viewerPage.leave(key);
   }
   const sorted = [...times].sort((a, b) => a - b);
   const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-  const result = { bench: 'join', joins, p50Ms: Math.round(pct(50)), p95Ms: Math.round(pct(95)), minMs: Math.round(sorted[0]!), maxMs: Math.round(sorted.at(-1)!), targetP50Ms: 300 };
-  console.log(`\nwatch → first frame over ${joins} joins: p50 ${result.p50Ms} ms, p95 ${result.p95Ms} ms (min ${result.minMs}, max ${result.maxMs}; target p50 < 300 ms)`);
+  const result = {
+    bench: 'join',
+    joins,
+    p50Ms: Math.round(pct(50)),
+    p95Ms: Math.round(pct(95)),
+    minMs: Math.round(sorted[0]!),
+    maxMs: Math.round(sorted.at(-1)!),
+    targetP50Ms: 300,
+  };
+  console.log(
+    `\nwatch → first frame over ${joins} joins: p50 ${result.p50Ms} ms, p95 ${result.p95Ms} ms (min ${result.minMs}, max ${result.maxMs}; target p50 < 300 ms)`,
+  );
   await presenterPage.stop('p');
   await context.close();
   console.log(JSON.stringify(result));

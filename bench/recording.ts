@@ -21,9 +21,31 @@ const dir = await mkdtemp(path.join(tmpdir(), 'onair-bench-recording-'));
 try {
   const clip = path.join(dir, 'clip.webm');
   await promisify(execFile)('ffmpeg', [
-    '-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=640x480:rate=20', '-f', 'lavfi', '-i', 'sine=frequency=440',
-    '-t', String(minutes * 60), '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '500k', '-g', '200',
-    '-c:a', 'libopus', clip,
+    '-v',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc=size=640x480:rate=20',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=frequency=440',
+    '-t',
+    String(minutes * 60),
+    '-c:v',
+    'libvpx',
+    '-deadline',
+    'realtime',
+    '-cpu-used',
+    '8',
+    '-b:v',
+    '500k',
+    '-g',
+    '200',
+    '-c:a',
+    'libopus',
+    clip,
   ]);
 
   // Every packet of the clip as RTP, in timeline order, with its media time.
@@ -36,7 +58,11 @@ try {
     const packetizer = new RtpPacketizer(track, { maxPayload: 1200 });
     for await (const packet of new EncodedPacketSink(inputTrack).packets() as AsyncGenerator<EncodedPacket>) {
       const atMs = packet.timestamp * 1000;
-      feed.push({ atMs, track, packets: packetizer.packetize(packet.data, packetizer.timestampAt(atMs), packet.type === 'key') });
+      feed.push({
+        atMs,
+        track,
+        packets: packetizer.packetize(packet.data, packetizer.timestampAt(atMs), packet.type === 'key'),
+      });
     }
   }
   input.dispose();
@@ -45,7 +71,12 @@ try {
 
   let now = 0;
   const output = path.join(dir, 'recorded.webm');
-  const recorder = new WebmRecorder({ path: output, profile: 'WEBM', requestKeyframe: () => undefined, now: () => now });
+  const recorder = new WebmRecorder({
+    path: output,
+    profile: 'WEBM',
+    requestKeyframe: () => undefined,
+    now: () => now,
+  });
   await recorder.start();
   const cpuBefore = process.cpuUsage();
   const wallBefore = performance.now();
@@ -83,7 +114,9 @@ try {
     playerOpenMs: Math.round(openMs),
   };
   console.log(`recorded ${row.mediaSeconds} s (${(row.bytes / 1e6).toFixed(1)} MB, ${rtpPackets} RTP packets)`);
-  console.log(`recorder CPU: ${row.cpuPercentOfCorePerRecording} % of a core per live recording, ${row.microsecondsPerPacket} µs per packet`);
+  console.log(
+    `recorder CPU: ${row.cpuPercentOfCorePerRecording} % of a core per live recording, ${row.microsecondsPerPacket} µs per packet`,
+  );
   console.log(`stop() (finish in place): ${row.stopMs} ms; WebmPlayer.open(): ${row.playerOpenMs} ms`);
   console.log(JSON.stringify(row));
 } finally {

@@ -1,7 +1,12 @@
 import { OnairError } from '../api/contract/errors.js';
 import {
-  invoke, release, toKurentoCandidate,
-  type IceCandidateInit, type KurentoObject, type KurentoPipeline, type MediaType,
+  invoke,
+  release,
+  toKurentoCandidate,
+  type IceCandidateInit,
+  type KurentoObject,
+  type KurentoPipeline,
+  type MediaType,
 } from './kurento.js';
 import { SafeEmitter } from './SafeEmitter.js';
 import { validateOffer, type SdpRole } from './sdp.js';

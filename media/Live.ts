@@ -51,7 +51,11 @@ export class Live extends SafeEmitter<LiveEvents> {
   #ending: Promise<LiveEnd> | undefined;
   #closed = false;
 
-  constructor(id: string, pipeline: KurentoPipeline, opts: { owner: boolean; guard: Guard; ice?: EndpointIce; source?: KurentoObject }) {
+  constructor(
+    id: string,
+    pipeline: KurentoPipeline,
+    opts: { owner: boolean; guard: Guard; ice?: EndpointIce; source?: KurentoObject },
+  ) {
     super();
     this.id = id;
     this.owner = opts.owner;

@@ -147,7 +147,13 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
       timer = setTimeout(() => resolve(false), timeoutMs);
     });
     try {
-      const ok = this.#client.getServerManager().then((m) => invoke(m, 'getUsedMemory')).then(() => true, () => false);
+      const ok = this.#client
+        .getServerManager()
+        .then((m) => invoke(m, 'getUsedMemory'))
+        .then(
+          () => true,
+          () => false,
+        );
       return await Promise.race([ok, timeout]);
     } finally {
       clearTimeout(timer);
@@ -174,7 +180,8 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
 
   #armLoss(): void {
     this.#lost = new Promise<never>((_, reject) => {
-      this.#declareLost = (reason) => reject(new OnairError('media.unavailable', `the media server is unavailable (${reason})`));
+      this.#declareLost = (reason) =>
+        reject(new OnairError('media.unavailable', `the media server is unavailable (${reason})`));
     });
     this.#lost.catch(() => undefined);
   }

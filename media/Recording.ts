@@ -50,7 +50,10 @@ export class Recording {
       timer = setTimeout(() => resolve('timeout'), timeoutMs);
     });
     try {
-      const outcome = await Promise.race([invoke(this.#kurento, 'stopAndWait').then(() => 'stopped' as const), timeout]);
+      const outcome = await Promise.race([
+        invoke(this.#kurento, 'stopAndWait').then(() => 'stopped' as const),
+        timeout,
+      ]);
       return { stopped: outcome === 'stopped' };
     } catch {
       return { stopped: false };

@@ -43,7 +43,10 @@ export interface KurentoObject {
   release(callback: (error?: Error | null) => void): unknown;
 }
 export interface KurentoPipeline extends KurentoObject {
-  create(type: 'WebRtcEndpoint' | 'RecorderEndpoint' | 'PlayerEndpoint', params?: Record<string, unknown>): Promise<KurentoObject>;
+  create(
+    type: 'WebRtcEndpoint' | 'RecorderEndpoint' | 'PlayerEndpoint',
+    params?: Record<string, unknown>,
+  ): Promise<KurentoObject>;
 }
 
 /** A server-side error (KMS code and type), or a connection failure. */
@@ -68,7 +71,10 @@ export interface KurentoClient {
   on(event: 'reconnected', listener: (sameSession: boolean) => void): unknown;
   on(event: 'disconnect' | 'connected', listener: () => void): unknown;
   /** The reconnecting socket (reconnect-core): `connected`, and `disconnect` the moment the socket drops. */
-  readonly _re: { readonly connected: boolean; on(event: 'disconnect' | 'error' | 'connect', listener: (...args: unknown[]) => void): unknown };
+  readonly _re: {
+    readonly connected: boolean;
+    on(event: 'disconnect' | 'error' | 'connect', listener: (...args: unknown[]) => void): unknown;
+  };
 }
 
 export interface ConnectOptions {

@@ -11,14 +11,16 @@ export type SdpRole = 'presenter' | 'viewer';
  */
 export function validateOffer(sdp: unknown, role: SdpRole): string {
   if (typeof sdp !== 'string') throw new OnairError('sdp.invalid', 'the SDP offer must be a string');
-  if (Buffer.byteLength(sdp) > MAX_SDP_BYTES) throw new OnairError('sdp.invalid', `the SDP offer is larger than ${MAX_SDP_BYTES} bytes`);
+  if (Buffer.byteLength(sdp) > MAX_SDP_BYTES)
+    throw new OnairError('sdp.invalid', `the SDP offer is larger than ${MAX_SDP_BYTES} bytes`);
   const lines = sdp.split(/\r?\n/).filter((l) => l.length > 0);
   if (lines[0] !== 'v=0') throw new OnairError('sdp.invalid', 'the SDP offer does not start with v=0');
   if (!lines.every((l) => /^[a-z]=/.test(l))) throw new OnairError('sdp.invalid', 'the SDP offer has a malformed line');
   const sections = mediaSections(lines);
   if (sections.length === 0) throw new OnairError('sdp.invalid', 'the SDP offer has no media section');
   for (const s of sections) {
-    if (!/^m=(audio|video|application) \d+ [A-Z/]+ .+$/.test(s.mLine)) throw new OnairError('sdp.invalid', `malformed media line: ${s.mLine.slice(0, 80)}`);
+    if (!/^m=(audio|video|application) \d+ [A-Z/]+ .+$/.test(s.mLine))
+      throw new OnairError('sdp.invalid', `malformed media line: ${s.mLine.slice(0, 80)}`);
   }
   const sends = (s: MediaSection) => s.direction === 'sendrecv' || s.direction === 'sendonly';
   const av = sections.filter((s) => s.kind === 'audio' || s.kind === 'video');

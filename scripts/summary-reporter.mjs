@@ -1,6 +1,8 @@
 // A node:test reporter that counts leaf tests and writes one JSON object: { passed, failed, skipped }.
 export default async function* summaryReporter(source) {
-  let passed = 0, failed = 0, skipped = 0;
+  let passed = 0,
+    failed = 0,
+    skipped = 0;
   for await (const event of source) {
     if (event.type !== 'test:pass' && event.type !== 'test:fail') continue;
     if (event.data.details?.type === 'suite') continue;

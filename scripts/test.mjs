@@ -38,10 +38,14 @@ function buildFront() {
   const previous = path.join(root, '.test-artifacts', `front-old-${process.pid}`);
   console.log('  build   front end (vite build) for the browser suites');
   const vite = path.join(root, 'node_modules', 'vite', 'bin', 'vite.js');
-  const result = spawnSync(process.execPath, [vite, 'build', '--logLevel', 'warn', '--outDir', staging, '--emptyOutDir'], {
-    cwd: root,
-    stdio: 'inherit',
-  });
+  const result = spawnSync(
+    process.execPath,
+    [vite, 'build', '--logLevel', 'warn', '--outDir', staging, '--emptyOutDir'],
+    {
+      cwd: root,
+      stdio: 'inherit',
+    },
+  );
   if (result.status !== 0) {
     rmSync(staging, { recursive: true, force: true });
     console.log('The front-end build (vite build) failed: see above. No test was run.');
@@ -61,7 +65,10 @@ function buildFront() {
 function tcpOpen(port, host = '127.0.0.1') {
   return new Promise((resolve) => {
     const s = net.connect({ port, host });
-    const done = (ok) => { s.destroy(); resolve(ok); };
+    const done = (ok) => {
+      s.destroy();
+      resolve(ok);
+    };
     s.setTimeout(1500, () => done(false));
     s.once('connect', () => done(true));
     s.once('error', () => done(false));
@@ -73,7 +80,8 @@ async function probe() {
   const mariadbUrl = new URL(process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test');
   const redisUrl = new URL(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379');
   return {
-    mariadb: (await tcpOpen(Number(mariadbUrl.port || 3306), mariadbUrl.hostname)) || `no MariaDB/MySQL at ${mariadbUrl.host}`,
+    mariadb:
+      (await tcpOpen(Number(mariadbUrl.port || 3306), mariadbUrl.hostname)) || `no MariaDB/MySQL at ${mariadbUrl.host}`,
     redis: (await tcpOpen(Number(redisUrl.port || 6379), redisUrl.hostname)) || `no Redis at ${redisUrl.host}`,
     chromium: hasCommand('chromium') || 'chromium is not installed (apt-get install chromium)',
     ffmpeg: (hasCommand('ffmpeg') && hasCommand('ffprobe')) || 'ffmpeg is not installed (apt-get install ffmpeg)',
@@ -126,16 +134,33 @@ const artifacts = path.join(root, '.test-artifacts');
 mkdirSync(artifacts, { recursive: true });
 if (FRONT_SUITES.some((suite) => planSuites.has(suite))) buildFront();
 const summaryFile = path.join(artifacts, 'summary.json');
-const available = Object.entries(services).filter(([, v]) => v === true).map(([k]) => k).join(',');
-const child = spawn(process.execPath, [
-  '--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=240000',
-  '--test-reporter=spec', '--test-reporter-destination=stdout',
-  '--test-reporter=./scripts/summary-reporter.mjs', `--test-reporter-destination=${summaryFile}`,
-  ...plan,
-], { cwd: root, stdio: 'inherit', env: { ...process.env, ONAIR_TEST_SERVICES: available, NODE_ENV: 'test' } });
+const available = Object.entries(services)
+  .filter(([, v]) => v === true)
+  .map(([k]) => k)
+  .join(',');
+const child = spawn(
+  process.execPath,
+  [
+    '--import',
+    'tsx',
+    '--test',
+    '--test-concurrency=1',
+    '--test-timeout=240000',
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    '--test-reporter=./scripts/summary-reporter.mjs',
+    `--test-reporter-destination=${summaryFile}`,
+    ...plan,
+  ],
+  { cwd: root, stdio: 'inherit', env: { ...process.env, ONAIR_TEST_SERVICES: available, NODE_ENV: 'test' } },
+);
 const code = await new Promise((resolve) => child.on('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0))));
 let summary = { passed: 0, failed: 0, skipped: 0, files: 0 };
-try { summary = JSON.parse(readFileSync(summaryFile, 'utf8')); } catch { /* runner died before reporting */ }
+try {
+  summary = JSON.parse(readFileSync(summaryFile, 'utf8'));
+} catch {
+  /* runner died before reporting */
+}
 const failed = summary.failed + (code !== 0 && summary.failed === 0 ? 1 : 0);
 console.log(`\n${plan.length} test files in ${suites.length} suites`);
 console.log(`${summary.passed} passed, ${failed} failed, ${summary.skipped} skipped`);

@@ -28,7 +28,12 @@ export class Accounts {
     const passwordHash = await hashPassword(password);
     let user: User;
     try {
-      user = await this.#db.User.create({ nickname, nicknameKey: key, passwordHash, avatarSeed: randomBytes(12).toString('base64url') });
+      user = await this.#db.User.create({
+        nickname,
+        nicknameKey: key,
+        passwordHash,
+        avatarSeed: randomBytes(12).toString('base64url'),
+      });
     } catch (err) {
       // Two registrations raced past the check above: the unique index decides.
       if (err instanceof UniqueConstraintError) throw taken(nickname);

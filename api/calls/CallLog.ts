@@ -20,8 +20,12 @@ export class CallLog {
   /** A new call (ringing, or already over: an invitation to a busy user). */
   async opened(call: CallRecord): Promise<void> {
     await this.#models.Call.create({
-      id: call.id, callerId: call.caller.userId, calleeId: call.callee.userId, outcome: call.outcome,
-      createdAt: new Date(call.createdAt), ...this.#progress(call),
+      id: call.id,
+      callerId: call.caller.userId,
+      calleeId: call.callee.userId,
+      outcome: call.outcome,
+      createdAt: new Date(call.createdAt),
+      ...this.#progress(call),
     });
   }
 
@@ -38,12 +42,19 @@ export class CallLog {
 
   /** Calls left ringing or answered by processes that stopped (the store forgot them): they failed. */
   async openCalls(limit: number): Promise<string[]> {
-    const rows = await this.#models.Call.findAll({ where: { outcome: ['ringing', 'answered'] }, attributes: ['id'], limit });
+    const rows = await this.#models.Call.findAll({
+      where: { outcome: ['ringing', 'answered'] },
+      attributes: ['id'],
+      limit,
+    });
     return rows.map((r) => r.id);
   }
 
   async markFailed(callId: string, at: Date): Promise<void> {
-    await this.#models.Call.update({ outcome: 'failed', endedAt: at, endReason: 'failed' }, { where: { id: callId, outcome: ['ringing', 'answered'] } });
+    await this.#models.Call.update(
+      { outcome: 'failed', endedAt: at, endReason: 'failed' },
+      { where: { id: callId, outcome: ['ringing', 'answered'] } },
+    );
   }
 
   /** A user's calls, made or received, newest first. */
@@ -54,7 +65,10 @@ export class CallLog {
         { model: this.#models.User, as: 'caller', attributes: ['id', 'nickname'] },
         { model: this.#models.User, as: 'callee', attributes: ['id', 'nickname'] },
       ],
-      order: [['createdAt', 'DESC'], ['id', 'DESC']],
+      order: [
+        ['createdAt', 'DESC'],
+        ['id', 'DESC'],
+      ],
       limit,
     });
     return rows.map((row) => this.#view(row));
@@ -70,7 +84,11 @@ export class CallLog {
   }
 
   #view(row: Call): CallView {
-    const user = (id: number, nickname: string | undefined) => ({ id, nickname: nickname ?? '', avatarUrl: this.#avatarUrl(id) });
+    const user = (id: number, nickname: string | undefined) => ({
+      id,
+      nickname: nickname ?? '',
+      avatarUrl: this.#avatarUrl(id),
+    });
     const outcome = CALL_OUTCOMES.includes(row.outcome) ? row.outcome : 'failed';
     return {
       id: row.id,

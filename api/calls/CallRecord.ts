@@ -35,7 +35,12 @@ export interface CallRecord {
 
 export type SideName = 'caller' | 'callee';
 
-export function newCallRecord(id: string, caller: Omit<CallSide, 'liveId' | 'onAir'>, callee: Pick<CallSide, 'userId' | 'nickname'>, now: Date): CallRecord {
+export function newCallRecord(
+  id: string,
+  caller: Omit<CallSide, 'liveId' | 'onAir'>,
+  callee: Pick<CallSide, 'userId' | 'nickname'>,
+  now: Date,
+): CallRecord {
   return {
     id,
     state: 'ringing',
@@ -62,7 +67,8 @@ export function otherSide(side: SideName): SideName {
 
 /** The callee answers from `socketId`. */
 export function accept(call: CallRecord, userId: number, socketId: string, instanceId: string, now: Date): CallRecord {
-  if (sideOf(call, userId) !== 'callee') throw new OnairError('call.notYours', 'only the person called can answer this call');
+  if (sideOf(call, userId) !== 'callee')
+    throw new OnairError('call.notYours', 'only the person called can answer this call');
   assertRinging(call);
   return {
     ...call,
@@ -76,7 +82,13 @@ export function accept(call: CallRecord, userId: number, socketId: string, insta
 /** The call is over for `reason`; its outcome follows from the state it was in. */
 export function end(call: CallRecord, reason: CallEndReason, now: Date): CallRecord {
   if (call.state === 'ended') throw endedError(call);
-  return { ...call, state: 'ended', outcome: outcomeOf(call.state, reason), endReason: reason, endedAt: now.toISOString() };
+  return {
+    ...call,
+    state: 'ended',
+    outcome: outcomeOf(call.state, reason),
+    endReason: reason,
+    endedAt: now.toISOString(),
+  };
 }
 
 /** How a call that was `state` ends for `reason`. */

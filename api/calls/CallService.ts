@@ -17,8 +17,18 @@ import type { Caller, LiveService, Notifier } from '../live/LiveService.js';
 import type { Logger } from '../logger.js';
 import type { Store, Unsubscribe } from '../store/Store.js';
 import {
-  accept, assertAccepted, end, endedError, newCallRecord, otherSide, parseCallRecord, sideOf, viewOf, withLive,
-  type CallRecord, type SideName,
+  accept,
+  assertAccepted,
+  end,
+  endedError,
+  newCallRecord,
+  otherSide,
+  parseCallRecord,
+  sideOf,
+  viewOf,
+  withLive,
+  type CallRecord,
+  type SideName,
 } from './CallRecord.js';
 import { CallLog } from './CallLog.js';
 import { Presence } from './Presence.js';
@@ -71,14 +81,23 @@ export class CallService {
     this.#store = opts.store;
     this.log = new CallLog(opts.models, opts.avatarUrl);
     this.presence = new Presence({
-      store: opts.store, notifier: opts.notifier, log: opts.log, avatarUrl: opts.avatarUrl, ...opts.presence,
+      store: opts.store,
+      notifier: opts.notifier,
+      log: opts.log,
+      avatarUrl: opts.avatarUrl,
+      ...opts.presence,
     });
     this.presence.on('offline', (userId) => this.#track(this.#calleeOffline(userId)));
     this.presence.on('instanceGone', (instanceId, userIds) => this.#track(this.#instanceGone(instanceId, userIds)));
     // A call's live that fails on its own (media server lost, set-up failed) fails the call for both sides.
     opts.lives.on('ended', (ended) => {
-      if (ended.kind !== 'call' || !ended.callId || (ended.reason !== 'mediaServerLost' && ended.reason !== 'failed')) return;
-      void this.#track(this.#end(ended.callId, (call) => (call.state === 'accepted' ? 'failed' : null)).catch((error: unknown) => this.#quiet(error)));
+      if (ended.kind !== 'call' || !ended.callId || (ended.reason !== 'mediaServerLost' && ended.reason !== 'failed'))
+        return;
+      void this.#track(
+        this.#end(ended.callId, (call) => (call.state === 'accepted' ? 'failed' : null)).catch((error: unknown) =>
+          this.#quiet(error),
+        ),
+      );
     });
   }
 
@@ -98,7 +117,9 @@ export class CallService {
       const callId = await this.#store.get(slotKey(caller.userId)).catch(() => null);
       if (callId) callIds.add(callId);
     }
-    await Promise.allSettled([...callIds].map((callId) => this.#end(callId, (call) => (this.#carriedHere(call) ? 'shutdown' : null))));
+    await Promise.allSettled(
+      [...callIds].map((callId) => this.#end(callId, (call) => (this.#carriedHere(call) ? 'shutdown' : null))),
+    );
     this.#closed = true;
     await Promise.allSettled(this.#work);
     await this.#unsubscribe?.();
@@ -123,8 +144,9 @@ export class CallService {
     const work = (async () => {
       const callId = await this.#store.get(slotKey(caller.userId));
       if (callId) {
-        await this.#end(callId, (call) => (call.caller.socketId === socketId || call.callee.socketId === socketId ? 'disconnected' : null))
-          .catch((error: unknown) => this.#quiet(error));
+        await this.#end(callId, (call) =>
+          call.caller.socketId === socketId || call.callee.socketId === socketId ? 'disconnected' : null,
+        ).catch((error: unknown) => this.#quiet(error));
       }
       // Last: a callee who is now offline misses the call (Presence's `offline`).
       await this.presence.socketLeft(caller.userId);
@@ -138,27 +160,43 @@ export class CallService {
   async invite(caller: Caller, req: { nickname: string }): Promise<{ call: CallView }> {
     this.#open();
     await this.#limitInvites(caller.userId);
-    if (nicknameKey(req.nickname) === nicknameKey(caller.nickname)) throw new OnairError('call.self', 'you cannot call yourself');
-    const callee = await this.#opts.models.User.findOne({ where: { nicknameKey: nicknameKey(req.nickname) }, attributes: ['id', 'nickname'] });
+    if (nicknameKey(req.nickname) === nicknameKey(caller.nickname))
+      throw new OnairError('call.self', 'you cannot call yourself');
+    const callee = await this.#opts.models.User.findOne({
+      where: { nicknameKey: nicknameKey(req.nickname) },
+      attributes: ['id', 'nickname'],
+    });
     if (!callee) throw new OnairError('call.userNotFound', `nobody is called "${req.nickname}"`);
     if (callee.id === caller.userId) throw new OnairError('call.self', 'you cannot call yourself');
-    if (!(await this.presence.isOnline(callee.id))) throw new OnairError('call.userOffline', `${callee.nickname} is not online`);
-    if (await this.#opts.lives.registry.userLive(caller.userId)) throw new OnairError('live.alreadyLive', 'you are live: stop before calling');
+    if (!(await this.presence.isOnline(callee.id)))
+      throw new OnairError('call.userOffline', `${callee.nickname} is not online`);
+    if (await this.#opts.lives.registry.userLive(caller.userId))
+      throw new OnairError('live.alreadyLive', 'you are live: stop before calling');
 
     const now = new Date();
     const call = newCallRecord(
       newPublicId(),
-      { userId: caller.userId, nickname: caller.nickname, socketId: caller.socketId, instanceId: this.presence.instanceId },
+      {
+        userId: caller.userId,
+        nickname: caller.nickname,
+        socketId: caller.socketId,
+        instanceId: this.presence.instanceId,
+      },
       { userId: callee.id, nickname: callee.nickname },
       now,
     );
     const ringTtl = this.#ttlOf('ringing');
-    if (!(await this.#takeSlot(caller.userId, call.id, ringTtl))) throw new OnairError('call.busy', 'you are already in a call');
-    const calleeBusy = (await this.#opts.lives.registry.userLive(callee.id)) !== null || !(await this.#takeSlot(callee.id, call.id, ringTtl));
+    if (!(await this.#takeSlot(caller.userId, call.id, ringTtl)))
+      throw new OnairError('call.busy', 'you are already in a call');
+    const calleeBusy =
+      (await this.#opts.lives.registry.userLive(callee.id)) !== null ||
+      !(await this.#takeSlot(callee.id, call.id, ringTtl));
     if (calleeBusy) {
       await this.#releaseSlot(caller.userId, call.id);
       const busy = end(call, 'busy', now);
-      await this.log.opened(busy).catch((error: unknown) => this.#opts.log.error({ err: error, callId: call.id }, 'could not log a call'));
+      await this.log
+        .opened(busy)
+        .catch((error: unknown) => this.#opts.log.error({ err: error, callId: call.id }, 'could not log a call'));
       this.#tell(busy);
       throw new OnairError('call.busy', `${callee.nickname} is busy`);
     }
@@ -173,7 +211,11 @@ export class CallService {
     }
     const timer = setTimeout(() => {
       this.#ringing.delete(call.id);
-      void this.#track(this.#end(call.id, (c) => (c.state === 'ringing' ? 'missed' : null)).catch((error: unknown) => this.#quiet(error)));
+      void this.#track(
+        this.#end(call.id, (c) => (c.state === 'ringing' ? 'missed' : null)).catch((error: unknown) =>
+          this.#quiet(error),
+        ),
+      );
     }, this.#opts.ringTimeoutMs);
     timer.unref();
     this.#ringing.set(call.id, timer);
@@ -191,14 +233,25 @@ export class CallService {
   async accept(caller: Caller, req: { callId: string }): Promise<{ call: CallView }> {
     this.#open();
     const current = await this.#get(req.callId);
-    if (sideOf(current, caller.userId) === 'callee' && current.state === 'ringing' && (await this.#opts.lives.registry.userLive(caller.userId))) {
+    if (
+      sideOf(current, caller.userId) === 'callee' &&
+      current.state === 'ringing' &&
+      (await this.#opts.lives.registry.userLive(caller.userId))
+    ) {
       throw new OnairError('live.alreadyLive', 'you are live: stop before answering');
     }
-    const after = await this.#change(req.callId, (call) => accept(call, caller.userId, caller.socketId, this.presence.instanceId, new Date()));
+    const after = await this.#change(req.callId, (call) =>
+      accept(call, caller.userId, caller.socketId, this.presence.instanceId, new Date()),
+    );
     this.#clearRing(after.id);
-    await Promise.all([after.caller.userId, after.callee.userId].map((userId) =>
-      this.#store.compareAndSet(slotKey(userId), after.id, after.id, { ttlMs: ACCEPTED_TTL_MS })));
-    await this.log.changed(after).catch((error: unknown) => this.#opts.log.error({ err: error, callId: after.id }, 'could not log a call'));
+    await Promise.all(
+      [after.caller.userId, after.callee.userId].map((userId) =>
+        this.#store.compareAndSet(slotKey(userId), after.id, after.id, { ttlMs: ACCEPTED_TTL_MS }),
+      ),
+    );
+    await this.log
+      .changed(after)
+      .catch((error: unknown) => this.#opts.log.error({ err: error, callId: after.id }, 'could not log a call'));
     this.#tell(after);
     this.#opts.log.info({ callId: after.id }, 'call accepted');
     if (!this.#sockets.has(caller.socketId)) {
@@ -212,7 +265,8 @@ export class CallService {
   reject(caller: Caller, req: { callId: string }): Promise<{ call: CallView }> {
     return this.#endBy(caller, req.callId, (call, side) => {
       if (side !== 'callee') throw new OnairError('call.notYours', 'only the person called can reject this call');
-      if (call.state === 'accepted') throw new OnairError('call.alreadyAnswered', 'this call was already answered: hang up instead');
+      if (call.state === 'accepted')
+        throw new OnairError('call.alreadyAnswered', 'this call was already answered: hang up instead');
       return 'rejected';
     });
   }
@@ -221,7 +275,8 @@ export class CallService {
   cancel(caller: Caller, req: { callId: string }): Promise<{ call: CallView }> {
     return this.#endBy(caller, req.callId, (call, side) => {
       if (side !== 'caller') throw new OnairError('call.notYours', 'only the caller can cancel this call');
-      if (call.state === 'accepted') throw new OnairError('call.alreadyAnswered', 'this call was already answered: hang up instead');
+      if (call.state === 'accepted')
+        throw new OnairError('call.alreadyAnswered', 'this call was already answered: hang up instead');
       return 'cancelled';
     });
   }
@@ -237,14 +292,20 @@ export class CallService {
   // ---- media
 
   /** Reserve this side's live for the call. */
-  async present(caller: Caller, req: { callId: string; timeZone?: string | undefined }): Promise<{ liveId: string; iceServers: IceServer[] }> {
+  async present(
+    caller: Caller,
+    req: { callId: string; timeZone?: string | undefined },
+  ): Promise<{ liveId: string; iceServers: IceServer[] }> {
     this.#open();
     const call = await this.#get(req.callId);
     const side = this.#carrier(call, caller);
     if (call[side].liveId) throw new OnairError('live.alreadyLive', 'you are already live in this call');
     const peer = call[otherSide(side)];
     const reserved = await this.#opts.lives.startPresenting(caller, {
-      title: `Call with ${peer.nickname}`, kind: 'call', callId: call.id, ...(req.timeZone ? { timeZone: req.timeZone } : {}),
+      title: `Call with ${peer.nickname}`,
+      kind: 'call',
+      callId: call.id,
+      ...(req.timeZone ? { timeZone: req.timeZone } : {}),
     });
     try {
       await this.#change(call.id, (c) => {
@@ -259,24 +320,32 @@ export class CallService {
   }
 
   /** This side's offer; once on air, the other side is told. */
-  async offer(caller: Caller, req: { callId: string; liveId: string; sdpOffer: string }): Promise<{ sdpAnswer: string }> {
+  async offer(
+    caller: Caller,
+    req: { callId: string; liveId: string; sdpOffer: string },
+  ): Promise<{ sdpAnswer: string }> {
     this.#open();
     const call = await this.#get(req.callId);
     const side = this.#carrier(call, caller);
-    if (call[side].liveId !== req.liveId) throw new OnairError('live.notPresenter', `live "${req.liveId}" is not yours in this call`);
+    if (call[side].liveId !== req.liveId)
+      throw new OnairError('live.notPresenter', `live "${req.liveId}" is not yours in this call`);
     let sdpAnswer: string;
     try {
       ({ sdpAnswer } = await this.#opts.lives.presenterOffer(caller, { liveId: req.liveId, sdpOffer: req.sdpOffer }));
     } catch (error) {
       // The reservation is gone with the failed offer: let this side present again.
-      await this.#update(call.id, (c) => (c.state === 'accepted' && c[side].liveId === req.liveId ? { ...c, [side]: { ...c[side], liveId: null, onAir: false } } : null))
-        .catch(() => undefined);
+      await this.#update(call.id, (c) =>
+        c.state === 'accepted' && c[side].liveId === req.liveId
+          ? { ...c, [side]: { ...c[side], liveId: null, onAir: false } }
+          : null,
+      ).catch(() => undefined);
       throw error;
     }
     let after: CallRecord;
     try {
       after = await this.#change(call.id, (c) => {
-        if (c[side].liveId !== req.liveId) throw new OnairError('live.ended', 'this live is no longer part of the call');
+        if (c[side].liveId !== req.liveId)
+          throw new OnairError('live.ended', 'this live is no longer part of the call');
         return withLive(c, side, req.liveId, true);
       });
     } catch (error) {
@@ -284,7 +353,8 @@ export class CallService {
       throw error;
     }
     const peer = after[otherSide(side)];
-    if (peer.socketId) this.#opts.notifier.toSocket(peer.socketId, 'call:peerLive', { callId: call.id, liveId: req.liveId });
+    if (peer.socketId)
+      this.#opts.notifier.toSocket(peer.socketId, 'call:peerLive', { callId: call.id, liveId: req.liveId });
     return { sdpAnswer };
   }
 
@@ -323,11 +393,16 @@ export class CallService {
     const side = sideOf(call, caller.userId);
     if (!side) throw new OnairError('call.notYours', 'this is not your call');
     assertAccepted(call);
-    if (call[side].socketId !== caller.socketId) throw new OnairError('call.notYours', 'this call goes on in another window');
+    if (call[side].socketId !== caller.socketId)
+      throw new OnairError('call.notYours', 'this call goes on in another window');
     return side;
   }
 
-  async #endBy(caller: Caller, callId: string, reason: (call: CallRecord, side: SideName) => CallEndReason): Promise<{ call: CallView }> {
+  async #endBy(
+    caller: Caller,
+    callId: string,
+    reason: (call: CallRecord, side: SideName) => CallEndReason,
+  ): Promise<{ call: CallView }> {
     this.#open();
     const ended = await this.#end(callId, (call) => {
       const side = sideOf(call, caller.userId);
@@ -353,11 +428,15 @@ export class CallService {
     const call = changed.after;
     this.#clearRing(call.id);
     await Promise.all([call.caller.userId, call.callee.userId].map((userId) => this.#releaseSlot(userId, call.id)));
-    await this.log.changed(call).catch((error: unknown) => this.#opts.log.error({ err: error, callId }, 'could not log a call'));
+    await this.log
+      .changed(call)
+      .catch((error: unknown) => this.#opts.log.error({ err: error, callId }, 'could not log a call'));
     this.#tell(call);
     this.#opts.log.info({ callId, outcome: call.outcome, reason: call.endReason }, 'call ended');
     const message: CallMessage = { type: 'ended', call };
-    await this.#store.publish(CALLS_CHANNEL, JSON.stringify(message)).catch((error: unknown) => this.#opts.log.warn({ err: error }, 'could not publish a call end'));
+    await this.#store
+      .publish(CALLS_CHANNEL, JSON.stringify(message))
+      .catch((error: unknown) => this.#opts.log.warn({ err: error }, 'could not publish a call end'));
     await this.#releaseMedia(call);
     return call;
   }
@@ -366,14 +445,19 @@ export class CallService {
    * Read-change-compare-and-set until the change applies to the current state. `change` throws to refuse,
    * returns null when there is nothing to do (resolves null then).
    */
-  async #update(callId: string, change: (call: CallRecord) => CallRecord | null): Promise<{ before: CallRecord; after: CallRecord } | null> {
+  async #update(
+    callId: string,
+    change: (call: CallRecord) => CallRecord | null,
+  ): Promise<{ before: CallRecord; after: CallRecord } | null> {
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
       const raw = await this.#store.get(callKey(callId));
       const call = parseCallRecord(raw);
       if (!call) throw await this.#missing(callId);
       const next = change(call);
       if (!next) return null;
-      if (await this.#store.compareAndSet(callKey(callId), raw, JSON.stringify(next), { ttlMs: this.#ttlOf(next.state) })) {
+      if (
+        await this.#store.compareAndSet(callKey(callId), raw, JSON.stringify(next), { ttlMs: this.#ttlOf(next.state) })
+      ) {
         return { before: call, after: next };
       }
     }
@@ -471,8 +555,9 @@ export class CallService {
   async #calleeOffline(userId: number): Promise<void> {
     const callId = await this.#store.get(slotKey(userId));
     if (!callId) return;
-    await this.#end(callId, (call) => (call.state === 'ringing' && call.callee.userId === userId ? 'missed' : null))
-      .catch((error: unknown) => this.#quiet(error));
+    await this.#end(callId, (call) =>
+      call.state === 'ringing' && call.callee.userId === userId ? 'missed' : null,
+    ).catch((error: unknown) => this.#quiet(error));
   }
 
   /** Calls carried by a process that died end for the other side. */
@@ -480,8 +565,9 @@ export class CallService {
     for (const userId of userIds) {
       const callId = await this.#store.get(slotKey(userId));
       if (!callId) continue;
-      await this.#end(callId, (call) => (call.caller.instanceId === instanceId || call.callee.instanceId === instanceId ? 'disconnected' : null))
-        .catch((error: unknown) => this.#quiet(error));
+      await this.#end(callId, (call) =>
+        call.caller.instanceId === instanceId || call.callee.instanceId === instanceId ? 'disconnected' : null,
+      ).catch((error: unknown) => this.#quiet(error));
     }
   }
 

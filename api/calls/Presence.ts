@@ -93,7 +93,11 @@ export class Presence extends SafeEmitter<PresenceEvents> {
       await this.#store.hset(usersKey(this.instanceId), { [user.userId]: String(before + 1) });
       await this.#store.expire(usersKey(this.instanceId), USERS_TTL_MS);
       if (before === 0 && !(await this.#onlineElsewhere(user.userId))) {
-        const summary: UserSummary = { id: user.userId, nickname: user.nickname, avatarUrl: this.#opts.avatarUrl(user.userId) };
+        const summary: UserSummary = {
+          id: user.userId,
+          nickname: user.nickname,
+          avatarUrl: this.#opts.avatarUrl(user.userId),
+        };
         this.#opts.notifier.toRoom(rooms.everyone, 'presence:online', { user: summary });
       }
     });
@@ -141,7 +145,9 @@ export class Presence extends SafeEmitter<PresenceEvents> {
       const won = (await this.#store.del(usersKey(instanceId))) === 1;
       await this.#store.srem(INSTANCES, instanceId);
       if (!won) continue;
-      const userIds = Object.entries(counts).filter(([, c]) => Number(c) > 0).map(([id]) => Number(id));
+      const userIds = Object.entries(counts)
+        .filter(([, c]) => Number(c) > 0)
+        .map(([id]) => Number(id));
       this.#opts.log.warn({ instanceId, users: userIds.length }, 'an API process stopped: its users are disconnected');
       this.safeEmit('instanceGone', instanceId, userIds);
       for (const userId of userIds) if (!(await this.isOnline(userId))) this.#wentOffline(userId);
@@ -177,7 +183,10 @@ export class Presence extends SafeEmitter<PresenceEvents> {
     await this.#store.set(aliveKey(this.instanceId), String(Date.now()), { ttlMs: this.#opts.instanceTtlMs ?? 15_000 });
     await this.#store.sadd(INSTANCES, this.instanceId);
     if (this.#local.size === 0) return;
-    await this.#store.hset(usersKey(this.instanceId), Object.fromEntries([...this.#local].map(([id, n]) => [String(id), String(n)])));
+    await this.#store.hset(
+      usersKey(this.instanceId),
+      Object.fromEntries([...this.#local].map(([id, n]) => [String(id), String(n)])),
+    );
     await this.#store.expire(usersKey(this.instanceId), USERS_TTL_MS);
   }
 

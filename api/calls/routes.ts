@@ -8,10 +8,16 @@ import { authOf, requireAuth } from '../http/requireAuth.js';
 import { parse } from '../http/validate.js';
 import type { CallService } from './CallService.js';
 
-const listQuery = z.object({
-  limit: z.string().regex(/^\d{1,3}$/, 'must be a whole number').transform(Number)
-    .pipe(z.number().int().min(1).max(CALL_LIST_LIMIT_MAX)).optional(),
-}).strict();
+const listQuery = z
+  .object({
+    limit: z
+      .string()
+      .regex(/^\d{1,3}$/, 'must be a whole number')
+      .transform(Number)
+      .pipe(z.number().int().min(1).max(CALL_LIST_LIMIT_MAX))
+      .optional(),
+  })
+  .strict();
 
 /** Online users listed at most (the rest are still callable by nickname). */
 const ONLINE_LIST_MAX = 500;
@@ -28,15 +34,28 @@ export function callRoutes(calls: CallService, sessions: Sessions): Router {
   return router;
 }
 
-export function onlineRoutes(calls: CallService, models: Pick<Models, 'User'>, sessions: Sessions, avatarUrl: (userId: number) => string): Router {
+export function onlineRoutes(
+  calls: CallService,
+  models: Pick<Models, 'User'>,
+  sessions: Sessions,
+  avatarUrl: (userId: number) => string,
+): Router {
   const router = Router();
   router.use(requireAuth(sessions));
   router.get('/', async (req, res) => {
     parse(z.object({}).strict(), req.query, 'query');
     const me = authOf(req).userId;
     const ids = (await calls.presence.onlineUserIds()).filter((id) => id !== me).slice(0, ONLINE_LIST_MAX);
-    const users = ids.length ? await models.User.findAll({ where: { id: ids }, attributes: ['id', 'nickname', 'nicknameKey'], order: [['nicknameKey', 'ASC']] }) : [];
-    const body: OnlineUsers = { users: users.map((u) => ({ id: u.id, nickname: u.nickname, avatarUrl: avatarUrl(u.id) })) };
+    const users = ids.length
+      ? await models.User.findAll({
+          where: { id: ids },
+          attributes: ['id', 'nickname', 'nicknameKey'],
+          order: [['nicknameKey', 'ASC']],
+        })
+      : [];
+    const body: OnlineUsers = {
+      users: users.map((u) => ({ id: u.id, nickname: u.nickname, avatarUrl: avatarUrl(u.id) })),
+    };
     res.setHeader('Cache-Control', 'no-store');
     res.json(body);
   });

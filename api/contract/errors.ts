@@ -43,7 +43,7 @@ export const ERROR_CODES = {
   'call.alreadyAnswered': 409,
   'call.ended': 410,
   // anything else
-  'internal': 500,
+  internal: 500,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -65,7 +65,16 @@ export const RECORDING_STATUSES = ['recording', 'ready', 'incomplete', 'failed']
 export type RecordingStatus = (typeof RECORDING_STATUSES)[number];
 
 /** How a call ended; `ringing` and `answered` while it is still going on. */
-export const CALL_OUTCOMES = ['ringing', 'answered', 'completed', 'rejected', 'missed', 'cancelled', 'busy', 'failed'] as const;
+export const CALL_OUTCOMES = [
+  'ringing',
+  'answered',
+  'completed',
+  'rejected',
+  'missed',
+  'cancelled',
+  'busy',
+  'failed',
+] as const;
 export type CallOutcome = (typeof CALL_OUTCOMES)[number];
 
 /** Answer of `GET /api/calls` (the caller's own calls, made or received, newest first; `?limit=1..100`, default 50). */

@@ -53,7 +53,8 @@ export interface ViewerEvent {
 export type CallState = 'ringing' | 'accepted' | 'ended';
 
 /** Why a call ended (more detailed than its outcome: a completed call ended by a hang-up or a lost connection). */
-export type CallEndReason = 'hangUp' | 'rejected' | 'cancelled' | 'missed' | 'busy' | 'disconnected' | 'failed' | 'shutdown';
+export type CallEndReason =
+  'hangUp' | 'rejected' | 'cancelled' | 'missed' | 'busy' | 'disconnected' | 'failed' | 'shutdown';
 
 /** A call between two users: sent with every transition (`call:state`) and listed in the call log (`GET /api/calls`). */
 export interface CallView {
@@ -75,7 +76,10 @@ type AckFn<T extends object = object> = (res: Ack<T>) => void;
 
 export interface ClientToServerEvents {
   /** Reserve a live (one at a time per user); the offer follows with `presenter:offer`. */
-  'presenter:start': (req: { title: string; timeZone?: string }, ack: AckFn<{ liveId: string; iceServers: IceServer[] }>) => void;
+  'presenter:start': (
+    req: { title: string; timeZone?: string },
+    ack: AckFn<{ liveId: string; iceServers: IceServer[] }>,
+  ) => void;
   /** The presenter's SDP offer (sends audio/video, receives its own stream back): answered by the media server. */
   'presenter:offer': (req: { liveId: string; sdpOffer: string }, ack: AckFn<{ sdpAnswer: string }>) => void;
   /** End the live; the recording is finalised and stored. */
@@ -103,7 +107,10 @@ export interface ClientToServerEvents {
   /** Either side ends the call (while ringing: a cancel from the caller, a reject from the callee). */
   'call:hangUp': (req: { callId: string }, ack: AckFn<{ call: CallView }>) => void;
   /** Reserve this side's live for an accepted call; the offer follows with `call:offer`. */
-  'call:present': (req: { callId: string; timeZone?: string }, ack: AckFn<{ liveId: string; iceServers: IceServer[] }>) => void;
+  'call:present': (
+    req: { callId: string; timeZone?: string },
+    ack: AckFn<{ liveId: string; iceServers: IceServer[] }>,
+  ) => void;
   /** This side's SDP offer (as `presenter:offer`); once answered, the other side is told (`call:peerLive`). */
   'call:offer': (req: { callId: string; liveId: string; sdpOffer: string }, ack: AckFn<{ sdpAnswer: string }>) => void;
   /** Watch the other side's live (once on air); the offer follows with `viewer:offer`. */

@@ -1,7 +1,13 @@
 /** A call between two users, from the invitation to its end (the call log). */
 import {
-  DataTypes, Model, type CreationOptional, type ForeignKey, type InferAttributes, type InferCreationAttributes,
-  type NonAttribute, type Sequelize,
+  DataTypes,
+  Model,
+  type CreationOptional,
+  type ForeignKey,
+  type InferAttributes,
+  type InferCreationAttributes,
+  type NonAttribute,
+  type Sequelize,
 } from 'sequelize';
 import { CALL_OUTCOMES, type CallOutcome } from '../contract/rest.js';
 import type { User } from './User.js';
@@ -31,7 +37,12 @@ export function defineCall(sequelize: Sequelize): typeof Call {
       id: { type: DataTypes.STRING(16), primaryKey: true },
       callerId: { type: DataTypes.INTEGER, allowNull: false },
       calleeId: { type: DataTypes.INTEGER, allowNull: false },
-      outcome: { type: DataTypes.STRING(16), allowNull: false, defaultValue: 'ringing', validate: { isIn: [[...CALL_OUTCOMES]] } },
+      outcome: {
+        type: DataTypes.STRING(16),
+        allowNull: false,
+        defaultValue: 'ringing',
+        validate: { isIn: [[...CALL_OUTCOMES]] },
+      },
       createdAt: { type: DataTypes.DATE(3), allowNull: false },
       answeredAt: { type: DataTypes.DATE(3), allowNull: true, defaultValue: null },
       endedAt: { type: DataTypes.DATE(3), allowNull: true, defaultValue: null },

@@ -1,7 +1,13 @@
 /** A broadcast (or one side of a call) from its start to its end, with its audience figures. */
 import {
-  DataTypes, Model, type CreationOptional, type ForeignKey, type InferAttributes, type InferCreationAttributes,
-  type NonAttribute, type Sequelize,
+  DataTypes,
+  Model,
+  type CreationOptional,
+  type ForeignKey,
+  type InferAttributes,
+  type InferCreationAttributes,
+  type NonAttribute,
+  type Sequelize,
 } from 'sequelize';
 import { LIVE_KINDS, LIVE_STATUSES, type LiveKind, type LiveStatus } from '../contract/rest.js';
 import type { User } from './User.js';
@@ -31,9 +37,19 @@ export function defineLive(sequelize: Sequelize): typeof Live {
     {
       id: { type: DataTypes.STRING(16), primaryKey: true },
       userId: { type: DataTypes.INTEGER, allowNull: false },
-      kind: { type: DataTypes.STRING(16), allowNull: false, defaultValue: 'broadcast', validate: { isIn: [[...LIVE_KINDS]] } },
+      kind: {
+        type: DataTypes.STRING(16),
+        allowNull: false,
+        defaultValue: 'broadcast',
+        validate: { isIn: [[...LIVE_KINDS]] },
+      },
       title: { type: DataTypes.STRING(200), allowNull: false },
-      status: { type: DataTypes.STRING(16), allowNull: false, defaultValue: 'live', validate: { isIn: [[...LIVE_STATUSES]] } },
+      status: {
+        type: DataTypes.STRING(16),
+        allowNull: false,
+        defaultValue: 'live',
+        validate: { isIn: [[...LIVE_STATUSES]] },
+      },
       callId: { type: DataTypes.STRING(16), allowNull: true, defaultValue: null },
       startedAt: { type: DataTypes.DATE(3), allowNull: false, defaultValue: DataTypes.NOW },
       endedAt: { type: DataTypes.DATE(3), allowNull: true, defaultValue: null },

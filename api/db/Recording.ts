@@ -1,7 +1,13 @@
 /** A recorded live (VOD). Files are served by this row's numeric id, never by a name from a request. */
 import {
-  DataTypes, Model, type CreationOptional, type ForeignKey, type InferAttributes, type InferCreationAttributes,
-  type NonAttribute, type Sequelize,
+  DataTypes,
+  Model,
+  type CreationOptional,
+  type ForeignKey,
+  type InferAttributes,
+  type InferCreationAttributes,
+  type NonAttribute,
+  type Sequelize,
 } from 'sequelize';
 import { RECORDING_STATUSES, type RecordingStatus } from '../contract/rest.js';
 import type { Live } from './Live.js';
@@ -45,12 +51,22 @@ export function defineRecording(sequelize: Sequelize): typeof Recording {
       startedAt: { type: DataTypes.DATE(3), allowNull: false },
       endedAt: { type: DataTypes.DATE(3), allowNull: true, defaultValue: null },
       durationMs: { type: DataTypes.INTEGER, allowNull: true, defaultValue: null },
-      sizeBytes: { type: DataTypes.BIGINT, allowNull: true, defaultValue: null, get() {
-        const raw = this.getDataValue('sizeBytes') as unknown;
-        return raw === null || raw === undefined ? null : Number(raw);
-      } },
+      sizeBytes: {
+        type: DataTypes.BIGINT,
+        allowNull: true,
+        defaultValue: null,
+        get() {
+          const raw = this.getDataValue('sizeBytes') as unknown;
+          return raw === null || raw === undefined ? null : Number(raw);
+        },
+      },
       location: { type: DataTypes.STRING(100), allowNull: true, defaultValue: null },
-      status: { type: DataTypes.STRING(16), allowNull: false, defaultValue: 'recording', validate: { isIn: [[...RECORDING_STATUSES]] } },
+      status: {
+        type: DataTypes.STRING(16),
+        allowNull: false,
+        defaultValue: 'recording',
+        validate: { isIn: [[...RECORDING_STATUSES]] },
+      },
       posterFileName: { type: DataTypes.STRING(255), allowNull: true, defaultValue: null },
       createdAt: { type: DataTypes.DATE(3), allowNull: false },
       updatedAt: { type: DataTypes.DATE(3), allowNull: false },

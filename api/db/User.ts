@@ -1,5 +1,12 @@
 /** An account: a unique nickname (compared case-insensitively through `nicknameKey`) and a password hash. */
-import { DataTypes, Model, type CreationOptional, type InferAttributes, type InferCreationAttributes, type Sequelize } from 'sequelize';
+import {
+  DataTypes,
+  Model,
+  type CreationOptional,
+  type InferAttributes,
+  type InferCreationAttributes,
+  type Sequelize,
+} from 'sequelize';
 import type { PublicUser } from '../contract/rest.js';
 
 export class User extends Model<InferAttributes<User>, InferCreationAttributes<User>> {

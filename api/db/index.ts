@@ -76,10 +76,15 @@ export async function openDatabase(databaseUrl: string, options: DatabaseOptions
   const dialect = sequelize.getDialect() as 'mysql' | 'sqlite';
   if (dialect === 'sqlite') {
     sequelize.addHook('afterConnect', async (connection: unknown) => {
-      const db = connection as { configure(option: 'busyTimeout', ms: number): void; exec(sql: string, cb: (err: Error | null) => void): void };
+      const db = connection as {
+        configure(option: 'busyTimeout', ms: number): void;
+        exec(sql: string, cb: (err: Error | null) => void): void;
+      };
       db.configure('busyTimeout', 5000);
       // WAL lets readers and a writer work together on a file; an in-memory database ignores it.
-      await new Promise<void>((resolve, reject) => db.exec('PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;', (err) => (err ? reject(err) : resolve())));
+      await new Promise<void>((resolve, reject) =>
+        db.exec('PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;', (err) => (err ? reject(err) : resolve())),
+      );
     });
   }
   try {

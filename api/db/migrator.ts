@@ -57,13 +57,17 @@ export function createMigrator(sequelize: Sequelize, log?: Logger, dir = MIGRATI
 export async function withMigrationLock<T>(sequelize: Sequelize, work: () => Promise<T>): Promise<T> {
   if (sequelize.getDialect() !== 'mysql') return work();
   const manager = sequelize.connectionManager as unknown as {
-    getConnection(options?: object): Promise<{ query: (sql: string, values: unknown[], cb: (err: Error | null, rows: unknown) => void) => void }>;
+    getConnection(
+      options?: object,
+    ): Promise<{ query: (sql: string, values: unknown[], cb: (err: Error | null, rows: unknown) => void) => void }>;
     releaseConnection(connection: unknown): Promise<void>;
   };
   const connection = await manager.getConnection({ type: 'write' });
   const query = (sql: string, values: unknown[]) =>
     new Promise<Array<Record<string, unknown>>>((resolve, reject) =>
-      connection.query(sql, values, (err, rows) => (err ? reject(err) : resolve(rows as Array<Record<string, unknown>>))),
+      connection.query(sql, values, (err, rows) =>
+        err ? reject(err) : resolve(rows as Array<Record<string, unknown>>),
+      ),
     );
   try {
     const [row] = await query('SELECT GET_LOCK(?, ?) AS locked', [LOCK_NAME, LOCK_TIMEOUT_S]);

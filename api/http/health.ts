@@ -23,7 +23,10 @@ async function check(probe: (() => Promise<boolean>) | undefined, timeoutMs: num
   });
   try {
     const outcome = await Promise.race([
-      probe().then((ok) => (ok ? true : 'unreachable'), (err: unknown) => (err as Error)?.message || 'failed'),
+      probe().then(
+        (ok) => (ok ? true : 'unreachable'),
+        (err: unknown) => (err as Error)?.message || 'failed',
+      ),
       timeout,
     ]);
     const ms = Math.round(performance.now() - started);

@@ -7,7 +7,9 @@ import type { LiveService } from '../live/LiveService.js';
 import { requireAuth } from './requireAuth.js';
 import { parse } from './validate.js';
 
-const params = z.object({ id: z.string().regex(PUBLIC_ID_PATTERN, 'must be a live id (12 lowercase letters and digits)') });
+const params = z.object({
+  id: z.string().regex(PUBLIC_ID_PATTERN, 'must be a live id (12 lowercase letters and digits)'),
+});
 
 export function liveRoutes(lives: LiveService, sessions: Sessions): Router {
   const router = Router();

@@ -46,7 +46,9 @@ export function createMetrics(): Metrics {
     registry,
     middleware: (req, res, next) => {
       const end = duration.startTimer();
-      res.once('finish', () => end({ method: req.method, route: routeLabel(req, res.locals.routeBase), status_code: String(res.statusCode) }));
+      res.once('finish', () =>
+        end({ method: req.method, route: routeLabel(req, res.locals.routeBase), status_code: String(res.statusCode) }),
+      );
       next();
     },
     handler: async (_req, res) => {

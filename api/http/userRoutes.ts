@@ -9,7 +9,12 @@ import type { PublicUser } from '../contract/rest.js';
 import { authOf, requireAuth } from './requireAuth.js';
 import { parse } from './validate.js';
 
-const userIdParams = z.object({ id: z.string().regex(/^[1-9]\d{0,9}$/, 'must be a user id').transform(Number) });
+const userIdParams = z.object({
+  id: z
+    .string()
+    .regex(/^[1-9]\d{0,9}$/, 'must be a user id')
+    .transform(Number),
+});
 
 export function userRoutes(deps: { accounts: Accounts; sessions: Sessions }): Router {
   const router = Router();

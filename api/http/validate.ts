@@ -6,7 +6,11 @@ import type { z, ZodTypeAny } from 'zod';
 import { OnairError } from '../contract/errors.js';
 
 /** Parses `value` with `schema`, or throws `request.invalid` saying where (e.g. `body.nickname: Required`). */
-export function parse<S extends ZodTypeAny>(schema: S, value: unknown, where: 'body' | 'query' | 'params'): z.output<S> {
+export function parse<S extends ZodTypeAny>(
+  schema: S,
+  value: unknown,
+  where: 'body' | 'query' | 'params',
+): z.output<S> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;

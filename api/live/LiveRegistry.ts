@@ -87,16 +87,30 @@ export class LiveRegistry {
   /** Record a live being set up (not listed yet). */
   async reserve(entry: Pick<LiveEntry, 'id' | 'kind' | 'title' | 'userId' | 'nickname' | 'callId'>): Promise<void> {
     await this.#store.hset(liveKey(entry.id), {
-      id: entry.id, kind: entry.kind, status: 'starting', title: entry.title, userId: String(entry.userId),
-      nickname: entry.nickname, owner: this.instanceId, startedAt: new Date().toISOString(),
-      viewers: '0', peakViewers: '0', totalViewers: '0', ...(entry.callId ? { callId: entry.callId } : {}),
+      id: entry.id,
+      kind: entry.kind,
+      status: 'starting',
+      title: entry.title,
+      userId: String(entry.userId),
+      nickname: entry.nickname,
+      owner: this.instanceId,
+      startedAt: new Date().toISOString(),
+      viewers: '0',
+      peakViewers: '0',
+      totalViewers: '0',
+      ...(entry.callId ? { callId: entry.callId } : {}),
     });
   }
 
   /** The live is on air: where its media is, and it is listed. */
-  async publish(id: string, media: { pipelineId: string; presenterEndpointId: string; startedAt: Date }): Promise<void> {
+  async publish(
+    id: string,
+    media: { pipelineId: string; presenterEndpointId: string; startedAt: Date },
+  ): Promise<void> {
     await this.#store.hset(liveKey(id), {
-      status: 'live', pipelineId: media.pipelineId, presenterEndpointId: media.presenterEndpointId,
+      status: 'live',
+      pipelineId: media.pipelineId,
+      presenterEndpointId: media.presenterEndpointId,
       startedAt: media.startedAt.toISOString(),
     });
     await this.#store.sadd(ON_AIR, id);
@@ -109,7 +123,10 @@ export class LiveRegistry {
   }
 
   /** A viewer joined (+1) or left (-1); resolves the live's figures after the change. */
-  async countViewer(id: string, delta: 1 | -1): Promise<Pick<LiveEntry, 'viewers' | 'peakViewers' | 'totalViewers'> | null> {
+  async countViewer(
+    id: string,
+    delta: 1 | -1,
+  ): Promise<Pick<LiveEntry, 'viewers' | 'peakViewers' | 'totalViewers'> | null> {
     const key = liveKey(id);
     if (!(await this.#store.hget(key, 'id'))) return null;
     const viewers = await this.#store.hincr(key, 'viewers', delta);
@@ -152,7 +169,11 @@ export class LiveRegistry {
   }
 
   summary(entry: LiveEntry): LiveSummary {
-    const presenter: UserSummary = { id: entry.userId, nickname: entry.nickname, avatarUrl: this.#avatarUrl(entry.userId) };
+    const presenter: UserSummary = {
+      id: entry.userId,
+      nickname: entry.nickname,
+      avatarUrl: this.#avatarUrl(entry.userId),
+    };
     return { id: entry.id, title: entry.title, presenter, startedAt: entry.startedAt, viewerCount: entry.viewers };
   }
 

@@ -3,7 +3,12 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { OnairError } from '../contract/errors.js';
 import type {
-  IceCandidateInit, IceServer, LiveEndReason, LiveSummary, Role, ServerToClientEvents,
+  IceCandidateInit,
+  IceServer,
+  LiveEndReason,
+  LiveSummary,
+  Role,
+  ServerToClientEvents,
 } from '../contract/signalling.js';
 import { newPublicId } from '../db/ids.js';
 import { SafeEmitter } from '../../media/SafeEmitter.js';
@@ -27,8 +32,16 @@ export interface Caller {
 
 /** How the service reaches sockets, on this process or (through the socket.io adapter) any other. */
 export interface Notifier {
-  toSocket<E extends keyof ServerToClientEvents>(socketId: string, event: E, ...args: Parameters<ServerToClientEvents[E]>): void;
-  toRoom<E extends keyof ServerToClientEvents>(room: string, event: E, ...args: Parameters<ServerToClientEvents[E]>): void;
+  toSocket<E extends keyof ServerToClientEvents>(
+    socketId: string,
+    event: E,
+    ...args: Parameters<ServerToClientEvents[E]>
+  ): void;
+  toRoom<E extends keyof ServerToClientEvents>(
+    room: string,
+    event: E,
+    ...args: Parameters<ServerToClientEvents[E]>
+  ): void;
   join(socketId: string, room: string): void;
   leave(socketId: string, room: string): void;
 }
@@ -109,7 +122,8 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
     await this.registry.start();
     this.#unsubscribe = await this.#opts.store.subscribe(LIVES_CHANNEL, (message) => this.#onLivesMessage(message));
     const interrupted = await this.#opts.archive.closeInterrupted(async (id) => (await this.registry.get(id)) !== null);
-    if (interrupted.length) this.#opts.log.warn({ lives: interrupted }, 'lives left on air by a stopped server were closed as interrupted');
+    if (interrupted.length)
+      this.#opts.log.warn({ lives: interrupted }, 'lives left on air by a stopped server were closed as interrupted');
   }
 
   /** End every live this process owns (recordings are finalised) and stop. Idempotent. */
@@ -145,7 +159,10 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
   // ---- presenter
 
   /** Reserve a live for the caller (one at a time); the offer follows. */
-  async startPresenting(caller: Caller, req: { title: string; timeZone?: string | undefined; kind?: 'broadcast' | 'call'; callId?: string }): Promise<{ liveId: string; iceServers: IceServer[] }> {
+  async startPresenting(
+    caller: Caller,
+    req: { title: string; timeZone?: string | undefined; kind?: 'broadcast' | 'call'; callId?: string },
+  ): Promise<{ liveId: string; iceServers: IceServer[] }> {
     const state = this.#state(caller);
     if (state.presenting) throw new OnairError('live.alreadyLive', 'this connection is already presenting a live');
     this.#media();
@@ -162,14 +179,27 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
       throw new OnairError('live.alreadyLive', 'this connection is already presenting a live');
     }
     const presenting: Presenting = {
-      liveId, kind, callId: req.callId, title: req.title, location: locationFromTimeZone(req.timeZone), stage: 'reserved', setupTimer: undefined,
+      liveId,
+      kind,
+      callId: req.callId,
+      title: req.title,
+      location: locationFromTimeZone(req.timeZone),
+      stage: 'reserved',
+      setupTimer: undefined,
     };
     state.presenting = presenting;
     presenting.setupTimer = setTimeout(() => {
       if (presenting.stage === 'reserved') void this.#abandon(presenting, caller, 'failed');
     }, this.#opts.setupTimeoutMs ?? 30_000);
     presenting.setupTimer.unref();
-    await this.registry.reserve({ id: liveId, kind, title: req.title, userId: caller.userId, nickname: caller.nickname, ...(req.callId ? { callId: req.callId } : {}) });
+    await this.registry.reserve({
+      id: liveId,
+      kind,
+      title: req.title,
+      userId: caller.userId,
+      nickname: caller.nickname,
+      ...(req.callId ? { callId: req.callId } : {}),
+    });
     return { liveId, iceServers: this.iceServers(caller.userId) };
   }
 
@@ -177,8 +207,10 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
   async presenterOffer(caller: Caller, req: { liveId: string; sdpOffer: string }): Promise<{ sdpAnswer: string }> {
     const state = this.#state(caller);
     const presenting = state.presenting;
-    if (!presenting || presenting.liveId !== req.liveId) throw new OnairError('live.notPresenter', `you are not the presenter of live "${req.liveId}"`);
-    if (presenting.stage !== 'reserved') throw new OnairError('request.invalid', 'the offer for this live was already sent');
+    if (!presenting || presenting.liveId !== req.liveId)
+      throw new OnairError('live.notPresenter', `you are not the presenter of live "${req.liveId}"`);
+    if (presenting.stage !== 'reserved')
+      throw new OnairError('request.invalid', 'the offer for this live was already sent');
     const media = this.#media();
     presenting.stage = 'starting';
     clearTimeout(presenting.setupTimer);
@@ -191,7 +223,8 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
       started = await media.startLive(liveId, {
         offer: req.sdpOffer,
         recordingUri,
-        onCandidate: (candidate) => this.#opts.notifier.toSocket(caller.socketId, 'ice:candidate', { liveId, role: 'presenter', candidate }),
+        onCandidate: (candidate) =>
+          this.#opts.notifier.toSocket(caller.socketId, 'ice:candidate', { liveId, role: 'presenter', candidate }),
       });
     } catch (error) {
       if (state.presenting === presenting) state.presenting = undefined;
@@ -210,9 +243,17 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
     presenting.stage = 'live';
     await this.#drain(caller.socketId, liveId, 'presenter', live);
     // Registry first: a `live` row is always on air somewhere, or left by a crash (see start()).
-    await this.registry.publish(liveId, { pipelineId: live.pipelineId, presenterEndpointId: live.presenterEndpointId ?? '', startedAt });
+    await this.registry.publish(liveId, {
+      pipelineId: live.pipelineId,
+      presenterEndpointId: live.presenterEndpointId ?? '',
+      startedAt,
+    });
     await this.#opts.archive.liveStarted({
-      id: liveId, userId: caller.userId, title: presenting.title, kind: presenting.kind, startedAt,
+      id: liveId,
+      userId: caller.userId,
+      title: presenting.title,
+      kind: presenting.kind,
+      startedAt,
       recording: recordingUri ? { fileName, location: presenting.location } : null,
     });
     this.#opts.notifier.join(caller.socketId, rooms.presenter(liveId));
@@ -225,7 +266,8 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
   async stopPresenting(caller: Caller, req: { liveId: string }): Promise<{ recordingId: number | null }> {
     const state = this.#state(caller);
     const presenting = state.presenting;
-    if (!presenting || presenting.liveId !== req.liveId) throw new OnairError('live.notPresenter', `you are not the presenter of live "${req.liveId}"`);
+    if (!presenting || presenting.liveId !== req.liveId)
+      throw new OnairError('live.notPresenter', `you are not the presenter of live "${req.liveId}"`);
     await this.#abandon(presenting, caller, 'stopped');
     return { recordingId: await this.#opts.archive.recordingIdOf(req.liveId) };
   }
@@ -254,14 +296,17 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
   async viewerOffer(caller: Caller, req: { liveId: string; sdpOffer: string }): Promise<{ sdpAnswer: string }> {
     const state = this.#state(caller);
     const { liveId } = req;
-    if (state.watching.get(liveId) !== 'joined') throw new OnairError('live.notWatching', `watch live "${liveId}" before sending an offer`);
+    if (state.watching.get(liveId) !== 'joined')
+      throw new OnairError('live.notWatching', `watch live "${liveId}" before sending an offer`);
     const media = this.#media();
     state.watching.set(liveId, 'negotiating');
     try {
       const entry = await this.#entry(liveId);
-      const live = media.live(liveId) ?? (await media.attachLive(liveId, entry.pipelineId ?? '', entry.presenterEndpointId ?? ''));
+      const live =
+        media.live(liveId) ?? (await media.attachLive(liveId, entry.pipelineId ?? '', entry.presenterEndpointId ?? ''));
       const answer = await live.addViewer(caller.socketId, req.sdpOffer, (candidate) =>
-        this.#opts.notifier.toSocket(caller.socketId, 'ice:candidate', { liveId, role: 'viewer', candidate }));
+        this.#opts.notifier.toSocket(caller.socketId, 'ice:candidate', { liveId, role: 'viewer', candidate }),
+      );
       if (state.watching.get(liveId) !== 'negotiating' || !this.#sockets.has(caller.socketId)) {
         await live.removeViewer(caller.socketId);
         throw new OnairError('live.notWatching', 'stopped watching during set-up');
@@ -279,7 +324,8 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
 
   async leave(caller: Caller, req: { liveId: string }): Promise<object> {
     const state = this.#state(caller);
-    if (!state.watching.has(req.liveId)) throw new OnairError('live.notWatching', `you are not watching live "${req.liveId}"`);
+    if (!state.watching.has(req.liveId))
+      throw new OnairError('live.notWatching', `you are not watching live "${req.liveId}"`);
     await this.#leave(state, req.liveId);
     return {};
   }
@@ -287,12 +333,20 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
   // ---- ICE
 
   /** A browser candidate: applied now if its endpoint takes candidates, else queued (bounded, with a TTL). */
-  async addCandidate(caller: Caller, req: { liveId: string; role: Role; candidate: IceCandidateInit }): Promise<object> {
+  async addCandidate(
+    caller: Caller,
+    req: { liveId: string; role: Role; candidate: IceCandidateInit },
+  ): Promise<object> {
     const state = this.#state(caller);
     const { liveId, role } = req;
-    if (role === 'presenter' && state.presenting?.liveId !== liveId) throw new OnairError('live.notPresenter', `you are not the presenter of live "${liveId}"`);
-    if (role === 'viewer' && !state.watching.has(liveId)) throw new OnairError('live.notWatching', `you are not watching live "${liveId}"`);
-    const endpoint = this.#opts.media()?.live(liveId)?.endpoint(role, role === 'viewer' ? caller.socketId : undefined);
+    if (role === 'presenter' && state.presenting?.liveId !== liveId)
+      throw new OnairError('live.notPresenter', `you are not the presenter of live "${liveId}"`);
+    if (role === 'viewer' && !state.watching.has(liveId))
+      throw new OnairError('live.notWatching', `you are not watching live "${liveId}"`);
+    const endpoint = this.#opts
+      .media()
+      ?.live(liveId)
+      ?.endpoint(role, role === 'viewer' ? caller.socketId : undefined);
     if (endpoint?.acceptsCandidates) {
       await endpoint.addCandidate(req.candidate);
       return {};
@@ -398,8 +452,12 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
       let recordingId: number | null = null;
       try {
         recordingId = await this.#opts.archive.liveEnded({
-          id: liveId, endedAt, startedAt, reason: end.reason,
-          peakViewers: figures?.peakViewers ?? 0, totalViewers: figures?.totalViewers ?? 0,
+          id: liveId,
+          endedAt,
+          startedAt,
+          reason: end.reason,
+          peakViewers: figures?.peakViewers ?? 0,
+          totalViewers: figures?.totalViewers ?? 0,
           recordingStopped: end.recording?.stopped ?? false,
         });
       } catch (error) {
@@ -409,7 +467,10 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
       this.#opts.notifier.toRoom(rooms.audience(liveId), 'live:ended', { liveId, reason, recordingId });
       if (presenting.kind === 'broadcast') this.#opts.notifier.toRoom(rooms.everyone, 'lives:removed', { liveId });
       await this.#opts.store.publish(LIVES_CHANNEL, JSON.stringify({ type: 'ended', liveId }));
-      this.#opts.log.info({ liveId, reason: end.reason, recordingId, durationMs: endedAt.getTime() - startedAt.getTime() }, 'live ended');
+      this.#opts.log.info(
+        { liveId, reason: end.reason, recordingId, durationMs: endedAt.getTime() - startedAt.getTime() },
+        'live ended',
+      );
       this.safeEmit('ended', { liveId, kind: presenting.kind, callId: presenting.callId, reason });
     })().catch((error) => this.#opts.log.error({ liveId, err: error }, 'live bookkeeping failed'));
     this.#finishing.set(liveId, work);
@@ -430,14 +491,21 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
     if (figures && entry) await this.#viewerChanged(liveId, state.caller, 'live:viewerLeft', figures.viewers, entry);
   }
 
-  async #viewerChanged(liveId: string, caller: Caller, event: 'live:viewerJoined' | 'live:viewerLeft', viewerCount: number, entry: LiveEntry): Promise<void> {
+  async #viewerChanged(
+    liveId: string,
+    caller: Caller,
+    event: 'live:viewerJoined' | 'live:viewerLeft',
+    viewerCount: number,
+    entry: LiveEntry,
+  ): Promise<void> {
     this.#opts.notifier.toRoom(rooms.presenter(liveId), event, {
       liveId,
       viewer: { id: caller.userId, nickname: caller.nickname, avatarUrl: this.#opts.avatarUrl(caller.userId) },
       at: new Date().toISOString(),
       viewerCount,
     });
-    if (entry.kind === 'broadcast') this.#opts.notifier.toRoom(rooms.everyone, 'lives:updated', { ...this.registry.summary(entry), viewerCount });
+    if (entry.kind === 'broadcast')
+      this.#opts.notifier.toRoom(rooms.everyone, 'lives:updated', { ...this.registry.summary(entry), viewerCount });
   }
 
   async #announce(liveId: string): Promise<void> {

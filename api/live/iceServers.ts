@@ -10,7 +10,12 @@ export interface TurnSettings {
  * ICE servers for a browser: TURN with time-limited credentials (coturn's `use-auth-secret`): the username is
  * `<expiry unix time>:<user id>`, the password base64(HMAC-SHA1(secret, username)). None when TURN is not configured.
  */
-export function iceServersFor(userId: number, turn: TurnSettings, ttlSeconds = 6 * 3600, now = Date.now()): IceServer[] {
+export function iceServersFor(
+  userId: number,
+  turn: TurnSettings,
+  ttlSeconds = 6 * 3600,
+  now = Date.now(),
+): IceServer[] {
   if (!turn.secret || turn.urls.length === 0) return [];
   const username = `${Math.floor(now / 1000) + ttlSeconds}:${userId}`;
   const credential = createHmac('sha1', turn.secret).update(username).digest('base64');

@@ -4,7 +4,10 @@ import { Server, type Socket } from 'socket.io';
 import type { z } from 'zod';
 import { OnairError, type Ack } from '../contract/errors.js';
 import {
-  SIGNALLING_PATH, type ClientToServerEvents, type ServerToClientEvents, type SocketData,
+  SIGNALLING_PATH,
+  type ClientToServerEvents,
+  type ServerToClientEvents,
+  type SocketData,
 } from '../contract/signalling.js';
 import type { CallService } from '../calls/CallService.js';
 import type { Logger } from '../logger.js';
@@ -50,7 +53,12 @@ export class SignallingServer {
     this.#opts = opts;
     const maxMessageBytes = opts.maxMessageBytes ?? 256 * 1024;
     // destroyUpgrade off: other WebSocket upgrades on this HTTP server are not socket.io's to cut.
-    this.io = new Server(opts.httpServer, { path: SIGNALLING_PATH, serveClient: false, maxHttpBufferSize: maxMessageBytes, destroyUpgrade: false });
+    this.io = new Server(opts.httpServer, {
+      path: SIGNALLING_PATH,
+      serveClient: false,
+      maxHttpBufferSize: maxMessageBytes,
+      destroyUpgrade: false,
+    });
     if (opts.adapter) this.io.adapter(opts.adapter);
     const perSecond = opts.eventsPerSecond ?? 40;
     this.#limiter = new RateLimiterMemory({ points: perSecond, duration: 1 });
@@ -111,7 +119,9 @@ export class SignallingServer {
     this.#handle(socket, caller, 'viewer:leave', (req) => lives.leave(caller, req));
     this.#handle(socket, caller, 'ice:candidate', (req) => lives.addCandidate(caller, req));
     if (calls) {
-      void calls.socketJoined(caller).catch((error: unknown) => this.#opts.log.error({ err: error, socketId: socket.id }, 'presence update failed'));
+      void calls
+        .socketJoined(caller)
+        .catch((error: unknown) => this.#opts.log.error({ err: error, socketId: socket.id }, 'presence update failed'));
       this.#handle(socket, caller, 'call:invite', (req) => calls.invite(caller, req));
       this.#handle(socket, caller, 'call:accept', (req) => calls.accept(caller, req));
       this.#handle(socket, caller, 'call:reject', (req) => calls.reject(caller, req));
@@ -123,14 +133,20 @@ export class SignallingServer {
     }
     socket.on('disconnect', (reason) => {
       this.#opts.log.debug({ socketId: socket.id, userId: caller.userId, reason }, 'socket disconnected');
-      void lives.socketGone(socket.id).catch((error: unknown) => this.#opts.log.error({ err: error, socketId: socket.id }, 'socket clean-up failed'));
-      void calls?.socketGone(socket.id).catch((error: unknown) => this.#opts.log.error({ err: error, socketId: socket.id }, 'call clean-up failed'));
+      void lives
+        .socketGone(socket.id)
+        .catch((error: unknown) => this.#opts.log.error({ err: error, socketId: socket.id }, 'socket clean-up failed'));
+      void calls
+        ?.socketGone(socket.id)
+        .catch((error: unknown) => this.#opts.log.error({ err: error, socketId: socket.id }, 'call clean-up failed'));
     });
   }
 
   /** Register one event: rate limit, session re-check, schema, handler, ack. */
   #handle<E extends keyof typeof schemas>(
-    socket: OnairSocket, caller: Caller, event: E,
+    socket: OnairSocket,
+    caller: Caller,
+    event: E,
     handler: (req: z.infer<(typeof schemas)[E]>) => Promise<object>,
   ): void {
     const schema = schemas[event];
@@ -139,7 +155,8 @@ export class SignallingServer {
       void (async () => {
         try {
           await this.#limiter.consume(socket.id).catch((res: unknown) => {
-            if (res instanceof RateLimiterRes) throw new OnairError('request.rateLimited', 'too many events: slow down');
+            if (res instanceof RateLimiterRes)
+              throw new OnairError('request.rateLimited', 'too many events: slow down');
             throw res;
           });
           if (!(await this.#opts.auth.isValid(socket.data))) {
@@ -148,19 +165,32 @@ export class SignallingServer {
             socket.disconnect(true);
             return;
           }
-          if (typeof payload === 'string' ? payload.length > MAX_PAYLOAD_CHARS : JSON.stringify(payload ?? null).length > MAX_PAYLOAD_CHARS) {
+          if (
+            typeof payload === 'string'
+              ? payload.length > MAX_PAYLOAD_CHARS
+              : JSON.stringify(payload ?? null).length > MAX_PAYLOAD_CHARS
+          ) {
             throw new OnairError('request.tooLarge', `the ${event} payload is too large`);
           }
           const parsed = schema.safeParse(payload);
           if (!parsed.success) {
             const issue = parsed.error.issues[0];
-            throw new OnairError('request.invalid', `${event}: ${issue?.path.join('.') || 'payload'} ${issue?.message ?? 'is invalid'}`);
+            throw new OnairError(
+              'request.invalid',
+              `${event}: ${issue?.path.join('.') || 'payload'} ${issue?.message ?? 'is invalid'}`,
+            );
           }
           const result = await handler(parsed.data as z.infer<(typeof schemas)[E]>);
           reply({ ok: true, ...result });
         } catch (error) {
           const err = toOnairError(error);
-          const entry = { event, socketId: socket.id, userId: caller.userId, code: err.code, err: err.status >= 500 ? error : undefined };
+          const entry = {
+            event,
+            socketId: socket.id,
+            userId: caller.userId,
+            code: err.code,
+            err: err.status >= 500 ? error : undefined,
+          };
           if (err.status >= 500) this.#opts.log.error(entry, err.message);
           else this.#opts.log.info(entry, err.message);
           reply({ ok: false, error: err.toBody() });

@@ -7,18 +7,26 @@ const liveId = z.string().regex(PUBLIC_ID_PATTERN, 'must be a live id');
 const callId = z.string().regex(PUBLIC_ID_PATTERN, 'must be a call id');
 const sdp = z.string().min(1).max(MAX_SDP_BYTES, `must be at most ${MAX_SDP_BYTES} characters`);
 
-export const candidate = z.object({
-  candidate: z.string().max(1024),
-  sdpMid: z.string().max(64).nullable().optional(),
-  sdpMLineIndex: z.number().int().min(0).max(63).nullable().optional(),
-  usernameFragment: z.string().max(256).nullable().optional(),
-}).transform(({ candidate, sdpMid, sdpMLineIndex }) => ({ candidate, sdpMid: sdpMid ?? null, sdpMLineIndex: sdpMLineIndex ?? null }));
+export const candidate = z
+  .object({
+    candidate: z.string().max(1024),
+    sdpMid: z.string().max(64).nullable().optional(),
+    sdpMLineIndex: z.number().int().min(0).max(63).nullable().optional(),
+    usernameFragment: z.string().max(256).nullable().optional(),
+  })
+  .transform(({ candidate, sdpMid, sdpMLineIndex }) => ({
+    candidate,
+    sdpMid: sdpMid ?? null,
+    sdpMLineIndex: sdpMLineIndex ?? null,
+  }));
 
 export const schemas = {
-  'presenter:start': z.object({
-    title: z.string().trim().min(1, 'a title is required').max(120),
-    timeZone: z.string().max(64).optional(),
-  }).strict(),
+  'presenter:start': z
+    .object({
+      title: z.string().trim().min(1, 'a title is required').max(120),
+      timeZone: z.string().max(64).optional(),
+    })
+    .strict(),
   'presenter:offer': z.object({ liveId, sdpOffer: sdp }).strict(),
   'presenter:stop': z.object({ liveId }).strict(),
   'viewer:watch': z.object({ liveId }).strict(),

@@ -3,7 +3,14 @@
  * periodic sweep; close() stops the sweep and drops every key and subscription.
  */
 import { performance } from 'node:perf_hooks';
-import { StoreClosedError, type Counter, type MessageListener, type SetOptions, type Store, type Unsubscribe } from './Store.js';
+import {
+  StoreClosedError,
+  type Counter,
+  type MessageListener,
+  type SetOptions,
+  type Store,
+  type Unsubscribe,
+} from './Store.js';
 
 type Entry =
   | { kind: 'string'; value: string; expiresAt: number | null }
@@ -78,10 +85,18 @@ export class MemoryStore implements Store {
     const value = toInteger(entry.value) + by;
     entry.value = String(value);
     if (entry.expiresAt === null && windowMs !== undefined && windowMs > 0) entry.expiresAt = this.#deadline(windowMs);
-    return { value, ttlMs: entry.expiresAt === null ? Infinity : Math.max(0, Math.ceil(entry.expiresAt - performance.now())) };
+    return {
+      value,
+      ttlMs: entry.expiresAt === null ? Infinity : Math.max(0, Math.ceil(entry.expiresAt - performance.now())),
+    };
   }
 
-  async compareAndSet(key: string, expected: string | null, next: string | null, options: { ttlMs?: number } = {}): Promise<boolean> {
+  async compareAndSet(
+    key: string,
+    expected: string | null,
+    next: string | null,
+    options: { ttlMs?: number } = {},
+  ): Promise<boolean> {
     const current = this.#entry(key, 'string');
     if ((current?.value ?? null) !== expected) return false;
     if (next === null) this.#entries.delete(key);
@@ -121,7 +136,7 @@ export class MemoryStore implements Store {
   }
 
   async sadd(key: string, ...members: string[]): Promise<number> {
-    if (members.length === 0) return this.#open(), 0;
+    if (members.length === 0) return (this.#open(), 0);
     const set = this.#entry(key, 'set', true);
     const before = set.value.size;
     for (const member of members) set.value.add(member);
@@ -228,15 +243,18 @@ export class MemoryStore implements Store {
       return entry as Extract<Entry, { kind: K }>;
     }
     if (!create) return undefined;
-    const fresh = (kind === 'hash'
-      ? { kind, value: new Map<string, string>(), expiresAt: null }
-      : { kind, value: new Set<string>(), expiresAt: null }) as Extract<Entry, { kind: K }>;
+    const fresh = (
+      kind === 'hash'
+        ? { kind, value: new Map<string, string>(), expiresAt: null }
+        : { kind, value: new Set<string>(), expiresAt: null }
+    ) as Extract<Entry, { kind: K }>;
     this.#entries.set(key, fresh);
     return fresh;
   }
 
   #sweepExpired(): void {
     const now = performance.now();
-    for (const [key, entry] of this.#entries) if (entry.expiresAt !== null && entry.expiresAt <= now) this.#entries.delete(key);
+    for (const [key, entry] of this.#entries)
+      if (entry.expiresAt !== null && entry.expiresAt <= now) this.#entries.delete(key);
   }
 }

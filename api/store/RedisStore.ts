@@ -5,7 +5,14 @@
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
-import { StoreClosedError, type Counter, type MessageListener, type SetOptions, type Store, type Unsubscribe } from './Store.js';
+import {
+  StoreClosedError,
+  type Counter,
+  type MessageListener,
+  type SetOptions,
+  type Store,
+  type Unsubscribe,
+} from './Store.js';
 
 const INCR_SCRIPT = `
 local v = redis.call('INCRBY', KEYS[1], ARGV[1])
@@ -35,7 +42,14 @@ return 1`;
 
 interface ScriptedRedis extends Redis {
   onairIncr(key: string, by: number, windowMs: number): Promise<[number, number]>;
-  onairCas(key: string, expectAbsent: string, expected: string, deleteIt: string, next: string, ttlMs: number): Promise<number>;
+  onairCas(
+    key: string,
+    expectAbsent: string,
+    expected: string,
+    deleteIt: string,
+    next: string,
+    ttlMs: number,
+  ): Promise<number>;
 }
 
 /** Glob-escapes a literal for SCAN MATCH. */
@@ -126,11 +140,20 @@ export class RedisStore implements Store {
 
   async incr(key: string, by = 1, windowMs?: number): Promise<Counter> {
     this.#c();
-    const [value, ttl] = await this.#scripted.onairIncr(this.#k(key), by, windowMs && windowMs > 0 ? Math.ceil(windowMs) : 0);
+    const [value, ttl] = await this.#scripted.onairIncr(
+      this.#k(key),
+      by,
+      windowMs && windowMs > 0 ? Math.ceil(windowMs) : 0,
+    );
     return { value: Number(value), ttlMs: ttl < 0 ? Infinity : Number(ttl) };
   }
 
-  async compareAndSet(key: string, expected: string | null, next: string | null, options: { ttlMs?: number } = {}): Promise<boolean> {
+  async compareAndSet(
+    key: string,
+    expected: string | null,
+    next: string | null,
+    options: { ttlMs?: number } = {},
+  ): Promise<boolean> {
     this.#c();
     const ttl = options.ttlMs !== undefined && options.ttlMs > 0 ? Math.ceil(options.ttlMs) : 0;
     const wrote = await this.#scripted.onairCas(

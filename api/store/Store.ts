@@ -48,7 +48,12 @@ export interface Store {
    * Atomic compare-and-set: writes `next` (null deletes) only if the current value is `expected` (null = the key is
    * absent). Resolves whether it wrote. `ttlMs` applies to the written value; without it the key is persistent.
    */
-  compareAndSet(key: string, expected: string | null, next: string | null, options?: { ttlMs?: number }): Promise<boolean>;
+  compareAndSet(
+    key: string,
+    expected: string | null,
+    next: string | null,
+    options?: { ttlMs?: number },
+  ): Promise<boolean>;
 
   // hashes
   hset(key: string, fields: Record<string, string>): Promise<void>;

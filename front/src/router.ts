@@ -16,18 +16,56 @@ export function createAppRouter(): Router {
   return createRouter({
     history: createWebHistory(),
     routes: [
-      { path: '/login', name: 'login', component: () => import('./pages/AuthPage.vue'), props: { mode: 'login' }, meta: { public: true, title: 'Log in' } },
-      { path: '/register', name: 'register', component: () => import('./pages/AuthPage.vue'), props: { mode: 'register' }, meta: { public: true, title: 'Create an account' } },
+      {
+        path: '/login',
+        name: 'login',
+        component: () => import('./pages/AuthPage.vue'),
+        props: { mode: 'login' },
+        meta: { public: true, title: 'Log in' },
+      },
+      {
+        path: '/register',
+        name: 'register',
+        component: () => import('./pages/AuthPage.vue'),
+        props: { mode: 'register' },
+        meta: { public: true, title: 'Create an account' },
+      },
       {
         path: '/',
         component: AppLayout,
         children: [
-          { path: '', name: 'liveNow', component: () => import('./pages/LiveNowPage.vue'), meta: { title: 'Live now' } },
-          { path: 'go-live', name: 'goLive', component: () => import('./pages/GoLivePage.vue'), meta: { title: 'Go live' } },
-          { path: 'live/:liveId', name: 'watch', component: () => import('./pages/WatchPage.vue'), props: true, meta: { title: 'Watch' } },
-          { path: 'recordings', name: 'recordings', component: () => import('./pages/RecordingsPage.vue'), meta: { title: 'Recordings' } },
+          {
+            path: '',
+            name: 'liveNow',
+            component: () => import('./pages/LiveNowPage.vue'),
+            meta: { title: 'Live now' },
+          },
+          {
+            path: 'go-live',
+            name: 'goLive',
+            component: () => import('./pages/GoLivePage.vue'),
+            meta: { title: 'Go live' },
+          },
+          {
+            path: 'live/:liveId',
+            name: 'watch',
+            component: () => import('./pages/WatchPage.vue'),
+            props: true,
+            meta: { title: 'Watch' },
+          },
+          {
+            path: 'recordings',
+            name: 'recordings',
+            component: () => import('./pages/RecordingsPage.vue'),
+            meta: { title: 'Recordings' },
+          },
           { path: 'calls', name: 'calls', component: () => import('./pages/CallsPage.vue'), meta: { title: 'Calls' } },
-          { path: ':pathMatch(.*)*', name: 'notFound', component: () => import('./pages/NotFoundPage.vue'), meta: { title: 'Page not found' } },
+          {
+            path: ':pathMatch(.*)*',
+            name: 'notFound',
+            component: () => import('./pages/NotFoundPage.vue'),
+            meta: { title: 'Page not found' },
+          },
         ],
       },
     ],
@@ -67,5 +105,7 @@ function loginFor(from: RouteLocationNormalized) {
 /** The page to return to after logging in: only a path inside this app, never another origin. */
 function safeRedirect(route: RouteLocationNormalized): string {
   const target = route.query.redirect;
-  return typeof target === 'string' && target.startsWith('/') && !target.startsWith('//') && !target.startsWith('/\\') ? target : '/';
+  return typeof target === 'string' && target.startsWith('/') && !target.startsWith('//') && !target.startsWith('/\\')
+    ? target
+    : '/';
 }

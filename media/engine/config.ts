@@ -60,5 +60,8 @@ function intOr(value: string | undefined, fallback: number): number {
 
 function listOr(value: string | undefined, fallback: string[]): string[] {
   if (value === undefined) return fallback;
-  return value.split(',').map((s) => s.trim()).filter(Boolean);
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }

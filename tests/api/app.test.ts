@@ -22,7 +22,13 @@ function capturedLogger() {
   return {
     log: createLogger('info', stream),
     text: () => chunks.join(''),
-    lines: () => chunks.join('').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>),
+    lines: () =>
+      chunks
+        .join('')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, any>),
   };
 }
 
@@ -37,7 +43,10 @@ describe('errors and request logs', () => {
     extra.get('/refuse', () => {
       throw new OnairError('live.notFound', 'no live with id "abc"');
     });
-    srv = await startTestServer({ db: 'sqlite', server: { log: captured.log, frontDir: null, routers: [{ path: '/api/test', router: extra }] } });
+    srv = await startTestServer({
+      db: 'sqlite',
+      server: { log: captured.log, frontDir: null, routers: [{ path: '/api/test', router: extra }] },
+    });
   });
   after(async () => {
     await srv?.close();
@@ -66,7 +75,13 @@ describe('errors and request logs', () => {
   });
 
   test('unknown API routes and methods answer 404 request.notFound in the one error shape', async () => {
-    for (const [method, route] of [['GET', '/api/nothing'], ['GET', '/api/auth/login'], ['DELETE', '/api/me'], ['PUT', '/api'], ['GET', '/elsewhere']] as const) {
+    for (const [method, route] of [
+      ['GET', '/api/nothing'],
+      ['GET', '/api/auth/login'],
+      ['DELETE', '/api/me'],
+      ['PUT', '/api'],
+      ['GET', '/elsewhere'],
+    ] as const) {
       const res = await srv.http.request(method, route);
       assert.equal(res.status, 404, `${method} ${route}`);
       assert.equal(res.body.error.code, 'request.notFound', `${method} ${route}`);
@@ -102,7 +117,14 @@ describe('security headers', () => {
     try {
       const res = await srv.http.get('/healthz');
       const csp = res.headers.get('content-security-policy') ?? '';
-      for (const directive of ["default-src 'self'", "script-src 'self'", "media-src 'self' blob:", "img-src 'self' data: blob:", "frame-ancestors 'none'", "object-src 'none'"]) {
+      for (const directive of [
+        "default-src 'self'",
+        "script-src 'self'",
+        "media-src 'self' blob:",
+        "img-src 'self' data: blob:",
+        "frame-ancestors 'none'",
+        "object-src 'none'",
+      ]) {
         assert.ok(csp.includes(directive), `${directive} in ${csp}`);
       }
       assert.match(csp, new RegExp(`connect-src 'self' ws://localhost:${srv.server.port}`));

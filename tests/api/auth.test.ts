@@ -58,14 +58,23 @@ for (const { db, skip } of kinds) {
 
     test('two registrations of one nickname racing: one wins, the other gets auth.nicknameTaken', async () => {
       const nickname = uniqueNickname('Race');
-      const answers = await Promise.all([0, 1, 2].map(() => srv.http.post('/api/auth/register', { nickname, password: TEST_PASSWORD })));
+      const answers = await Promise.all(
+        [0, 1, 2].map(() => srv.http.post('/api/auth/register', { nickname, password: TEST_PASSWORD })),
+      );
       assert.deepEqual(answers.map((a) => a.status).sort(), [201, 409, 409]);
       for (const a of answers.filter((x) => x.status === 409)) assert.equal(a.body.error.code, 'auth.nicknameTaken');
     });
 
     test('weak passwords answer 400 auth.weakPassword', async () => {
       const nickname = uniqueNickname('Weak');
-      for (const password of ['short1', 'onlyletters', '1234567890', 'aaaa1111aaaa1111aaaa', `${nickname}99`, `a1${'x'.repeat(127)}`]) {
+      for (const password of [
+        'short1',
+        'onlyletters',
+        '1234567890',
+        'aaaa1111aaaa1111aaaa',
+        `${nickname}99`,
+        `a1${'x'.repeat(127)}`,
+      ]) {
         const res = await srv.http.post('/api/auth/register', { nickname, password });
         assert.equal(res.status, 400, password);
         assert.equal(res.body.error.code, 'auth.weakPassword', password);
@@ -75,7 +84,10 @@ for (const { db, skip } of kinds) {
     });
 
     test('a long passphrase needs no digit', async () => {
-      const res = await srv.http.post('/api/auth/register', { nickname: uniqueNickname('Phrase'), password: 'correct horse battery' });
+      const res = await srv.http.post('/api/auth/register', {
+        nickname: uniqueNickname('Phrase'),
+        password: 'correct horse battery',
+      });
       assert.equal(res.status, 201);
     });
 
@@ -112,7 +124,10 @@ for (const { db, skip } of kinds) {
 
     test('login answers 200 with a new token, whatever the case of the nickname', async () => {
       const reg = await registerUser(srv.url, uniqueNickname('Login'));
-      const res = await srv.http.post<AuthResponse>('/api/auth/login', { nickname: reg.nickname.toUpperCase(), password: reg.password });
+      const res = await srv.http.post<AuthResponse>('/api/auth/login', {
+        nickname: reg.nickname.toUpperCase(),
+        password: reg.password,
+      });
       assert.equal(res.status, 200);
       assert.notEqual(res.body.token, reg.token);
       assert.deepEqual(res.body.user, reg.user);
@@ -124,7 +139,10 @@ for (const { db, skip } of kinds) {
     test('a wrong password and an unknown nickname both answer 401 auth.invalidCredentials, alike', async () => {
       const reg = await registerUser(srv.url);
       const wrong = await srv.http.post('/api/auth/login', { nickname: reg.nickname, password: 'wrong password 1' });
-      const unknown = await srv.http.post('/api/auth/login', { nickname: uniqueNickname('ghost'), password: 'wrong password 1' });
+      const unknown = await srv.http.post('/api/auth/login', {
+        nickname: uniqueNickname('ghost'),
+        password: 'wrong password 1',
+      });
       assert.equal(wrong.status, 401);
       assert.equal(unknown.status, 401);
       assert.deepEqual(wrong.body, unknown.body);
@@ -138,7 +156,13 @@ for (const { db, skip } of kinds) {
       // A forged token of the right shape: its embedded expiry is a day from now (from the clock, so the test means
       // the same on any date), and its random part was never issued.
       const forged = `${(Date.now() + 86_400_000).toString(36)}.${'A'.repeat(43)}`;
-      for (const authorization of ['Bearer nonsense', 'Bearer ', 'Basic dXNlcjpwYXNz', `Bearer ${forged}`, 'Bearer a b']) {
+      for (const authorization of [
+        'Bearer nonsense',
+        'Bearer ',
+        'Basic dXNlcjpwYXNz',
+        `Bearer ${forged}`,
+        'Bearer a b',
+      ]) {
         const res = await srv.http.get('/api/me', { headers: { authorization } });
         assert.equal(res.status, 401, authorization);
         assert.equal(res.body.error.code, 'auth.invalidToken', authorization);
@@ -152,7 +176,10 @@ for (const { db, skip } of kinds) {
 
     test('logout answers 204 and revokes that token only; reusing it answers 401 auth.invalidToken', async () => {
       const reg = await registerUser(srv.url);
-      const other = await srv.http.post<AuthResponse>('/api/auth/login', { nickname: reg.nickname, password: reg.password });
+      const other = await srv.http.post<AuthResponse>('/api/auth/login', {
+        nickname: reg.nickname,
+        password: reg.password,
+      });
       const out = await reg.client.post('/api/auth/logout');
       assert.equal(out.status, 204);
       const reuse = await reg.client.get('/api/me');
@@ -175,7 +202,10 @@ for (const { db, skip } of kinds) {
     });
 
     test('an oversized body answers 413 request.tooLarge', async () => {
-      const res = await srv.http.post('/api/auth/register', { nickname: 'big_body', password: `a1${'x'.repeat(40_000)}` });
+      const res = await srv.http.post('/api/auth/register', {
+        nickname: 'big_body',
+        password: `a1${'x'.repeat(40_000)}`,
+      });
       assert.equal(res.status, 413);
       assert.equal(res.body.error.code, 'request.tooLarge');
     });
@@ -226,7 +256,14 @@ describe('token expiry', () => {
 
   test('a token past TOKEN_TTL answers 401 auth.expiredToken', async () => {
     const reg = await registerUser(srv.url);
-    assert.ok(Date.parse((await srv.http.post<AuthResponse>('/api/auth/login', { nickname: reg.nickname, password: reg.password })).body.expiresAt) - Date.now() <= 2000);
+    assert.ok(
+      Date.parse(
+        (await srv.http.post<AuthResponse>('/api/auth/login', { nickname: reg.nickname, password: reg.password })).body
+          .expiresAt,
+      ) -
+        Date.now() <=
+        2000,
+    );
     const expired = await waitFor(async () => {
       const res = await reg.client.get('/api/me');
       return res.status === 401 ? res : null;
@@ -282,7 +319,8 @@ describe('two API processes on one Redis', { skip: skipUnless('redis') }, () => 
     const a = await startTestServer({ db: 'sqlite', store: 'redis', env: { AUTH_RATE_LIMIT: '3' } });
     const b = await startTestServer({ shareWith: a, env: { AUTH_RATE_LIMIT: '3' } });
     try {
-      const attempt = (srv: TestServer) => srv.http.post('/api/auth/login', { nickname: 'nobody_here', password: 'wrong pass 1' });
+      const attempt = (srv: TestServer) =>
+        srv.http.post('/api/auth/login', { nickname: 'nobody_here', password: 'wrong pass 1' });
       assert.equal((await attempt(a)).status, 401);
       assert.equal((await attempt(b)).status, 401);
       assert.equal((await attempt(a)).status, 401);

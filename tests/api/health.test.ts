@@ -21,20 +21,28 @@ describe('GET /healthz', () => {
     }
   });
 
-  test('checks MariaDB, Redis and the media probe when they are configured', { skip: skipUnless('mariadb', 'redis') }, async () => {
-    let probes = 0;
-    const srv = await startTestServer({ db: 'mariadb', store: 'redis', server: { mediaProbe: async () => (probes++, true) } });
-    try {
-      const res = await srv.http.get<HealthReport>('/healthz');
-      assert.equal(res.status, 200);
-      assert.equal(res.body.status, 'ok');
-      assert.equal(res.body.checks.media.ok, true);
-      assert.equal(res.body.checks.media.detail, undefined);
-      assert.equal(probes, 1);
-    } finally {
-      await srv.close();
-    }
-  });
+  test(
+    'checks MariaDB, Redis and the media probe when they are configured',
+    { skip: skipUnless('mariadb', 'redis') },
+    async () => {
+      let probes = 0;
+      const srv = await startTestServer({
+        db: 'mariadb',
+        store: 'redis',
+        server: { mediaProbe: async () => (probes++, true) },
+      });
+      try {
+        const res = await srv.http.get<HealthReport>('/healthz');
+        assert.equal(res.status, 200);
+        assert.equal(res.body.status, 'ok');
+        assert.equal(res.body.checks.media.ok, true);
+        assert.equal(res.body.checks.media.detail, undefined);
+        assert.equal(probes, 1);
+      } finally {
+        await srv.close();
+      }
+    },
+  );
 
   describe('degraded', () => {
     let mediaAnswer: () => Promise<boolean>;
@@ -125,7 +133,12 @@ describe('GET /metrics', () => {
     await srv.http.get('/api/definitely/not/here');
     const text = (await srv.http.get('/metrics')).text;
     const count = (route: string, method: string, status: number) =>
-      Number(new RegExp(`^http_request_duration_seconds_count\\{app="onair",method="${method}",route="${route.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}",status_code="${status}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+      Number(
+        new RegExp(
+          `^http_request_duration_seconds_count\\{app="onair",method="${method}",route="${route.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}",status_code="${status}"\\} (\\d+)$`,
+          'm',
+        ).exec(text)?.[1] ?? 0,
+      );
     assert.equal(count('/api/auth/register', 'POST', 201), 1);
     assert.equal(count('/api/users/:id/avatar.svg', 'GET', 200), 1);
     assert.equal(count('/api/auth/login', 'POST', 401), 1);

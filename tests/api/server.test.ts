@@ -70,7 +70,14 @@ describe('startServer()', () => {
     const port = (blocker.address() as net.AddressInfo).port;
     const db = await createTestDatabase('sqlite');
     try {
-      const config = loadConfig({ PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: db.url, LOG_LEVEL: 'silent', RECORDINGS_DIR: db.name + '.rec', SIGNING_SECRET: 'x'.repeat(20) });
+      const config = loadConfig({
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        DATABASE_URL: db.url,
+        LOG_LEVEL: 'silent',
+        RECORDINGS_DIR: db.name + '.rec',
+        SIGNING_SECRET: 'x'.repeat(20),
+      });
       await assert.rejects(startServer(config), /EADDRINUSE/);
     } finally {
       blocker.close();
@@ -82,8 +89,12 @@ describe('startServer()', () => {
     const db = await createTestDatabase('sqlite');
     try {
       const config = loadConfig({
-        PORT: '0', DATABASE_URL: db.url, REDIS_URL: 'redis://127.0.0.1:1', LOG_LEVEL: 'silent',
-        RECORDINGS_DIR: db.name + '.rec', SIGNING_SECRET: 'x'.repeat(20),
+        PORT: '0',
+        DATABASE_URL: db.url,
+        REDIS_URL: 'redis://127.0.0.1:1',
+        LOG_LEVEL: 'silent',
+        RECORDINGS_DIR: db.name + '.rec',
+        SIGNING_SECRET: 'x'.repeat(20),
       });
       await assert.rejects(startServer(config), /cannot reach Redis at 127\.0\.0\.1:1/);
     } finally {

@@ -74,7 +74,10 @@ describe('accounts in the browser', { skip: skipUnless('chromium', 'mariadb') },
   async function revokeStoredToken(): Promise<void> {
     const token = await storedToken();
     assert.ok(token, 'the page holds a token');
-    const response = await fetch(`${server.url}/api/auth/logout`, { method: 'POST', headers: { Authorization: `Bearer ${token}` } });
+    const response = await fetch(`${server.url}/api/auth/logout`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}` },
+    });
     assert.ok(response.ok, `logout answered ${response.status}`);
   }
 
@@ -149,7 +152,10 @@ describe('accounts in the browser', { skip: skipUnless('chromium', 'mariadb') },
     await page.getByTestId('go-register').click();
     await page.waitForURL((url) => url.pathname === '/register', WAIT);
     await fillAndSubmit(nickname, PASSWORD);
-    await page.locator('.el-form-item__error').filter({ hasText: /taken|already/i }).waitFor(WAIT);
+    await page
+      .locator('.el-form-item__error')
+      .filter({ hasText: /taken|already/i })
+      .waitFor(WAIT);
     assert.equal(await storedToken(), null);
   });
 
@@ -160,7 +166,10 @@ describe('accounts in the browser', { skip: skipUnless('chromium', 'mariadb') },
     });
     await page.goto('/register');
     await fillAndSubmit(freshNickname(), 'short');
-    await page.locator('.el-form-item__error').filter({ hasText: /at least/i }).waitFor(WAIT);
+    await page
+      .locator('.el-form-item__error')
+      .filter({ hasText: /at least/i })
+      .waitFor(WAIT);
     assert.equal(registerCalls, 0);
   });
 

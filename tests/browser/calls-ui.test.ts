@@ -41,17 +41,29 @@ describe('calls through the UI', { skip: skipUnless('chromium', 'mariadb') }, ()
   /** The video shows new frames (and, for the other side, its sound is on). */
   async function expectPlaying(page: Page, testid: string): Promise<void> {
     const selector = `[data-testid="${testid}"]`;
-    await page.waitForFunction((s) => {
-      const video = document.querySelector<HTMLVideoElement>(s);
-      return !!video && video.videoWidth > 0 && video.currentTime > 0;
-    }, selector, WAIT);
+    await page.waitForFunction(
+      (s) => {
+        const video = document.querySelector<HTMLVideoElement>(s);
+        return !!video && video.videoWidth > 0 && video.currentTime > 0;
+      },
+      selector,
+      WAIT,
+    );
     const before = await page.$eval(selector, (v: HTMLVideoElement) => v.currentTime);
-    await page.waitForFunction(([s, t]) => document.querySelector<HTMLVideoElement>(s as string)!.currentTime > (t as number), [selector, before] as const, WAIT);
+    await page.waitForFunction(
+      ([s, t]) => document.querySelector<HTMLVideoElement>(s as string)!.currentTime > (t as number),
+      [selector, before] as const,
+      WAIT,
+    );
   }
 
   /** The other side's audio track is live in the remote video's stream. */
-  const remoteAudio = (page: Page) => page.$eval('[data-testid="remote-video"]', (v: HTMLVideoElement) =>
-    ((v.srcObject as MediaStream | null)?.getAudioTracks() ?? []).filter((t) => t.readyState === 'live').length);
+  const remoteAudio = (page: Page) =>
+    page.$eval(
+      '[data-testid="remote-video"]',
+      (v: HTMLVideoElement) =>
+        ((v.srcObject as MediaStream | null)?.getAudioTracks() ?? []).filter((t) => t.readyState === 'live').length,
+    );
 
   it('A calls B from the online list, B accepts from the notification, both see each other, A hangs up', async () => {
     const a = await registerUser(server.url);
@@ -84,7 +96,10 @@ describe('calls through the UI', { skip: skipUnless('chromium', 'mariadb') }, ()
     assert.equal(await pa.getByTestId('call-peer').textContent(), b.nickname);
     assert.equal(await pb.getByTestId('call-peer').textContent(), a.nickname);
     assert.equal(await pipelineCount(server), baseline + 2);
-    await pa.getByTestId('call-duration').filter({ hasText: /^0:0[1-9]|^0:[1-5]\d/ }).waitFor(WAIT);
+    await pa
+      .getByTestId('call-duration')
+      .filter({ hasText: /^0:0[1-9]|^0:[1-5]\d/ })
+      .waitFor(WAIT);
 
     await pa.getByTestId('toggle-mic').click();
     await pa.getByTestId('toggle-camera').click();

@@ -55,16 +55,30 @@ describe('going live and watching through the UI', { skip: skipUnless('chromium'
   /** The video has a picture and shows new frames (its clock moves and a frame is presented). */
   async function expectPlaying(page: Page, testid: string): Promise<void> {
     const selector = `[data-testid="${testid}"]`;
-    await page.waitForFunction((s) => {
-      const video = document.querySelector<HTMLVideoElement>(s);
-      return !!video && video.videoWidth > 0 && video.currentTime > 0;
-    }, selector, WAIT);
+    await page.waitForFunction(
+      (s) => {
+        const video = document.querySelector<HTMLVideoElement>(s);
+        return !!video && video.videoWidth > 0 && video.currentTime > 0;
+      },
+      selector,
+      WAIT,
+    );
     const before = await page.$eval(selector, (v: HTMLVideoElement) => v.currentTime);
-    await page.waitForFunction(([s, t]) => document.querySelector<HTMLVideoElement>(s as string)!.currentTime > (t as number), [selector, before] as const, WAIT);
-    await page.$eval(selector, (v: HTMLVideoElement) => new Promise<void>((resolve) => v.requestVideoFrameCallback(() => resolve())));
+    await page.waitForFunction(
+      ([s, t]) => document.querySelector<HTMLVideoElement>(s as string)!.currentTime > (t as number),
+      [selector, before] as const,
+      WAIT,
+    );
+    await page.$eval(
+      selector,
+      (v: HTMLVideoElement) => new Promise<void>((resolve) => v.requestVideoFrameCallback(() => resolve())),
+    );
   }
 
-  const peerConfigs = (page: Page) => page.evaluate(() => (window as unknown as { __peerConfigs: Array<{ iceServers?: unknown[] } | null> }).__peerConfigs);
+  const peerConfigs = (page: Page) =>
+    page.evaluate(
+      () => (window as unknown as { __peerConfigs: Array<{ iceServers?: unknown[] } | null> }).__peerConfigs,
+    );
 
   it('a presenter goes live, Live now shows it at once, a viewer watches, the presenter sees them, and stopping ends it for the viewer', async () => {
     const presenter = await registerUser(server.url);

@@ -163,12 +163,15 @@ describe('calls: the flow', { skip: skipUnless('mariadb', 'redis') }, () => {
     assert.equal(ended.endReason, 'disconnected');
     assert.equal((await logOf(a))[0]?.endReason, 'disconnected');
     const cb2 = await b.connect();
-    await waitFor(async () => (await a.client.get('/api/users/online')).body.users.some((u: { id: number }) => u.id === b.user.id), 'B back online');
+    await waitFor(
+      async () => (await a.client.get('/api/users/online')).body.users.some((u: { id: number }) => u.id === b.user.id),
+      'B back online',
+    );
     const again = callOf(await cb2.invite(a.nickname));
     callOf(await ca.reject(again.id));
   });
 
-  test('bad input: yourself, unknown and offline users, someone else\'s call, after the end, replays, bad ids', async () => {
+  test("bad input: yourself, unknown and offline users, someone else's call, after the end, replays, bad ids", async () => {
     const { a, b, ca, cb } = await pair();
     const c = await user();
     const cc = await c.connect();
@@ -189,14 +192,22 @@ describe('calls: the flow', { skip: skipUnless('mariadb', 'redis') }, () => {
     assert.equal(codeOf(await ca.accept(call.id)), 'call.notYours', 'the caller answers');
     assert.equal(codeOf(await cc.hangUp(call.id)), 'call.notYours', 'a stranger hangs up');
     assert.equal(codeOf(await cc.request('call:watch', { callId: call.id })), 'call.notYours');
-    assert.equal(codeOf(await cb.request('call:present', { callId: call.id })), 'call.notFound', 'presenting before the answer');
+    assert.equal(
+      codeOf(await cb.request('call:present', { callId: call.id })),
+      'call.notFound',
+      'presenting before the answer',
+    );
 
     const [first, replay] = await Promise.all([cb.accept(call.id), cb.accept(call.id)]);
     assert.deepEqual([first.ok, replay.ok].sort(), [false, true], 'of two racing accepts one wins');
     assert.equal(codeOf(first.ok ? replay : first), 'call.alreadyAnswered');
     assert.equal(codeOf(await cb.accept(call.id)), 'call.alreadyAnswered', 'a replayed accept');
     assert.equal(codeOf(await cb.reject(call.id)), 'call.alreadyAnswered', 'rejecting an answered call');
-    assert.equal(codeOf(await cb.request('call:watch', { callId: call.id })), 'live.notFound', 'the caller is not on air yet');
+    assert.equal(
+      codeOf(await cb.request('call:watch', { callId: call.id })),
+      'live.notFound',
+      'the caller is not on air yet',
+    );
 
     callOf(await ca.hangUp(call.id));
     assert.equal(codeOf(await cb.accept(call.id)), 'call.ended', 'accepting after the end');
@@ -224,8 +235,14 @@ describe('calls: the flow', { skip: skipUnless('mariadb', 'redis') }, () => {
       ids.push(call.id);
       callOf(await ca.cancel(call.id));
     }
-    assert.deepEqual((await logOf(a)).map((c) => c.id), ids.reverse());
-    assert.deepEqual((await a.client.get('/api/calls?limit=2')).body.calls.map((c: CallView) => c.id), ids.slice(0, 2));
+    assert.deepEqual(
+      (await logOf(a)).map((c) => c.id),
+      ids.reverse(),
+    );
+    assert.deepEqual(
+      (await a.client.get('/api/calls?limit=2')).body.calls.map((c: CallView) => c.id),
+      ids.slice(0, 2),
+    );
     assert.equal((await a.client.get('/api/calls?limit=0')).status, 400);
     assert.equal((await a.client.get('/api/calls?limit=abc')).status, 400);
     assert.equal((await a.client.get('/api/calls?order=id')).body.error.code, 'request.invalid');

@@ -40,8 +40,12 @@ describe('calls: media', { skip: skipUnless('chromium', 'mariadb') }, () => {
   }
 
   async function stateOf(page: Harness, callId: string, state: CallView['state']): Promise<CallView> {
-    return waitFor(async () => (await page.callEvents('me')).find(([e, m]) => e === 'call:state' && m.id === callId && m.state === state)?.[1],
-      `call ${callId} ${state}`, { timeoutMs: 30_000 });
+    return waitFor(
+      async () =>
+        (await page.callEvents('me')).find(([e, m]) => e === 'call:state' && m.id === callId && m.state === state)?.[1],
+      `call ${callId} ${state}`,
+      { timeoutMs: 30_000 },
+    );
   }
 
   /** A calls B, B accepts, both go live and watch each other until both decode the other's video and audio. */
@@ -60,19 +64,36 @@ describe('calls: media', { skip: skipUnless('chromium', 'mariadb') }, () => {
     for (const p of presented) assert.ok(p.ok, JSON.stringify(p));
     const [liveA, liveB] = presented.map((p) => (p.ok ? p.liveId : ''));
     // Each side is told the other's live once it is on air, and watches it.
-    for (const [me, peerLive] of [[a, liveB], [b, liveA]] as const) {
-      await waitFor(async () => (await me.page.callEvents('me')).some(([e, m]) => e === 'call:peerLive' && m.callId === callId && m.liveId === peerLive),
-        'the other side on air');
+    for (const [me, peerLive] of [
+      [a, liveB],
+      [b, liveA],
+    ] as const) {
+      await waitFor(
+        async () =>
+          (await me.page.callEvents('me')).some(
+            ([e, m]) => e === 'call:peerLive' && m.callId === callId && m.liveId === peerLive,
+          ),
+        'the other side on air',
+      );
       const watched = await me.page.callWatch('me', callId);
       assert.ok(watched.ok, JSON.stringify(watched));
       assert.equal(watched.ok && watched.liveId, peerLive);
     }
-    for (const [name, me] of [['A', a], ['B', b]] as const) {
-      await waitFor(async () => (await me.page.stats('me:me')).framesDecoded > 0, `${name}'s loopback preview`, { timeoutMs: 30_000 });
-      await waitFor(async () => {
-        const s = await me.page.stats('me:peer');
-        return s.framesDecoded > 0 && s.audioSamples > 0;
-      }, `${name} decoding the other side's video and audio`, { timeoutMs: 30_000 });
+    for (const [name, me] of [
+      ['A', a],
+      ['B', b],
+    ] as const) {
+      await waitFor(async () => (await me.page.stats('me:me')).framesDecoded > 0, `${name}'s loopback preview`, {
+        timeoutMs: 30_000,
+      });
+      await waitFor(
+        async () => {
+          const s = await me.page.stats('me:peer');
+          return s.framesDecoded > 0 && s.audioSamples > 0;
+        },
+        `${name} decoding the other side's video and audio`,
+        { timeoutMs: 30_000 },
+      );
     }
     return { a, b, callId, liveA: liveA!, liveB: liveB! };
   }
@@ -82,7 +103,11 @@ describe('calls: media', { skip: skipUnless('chromium', 'mariadb') }, () => {
     assert.equal(await pipelineCount(server), baseline + 2, 'one pipeline per side');
     assert.deepEqual((await a.user.client.get('/api/lives')).body.lives, [], 'calls are not listed in Live now');
     assert.equal((await a.user.client.get(`/api/lives/${liveB}`)).status, 404, 'nor found as lives');
-    assert.equal(await b.page.callRequest('me', 'call:present', { callId }).then((r) => r.error?.code), 'live.alreadyLive', 'presenting twice');
+    assert.equal(
+      await b.page.callRequest('me', 'call:present', { callId }).then((r) => r.error?.code),
+      'live.alreadyLive',
+      'presenting twice',
+    );
 
     const hungUp = await a.page.callRequest('me', 'call:hangUp', { callId });
     assert.ok(hungUp.ok, JSON.stringify(hungUp));
@@ -92,7 +117,10 @@ describe('calls: media', { skip: skipUnless('chromium', 'mariadb') }, () => {
       assert.equal(ended.endReason, 'hangUp');
     }
     await waitFor(async () => (await pipelineCount(server)) === baseline, 'every pipeline released');
-    await waitFor(async () => (await b.page.callEvents('me')).some(([e, m]) => e === 'live:ended' && m.liveId === liveA), 'B told A\'s live ended');
+    await waitFor(
+      async () => (await b.page.callEvents('me')).some(([e, m]) => e === 'live:ended' && m.liveId === liveA),
+      "B told A's live ended",
+    );
 
     for (const me of [a, b]) {
       const [logged] = (await me.user.client.get('/api/calls')).body.calls as CallView[];
@@ -104,22 +132,31 @@ describe('calls: media', { skip: skipUnless('chromium', 'mariadb') }, () => {
     }
     const { Live, Recording } = server.server.db;
     const lives = await Live.findAll({ where: { id: [liveA, liveB] } });
-    assert.deepEqual(lives.map((l) => [l.kind, l.status]), [['call', 'ended'], ['call', 'ended']]);
+    assert.deepEqual(
+      lives.map((l) => [l.kind, l.status]),
+      [
+        ['call', 'ended'],
+        ['call', 'ended'],
+      ],
+    );
     assert.equal(await Recording.count({ where: { liveId: [liveA, liveB] } }), 0, 'calls are not recorded by default');
   });
 
-  test('B\'s browser closes mid-call: A is told, and the media are released', async () => {
+  test("B's browser closes mid-call: A is told, and the media are released", async () => {
     const { a, b, callId, liveB } = await establish();
     await b.context.close();
     const ended = await stateOf(a.page, callId, 'ended');
     assert.equal(ended.outcome, 'completed');
     assert.equal(ended.endReason, 'disconnected');
-    await waitFor(async () => (await a.page.callEvents('me')).some(([e, m]) => e === 'live:ended' && m.liveId === liveB), 'A told B\'s live ended');
+    await waitFor(
+      async () => (await a.page.callEvents('me')).some(([e, m]) => e === 'live:ended' && m.liveId === liveB),
+      "A told B's live ended",
+    );
     await waitFor(async () => (await pipelineCount(server)) === baseline, 'every pipeline released');
     assert.equal((await a.user.client.get('/api/calls')).body.calls[0].endReason, 'disconnected');
   });
 
-  test('B is live: A\'s call is busy; A cannot call while live either', async () => {
+  test("B is live: A's call is busy; A cannot call while live either", async () => {
     const a = await side();
     const b = await side();
     const live = await b.page.present('show', b.user.token, 'B on air');
@@ -146,7 +183,9 @@ describe('calls: media', { skip: skipUnless('chromium', 'mariadb') }, () => {
       assert.equal(ended.endReason, 'failed');
     }
     assert.equal((await a.user.client.get('/api/calls')).body.calls[0].outcome, 'failed');
-    await waitFor(async () => media.engine!.pid !== oldPid && (await media.probe()), 'the engine to be back', { timeoutMs: 30_000 });
+    await waitFor(async () => media.engine!.pid !== oldPid && (await media.probe()), 'the engine to be back', {
+      timeoutMs: 30_000,
+    });
     const again = await establish();
     assert.ok((await again.a.page.callRequest('me', 'call:hangUp', { callId: again.callId })).ok);
     await waitFor(async () => (await pipelineCount(server)) === baseline, 'every pipeline released');

@@ -46,7 +46,10 @@ describe('presence across API processes', { skip: skipUnless('mariadb', 'redis')
     const a = await registerUser(first.url);
     const b = await registerUser(first.url);
     const ca = await connect(first.url, a);
-    await waitFor(async () => (await onlineFor(b, second)).includes(a.user.id), 'A online as seen from the second process');
+    await waitFor(
+      async () => (await onlineFor(b, second)).includes(a.user.id),
+      'A online as seen from the second process',
+    );
 
     const cb = await connect(second.url, b);
     const online = await ca.waitEvent('presence:online', (m) => m.user.id === b.user.id, 'B online at A');
@@ -60,13 +63,20 @@ describe('presence across API processes', { skip: skipUnless('mariadb', 'redis')
     const cb2 = await connect(first.url, b);
     cb.close();
     const secondCounts = `presence:users:${second.server.services.calls.presence.instanceId}`;
-    await waitFor(async () => !(String(b.user.id) in (await first.server.store.hgetall(secondCounts))), 'the second process to count B out');
+    await waitFor(
+      async () => !(String(b.user.id) in (await first.server.store.hgetall(secondCounts))),
+      'the second process to count B out',
+    );
     assert.ok((await onlineFor(a, second)).includes(b.user.id), 'the other tab keeps B online');
     assert.ok(!ca.events.some(([e]) => e === 'presence:offline'), 'no offline event while a tab is left');
     cb2.close();
     const offline = await ca.waitEvent('presence:offline', (m) => m.userId === b.user.id, 'B offline at A');
     assert.equal(offline.userId, b.user.id);
-    assert.equal(ca.events.filter(([e, m]) => e === 'presence:offline' && m.userId === b.user.id).length, 1, 'one offline event');
+    assert.equal(
+      ca.events.filter(([e, m]) => e === 'presence:offline' && m.userId === b.user.id).length,
+      1,
+      'one offline event',
+    );
     await waitFor(async () => !(await onlineFor(a, first)).includes(b.user.id), 'B gone from the list');
   });
 

@@ -13,15 +13,24 @@ const INDEXES: Record<string, string[]> = {
   users: ['users_nickname_key'],
   lives: ['lives_status', 'lives_user_started', 'lives_call', 'lives_kind'],
   recordings: [
-    'recordings_file', 'recordings_started', 'recordings_duration', 'recordings_user_started',
-    'recordings_location_started', 'recordings_status_started', 'recordings_live', 'recordings_title',
+    'recordings_file',
+    'recordings_started',
+    'recordings_duration',
+    'recordings_user_started',
+    'recordings_location_started',
+    'recordings_status_started',
+    'recordings_live',
+    'recordings_title',
   ],
   calls: ['calls_caller_created', 'calls_callee_created'],
 };
 
 async function tableNames(db: Database): Promise<string[]> {
   const tables = (await db.sequelize.getQueryInterface().showAllTables()) as Array<string | { tableName: string }>;
-  return tables.map((t) => (typeof t === 'string' ? t : t.tableName)).filter((t) => t !== 'sqlite_sequence').sort();
+  return tables
+    .map((t) => (typeof t === 'string' ? t : t.tableName))
+    .filter((t) => t !== 'sqlite_sequence')
+    .sort();
 }
 
 async function indexNames(db: Database, table: string): Promise<string[]> {
@@ -58,15 +67,18 @@ for (const { kind, skip } of kinds) {
     test('the tables have the indexes of the library and lookup queries', async () => {
       for (const [table, expected] of Object.entries(INDEXES)) {
         const names = await indexNames(db, table);
-        for (const name of expected) assert.ok(names.includes(name), `${table} has index ${name} (has ${names.join(', ')})`);
+        for (const name of expected)
+          assert.ok(names.includes(name), `${table} has index ${name} (has ${names.join(', ')})`);
       }
     });
 
     test('the models and the migrated tables have the same columns', async () => {
       const qi = db.sequelize.getQueryInterface();
       const models: Array<[string, Record<string, unknown>]> = [
-        ['users', db.User.getAttributes()], ['lives', db.Live.getAttributes()],
-        ['recordings', db.Recording.getAttributes()], ['calls', db.Call.getAttributes()],
+        ['users', db.User.getAttributes()],
+        ['lives', db.Live.getAttributes()],
+        ['recordings', db.Recording.getAttributes()],
+        ['calls', db.Call.getAttributes()],
       ];
       for (const [table, attributes] of models) {
         const columns = Object.keys(await qi.describeTable(table)).sort();
@@ -75,12 +87,23 @@ for (const { kind, skip } of kinds) {
     });
 
     test('rows round-trip the same way: UTC dates with milliseconds, utf8mb4 text, big sizes', async () => {
-      const user = await db.User.create({ nickname: 'Zoë_1', nicknameKey: 'zoë_1', passwordHash: 'x', avatarSeed: 'seed' });
+      const user = await db.User.create({
+        nickname: 'Zoë_1',
+        nicknameKey: 'zoë_1',
+        passwordHash: 'x',
+        avatarSeed: 'seed',
+      });
       const startedAt = new Date('2025-03-30T01:59:59.123Z');
       const live = await db.Live.create({ id: newPublicId(), userId: user.id, title: 'Live 🎥 — ünïcödé', startedAt });
       const recording = await db.Recording.create({
-        liveId: live.id, userId: user.id, title: live.title, fileName: `${live.id}/a.webm`, startedAt,
-        durationMs: 3_600_000, sizeBytes: 5_000_000_000, location: 'Paris, France',
+        liveId: live.id,
+        userId: user.id,
+        title: live.title,
+        fileName: `${live.id}/a.webm`,
+        startedAt,
+        durationMs: 3_600_000,
+        sizeBytes: 5_000_000_000,
+        location: 'Paris, France',
       });
       const call = await db.Call.create({ id: newPublicId(), callerId: user.id, calleeId: user.id });
 
@@ -112,13 +135,22 @@ for (const { kind, skip } of kinds) {
         db.User.create({ nickname: 'ALICE', nicknameKey: 'alice', passwordHash: 'x', avatarSeed: 's' }),
         UniqueConstraintError,
       );
-      await assert.rejects(db.Live.create({ id: newPublicId(), userId: 999_999, title: 'orphan' }), ForeignKeyConstraintError);
+      await assert.rejects(
+        db.Live.create({ id: newPublicId(), userId: 999_999, title: 'orphan' }),
+        ForeignKeyConstraintError,
+      );
     });
 
     test('deleting a user removes their lives; deleting a live keeps its recordings', async () => {
       const user = await db.User.create({ nickname: 'bob', nicknameKey: 'bob', passwordHash: 'x', avatarSeed: 's' });
       const live = await db.Live.create({ id: newPublicId(), userId: user.id, title: 't' });
-      const kept = await db.Recording.create({ liveId: live.id, userId: user.id, title: 't', fileName: `${live.id}.webm`, startedAt: new Date() });
+      const kept = await db.Recording.create({
+        liveId: live.id,
+        userId: user.id,
+        title: 't',
+        fileName: `${live.id}.webm`,
+        startedAt: new Date(),
+      });
       await live.destroy();
       await kept.reload();
       assert.equal(kept.liveId, null);
@@ -129,8 +161,16 @@ for (const { kind, skip } of kinds) {
     });
 
     test('the models refuse values outside their closed lists', async () => {
-      const user = await db.User.create({ nickname: 'carol', nicknameKey: 'carol', passwordHash: 'x', avatarSeed: 's' });
-      await assert.rejects(db.Live.create({ id: newPublicId(), userId: user.id, title: 't', status: 'paused' as never }), /Validation/);
+      const user = await db.User.create({
+        nickname: 'carol',
+        nicknameKey: 'carol',
+        passwordHash: 'x',
+        avatarSeed: 's',
+      });
+      await assert.rejects(
+        db.Live.create({ id: newPublicId(), userId: user.id, title: 't', status: 'paused' as never }),
+        /Validation/,
+      );
     });
 
     test('down reverts everything, and up again rebuilds it', async () => {

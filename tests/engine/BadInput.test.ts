@@ -6,7 +6,13 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { WebSocket } from 'ws';
 import { skipUnless } from '../support/services.js';
-import { assertBackToBaseline, baselineOf, engineStats, startTestEngine, type Baseline } from './helpers/engineHarness.js';
+import {
+  assertBackToBaseline,
+  baselineOf,
+  engineStats,
+  startTestEngine,
+  type Baseline,
+} from './helpers/engineHarness.js';
 import { RawRpc } from './helpers/RawRpc.js';
 
 const MAX_MESSAGE_BYTES = 64 * 1024;
@@ -21,7 +27,8 @@ describe('bad input', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
   const pipelineWith = async (...types: string[]) => {
     const pipeline = (await rpc.ok('create', { type: 'MediaPipeline' })).value as string;
     const elements: string[] = [];
-    for (const type of types) elements.push((await rpc.ok('create', { type, constructorParams: { mediaPipeline: pipeline } })).value);
+    for (const type of types)
+      elements.push((await rpc.ok('create', { type, constructorParams: { mediaPipeline: pipeline } })).value);
     return { pipeline, elements };
   };
 
@@ -49,7 +56,10 @@ describe('bad input', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
     assert.equal((await rpc.send('[1,2,3]', null)).error?.code, -32600);
     assert.equal((await rpc.send(frame({ method: 'ping', id: 5 }), 5)).error?.code, -32600);
     assert.equal((await rpc.send(frame({ jsonrpc: '2.0', method: 17, id: 6 }), 6)).error?.code, -32600);
-    assert.equal((await rpc.send(frame({ jsonrpc: '2.0', method: 'create', params: 'x', id: 7 }), 7)).error?.code, -32602);
+    assert.equal(
+      (await rpc.send(frame({ jsonrpc: '2.0', method: 'create', params: 'x', id: 7 }), 7)).error?.code,
+      -32602,
+    );
   });
 
   test('an unknown method is method-not-found (-32601)', async () => {
@@ -61,13 +71,22 @@ describe('bad input', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
     rpc = await RawRpc.open(engine.uri);
     assert.equal((await rpc.request('create', { type: 'Composite' })).error?.code, 40100);
     assert.equal((await rpc.request('describe', { object: 'nope_kurento.MediaPipeline' })).error?.code, 40101);
-    assert.equal((await rpc.request('invoke', { object: 'nope_kurento.MediaPipeline', operation: 'getName' })).error?.code, 40101);
+    assert.equal(
+      (await rpc.request('invoke', { object: 'nope_kurento.MediaPipeline', operation: 'getName' })).error?.code,
+      40101,
+    );
     assert.equal((await rpc.request('release', { object: 'nope_kurento.MediaPipeline' })).error?.code, 40101);
     assert.equal((await rpc.request('subscribe', { object: 'garbage', type: 'Error' })).error?.code, 40101);
     const { pipeline, elements } = await pipelineWith('PassThrough');
     assert.equal((await rpc.request('invoke', { object: elements[0], operation: 'fly' })).error?.code, 40105);
-    assert.equal((await rpc.request('subscribe', { object: elements[0], type: 'IceCandidateFound' })).error?.code, 40106);
-    const missing = await rpc.request('create', { type: 'PassThrough', constructorParams: { mediaPipeline: `${pipeline}x` } });
+    assert.equal(
+      (await rpc.request('subscribe', { object: elements[0], type: 'IceCandidateFound' })).error?.code,
+      40106,
+    );
+    const missing = await rpc.request('create', {
+      type: 'PassThrough',
+      constructorParams: { mediaPipeline: `${pipeline}x` },
+    });
     assert.equal(missing.error?.code, 40101);
     await rpc.ok('release', { object: pipeline });
   });
@@ -75,13 +94,32 @@ describe('bad input', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
   test('wrong parameter types are marshalling errors (40001)', async () => {
     rpc = await RawRpc.open(engine.uri);
     assert.equal((await rpc.request('create', { type: 42 })).error?.code, 40001);
-    assert.equal((await rpc.request('create', { type: 'PassThrough', constructorParams: { mediaPipeline: 7 } })).error?.code, 40001);
+    assert.equal(
+      (await rpc.request('create', { type: 'PassThrough', constructorParams: { mediaPipeline: 7 } })).error?.code,
+      40001,
+    );
     const { pipeline, elements } = await pipelineWith('WebRtcEndpoint');
     const [webRtc] = elements;
     assert.equal((await rpc.request('invoke', { object: webRtc, operation: 7 })).error?.code, 40001);
-    assert.equal((await rpc.request('invoke', { object: webRtc, operation: 'setName', operationParams: { name: 3 } })).error?.code, 40001);
-    assert.equal((await rpc.request('invoke', { object: webRtc, operation: 'processOffer', operationParams: { offer: {} } })).error?.code, 40001);
-    assert.equal((await rpc.request('invoke', { object: webRtc, operation: 'connect', operationParams: { sink: webRtc, mediaType: 'SMELL' } })).error?.code, 40001);
+    assert.equal(
+      (await rpc.request('invoke', { object: webRtc, operation: 'setName', operationParams: { name: 3 } })).error?.code,
+      40001,
+    );
+    assert.equal(
+      (await rpc.request('invoke', { object: webRtc, operation: 'processOffer', operationParams: { offer: {} } })).error
+        ?.code,
+      40001,
+    );
+    assert.equal(
+      (
+        await rpc.request('invoke', {
+          object: webRtc,
+          operation: 'connect',
+          operationParams: { sink: webRtc, mediaType: 'SMELL' },
+        })
+      ).error?.code,
+      40001,
+    );
     const tx = await rpc.request('transaction', { operations: 'all of them' });
     assert.equal(tx.error?.code, 40008);
     await rpc.ok('release', { object: pipeline });
@@ -116,7 +154,11 @@ describe('bad input', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
     assert.equal((await invoke(a, 'processOffer', { offer: '' })).error?.code, 40201);
     assert.equal((await invoke(a, 'processOffer', {})).error?.code, 40201);
     assert.equal((await invoke(a, 'processOffer', { offer: 'v=0\r\nm=audio 9 RTP/AVP 0\r\n' })).error?.code, 40201);
-    assert.equal((await invoke(a, 'processAnswer', { answer: 'v=0\r\nm=audio 9 RTP/AVP 0\r\na=fingerprint:sha-256 00\r\n' })).error?.code, 40209);
+    assert.equal(
+      (await invoke(a, 'processAnswer', { answer: 'v=0\r\nm=audio 9 RTP/AVP 0\r\na=fingerprint:sha-256 00\r\n' })).error
+        ?.code,
+      40209,
+    );
     assert.equal((await invoke(a, 'getLocalSessionDescriptor')).error?.code, 40202);
     const offer = (await invoke(b, 'generateOffer')).result?.value;
     const pcmuOnly = offer.replace(/opus\/48000\/2/, 'PCMU/8000').replace(/VP8\/90000/, 'VP9/90000');
@@ -130,13 +172,20 @@ describe('bad input', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
     rpc = await RawRpc.open(engine.uri);
     const { pipeline, elements } = await pipelineWith('WebRtcEndpoint', 'WebRtcEndpoint', 'WebRtcEndpoint');
     const [offerer, answerer, early] = elements;
-    const candidate = (text: string) => ({ candidate: { candidate: text, sdpMid: '0', sdpMLineIndex: 0, __module__: 'kurento', __type__: 'IceCandidate' } });
-    const add = (object: string | undefined, text: string) => rpc.request('invoke', { object, operation: 'addIceCandidate', operationParams: candidate(text) });
+    const candidate = (text: string) => ({
+      candidate: { candidate: text, sdpMid: '0', sdpMLineIndex: 0, __module__: 'kurento', __type__: 'IceCandidate' },
+    });
+    const add = (object: string | undefined, text: string) =>
+      rpc.request('invoke', { object, operation: 'addIceCandidate', operationParams: candidate(text) });
     const offer = (await rpc.ok('invoke', { object: offerer, operation: 'generateOffer' })).value;
     await rpc.ok('invoke', { object: answerer, operation: 'processOffer', operationParams: { offer } });
     assert.equal((await add(answerer, 'candidate:garbage')).error?.code, 40401);
     assert.ok((await add(answerer, 'candidate:1 1 udp 2113937151 127.0.0.1 50000 typ host')).result);
-    const missing = await rpc.request('invoke', { object: answerer, operation: 'addIceCandidate', operationParams: { candidate: 'x' } });
+    const missing = await rpc.request('invoke', {
+      object: answerer,
+      operation: 'addIceCandidate',
+      operationParams: { candidate: 'x' },
+    });
     assert.equal(missing.error?.code, 40001);
     for (let i = 0; i < 100; i++) await add(early, `candidate:${i} 1 udp 2113937151 127.0.0.1 ${40000 + i} typ host`);
     assert.equal((await add(early, 'candidate:x 1 udp 2113937151 127.0.0.1 50001 typ host')).error?.code, 40401);
@@ -148,7 +197,10 @@ describe('bad input', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
   test('a session cannot create more objects than its limit (40009)', async () => {
     rpc = await RawRpc.open(engine.uri);
     const { pipeline } = await pipelineWith(...Array.from({ length: MAX_OBJECTS - 1 }, () => 'PassThrough'));
-    const refused = await rpc.request('create', { type: 'PassThrough', constructorParams: { mediaPipeline: pipeline } });
+    const refused = await rpc.request('create', {
+      type: 'PassThrough',
+      constructorParams: { mediaPipeline: pipeline },
+    });
     assert.equal(refused.error?.code, 40009);
     await rpc.ok('release', { object: pipeline });
     const again = (await rpc.ok('create', { type: 'MediaPipeline' })).value;

@@ -48,7 +48,10 @@ describe('the engine driven by kurento-client', { skip: skipUnless('chromium', '
     const passThrough = await pipeline.create('PassThrough');
     assert.match(webRtc.id, ELEMENT_ID(pipeline.id, 'WebRtcEndpoint'));
     assert.match(passThrough.id, ELEMENT_ID(pipeline.id, 'PassThrough'));
-    assert.deepEqual((await call<any[]>((cb) => pipeline.getChildren(cb))).map((c) => c.id).sort(), [webRtc.id, passThrough.id].sort());
+    assert.deepEqual(
+      (await call<any[]>((cb) => pipeline.getChildren(cb))).map((c) => c.id).sort(),
+      [webRtc.id, passThrough.id].sort(),
+    );
     assert.equal((await call<any>((cb) => webRtc.getMediaPipeline(cb))).id, pipeline.id);
     await call((cb) => webRtc.setName('presenter', cb));
     assert.equal(await call((cb) => webRtc.getName(cb)), 'presenter');
@@ -62,7 +65,10 @@ describe('the engine driven by kurento-client', { skip: skipUnless('chromium', '
     assert.deepEqual(info.modules.map((m: any) => m.name).sort(), ['core', 'elements', 'filters']);
     const pipeline = await client.create('MediaPipeline');
     const pipelines = await call<any[]>((cb) => manager.getPipelines(cb));
-    assert.deepEqual(pipelines.map((p) => p.id), [pipeline.id]);
+    assert.deepEqual(
+      pipelines.map((p) => p.id),
+      [pipeline.id],
+    );
     assert.equal((await call<string[]>((cb) => manager.getSessions(cb))).length, 1);
     assert.ok((await call<number>((cb) => manager.getUsedMemory(cb))) > 0);
     await call((cb) => pipeline.release(cb));
@@ -93,7 +99,10 @@ describe('the engine driven by kurento-client', { skip: skipUnless('chromium', '
     const connected = nextEvent(seen, 'ElementConnected');
     await call((cb) => source.connect(sink, 'VIDEO', cb));
     assert.equal((await connected).sink, sink.id);
-    await assert.rejects(second.getMediaobjectById(`${pipeline.id}/nope_kurento.PassThrough`), (err: any) => err.code === 40101);
+    await assert.rejects(
+      second.getMediaobjectById(`${pipeline.id}/nope_kurento.PassThrough`),
+      (err: any) => err.code === 40101,
+    );
     await call((cb) => pipeline.release(cb));
   });
 
@@ -135,10 +144,19 @@ describe('the engine driven by kurento-client', { skip: skipUnless('chromium', '
   test('errors reach callbacks with Kurento codes', async () => {
     const client = await connectClient(engine.uri);
     const pipeline = await client.create('MediaPipeline');
-    await assert.rejects(pipeline.create('Composite'), (err: any) => err instanceof TypeError && (err as any).code === 40100);
+    await assert.rejects(
+      pipeline.create('Composite'),
+      (err: any) => err instanceof TypeError && (err as any).code === 40100,
+    );
     const webRtc = await pipeline.create('WebRtcEndpoint');
-    await assert.rejects(call((cb) => webRtc.processOffer('not an sdp', cb)), (err: any) => err.code === 40201);
-    await assert.rejects(call((cb) => webRtc.processAnswer('v=0\r\n', cb)), (err: any) => err.code === 40201);
+    await assert.rejects(
+      call((cb) => webRtc.processOffer('not an sdp', cb)),
+      (err: any) => err.code === 40201,
+    );
+    await assert.rejects(
+      call((cb) => webRtc.processAnswer('v=0\r\n', cb)),
+      (err: any) => err.code === 40201,
+    );
     await assert.rejects(
       pipeline.create('RecorderEndpoint', { uri: 'http://example.com/x.webm' }),
       (err: any) => err.code === 40107 && /only file:\/\//.test(err.message),
@@ -148,7 +166,10 @@ describe('the engine driven by kurento-client', { skip: skipUnless('chromium', '
       (err: any) => err.code === 40107 && /WEBM/.test(err.message),
     );
     await call((cb) => webRtc.release(cb));
-    await assert.rejects(call((cb) => webRtc.gatherCandidates(cb)), (err: any) => err instanceof ReferenceError && (err as any).code === 40101);
+    await assert.rejects(
+      call((cb) => webRtc.gatherCandidates(cb)),
+      (err: any) => err instanceof ReferenceError && (err as any).code === 40101,
+    );
     await call((cb) => pipeline.release(cb));
   });
 
@@ -183,7 +204,10 @@ describe('the engine driven by kurento-client', { skip: skipUnless('chromium', '
     const pipeline = await client.create('MediaPipeline');
     const player = await pipeline.create('PlayerEndpoint', { uri: 'file:///nonexistent/clip.webm' });
     const error = nextEvent(player, 'Error');
-    await assert.rejects(call((cb) => player.play(cb)), (err: any) => err.code === 40107 && /no such file/.test(err.message));
+    await assert.rejects(
+      call((cb) => player.play(cb)),
+      (err: any) => err.code === 40107 && /no such file/.test(err.message),
+    );
     assert.match((await error).description, /no such file/);
     await call((cb) => pipeline.release(cb));
   });
@@ -216,11 +240,17 @@ describe('the engine driven by kurento-client', { skip: skipUnless('chromium', '
       await first.stop();
       proxy.cut();
       assert.equal(await reconnected, false);
-      await assert.rejects(call((cb) => pipeline.getName(cb)), (err: any) => err.code === 40101);
+      await assert.rejects(
+        call((cb) => pipeline.getName(cb)),
+        (err: any) => err.code === 40101,
+      );
       const fresh = await client.create('MediaPipeline');
       assert.match(fresh.id, PIPELINE_ID);
       client.close();
-      await waitFor('the restarted engine to collect the session', async () => (await engineStats(second.uri)).pipelines === 0);
+      await waitFor(
+        'the restarted engine to collect the session',
+        async () => (await engineStats(second.uri)).pipelines === 0,
+      );
     } finally {
       await proxy.close();
       await second.stop();

@@ -55,9 +55,15 @@ describe('object lifecycle', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
     const pipeline = await client.create('MediaPipeline');
     const endpoint = await pipeline.create('WebRtcEndpoint');
     const offer = await call<string>((cb) => endpoint.generateOffer(cb));
-    const ports = offer.split(/\r?\n/).filter((l) => l.startsWith('a=candidate')).map((l) => Number(l.split(' ')[5]));
+    const ports = offer
+      .split(/\r?\n/)
+      .filter((l) => l.startsWith('a=candidate'))
+      .map((l) => Number(l.split(' ')[5]));
     assert.ok(ports.length > 0);
-    assert.ok(ports.every((p) => p >= PORTS[0] && p <= PORTS[1]), ports.join(','));
+    assert.ok(
+      ports.every((p) => p >= PORTS[0] && p <= PORTS[1]),
+      ports.join(','),
+    );
     await call((cb) => pipeline.release(cb));
   });
 
@@ -70,7 +76,11 @@ describe('object lifecycle', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
     const during = await engineStats(engine.uri);
     assert.equal(during.pipelines, 1, 'kept during the grace period');
     assert.equal(during.sessions, 1);
-    await waitFor('the grace period to end', async () => (await engineStats(engine.uri)).pipelines === 0, GRACE_MS + 10_000);
+    await waitFor(
+      'the grace period to end',
+      async () => (await engineStats(engine.uri)).pipelines === 0,
+      GRACE_MS + 10_000,
+    );
     assert.equal((await engineStats(engine.uri)).sessions, 0);
   });
 
@@ -81,7 +91,11 @@ describe('object lifecycle', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
     try {
       await other.ok('describe', { object: pipeline.id });
       creator.close();
-      await waitFor('the creator session to expire', async () => (await engineStats(engine.uri)).sessions === 1, GRACE_MS + 10_000);
+      await waitFor(
+        'the creator session to expire',
+        async () => (await engineStats(engine.uri)).sessions === 1,
+        GRACE_MS + 10_000,
+      );
       assert.equal((await other.ok('invoke', { object: pipeline.id, operation: 'getName' })).value, pipeline.id);
     } finally {
       await other.close();
@@ -101,7 +115,10 @@ describe('object lifecycle', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
     assert.match(error.description, /set-up|ICE|DTLS/);
     const other = await connectClient(engine.uri);
     await waitFor('the endpoint to be gone', () =>
-      other.getMediaobjectById(endpoint.id).then(() => false, (err: any) => err.code === 40101),
+      other.getMediaobjectById(endpoint.id).then(
+        () => false,
+        (err: any) => err.code === 40101,
+      ),
     );
     await call((cb) => pipeline.release(cb));
   });

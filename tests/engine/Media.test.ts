@@ -51,7 +51,9 @@ describe('media through the engine with Chromium', { skip: skipUnless('chromium'
       async () => {
         const stats = await page.stats();
         const base = from ?? { framesDecoded: 0, audioSamples: 0 };
-        return stats.framesDecoded >= base.framesDecoded + frames && stats.audioSamples > base.audioSamples ? stats : undefined;
+        return stats.framesDecoded >= base.framesDecoded + frames && stats.audioSamples > base.audioSamples
+          ? stats
+          : undefined;
       },
       MEDIA_TIMEOUT_MS,
       250,
@@ -111,7 +113,11 @@ describe('media through the engine with Chromium', { skip: skipUnless('chromium'
     await call((cb) => player.connect(endpoint, cb));
     const viewer = await openPage();
     await viewer.negotiate(endpoint, { send: false, receive: true });
-    await waitFor('the viewer to connect', async () => (await viewer.connectionState()).startsWith('connected'), MEDIA_TIMEOUT_MS);
+    await waitFor(
+      'the viewer to connect',
+      async () => (await viewer.connectionState()).startsWith('connected'),
+      MEDIA_TIMEOUT_MS,
+    );
     const ended = nextEvent(player, 'EndOfStream', MEDIA_TIMEOUT_MS);
     await call((cb) => player.play(cb));
     await decoding(viewer, 'the player viewer');

@@ -86,9 +86,15 @@ describe('recording a live through the engine', { skip: skipUnless('chromium', '
 
     const probed = await probeFile(file);
     assert.deepEqual(probed.codecs, ['opus', 'vp8']);
-    assert.ok(Math.abs(probed.duration - wallSeconds) <= 0.5, `file lasts ${probed.duration} s for ${wallSeconds} s of live`);
+    assert.ok(
+      Math.abs(probed.duration - wallSeconds) <= 0.5,
+      `file lasts ${probed.duration} s for ${wallSeconds} s of live`,
+    );
     const audio = await probePackets(file, 'a');
-    assert.ok(coverage(audio, probed.duration) >= 0.95, `audio covers ${(100 * coverage(audio, probed.duration)).toFixed(1)} %`);
+    assert.ok(
+      coverage(audio, probed.duration) >= 0.95,
+      `audio covers ${(100 * coverage(audio, probed.duration)).toFixed(1)} %`,
+    );
     const layout = await webmLayout(file);
     assert.ok(layout.durationMs !== undefined && layout.cuePoints > 0, 'duration and cues are written');
     assert.ok(layout.seekTargets.includes('Cues'), 'the SeekHead points at the cues');
@@ -103,7 +109,11 @@ describe('recording a live through the engine', { skip: skipUnless('chromium', '
     try {
       const { recorder } = await presentInto(doomed.uri, file);
       await call((cb) => recorder.record(cb));
-      await waitFor('the recording to start', async () => ((await stat(file).catch(() => undefined))?.size ?? 0) > 0, 20_000);
+      await waitFor(
+        'the recording to start',
+        async () => ((await stat(file).catch(() => undefined))?.size ?? 0) > 0,
+        20_000,
+      );
       await sleep(4000);
       doomed.kill('SIGKILL');
     } finally {

@@ -64,7 +64,8 @@ function vp8Frames(packets: RtpPacket[]) {
     assert.equal(start, !open, 'a frame starts with the S bit, and only there');
     assert.equal(payload[1]! & 0x80, 0x80, 'the descriptor carries a picture id');
     const pictureId = ((payload[2]! & 0x7f) << 8) | payload[3]!;
-    if (start) frames.push({ timestamp: packet.header.timestamp, pictureId, keyframe: (payload[4]! & 0x01) === 0, packets: 0 });
+    if (start)
+      frames.push({ timestamp: packet.header.timestamp, pictureId, keyframe: (payload[4]! & 0x01) === 0, packets: 0 });
     const frame = frames.at(-1)!;
     assert.equal(packet.header.timestamp, frame.timestamp, 'one timestamp per frame');
     assert.equal(pictureId, frame.pictureId, 'one picture id per frame');
@@ -117,8 +118,23 @@ describe('WebmPlayer', { skip }, () => {
   test('open() rejects a WebM without a VP8, H.264 or Opus track', async () => {
     const vp9 = path.join(dir, 'vp9.webm');
     await new Promise<void>((resolve, reject) =>
-      execFile('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=10', '-t', '1', '-c:v', 'libvpx-vp9', vp9], (error) =>
-        error ? reject(error) : resolve(),
+      execFile(
+        'ffmpeg',
+        [
+          '-v',
+          'error',
+          '-y',
+          '-f',
+          'lavfi',
+          '-i',
+          'testsrc=size=160x120:rate=10',
+          '-t',
+          '1',
+          '-c:v',
+          'libvpx-vp9',
+          vp9,
+        ],
+        (error) => (error ? reject(error) : resolve()),
       ),
     );
     await assert.rejects(WebmPlayer.open(vp9), /it has no VP8, H\.264 or Opus track/);
@@ -160,7 +176,10 @@ describe('WebmPlayer', { skip }, () => {
     }
     const audioSent = audio();
     assert.equal(audioSent.length, audioPackets, 'every Opus packet, one per RTP packet');
-    assert.ok(audioSent[0]!.header.marker && !audioSent[1]!.header.marker, 'the first audio packet starts a talk spurt');
+    assert.ok(
+      audioSent[0]!.header.marker && !audioSent[1]!.header.marker,
+      'the first audio packet starts a talk spurt',
+    );
     const spanMs = sent.at(-1)!.atMs - sent[0]!.atMs;
     assert.ok(spanMs >= 0.9 * (SECONDS * 1000 - 50), `sent over ${spanMs} ms, not all at once`);
     assert.equal(ends, 1);

@@ -13,15 +13,7 @@ import { InvalidStateError, MediaFileError, UnsupportedError } from '../../media
 import type { RecordingProfile, RecordingResult, TrackInfo } from '../../media/engine/recording/types.js';
 import { launchBrowser } from '../support/browser.js';
 import { skipUnless } from '../support/services.js';
-import {
-  coverage,
-  decode,
-  largestGap,
-  makeClip,
-  probeFile,
-  probePackets,
-  webmLayout,
-} from './helpers/webmFiles.js';
+import { coverage, decode, largestGap, makeClip, probeFile, probePackets, webmLayout } from './helpers/webmFiles.js';
 
 const skip = skipUnless('ffmpeg');
 const CLIP_SECONDS = 5;
@@ -167,7 +159,10 @@ describe('WebmRecorder', { skip }, () => {
     assert.deepEqual(recorderErrors, [], 'no recorder reported an error');
     const probed = await probeFile(file);
     assert.deepEqual(probed.codecs, ['opus', 'vp8']);
-    assert.ok(Math.abs(probed.duration * 1000 - played.durationMs) <= 500, `${probed.duration} s vs ${played.durationMs} ms played`);
+    assert.ok(
+      Math.abs(probed.duration * 1000 - played.durationMs) <= 500,
+      `${probed.duration} s vs ${played.durationMs} ms played`,
+    );
     assert.ok(Math.abs(result.durationMs - probed.duration * 1000) <= 1, 'stop() reports the duration written');
     assert.equal(result.bytes, (await stat(file)).size, 'stop() reports the bytes on disk');
     const video = await probePackets(file, 'v');
@@ -197,7 +192,10 @@ describe('WebmRecorder', { skip }, () => {
     assert.deepEqual(layout.seekTargets.sort(), ['Cues', 'Info', 'Tracks']);
     const input = new Input({ source: new FilePathSource(file), formats: ALL_FORMATS });
     try {
-      assert.ok(Math.abs(((await input.getDurationFromMetadata()) ?? 0) * 1000 - layout.durationMs!) < 1, 'mediabunny reads it');
+      assert.ok(
+        Math.abs(((await input.getDurationFromMetadata()) ?? 0) * 1000 - layout.durationMs!) < 1,
+        'mediabunny reads it',
+      );
     } finally {
       input.dispose();
     }
@@ -206,7 +204,7 @@ describe('WebmRecorder', { skip }, () => {
     assert.ok(seeked.frames > 0 && seeked.frames < 40, `decoding from 3.5 s gives ${seeked.frames} frames`);
   });
 
-  test('Chromium reads the finished file\'s duration and seeks it', { skip: skipUnless('chromium') }, async () => {
+  test("Chromium reads the finished file's duration and seeks it", { skip: skipUnless('chromium') }, async () => {
     const page = path.join(dir, 'seek.html');
     await writeFile(page, `<video id="v" muted src="${path.basename(files.webm.path)}"></video>`);
     const browser = await launchBrowser();
@@ -227,7 +225,10 @@ describe('WebmRecorder', { skip }, () => {
         await seeked;
         return { duration, seekableEnd, currentTime: v.currentTime };
       })()`)) as { duration: number; seekableEnd: number; currentTime: number };
-      assert.ok(Number.isFinite(seen.duration) && Math.abs(seen.duration * 1000 - files.webm.result.durationMs) < 50, `duration ${seen.duration}`);
+      assert.ok(
+        Number.isFinite(seen.duration) && Math.abs(seen.duration * 1000 - files.webm.result.durationMs) < 50,
+        `duration ${seen.duration}`,
+      );
       assert.equal(seen.seekableEnd, seen.duration, 'seekable to the end');
       assert.ok(Math.abs(seen.currentTime - 3.5) < 0.1, `seeked to ${seen.currentTime}`);
     } finally {
@@ -244,7 +245,10 @@ describe('WebmRecorder', { skip }, () => {
     const audio = await probePackets(file, 'a');
     assert.ok(largestGap(audio) < 0.05, `largest audio gap ${largestGap(audio)} s`);
     const video = await probePackets(file, 'v');
-    assert.ok(video.some((p) => p.key && p.pts > 1.5), 'video resumes on a keyframe after the pause');
+    assert.ok(
+      video.some((p) => p.key && p.pts > 1.5),
+      'video resumes on a keyframe after the pause',
+    );
     assert.ok(files.paused.keyframeRequests >= 2, 'it asks for a keyframe to resume on');
     assert.equal((await decode(file)).errors, '');
   });
@@ -254,7 +258,8 @@ describe('WebmRecorder', { skip }, () => {
     const videoOnly = await probeFile(files.videoOnly.path);
     assert.deepEqual(audioOnly.codecs, ['opus']);
     assert.deepEqual(videoOnly.codecs, ['vp8']);
-    for (const { duration } of [audioOnly, videoOnly]) assert.ok(Math.abs(duration * 1000 - played.durationMs) <= 500, `${duration} s`);
+    for (const { duration } of [audioOnly, videoOnly])
+      assert.ok(Math.abs(duration * 1000 - played.durationMs) <= 500, `${duration} s`);
     assert.ok((await webmLayout(files.audioOnly.path)).cuePoints >= 2, 'an audio-only file gets cues too');
     assert.equal(files.audioOnly.keyframeRequests, 0, 'an audio-only recorder never asks for keyframes');
   });
@@ -375,8 +380,12 @@ describe('WebmRecorder', { skip }, () => {
   test('a writer killed with SIGKILL mid-recording leaves a file ffmpeg decodes up to its last cluster', async () => {
     const file = path.join(dir, 'killed.webm');
     const script = path.join(import.meta.dirname, 'helpers', 'recordUntilKilled.ts');
-    const child = spawn(process.execPath, ['--import', 'tsx', script, clip, file], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
+    const child = spawn(process.execPath, ['--import', 'tsx', script, clip, file], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = new Promise<NodeJS.Signals | number | null>((resolve) =>
+      child.once('exit', (code, signal) => resolve(signal ?? code)),
+    );
     try {
       await new Promise<void>((resolve, reject) => {
         child.stdout.on('data', (chunk: Buffer) => {
@@ -401,28 +410,38 @@ describe('WebmRecorder', { skip }, () => {
     assert.ok(frames >= 1.5 * 20, `${frames} frames decoded from a file killed after 2 s`);
   });
 
-  test('a write that fails (disk full) is reported once as an error, and stop() rejects with it', { skip: existsSync('/dev/full') ? false : 'no /dev/full' }, async () => {
-    let now = 0;
-    const { recorder } = recorderFor('/dev/full', 'WEBM', () => now);
-    const errors: Error[] = [];
-    recorder.on('error', (error) => errors.push(error));
-    await recorder.start();
-    const start = captured[0]!.atMs;
-    for (const { packet, track, atMs } of captured.slice(0, 300)) {
-      now = atMs - start;
-      recorder.writeRtp(packet, track);
-    }
-    await waitFor(async () => errors.length > 0);
-    assert.equal(errors.length, 1);
-    assert.ok(errors[0] instanceof MediaFileError && /ENOSPC/.test(errors[0].message), errors[0]?.message);
-    assert.equal(recorder.state, 'failed');
-    await assert.rejects(recorder.stop(), /ENOSPC/);
-  });
+  test(
+    'a write that fails (disk full) is reported once as an error, and stop() rejects with it',
+    { skip: existsSync('/dev/full') ? false : 'no /dev/full' },
+    async () => {
+      let now = 0;
+      const { recorder } = recorderFor('/dev/full', 'WEBM', () => now);
+      const errors: Error[] = [];
+      recorder.on('error', (error) => errors.push(error));
+      await recorder.start();
+      const start = captured[0]!.atMs;
+      for (const { packet, track, atMs } of captured.slice(0, 300)) {
+        now = atMs - start;
+        recorder.writeRtp(packet, track);
+      }
+      await waitFor(async () => errors.length > 0);
+      assert.equal(errors.length, 1);
+      assert.ok(errors[0] instanceof MediaFileError && /ENOSPC/.test(errors[0].message), errors[0]?.message);
+      assert.equal(recorder.state, 'failed');
+      await assert.rejects(recorder.stop(), /ENOSPC/);
+    },
+  );
 
   test('a profile or a codec it cannot honour is refused with a clear error', async () => {
     assert.throws(
-      () => new WebmRecorder({ path: path.join(dir, 'x.mp4'), profile: 'MP4' as RecordingProfile, requestKeyframe: () => undefined }),
-      (error: Error) => error instanceof UnsupportedError && /"MP4".*WEBM, WEBM_AUDIO_ONLY, WEBM_VIDEO_ONLY/.test(error.message),
+      () =>
+        new WebmRecorder({
+          path: path.join(dir, 'x.mp4'),
+          profile: 'MP4' as RecordingProfile,
+          requestKeyframe: () => undefined,
+        }),
+      (error: Error) =>
+        error instanceof UnsupportedError && /"MP4".*WEBM, WEBM_AUDIO_ONLY, WEBM_VIDEO_ONLY/.test(error.message),
     );
     assert.equal(WebmRecorder.supports({ kind: 'video', codec: 'VP9' as 'VP8', clockRate: 90_000 }), false);
     const { recorder } = recorderFor(path.join(dir, 'vp9.webm'), 'WEBM');
@@ -442,7 +461,8 @@ describe('WebmRecorder', { skip }, () => {
     const { recorder } = recorderFor(missing, 'WEBM');
     await assert.rejects(
       recorder.start(),
-      (error: Error) => error instanceof MediaFileError && error.message.includes(missing) && /ENOENT/.test(error.message),
+      (error: Error) =>
+        error instanceof MediaFileError && error.message.includes(missing) && /ENOENT/.test(error.message),
     );
     await assert.rejects(stat(path.dirname(missing)), /ENOENT/, 'no directory was created');
     assert.deepEqual(await recorder.stop(), { durationMs: 0, bytes: 0 });
@@ -457,4 +477,3 @@ async function waitFor(condition: () => Promise<boolean>, timeoutMs = 20_000): P
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
-

@@ -5,7 +5,14 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { skipUnless } from '../support/services.js';
-import { assertBackToBaseline, baselineOf, engineStats, startTestEngine, waitFor, type Baseline } from './helpers/engineHarness.js';
+import {
+  assertBackToBaseline,
+  baselineOf,
+  engineStats,
+  startTestEngine,
+  waitFor,
+  type Baseline,
+} from './helpers/engineHarness.js';
 import { RawRpc } from './helpers/RawRpc.js';
 
 describe('the Kurento wire protocol', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
@@ -37,8 +44,18 @@ describe('the Kurento wire protocol', { skip: skipUnless('chromium', 'ffmpeg') }
 
   test('requests sent before the first answer share the connection session, and every result names it', async () => {
     const rpc = await open();
-    const describeFrame = JSON.stringify({ jsonrpc: '2.0', method: 'describe', params: { object: 'manager_ServerManager' }, id: 1 });
-    const createFrame = JSON.stringify({ jsonrpc: '2.0', method: 'create', params: { type: 'MediaPipeline', properties: {} }, id: 2 });
+    const describeFrame = JSON.stringify({
+      jsonrpc: '2.0',
+      method: 'describe',
+      params: { object: 'manager_ServerManager' },
+      id: 1,
+    });
+    const createFrame = JSON.stringify({
+      jsonrpc: '2.0',
+      method: 'create',
+      params: { type: 'MediaPipeline', properties: {} },
+      id: 2,
+    });
     const [described, created] = await Promise.all([rpc.send(describeFrame, 1), rpc.send(createFrame, 2)]);
     assert.equal(described.result?.type, 'ServerManager');
     assert.deepEqual(described.result?.hierarchy, ['kurento.MediaObject']);
@@ -55,7 +72,8 @@ describe('the Kurento wire protocol', { skip: skipUnless('chromium', 'ffmpeg') }
   test('describe reports the hierarchy of each element type', async () => {
     const rpc = await open();
     const pipeline = (await rpc.ok('create', { type: 'MediaPipeline' })).value;
-    const webRtc = (await rpc.ok('create', { type: 'WebRtcEndpoint', constructorParams: { mediaPipeline: pipeline } })).value;
+    const webRtc = (await rpc.ok('create', { type: 'WebRtcEndpoint', constructorParams: { mediaPipeline: pipeline } }))
+      .value;
     const described = await rpc.ok('describe', { object: webRtc });
     assert.equal(described.qualifiedType, 'kurento.WebRtcEndpoint');
     assert.deepEqual(described.hierarchy, [
@@ -75,10 +93,25 @@ describe('the Kurento wire protocol', { skip: skipUnless('chromium', 'ffmpeg') }
     const result = await rpc.ok('transaction', {
       operations: [
         { jsonrpc: '2.0', id: 0, method: 'create', params: { type: 'MediaPipeline', properties: {} } },
-        { jsonrpc: '2.0', id: 1, method: 'create', params: { type: 'PassThrough', constructorParams: { mediaPipeline: 'newref:0' } } },
-        { jsonrpc: '2.0', id: 2, method: 'invoke', params: { object: 'newref:1', operation: 'setName', operationParams: { name: 'pt' } } },
+        {
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'create',
+          params: { type: 'PassThrough', constructorParams: { mediaPipeline: 'newref:0' } },
+        },
+        {
+          jsonrpc: '2.0',
+          id: 2,
+          method: 'invoke',
+          params: { object: 'newref:1', operation: 'setName', operationParams: { name: 'pt' } },
+        },
         { jsonrpc: '2.0', id: 3, method: 'invoke', params: { object: 'newref:1', operation: 'noSuchOperation' } },
-        { jsonrpc: '2.0', id: 4, method: 'invoke', params: { object: 'newref:1', operation: 'setName', operationParams: { name: 'never' } } },
+        {
+          jsonrpc: '2.0',
+          id: 4,
+          method: 'invoke',
+          params: { object: 'newref:1', operation: 'setName', operationParams: { name: 'never' } },
+        },
       ],
     });
     rpc.sessionId = result.sessionId;
@@ -94,7 +127,8 @@ describe('the Kurento wire protocol', { skip: skipUnless('chromium', 'ffmpeg') }
   test('events are delivered under the 7.x name and under a subscribed 6.x name', async () => {
     const rpc = await open();
     const pipeline = (await rpc.ok('create', { type: 'MediaPipeline' })).value;
-    const create = async () => (await rpc.ok('create', { type: 'WebRtcEndpoint', constructorParams: { mediaPipeline: pipeline } })).value;
+    const create = async () =>
+      (await rpc.ok('create', { type: 'WebRtcEndpoint', constructorParams: { mediaPipeline: pipeline } })).value;
     const [offerer, answerer] = [await create(), await create()];
     await rpc.ok('subscribe', { object: answerer, type: 'IceCandidateFound' });
     await rpc.ok('subscribe', { object: answerer, type: 'OnIceCandidate' });
@@ -116,19 +150,35 @@ describe('the Kurento wire protocol', { skip: skipUnless('chromium', 'ffmpeg') }
   test('externalIPv4 replaces the address of host candidates, as behind NAT', async () => {
     const rpc = await open();
     const pipeline = (await rpc.ok('create', { type: 'MediaPipeline' })).value;
-    const create = async () => (await rpc.ok('create', { type: 'WebRtcEndpoint', constructorParams: { mediaPipeline: pipeline } })).value;
+    const create = async () =>
+      (await rpc.ok('create', { type: 'WebRtcEndpoint', constructorParams: { mediaPipeline: pipeline } })).value;
     const [offerer, answerer] = [await create(), await create()];
-    await rpc.ok('invoke', { object: answerer, operation: 'setExternalIPv4', operationParams: { externalIPv4: '203.0.113.7' } });
+    await rpc.ok('invoke', {
+      object: answerer,
+      operation: 'setExternalIPv4',
+      operationParams: { externalIPv4: '203.0.113.7' },
+    });
     await rpc.ok('subscribe', { object: answerer, type: 'IceCandidateFound' });
     await rpc.ok('subscribe', { object: answerer, type: 'IceGatheringDone' });
     const offer = (await rpc.ok('invoke', { object: offerer, operation: 'generateOffer' })).value;
-    const answer = (await rpc.ok('invoke', { object: answerer, operation: 'processOffer', operationParams: { offer } })).value as string;
+    const answer = (await rpc.ok('invoke', { object: answerer, operation: 'processOffer', operationParams: { offer } }))
+      .value as string;
     await rpc.ok('invoke', { object: answerer, operation: 'gatherCandidates' });
     await waitFor('IceGatheringDone', () => rpc.events.some((e) => e.type === 'IceGatheringDone'));
-    const candidates = rpc.events.filter((e) => e.type === 'IceCandidateFound').map((e) => e.data.candidate.candidate as string);
+    const candidates = rpc.events
+      .filter((e) => e.type === 'IceCandidateFound')
+      .map((e) => e.data.candidate.candidate as string);
     assert.ok(candidates.length > 0);
-    assert.ok(candidates.every((c) => c.includes(' 203.0.113.7 ')), candidates.join('\n'));
-    assert.ok(answer.split('\n').filter((l) => l.startsWith('a=candidate')).every((l) => l.includes(' 203.0.113.7 ')));
+    assert.ok(
+      candidates.every((c) => c.includes(' 203.0.113.7 ')),
+      candidates.join('\n'),
+    );
+    assert.ok(
+      answer
+        .split('\n')
+        .filter((l) => l.startsWith('a=candidate'))
+        .every((l) => l.includes(' 203.0.113.7 ')),
+    );
     await rpc.ok('release', { object: pipeline });
   });
 
@@ -152,7 +202,8 @@ describe('the Kurento wire protocol', { skip: skipUnless('chromium', 'ffmpeg') }
   test('subscribe and unsubscribe never fail for a released object or an unknown subscription', async () => {
     const rpc = await open();
     const pipeline = (await rpc.ok('create', { type: 'MediaPipeline' })).value;
-    const webRtc = (await rpc.ok('create', { type: 'WebRtcEndpoint', constructorParams: { mediaPipeline: pipeline } })).value;
+    const webRtc = (await rpc.ok('create', { type: 'WebRtcEndpoint', constructorParams: { mediaPipeline: pipeline } }))
+      .value;
     const subscription = (await rpc.ok('subscribe', { object: webRtc, type: 'MediaFlowInStateChanged' })).value;
     await rpc.ok('release', { object: webRtc });
     assert.ok(await rpc.ok('unsubscribe', { object: webRtc, subscription }));
@@ -167,7 +218,9 @@ describe('the Kurento wire protocol', { skip: skipUnless('chromium', 'ffmpeg') }
     await rpc.ok('subscribe', { object: 'manager_ServerManager', type: 'ObjectDestroyed' });
     const pipeline = (await rpc.ok('create', { type: 'MediaPipeline' })).value;
     await rpc.ok('release', { object: pipeline });
-    await waitFor('ObjectDestroyed', () => rpc.events.some((e) => e.type === 'ObjectDestroyed' && e.data.object === pipeline));
+    await waitFor('ObjectDestroyed', () =>
+      rpc.events.some((e) => e.type === 'ObjectDestroyed' && e.data.object === pipeline),
+    );
     assert.ok(rpc.events.some((e) => e.type === 'ObjectCreated' && e.data.object === pipeline));
   });
 });

@@ -44,14 +44,24 @@ describe('media workers', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
     assert.equal(hosts.length, 2);
     assert.notEqual(hosts[0]!.pid, hosts[1]!.pid);
     const counts = hosts.map((h) => [h.pipelines, h.elements]).sort();
-    assert.deepEqual(counts, [[1, 3], [2, 2]], 'the busy pipeline alone on one worker, the two light ones on the other');
+    assert.deepEqual(
+      counts,
+      [
+        [1, 3],
+        [2, 2],
+      ],
+      'the busy pipeline alone on one worker, the two light ones on the other',
+    );
     await Promise.all([busy, second, third].map((p) => call((cb) => p.release(cb))));
   });
 
   test('pipelines created at the same moment spread over the workers', async () => {
     const client = await connectClient(engine.uri);
     const pipelines = await Promise.all([1, 2, 3, 4].map(() => client.create('MediaPipeline')));
-    assert.deepEqual((await engineStats(engine.uri)).hosts.map((h) => h.pipelines), [2, 2]);
+    assert.deepEqual(
+      (await engineStats(engine.uri)).hosts.map((h) => h.pipelines),
+      [2, 2],
+    );
     await Promise.all(pipelines.map((p) => call((cb) => p.release(cb))));
   });
 
@@ -67,7 +77,10 @@ describe('media workers', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
     process.kill(victim.pid, 'SIGKILL');
     const error = await lost;
     assert.equal(error.type, 'MEDIA_OBJECT_NOT_AVAILABLE');
-    await assert.rejects(call((cb) => doomed.getName(cb)), (err: any) => err.code === 40101);
+    await assert.rejects(
+      call((cb) => doomed.getName(cb)),
+      (err: any) => err.code === 40101,
+    );
     assert.equal(await call((cb) => survivor.getName(cb)), survivor.id);
     await waitFor('a replacement worker', async () => {
       const hosts = (await engineStats(engine.uri)).hosts;

@@ -43,13 +43,20 @@ describe('go live and watch', { skip: skipUnless('chromium', 'ffmpeg', 'mariadb'
     const liveId = started.liveId;
 
     // The loopback preview is the presenter's own stream back from the media server.
-    await waitFor(async () => (await presenterPage.stats('p')).framesDecoded > 0, 'the presenter preview to decode frames', { timeoutMs: 30_000 });
+    await waitFor(
+      async () => (await presenterPage.stats('p')).framesDecoded > 0,
+      'the presenter preview to decode frames',
+      { timeoutMs: 30_000 },
+    );
     const mediaFlowingAt = Date.now();
     assert.equal(await pipelineCount(server), baseline + 1);
 
     const listed = await presenter.client.get('/api/lives');
     assert.equal(listed.status, 200);
-    assert.deepEqual(listed.body.lives.map((l: { id: string }) => l.id), [liveId]);
+    assert.deepEqual(
+      listed.body.lives.map((l: { id: string }) => l.id),
+      [liveId],
+    );
     assert.equal(listed.body.lives[0].title, 'Morning show');
     assert.equal(listed.body.lives[0].presenter.nickname, presenter.nickname);
 
@@ -58,10 +65,14 @@ describe('go live and watch', { skip: skipUnless('chromium', 'ffmpeg', 'mariadb'
       assert.ok(watched.ok, JSON.stringify(watched));
     }
     for (const i of [0, 1, 2]) {
-      await waitFor(async () => {
-        const s = await viewersPage.stats(`v${i}`);
-        return s.framesDecoded > 0 && s.audioSamples > 0;
-      }, `viewer ${i} to decode frames and receive audio`, { timeoutMs: 30_000 });
+      await waitFor(
+        async () => {
+          const s = await viewersPage.stats(`v${i}`);
+          return s.framesDecoded > 0 && s.audioSamples > 0;
+        },
+        `viewer ${i} to decode frames and receive audio`,
+        { timeoutMs: 30_000 },
+      );
     }
     const joined = await waitFor(async () => {
       const events = (await presenterPage.events('p')).filter(([e]) => e === 'live:viewerJoined');
@@ -72,7 +83,10 @@ describe('go live and watch', { skip: skipUnless('chromium', 'ffmpeg', 'mariadb'
     assert.equal((await presenter.client.get(`/api/lives/${liveId}`)).body.live.viewerCount, 3);
 
     assert.ok((await viewersPage.leave('v2')).ok);
-    const left = await waitFor(async () => (await presenterPage.events('p')).find(([e]) => e === 'live:viewerLeft'), 'a leave at the presenter');
+    const left = await waitFor(
+      async () => (await presenterPage.events('p')).find(([e]) => e === 'live:viewerLeft'),
+      'a leave at the presenter',
+    );
     assert.equal(left[1].viewer.nickname, viewers[2]!.nickname);
     assert.equal(left[1].viewerCount, 2);
     assert.equal((await presenter.client.get('/api/lives')).body.lives[0].viewerCount, 2);
@@ -83,7 +97,10 @@ describe('go live and watch', { skip: skipUnless('chromium', 'ffmpeg', 'mariadb'
     const stopped = await presenterPage.stop('p');
     assert.ok(stopped.ok, JSON.stringify(stopped));
     for (const i of [0, 1]) {
-      const ended = await waitFor(async () => (await viewersPage.events(`v${i}`)).find(([e]) => e === 'live:ended'), `viewer ${i} told the live ended`);
+      const ended = await waitFor(
+        async () => (await viewersPage.events(`v${i}`)).find(([e]) => e === 'live:ended'),
+        `viewer ${i} told the live ended`,
+      );
       assert.equal(ended[1].reason, 'stopped');
     }
     await waitFor(async () => (await pipelineCount(server)) === baseline, 'the pipeline to be released');
@@ -108,7 +125,10 @@ describe('go live and watch', { skip: skipUnless('chromium', 'ffmpeg', 'mariadb'
     assert.ok(probed.codecs.includes('opus'), `audio in ${probed.codecs}`);
     // The recording covers the live from the moment media flowed (give or take a keyframe interval) to the stop.
     const flowedS = (stoppedAt - mediaFlowingAt) / 1000;
-    assert.ok(probed.durationS > flowedS - 1.5 && probed.durationS < flowedS + 3, `duration ${probed.durationS} s for ${flowedS} s of media`);
+    assert.ok(
+      probed.durationS > flowedS - 1.5 && probed.durationS < flowedS + 3,
+      `duration ${probed.durationS} s for ${flowedS} s of media`,
+    );
     assert.ok(probed.seekable, 'the recording has cues (seekable)');
     assert.equal(await decodeErrors(file), '');
   });

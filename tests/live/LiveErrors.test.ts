@@ -32,9 +32,18 @@ describe('signalling refuses bad input with clear codes and leaks nothing', { sk
   });
 
   test('a handshake without a token, with a forged one or with a revoked one is refused with its code', async () => {
-    await assert.rejects(connectSocket(server.url, null), (e: Error & { data?: { code: string } }) => e.data?.code === 'auth.required');
-    await assert.rejects(connectSocket(server.url, 'forged.token'), (e: Error & { data?: { code: string } }) => e.data?.code === 'auth.invalidToken');
-    await assert.rejects(connectSocket(server.url, { not: 'a string' }), (e: Error & { data?: { code: string } }) => e.data?.code === 'auth.required');
+    await assert.rejects(
+      connectSocket(server.url, null),
+      (e: Error & { data?: { code: string } }) => e.data?.code === 'auth.required',
+    );
+    await assert.rejects(
+      connectSocket(server.url, 'forged.token'),
+      (e: Error & { data?: { code: string } }) => e.data?.code === 'auth.invalidToken',
+    );
+    await assert.rejects(
+      connectSocket(server.url, { not: 'a string' }),
+      (e: Error & { data?: { code: string } }) => e.data?.code === 'auth.required',
+    );
     const carol = await registerUser(server.url);
     const socket = await connect(carol.token);
     assert.equal((await carol.client.post('/api/auth/logout')).status, 204);
@@ -49,7 +58,10 @@ describe('signalling refuses bad input with clear codes and leaks nothing', { sk
     assert.equal(errorCode(await request(socket, 'viewer:watch', { liveId: '../../etc/pa' })), 'request.invalid');
     assert.equal(errorCode(await request(socket, 'viewer:watch', { liveId: { $gt: '' } })), 'request.invalid');
     assert.equal(errorCode(await request(socket, 'viewer:watch', 'nope')), 'request.invalid');
-    assert.equal(errorCode(await request(socket, 'viewer:offer', { liveId: 'zzzzzzzzzzzz', sdpOffer: 'v=0' })), 'live.notWatching');
+    assert.equal(
+      errorCode(await request(socket, 'viewer:offer', { liveId: 'zzzzzzzzzzzz', sdpOffer: 'v=0' })),
+      'live.notWatching',
+    );
     assert.equal((await bob.client.get('/api/lives/zzzzzzzzzzzz')).body.error.code, 'live.notFound');
     assert.equal((await bob.client.get('/api/lives/NOT-AN-ID')).status, 400);
   });
@@ -76,16 +88,31 @@ describe('signalling refuses bad input with clear codes and leaks nothing', { sk
     const presenter = await connect(alice.token);
     const started = await request<{ liveId: string }>(presenter, 'presenter:start', { title: 'roles' });
     assert.ok(started.ok);
-    assert.ok((await request(presenter, 'presenter:offer', { liveId: started.liveId, sdpOffer: await makeOffer('presenter') })).ok);
+    assert.ok(
+      (await request(presenter, 'presenter:offer', { liveId: started.liveId, sdpOffer: await makeOffer('presenter') }))
+        .ok,
+    );
     const viewer = await connect(bob.token);
     assert.ok((await request(viewer, 'viewer:watch', { liveId: started.liveId })).ok);
-    const ack = await request(viewer, 'viewer:offer', { liveId: started.liveId, sdpOffer: await makeOffer('presenter') });
+    const ack = await request(viewer, 'viewer:offer', {
+      liveId: started.liveId,
+      sdpOffer: await makeOffer('presenter'),
+    });
     assert.equal(errorCode(ack), 'sdp.invalid');
     assert.equal(server.server.services.media?.server.live(started.liveId)?.viewerCount, 0);
 
     // Someone else's live: bob can neither stop it nor trickle as its presenter.
     assert.equal(errorCode(await request(viewer, 'presenter:stop', { liveId: started.liveId })), 'live.notPresenter');
-    assert.equal(errorCode(await request(viewer, 'ice:candidate', { liveId: started.liveId, role: 'presenter', candidate: { candidate: 'candidate:1 1 udp 1 127.0.0.1 9 typ host', sdpMid: '0', sdpMLineIndex: 0 } })), 'live.notPresenter');
+    assert.equal(
+      errorCode(
+        await request(viewer, 'ice:candidate', {
+          liveId: started.liveId,
+          role: 'presenter',
+          candidate: { candidate: 'candidate:1 1 udp 1 127.0.0.1 9 typ host', sdpMid: '0', sdpMLineIndex: 0 },
+        }),
+      ),
+      'live.notPresenter',
+    );
 
     // A second go-live while live, on the same socket or another one of the same user.
     assert.equal(errorCode(await request(presenter, 'presenter:start', { title: 'again' })), 'live.alreadyLive');
@@ -100,8 +127,15 @@ describe('signalling refuses bad input with clear codes and leaks nothing', { sk
 
   test('an event flood from one socket is rate limited, and every event still gets its answer', async () => {
     const socket = await connect(alice.token);
-    const acks = await Promise.all(Array.from({ length: 120 }, (_, i) =>
-      request(socket, 'ice:candidate', { liveId: 'aaaaaaaaaaaa', role: 'viewer', candidate: { candidate: `candidate:${i} 1 udp 1 127.0.0.1 9 typ host`, sdpMid: '0', sdpMLineIndex: 0 } })));
+    const acks = await Promise.all(
+      Array.from({ length: 120 }, (_, i) =>
+        request(socket, 'ice:candidate', {
+          liveId: 'aaaaaaaaaaaa',
+          role: 'viewer',
+          candidate: { candidate: `candidate:${i} 1 udp 1 127.0.0.1 9 typ host`, sdpMid: '0', sdpMLineIndex: 0 },
+        }),
+      ),
+    );
     const codes = new Set(acks.map((a) => errorCode(a)));
     assert.deepEqual([...codes].sort(), ['live.notWatching', 'request.rateLimited']);
   });
@@ -112,7 +146,11 @@ describe('signalling refuses bad input with clear codes and leaks nothing', { sk
     assert.ok(started.ok);
     const offer = await makeOffer('presenter');
     // The offer is in flight when the socket goes.
-    (presenter.emit as (...a: unknown[]) => void)('presenter:offer', { liveId: started.liveId, sdpOffer: offer }, () => undefined);
+    (presenter.emit as (...a: unknown[]) => void)(
+      'presenter:offer',
+      { liveId: started.liveId, sdpOffer: offer },
+      () => undefined,
+    );
     presenter.close();
     await waitFor(async () => (await pipelineCount(server)) === baseline, 'the half-built pipeline to be released');
     assert.equal(await server.server.services.lives.registry.userLive(bob.user.id), null);
@@ -125,7 +163,11 @@ describe('signalling refuses bad input with clear codes and leaks nothing', { sk
     assert.ok((await request(p2, 'presenter:offer', { liveId: live.liveId, sdpOffer: offer })).ok);
     const viewer = await connect(alice.token);
     assert.ok((await request(viewer, 'viewer:watch', { liveId: live.liveId })).ok);
-    (viewer.emit as (...a: unknown[]) => void)('viewer:offer', { liveId: live.liveId, sdpOffer: await makeOffer('viewer') }, () => undefined);
+    (viewer.emit as (...a: unknown[]) => void)(
+      'viewer:offer',
+      { liveId: live.liveId, sdpOffer: await makeOffer('viewer') },
+      () => undefined,
+    );
     viewer.close();
     const media = server.server.services.media!.server;
     await waitFor(() => media.live(live.liveId)?.viewerCount === 0, 'the viewer endpoint to be released');

@@ -145,7 +145,10 @@ for (const impl of implementations) {
       await store.sadd('s', 'x');
       await store.expire('h', 100);
       await store.expire('s', 100);
-      await waitFor(async () => (await store.hget('h', 'a')) === null && (await store.scard('s')) === 0, 'both to expire');
+      await waitFor(
+        async () => (await store.hget('h', 'a')) === null && (await store.scard('s')) === 0,
+        'both to expire',
+      );
     });
 
     test('sets add, remove and list members', async () => {
@@ -181,7 +184,13 @@ for (const impl of implementations) {
       await waitFor(async () => (await store.get('session:gone')) === null, 'session:gone to expire');
       assert.deepEqual((await store.keys('session:')).sort(), ['session:a', 'session:b']);
       assert.deepEqual(await store.keys('odd*'), ['odd*[key]?']);
-      assert.deepEqual((await store.keys('')).sort(), ['odd*[key]?', 'oddity', 'presence:u1', 'session:a', 'session:b']);
+      assert.deepEqual((await store.keys('')).sort(), [
+        'odd*[key]?',
+        'oddity',
+        'presence:u1',
+        'session:a',
+        'session:b',
+      ]);
     });
 
     test('a published message reaches every subscriber, also one on another connection', async () => {

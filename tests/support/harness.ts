@@ -7,7 +7,10 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { BrowserContext, Page } from 'playwright-core';
 
-const SOCKET_IO_JS = readFileSync(fileURLToPath(new URL('../../node_modules/socket.io-client/dist/socket.io.min.js', import.meta.url)), 'utf8');
+const SOCKET_IO_JS = readFileSync(
+  fileURLToPath(new URL('../../node_modules/socket.io-client/dist/socket.io.min.js', import.meta.url)),
+  'utf8',
+);
 
 const HARNESS_JS = String.raw`
 const emitAck = (socket, event, payload) => new Promise((resolve) =>
@@ -171,8 +174,10 @@ export async function openHarness(context: BrowserContext, baseUrl: string): Pro
   await context.route(`${baseUrl}/__test/**`, async (route) => {
     const url = new URL(route.request().url());
     if (url.pathname === '/__test/page.html') return route.fulfill({ contentType: 'text/html', body: PAGE });
-    if (url.pathname === '/__test/socket.io.js') return route.fulfill({ contentType: 'text/javascript', body: SOCKET_IO_JS });
-    if (url.pathname === '/__test/harness.js') return route.fulfill({ contentType: 'text/javascript', body: HARNESS_JS });
+    if (url.pathname === '/__test/socket.io.js')
+      return route.fulfill({ contentType: 'text/javascript', body: SOCKET_IO_JS });
+    if (url.pathname === '/__test/harness.js')
+      return route.fulfill({ contentType: 'text/javascript', body: HARNESS_JS });
     return route.fulfill({ status: 404, body: 'not found' });
   });
   const page = await context.newPage();
@@ -184,12 +189,32 @@ export async function openHarness(context: BrowserContext, baseUrl: string): Pro
 export class Harness {
   constructor(readonly page: Page) {}
 
-  present(key: string, token: string, title: string, opts: { candidatesFirst?: boolean; mangleOffer?: string } = {}): Promise<AckResult> {
-    return this.page.evaluate(([k, t, ti, o]) => (globalThis as any).onair.present(k, t, ti, o), [key, token, title, opts] as const);
+  present(
+    key: string,
+    token: string,
+    title: string,
+    opts: { candidatesFirst?: boolean; mangleOffer?: string } = {},
+  ): Promise<AckResult> {
+    return this.page.evaluate(([k, t, ti, o]) => (globalThis as any).onair.present(k, t, ti, o), [
+      key,
+      token,
+      title,
+      opts,
+    ] as const);
   }
 
-  watch(key: string, token: string, liveId: string, opts: { candidatesFirst?: boolean; mangleOffer?: string } = {}): Promise<AckResult> {
-    return this.page.evaluate(([k, t, id, o]) => (globalThis as any).onair.watch(k, t, id, o), [key, token, liveId, opts] as const);
+  watch(
+    key: string,
+    token: string,
+    liveId: string,
+    opts: { candidatesFirst?: boolean; mangleOffer?: string } = {},
+  ): Promise<AckResult> {
+    return this.page.evaluate(([k, t, id, o]) => (globalThis as any).onair.watch(k, t, id, o), [
+      key,
+      token,
+      liveId,
+      opts,
+    ] as const);
   }
 
   stop(key: string): Promise<{ ok: boolean; recordingId?: number | null; error?: { code: string } }> {
@@ -229,7 +254,11 @@ export class Harness {
 
   /** Send a call event on `key`'s socket; resolves its acknowledgement. */
   callRequest(key: string, event: string, payload: unknown): Promise<any> {
-    return this.page.evaluate(([k, e, p]) => (globalThis as any).onair.callRequest(k, e, p), [key, event, payload] as const);
+    return this.page.evaluate(([k, e, p]) => (globalThis as any).onair.callRequest(k, e, p), [
+      key,
+      event,
+      payload,
+    ] as const);
   }
 
   /** Go live for the call (`call:present` then `call:offer`); the preview is session `<key>:me`. */

@@ -53,7 +53,7 @@ export class HttpClient {
     if (token) headers.authorization = `Bearer ${token}`;
     let body: string | Blob | undefined;
     if (options.raw !== undefined) {
-      body = typeof options.raw === "string" ? options.raw : new Blob([new Uint8Array(options.raw)]);
+      body = typeof options.raw === 'string' ? options.raw : new Blob([new Uint8Array(options.raw)]);
       headers['content-type'] = options.contentType ?? 'application/json';
     } else if (options.body !== undefined) {
       body = JSON.stringify(options.body);
@@ -62,7 +62,12 @@ export class HttpClient {
     const response = await fetch(new URL(path, this.baseUrl), { method, headers, body });
     const text = await response.text();
     const json = (response.headers.get('content-type') ?? '').includes('json');
-    return { status: response.status, headers: response.headers, body: (json && text ? JSON.parse(text) : text) as T, text };
+    return {
+      status: response.status,
+      headers: response.headers,
+      body: (json && text ? JSON.parse(text) : text) as T,
+      text,
+    };
   }
 }
 
@@ -87,8 +92,18 @@ export interface SignedInUser {
 }
 
 /** Registers a fresh user (asserting success) and returns it signed in. */
-export async function registerUser(baseUrl: string, nickname = uniqueNickname(), password = TEST_PASSWORD): Promise<SignedInUser> {
+export async function registerUser(
+  baseUrl: string,
+  nickname = uniqueNickname(),
+  password = TEST_PASSWORD,
+): Promise<SignedInUser> {
   const answer = await http(baseUrl).post<AuthResponse>('/api/auth/register', { nickname, password });
   if (answer.status !== 201) throw new Error(`registering ${nickname} failed: ${answer.status} ${answer.text}`);
-  return { user: answer.body.user, token: answer.body.token, nickname, password, client: http(baseUrl, answer.body.token) };
+  return {
+    user: answer.body.user,
+    token: answer.body.token,
+    nickname,
+    password,
+    client: http(baseUrl, answer.body.token),
+  };
 }

@@ -22,7 +22,15 @@ export interface ProbedFile {
 
 /** ffprobe of a media file: container duration, stream codecs. */
 export async function probe(file: string): Promise<ProbedFile> {
-  const { stdout } = await run('ffprobe', ['-v', 'error', '-show_entries', 'format=duration:stream=codec_name', '-of', 'json', file]);
+  const { stdout } = await run('ffprobe', [
+    '-v',
+    'error',
+    '-show_entries',
+    'format=duration:stream=codec_name',
+    '-of',
+    'json',
+    file,
+  ]);
   const parsed = JSON.parse(stdout) as { format?: { duration?: string }; streams?: Array<{ codec_name: string }> };
   return {
     durationS: Number(parsed.format?.duration ?? 0),
@@ -33,6 +41,8 @@ export async function probe(file: string): Promise<ProbedFile> {
 
 /** Decodes the whole file; resolves the decoder's error lines (empty when it decodes cleanly). */
 export async function decodeErrors(file: string): Promise<string> {
-  const { stderr } = await run('ffmpeg', ['-v', 'error', '-i', file, '-f', 'null', '-'], { maxBuffer: 32 * 1024 * 1024 });
+  const { stderr } = await run('ffmpeg', ['-v', 'error', '-i', file, '-f', 'null', '-'], {
+    maxBuffer: 32 * 1024 * 1024,
+  });
   return stderr.trim();
 }

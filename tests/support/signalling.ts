@@ -2,14 +2,21 @@
 import { io, type Socket } from 'socket.io-client';
 import { RTCPeerConnection } from 'werift';
 import type { Ack } from '../../api/contract/errors.js';
-import { SIGNALLING_PATH, type ClientToServerEvents, type ServerToClientEvents } from '../../api/contract/signalling.js';
+import {
+  SIGNALLING_PATH,
+  type ClientToServerEvents,
+  type ServerToClientEvents,
+} from '../../api/contract/signalling.js';
 
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
 /** Connect as a signed-in user (or with no/any token); resolves once connected, rejects with the handshake error. */
 export function connectSocket(baseUrl: string, token: string | null | unknown): Promise<ClientSocket> {
   const socket: ClientSocket = io(baseUrl, {
-    path: SIGNALLING_PATH, transports: ['websocket'], reconnection: false, forceNew: true,
+    path: SIGNALLING_PATH,
+    transports: ['websocket'],
+    reconnection: false,
+    forceNew: true,
     ...(token === null ? {} : { auth: { token } }),
   });
   return new Promise((resolve, reject) => {
@@ -22,9 +29,15 @@ export function connectSocket(baseUrl: string, token: string | null | unknown): 
 }
 
 /** Emit an event and wait for its acknowledgement. */
-export function request<T extends object = object>(socket: ClientSocket, event: string, payload: unknown): Promise<Ack<T>> {
+export function request<T extends object = object>(
+  socket: ClientSocket,
+  event: string,
+  payload: unknown,
+): Promise<Ack<T>> {
   return new Promise((resolve, reject) => {
-    (socket.timeout(20_000).emit as (...a: unknown[]) => void)(event, payload, (err: Error | null, res: Ack<T>) => (err ? reject(err) : resolve(res)));
+    (socket.timeout(20_000).emit as (...a: unknown[]) => void)(event, payload, (err: Error | null, res: Ack<T>) =>
+      err ? reject(err) : resolve(res),
+    );
   });
 }
 

@@ -27,13 +27,17 @@ describe('ApiClient', () => {
       req.on('data', (chunk) => (body += chunk));
       req.on('end', () => {
         seen.push({ method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization, body });
-        const json = (status: number, payload: unknown) => res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(payload));
+        const json = (status: number, payload: unknown) =>
+          res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(payload));
         if (req.url?.startsWith('/ok')) return json(200, { hello: 'world' });
         if (req.url === '/empty') return res.writeHead(204).end();
-        if (req.url === '/unauthorized') return json(401, { error: { code: 'auth.expiredToken', message: 'Your token expired.' } });
-        if (req.url === '/taken') return json(409, { error: { code: 'auth.nicknameTaken', message: 'That nickname is taken.' } });
+        if (req.url === '/unauthorized')
+          return json(401, { error: { code: 'auth.expiredToken', message: 'Your token expired.' } });
+        if (req.url === '/taken')
+          return json(409, { error: { code: 'auth.nicknameTaken', message: 'That nickname is taken.' } });
         if (req.url === '/unknown-code') return json(400, { error: { code: 'not.aCode', message: 'whatever' } });
-        if (req.url === '/gateway') return res.writeHead(502, { 'Content-Type': 'text/html' }).end('<h1>Bad gateway</h1>');
+        if (req.url === '/gateway')
+          return res.writeHead(502, { 'Content-Type': 'text/html' }).end('<h1>Bad gateway</h1>');
         res.writeHead(500).end('not json');
       });
     });

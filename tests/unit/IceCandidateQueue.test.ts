@@ -2,7 +2,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { IceCandidateQueue } from '../../media/IceCandidateQueue.js';
 
-const cand = (n: number) => ({ candidate: `candidate:${n} 1 udp 1 127.0.0.1 ${5000 + n} typ host`, sdpMid: '0', sdpMLineIndex: 0 });
+const cand = (n: number) => ({
+  candidate: `candidate:${n} 1 udp 1 127.0.0.1 ${5000 + n} typ host`,
+  sdpMid: '0',
+  sdpMLineIndex: 0,
+});
 
 test('queue.take() returns the candidates of a key in arrival order and forgets them', () => {
   const q = new IceCandidateQueue();

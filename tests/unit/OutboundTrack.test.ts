@@ -28,28 +28,59 @@ interface Wire {
 
 /** An OutboundTrack whose werift sender is a stand-in: connected DTLS, GCM keys, a real UDP pair. */
 async function wire(kind: 'audio' | 'video' = 'video'): Promise<Wire> {
-  const [engineKey, engineSalt, peerKey, peerSalt] = [randomBytes(16), randomBytes(12), randomBytes(16), randomBytes(12)];
+  const [engineKey, engineSalt, peerKey, peerSalt] = [
+    randomBytes(16),
+    randomBytes(12),
+    randomBytes(16),
+    randomBytes(12),
+  ];
   const engineSide = new SrtpSession({
-    keys: { localMasterKey: engineKey, localMasterSalt: engineSalt, remoteMasterKey: peerKey, remoteMasterSalt: peerSalt },
+    keys: {
+      localMasterKey: engineKey,
+      localMasterSalt: engineSalt,
+      remoteMasterKey: peerKey,
+      remoteMasterSalt: peerSalt,
+    },
     profile: GCM,
   });
   const peerSide = new SrtpSession({
-    keys: { localMasterKey: peerKey, localMasterSalt: peerSalt, remoteMasterKey: engineKey, remoteMasterSalt: engineSalt },
+    keys: {
+      localMasterKey: peerKey,
+      localMasterSalt: peerSalt,
+      remoteMasterKey: engineKey,
+      remoteMasterSalt: engineSalt,
+    },
     profile: GCM,
   });
   const peer = dgram.createSocket('udp4');
   const engine = dgram.createSocket('udp4');
-  await Promise.all([new Promise<void>((r) => peer.bind(0, '127.0.0.1', r)), new Promise<void>((r) => engine.bind(0, '127.0.0.1', r))]);
+  await Promise.all([
+    new Promise<void>((r) => peer.bind(0, '127.0.0.1', r)),
+    new Promise<void>((r) => engine.bind(0, '127.0.0.1', r)),
+  ]);
   const received: Buffer[] = [];
   peer.on('message', (message) => received.push(message));
   const dtls = {
     state: 'connected',
     srtp: engineSide,
-    iceTransport: { connection: { nominated: { remoteAddr: ['127.0.0.1', peer.address().port], protocol: { transport: { type: 'udp', socket: engine } } } } },
+    iceTransport: {
+      connection: {
+        nominated: {
+          remoteAddr: ['127.0.0.1', peer.address().port],
+          protocol: { transport: { type: 'udp', socket: engine } },
+        },
+      },
+    },
     sendRtcp: async () => undefined,
   };
   const slow: RtpPacket[] = [];
-  const sender = { ssrc: SSRC, kind, codec: { payloadType: PAYLOAD_TYPE }, dtlsTransport: dtls, sendRtp: async (p: RtpPacket) => void slow.push(p) };
+  const sender = {
+    ssrc: SSRC,
+    kind,
+    codec: { payloadType: PAYLOAD_TYPE },
+    dtlsTransport: dtls,
+    sendRtp: async (p: RtpPacket) => void slow.push(p),
+  };
   const track = new OutboundTrack(sender as never, kind === 'video' ? 90_000 : 48_000);
   return {
     track,
@@ -79,7 +110,7 @@ describe('OutboundTrack', () => {
   });
   afterEach(() => w.close());
 
-  test('a forwarded packet decrypts as standard SRTP, in the stream\'s SSRC and payload type, payload intact', async () => {
+  test("a forwarded packet decrypts as standard SRTP, in the stream's SSRC and payload type, payload intact", async () => {
     const packet = source(0xabc, 1000, 50_000);
     assert.equal(w.track.send(packet, Date.now()), true);
     const [wireBytes] = await w.next(1);
@@ -121,7 +152,7 @@ describe('OutboundTrack', () => {
     assert.deepEqual(again, first);
   });
 
-  test('until DTLS is connected packets go to werift\'s sender (which holds them back), then the fast path takes over', async () => {
+  test("until DTLS is connected packets go to werift's sender (which holds them back), then the fast path takes over", async () => {
     w.dtls.state = 'connecting';
     w.track.send(source(1, 1, 1), Date.now());
     assert.equal(w.slow.length, 1);

@@ -8,16 +8,29 @@ import { opusPacketDurationMs } from '../../media/engine/recording/codecs/Opus.j
 import { parseVp8Descriptor, vp8KeyframeSize } from '../../media/engine/recording/codecs/Vp8.js';
 
 const hex = (text: string) => Uint8Array.from(Buffer.from(text, 'hex'));
-const rtp = (sequenceNumber: number, timestamp = 0) => new RtpPacket(new RtpHeader({ sequenceNumber, timestamp }), Buffer.alloc(1));
+const rtp = (sequenceNumber: number, timestamp = 0) =>
+  new RtpPacket(new RtpHeader({ sequenceNumber, timestamp }), Buffer.alloc(1));
 
 test('the VP8 payload descriptor is read with every optional field (RFC 7741)', () => {
   assert.deepEqual(parseVp8Descriptor(hex('10aa')), { start: true, partitionId: 0, length: 1 });
   // X, I with a 15-bit picture id, L (TL0PICIDX), T (TID): 6 bytes before the payload.
-  assert.deepEqual(parseVp8Descriptor(hex('90e0812a0520ff')), { start: true, partitionId: 0, pictureId: 0x12a, pictureIdBits: 15, length: 6 });
+  assert.deepEqual(parseVp8Descriptor(hex('90e0812a0520ff')), {
+    start: true,
+    partitionId: 0,
+    pictureId: 0x12a,
+    pictureIdBits: 15,
+    length: 6,
+  });
   // X with T but no L: the TID byte alone.
   assert.equal(parseVp8Descriptor(hex('80200040ff'))?.length, 3);
   // X, I with a 7-bit picture id, K only.
-  assert.deepEqual(parseVp8Descriptor(hex('8190051fff')), { start: false, partitionId: 1, pictureId: 5, pictureIdBits: 7, length: 4 });
+  assert.deepEqual(parseVp8Descriptor(hex('8190051fff')), {
+    start: false,
+    partitionId: 1,
+    pictureId: 5,
+    pictureIdBits: 7,
+    length: 4,
+  });
   assert.equal(parseVp8Descriptor(hex('90e081')), undefined, 'a descriptor longer than the payload');
   assert.equal(parseVp8Descriptor(hex('')), undefined);
 });
@@ -28,8 +41,14 @@ test('a VP8 keyframe gives its picture size; a delta frame none', () => {
 });
 
 test('an SPS gives its cropped picture size (High and Baseline profiles)', () => {
-  assert.deepEqual(spsPictureSize(hex('6764001facd9405005bb0110000003001000000303c0f1831960')), { width: 1280, height: 720 });
-  assert.deepEqual(spsPictureSize(hex('6742c01ed900a42fe224c044000003000400000300f03c58b920')), { width: 642, height: 362 });
+  assert.deepEqual(spsPictureSize(hex('6764001facd9405005bb0110000003001000000303c0f1831960')), {
+    width: 1280,
+    height: 720,
+  });
+  assert.deepEqual(spsPictureSize(hex('6742c01ed900a42fe224c044000003000400000300f03c58b920')), {
+    width: 642,
+    height: 362,
+  });
   assert.equal(spsPictureSize(hex('6764')), undefined, 'a truncated SPS');
 });
 
@@ -54,13 +73,24 @@ test('Opus packet durations come from the TOC byte', () => {
 
 test('the reorder buffer releases in sequence order across the 16-bit wrap and marks gaps', () => {
   const buffer = new RtpReorderBuffer({ maxDelayMs: 100, maxPackets: 64 });
-  const released = (packets: ReturnType<RtpReorderBuffer['push']>) => packets.map((p) => [p.packet.header.sequenceNumber, p.gapBefore]);
+  const released = (packets: ReturnType<RtpReorderBuffer['push']>) =>
+    packets.map((p) => [p.packet.header.sequenceNumber, p.gapBefore]);
   assert.deepEqual(released(buffer.push(rtp(65534), 0)), [[65534, false]]);
   assert.deepEqual(released(buffer.push(rtp(0), 1)), [], '65535 is missing: wait');
-  assert.deepEqual(released(buffer.push(rtp(65535), 2)), [[65535, false], [0, false]]);
+  assert.deepEqual(released(buffer.push(rtp(65535), 2)), [
+    [65535, false],
+    [0, false],
+  ]);
   assert.deepEqual(released(buffer.push(rtp(65535), 3)), [], 'a duplicate is dropped');
   assert.deepEqual(released(buffer.push(rtp(2), 10)), []);
-  assert.deepEqual(released(buffer.push(rtp(3), 200)), [[2, true], [3, false]], '1 is declared lost once it waited too long');
+  assert.deepEqual(
+    released(buffer.push(rtp(3), 200)),
+    [
+      [2, true],
+      [3, false],
+    ],
+    '1 is declared lost once it waited too long',
+  );
   assert.deepEqual(released(buffer.push(rtp(1), 201)), [], 'too late');
   assert.deepEqual(released(buffer.push(rtp(5), 202)), []);
   assert.deepEqual(released(buffer.flush()), [[5, true]]);

@@ -28,7 +28,7 @@ describe('Sessions', () => {
     assert.deepEqual(session, { userId: 42, expiresAt: now + 6 * HOUR, tokenHash: hashToken(token) });
   });
 
-  test('only the token\'s hash is stored, with the session TTL', async () => {
+  test("only the token's hash is stored, with the session TTL", async () => {
     const { token } = await sessions.create(1);
     const keys = await store.keys('');
     assert.deepEqual(keys, [`session:${hashToken(token)}`]);

@@ -14,7 +14,13 @@ import { ApiError, NO_RESPONSE } from '../../front/src/api/ApiError.js';
 import { SignallingClient } from '../../front/src/signalling/SignallingClient.js';
 import { waitFor } from '../support/wait.js';
 
-const LIVE = { id: 'abcdefabcdef', title: 'Show', presenter: { id: 1, nickname: 'ann', avatarUrl: '/a.svg' }, startedAt: '2024-01-01T00:00:00.000Z', viewerCount: 0 };
+const LIVE = {
+  id: 'abcdefabcdef',
+  title: 'Show',
+  presenter: { id: 1, nickname: 'ann', avatarUrl: '/a.svg' },
+  startedAt: '2024-01-01T00:00:00.000Z',
+  viewerCount: 0,
+};
 
 describe('SignallingClient', () => {
   let http: HttpServer;
@@ -29,16 +35,22 @@ describe('SignallingClient', () => {
     io.use((socket, next) => {
       const token = (socket.handshake.auth as { token?: string }).token;
       if (token === 'good') return next();
-      next(Object.assign(new Error('token expired'), { data: { code: 'auth.expiredToken', message: 'your session has expired' } }));
+      next(
+        Object.assign(new Error('token expired'), {
+          data: { code: 'auth.expiredToken', message: 'your session has expired' },
+        }),
+      );
     });
     io.on('connection', (socket) => {
       sockets.push(socket);
       // The live id says how to answer.
       socket.on('viewer:watch', (req: { liveId: string }, ack: (res: unknown) => void) => {
         if (req.liveId === 'silent') return;
-        if (req.liveId === 'missing') return ack({ ok: false, error: { code: 'live.notFound', message: 'no live with id "missing"' } });
+        if (req.liveId === 'missing')
+          return ack({ ok: false, error: { code: 'live.notFound', message: 'no live with id "missing"' } });
         if (req.liveId === 'weird') return ack({ ok: false, error: { code: 'not.aCode', message: 'whatever' } });
-        if (req.liveId === 'revoked') return ack({ ok: false, error: { code: 'auth.invalidToken', message: 'your session has ended' } });
+        if (req.liveId === 'revoked')
+          return ack({ ok: false, error: { code: 'auth.invalidToken', message: 'your session has ended' } });
         if (req.liveId === 'garbage') return ack('yes');
         ack({ ok: true, live: { ...LIVE, id: req.liveId }, iceServers: [] });
       });
@@ -59,7 +71,10 @@ describe('SignallingClient', () => {
 
   function connect(token = 'good', ended: ApiError[] = []): SignallingClient {
     const client = new SignallingClient({
-      url, token, timeoutMs: 500, retryDelayMs: 50,
+      url,
+      token,
+      timeoutMs: 500,
+      retryDelayMs: 50,
       onSessionEnded: (error) => ended.push(error),
       socket: { transports: ['websocket'], reconnectionDelay: 50, reconnectionDelayMax: 100 },
     });
@@ -68,7 +83,10 @@ describe('SignallingClient', () => {
   }
 
   async function rejection(promise: Promise<unknown>): Promise<ApiError> {
-    const error = await promise.then(() => assert.fail('expected a rejection'), (e: unknown) => e);
+    const error = await promise.then(
+      () => assert.fail('expected a rejection'),
+      (e: unknown) => e,
+    );
     assert.ok(error instanceof ApiError, String(error));
     return error;
   }

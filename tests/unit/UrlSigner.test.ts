@@ -27,22 +27,47 @@ describe('UrlSigner', () => {
     assert.match(url, /^\/api\/recordings\/7\/media\?exp=\d+&sig=[A-Za-z0-9_-]{43}$/);
     const { exp, sig } = parts(url);
     assert.equal(expiresAt.getTime(), Number(exp) * 1000);
-    assert.equal(codeOf(() => signer.verify('media', 7, exp, sig)), null);
+    assert.equal(
+      codeOf(() => signer.verify('media', 7, exp, sig)),
+      null,
+    );
   });
 
   it('refuses the signature for another id, another kind, or from another secret', () => {
     const signer = new UrlSigner(SECRET);
     const { exp, sig } = parts(signer.url('media', 7).url);
-    assert.equal(codeOf(() => signer.verify('media', 8, exp, sig)), 'recording.invalidSignature');
-    assert.equal(codeOf(() => signer.verify('poster', 7, exp, sig)), 'recording.invalidSignature');
-    assert.equal(codeOf(() => new UrlSigner(`${SECRET}!`).verify('media', 7, exp, sig)), 'recording.invalidSignature');
+    assert.equal(
+      codeOf(() => signer.verify('media', 8, exp, sig)),
+      'recording.invalidSignature',
+    );
+    assert.equal(
+      codeOf(() => signer.verify('poster', 7, exp, sig)),
+      'recording.invalidSignature',
+    );
+    assert.equal(
+      codeOf(() => new UrlSigner(`${SECRET}!`).verify('media', 7, exp, sig)),
+      'recording.invalidSignature',
+    );
   });
 
   it('refuses missing, malformed and non-string parameters', () => {
     const signer = new UrlSigner(SECRET);
     const { exp, sig } = parts(signer.url('media', 7).url);
-    for (const [e, s] of [[undefined, sig], [exp, undefined], ['', sig], [exp, ''], ['1e10', sig], [exp, `${sig}=`], [[exp], sig], [exp, { $ne: '' }]]) {
-      assert.equal(codeOf(() => signer.verify('media', 7, e, s)), 'recording.invalidSignature', JSON.stringify([e, s]));
+    for (const [e, s] of [
+      [undefined, sig],
+      [exp, undefined],
+      ['', sig],
+      [exp, ''],
+      ['1e10', sig],
+      [exp, `${sig}=`],
+      [[exp], sig],
+      [exp, { $ne: '' }],
+    ]) {
+      assert.equal(
+        codeOf(() => signer.verify('media', 7, e, s)),
+        'recording.invalidSignature',
+        JSON.stringify([e, s]),
+      );
     }
   });
 
@@ -51,14 +76,20 @@ describe('UrlSigner', () => {
     const signer = new UrlSigner(SECRET, { ttlMs: 60_000, bucketMs: 1000, now: () => now });
     const { exp, sig } = parts(signer.url('poster', 3).url);
     now += 61_000;
-    assert.equal(codeOf(() => signer.verify('poster', 3, exp, sig)), 'recording.expiredSignature');
+    assert.equal(
+      codeOf(() => signer.verify('poster', 3, exp, sig)),
+      'recording.expiredSignature',
+    );
   });
 
   it('refuses a genuine link further out than it would ever sign', () => {
     const now = Date.now();
     const later = new UrlSigner(SECRET, { now: () => now + 24 * 3600_000 });
     const { exp, sig } = parts(later.url('media', 1).url);
-    assert.equal(codeOf(() => new UrlSigner(SECRET, { now: () => now }).verify('media', 1, exp, sig)), 'recording.invalidSignature');
+    assert.equal(
+      codeOf(() => new UrlSigner(SECRET, { now: () => now }).verify('media', 1, exp, sig)),
+      'recording.invalidSignature',
+    );
   });
 
   it('rounds expiries up to a bucket, so that links handed out together are the same', () => {

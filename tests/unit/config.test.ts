@@ -85,7 +85,10 @@ describe('loadConfig()', () => {
     assert.equal(config.redisUrl, null);
     assert.equal(config.kmsUri, null);
     assert.equal(config.databaseUrl, 'sqlite::memory:');
-    assert.equal(loadConfig({ DATABASE_URL: 'mariadb://root@127.0.0.1/onair' }).databaseUrl, 'mariadb://root@127.0.0.1/onair');
+    assert.equal(
+      loadConfig({ DATABASE_URL: 'mariadb://root@127.0.0.1/onair' }).databaseUrl,
+      'mariadb://root@127.0.0.1/onair',
+    );
   });
 
   // Each bad value is rejected with a ConfigError whose message names the variable.
@@ -133,19 +136,25 @@ describe('loadConfig()', () => {
   }
 
   test('names every bad variable at once', () => {
-    assert.throws(() => loadConfig({ PORT: 'x', LOG_LEVEL: 'y' }), (err: unknown) => {
-      assert.ok(err instanceof ConfigError);
-      assert.deepEqual([...err.variables].sort(), ['LOG_LEVEL', 'PORT']);
-      return true;
-    });
+    assert.throws(
+      () => loadConfig({ PORT: 'x', LOG_LEVEL: 'y' }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.deepEqual([...err.variables].sort(), ['LOG_LEVEL', 'PORT']);
+        return true;
+      },
+    );
   });
 
   test('never repeats a secret value in its message', () => {
-    assert.throws(() => loadConfig({ SIGNING_SECRET: 'tiny' }), (err: unknown) => {
-      assert.ok(err instanceof ConfigError);
-      assert.doesNotMatch(err.message, /tiny/);
-      return true;
-    });
+    assert.throws(
+      () => loadConfig({ SIGNING_SECRET: 'tiny' }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.doesNotMatch(err.message, /tiny/);
+        return true;
+      },
+    );
   });
 });
 

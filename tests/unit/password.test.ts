@@ -22,13 +22,19 @@ describe('password hashing', () => {
   });
 
   test('a malformed or over-costly stored hash never verifies and asks for a rehash', async () => {
-    for (const stored of ['', 'plain', 'bcrypt$x', 'scrypt$30$8$1$AAAAAAAAAAA$AAAA', 'scrypt$15$8$1$AAAAAAAAAAAAAAAAAAAAAA$short']) {
+    for (const stored of [
+      '',
+      'plain',
+      'bcrypt$x',
+      'scrypt$30$8$1$AAAAAAAAAAA$AAAA',
+      'scrypt$15$8$1$AAAAAAAAAAAAAAAAAAAAAA$short',
+    ]) {
       assert.equal(await verifyPassword('anything 1', stored), false, stored);
       assert.equal(needsRehash(stored), true, stored);
     }
   });
 
-  test('a hash with weaker parameters than today asks for a rehash, today\'s does not', async () => {
+  test("a hash with weaker parameters than today asks for a rehash, today's does not", async () => {
     assert.equal(needsRehash(await hashPassword('today pass 1')), false);
     const weak = (await hashPassword('x')).replace(/^scrypt\$15\$/, 'scrypt$14$');
     assert.equal(needsRehash(weak), true);
@@ -43,7 +49,8 @@ describe('account rules', () => {
   });
 
   test('passwords: long enough, varied, mixed when short, free of the nickname', () => {
-    for (const ok of ['abcdef12', 'correct horse battery', 'Ünïcödé 42 ok']) assert.equal(passwordProblem(ok, 'bob'), null, ok);
+    for (const ok of ['abcdef12', 'correct horse battery', 'Ünïcödé 42 ok'])
+      assert.equal(passwordProblem(ok, 'bob'), null, ok);
     assert.match(passwordProblem('abc12', 'bob')!, /at least 8/);
     assert.match(passwordProblem(`a1${'x'.repeat(127)}`, 'bob')!, /at most 128/);
     assert.match(passwordProblem('abababab1111', 'bob')!, /4 different/);

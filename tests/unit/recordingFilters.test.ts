@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { defaultFilters, fromRouteQuery, isFiltered, toApiQuery, toRouteQuery } from '../../front/src/recordings/filters.js';
+import {
+  defaultFilters,
+  fromRouteQuery,
+  isFiltered,
+  toApiQuery,
+  toRouteQuery,
+} from '../../front/src/recordings/filters.js';
 import { formatDuration } from '../../front/src/recordings/format.js';
 
 describe('the Recordings page filters', () => {
@@ -18,7 +24,19 @@ describe('the Recordings page filters', () => {
   });
 
   it('round-trip through the page address', () => {
-    const f = { ...defaultFilters(), q: 'concert', presenter: 'ann', location: 'Paris', days: ['2025-03-01', '2025-03-07'] as [string, string], duration: 'medium' as const, mine: true, sort: 'durationMs' as const, order: 'asc' as const, page: 3, size: 50 };
+    const f = {
+      ...defaultFilters(),
+      q: 'concert',
+      presenter: 'ann',
+      location: 'Paris',
+      days: ['2025-03-01', '2025-03-07'] as [string, string],
+      duration: 'medium' as const,
+      mine: true,
+      sort: 'durationMs' as const,
+      order: 'asc' as const,
+      page: 3,
+      size: 50,
+    };
     const query = toRouteQuery(f) as Record<string, string>;
     assert.deepEqual(fromRouteQuery(query), f);
     assert.equal(isFiltered(f), true);
@@ -33,7 +51,16 @@ describe('the Recordings page filters', () => {
   });
 
   it('ignore whatever in an address is not a filter value', () => {
-    const f = fromRouteQuery({ sort: 'passwordHash.asc', order: 'x', page: '-2', size: '7', days: '2025-03-09..2025-03-01', duration: 'toString', mine: 'yes', q: ['a', 'b'] });
+    const f = fromRouteQuery({
+      sort: 'passwordHash.asc',
+      order: 'x',
+      page: '-2',
+      size: '7',
+      days: '2025-03-09..2025-03-01',
+      duration: 'toString',
+      mine: 'yes',
+      q: ['a', 'b'],
+    });
     assert.deepEqual(f, defaultFilters());
   });
 

@@ -28,11 +28,25 @@ describe('recording paths', () => {
     assert.equal(resolveInside(dir, 'a.webm'), path.join(dir, 'a.webm'));
     assert.equal(resolveInside(dir, 'sub/b.webm'), path.join(dir, 'sub', 'b.webm'));
     assert.equal(resolveInside(dir, 'sub/../a.webm'), path.join(dir, 'a.webm'));
-    assert.equal(resolveInside(dir, '..a.webm'), path.join(dir, '..a.webm'), 'a name starting with two dots is still inside');
+    assert.equal(
+      resolveInside(dir, '..a.webm'),
+      path.join(dir, '..a.webm'),
+      'a name starting with two dots is still inside',
+    );
   });
 
   it('resolveInside() refuses names that leave the folder, absolute, empty or with a NUL byte', () => {
-    for (const name of ['', '.', '..', '../x', '../../etc/passwd', 'sub/../../x', '/etc/passwd', 'a\0.webm', `../${path.basename(dir)}x/a`]) {
+    for (const name of [
+      '',
+      '.',
+      '..',
+      '../x',
+      '../../etc/passwd',
+      'sub/../../x',
+      '/etc/passwd',
+      'a\0.webm',
+      `../${path.basename(dir)}x/a`,
+    ]) {
       assert.equal(resolveInside(dir, name), null, JSON.stringify(name));
     }
   });

@@ -3,14 +3,29 @@ import { test } from 'node:test';
 import { OnairError } from '../../api/contract/errors.js';
 import { MAX_SDP_BYTES, validateOffer } from '../../media/sdp.js';
 
-const offer = (video: string, audio = video) => [
-  'v=0', 'o=- 1 2 IN IP4 127.0.0.1', 's=-', 't=0 0', 'a=group:BUNDLE 0 1',
-  'm=audio 9 UDP/TLS/RTP/SAVPF 111', 'a=mid:0', `a=${audio}`, 'a=rtpmap:111 opus/48000/2',
-  'm=video 9 UDP/TLS/RTP/SAVPF 96', 'a=mid:1', `a=${video}`, 'a=rtpmap:96 VP8/90000', '',
-].join('\r\n');
+const offer = (video: string, audio = video) =>
+  [
+    'v=0',
+    'o=- 1 2 IN IP4 127.0.0.1',
+    's=-',
+    't=0 0',
+    'a=group:BUNDLE 0 1',
+    'm=audio 9 UDP/TLS/RTP/SAVPF 111',
+    'a=mid:0',
+    `a=${audio}`,
+    'a=rtpmap:111 opus/48000/2',
+    'm=video 9 UDP/TLS/RTP/SAVPF 96',
+    'a=mid:1',
+    `a=${video}`,
+    'a=rtpmap:96 VP8/90000',
+    '',
+  ].join('\r\n');
 
 function rejects(sdp: unknown, role: 'presenter' | 'viewer', pattern: RegExp) {
-  assert.throws(() => validateOffer(sdp, role), (e: unknown) => e instanceof OnairError && e.code === 'sdp.invalid' && pattern.test(e.message));
+  assert.throws(
+    () => validateOffer(sdp, role),
+    (e: unknown) => e instanceof OnairError && e.code === 'sdp.invalid' && pattern.test(e.message),
+  );
 }
 
 test('validateOffer() accepts a sending presenter offer and a receive-only viewer offer', () => {

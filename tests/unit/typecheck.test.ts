@@ -18,9 +18,13 @@ async function check(command: string, args: string[]): Promise<string> {
   }
 }
 
-test('the server, media, engine, tests and benchmarks type-check under strict TypeScript', { timeout: 300_000 }, async () => {
-  assert.equal(await check('tsc', ['-p', 'tsconfig.json', '--noEmit']), '');
-});
+test(
+  'the server, media, engine, tests and benchmarks type-check under strict TypeScript',
+  { timeout: 300_000 },
+  async () => {
+    assert.equal(await check('tsc', ['-p', 'tsconfig.json', '--noEmit']), '');
+  },
+);
 
 test('the front end type-checks under strict TypeScript (vue-tsc)', { timeout: 300_000 }, async () => {
   assert.equal(await check('vue-tsc', ['-p', 'front/tsconfig.json', '--noEmit']), '');

@@ -32,7 +32,13 @@ export interface CallMediaState {
 export class CallMedia {
   readonly callId: string;
   readonly state: CallMediaState = reactive({
-    stage: 'camera', sending: false, receiving: false, micOn: true, cameraOn: true, muted: false, message: '',
+    stage: 'camera',
+    sending: false,
+    receiving: false,
+    micOn: true,
+    cameraOn: true,
+    muted: false,
+    message: '',
   });
 
   readonly #client: SignallingClient;
@@ -76,7 +82,10 @@ export class CallMedia {
       this.#stream = stream;
       this.state.stage = 'connecting';
       const timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-      const reserved = await this.#client.request('call:present', { callId: this.callId, ...(timeZone ? { timeZone } : {}) });
+      const reserved = await this.#client.request('call:present', {
+        callId: this.callId,
+        ...(timeZone ? { timeZone } : {}),
+      });
       if (this.#closed) return;
       const liveId = reserved.liveId;
       this.#liveId = liveId;
@@ -85,7 +94,8 @@ export class CallMedia {
         video: this.#local,
         onCandidate: (candidate) => this.#sendCandidate(liveId, 'presenter', candidate),
         onConnectionState: (state) => {
-          if (state === 'failed' && this.#sender === peer) this.#fail('The video connection to the media server failed.');
+          if (state === 'failed' && this.#sender === peer)
+            this.#fail('The video connection to the media server failed.');
         },
       });
       if (this.#closed) return peer.close();
@@ -114,7 +124,8 @@ export class CallMedia {
         video: this.#remote,
         onCandidate: (candidate) => this.#sendCandidate(liveId, 'viewer', candidate),
         onConnectionState: (state) => {
-          if (state === 'failed' && this.#receiver === peer) this.#fail('The video connection to the other side was lost.');
+          if (state === 'failed' && this.#receiver === peer)
+            this.#fail('The video connection to the other side was lost.');
         },
       });
       if (this.#closed) return peer.close();
@@ -194,6 +205,7 @@ export class CallMedia {
 
 function callMediaMessage(error: unknown): string {
   if (error instanceof ApiError && error.code === 'call.ended') return 'The call is over.';
-  if (error instanceof ApiError && error.code === 'live.alreadyLive') return 'You are live elsewhere (another tab or window): end that live to talk here.';
+  if (error instanceof ApiError && error.code === 'live.alreadyLive')
+    return 'You are live elsewhere (another tab or window): end that live to talk here.';
   return liveErrorMessage(error);
 }

@@ -51,8 +51,10 @@ export function endedMessage(call: CallView, me: number | undefined, durationMs:
   const outgoing = directionOf(call, me) === 'outgoing';
   switch (call.outcome) {
     case 'completed':
-      if (call.endReason === 'disconnected') return `The call with ${other} ended: a connection was lost${duration(durationMs)}.`;
-      if (call.endReason === 'shutdown') return `The call with ${other} ended: the server is restarting${duration(durationMs)}.`;
+      if (call.endReason === 'disconnected')
+        return `The call with ${other} ended: a connection was lost${duration(durationMs)}.`;
+      if (call.endReason === 'shutdown')
+        return `The call with ${other} ended: the server is restarting${duration(durationMs)}.`;
       return `Call with ${other} ended${duration(durationMs)}.`;
     case 'rejected':
       return outgoing ? `${other} declined the call.` : `You declined the call from ${other}.`;

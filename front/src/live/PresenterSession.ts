@@ -42,7 +42,14 @@ const FEED_MAX = 200;
 
 export class PresenterSession {
   readonly state: PresenterState = reactive({
-    stage: 'idle', liveId: null, title: '', startedAt: null, viewerCount: 0, feed: [], message: '', recordingId: null,
+    stage: 'idle',
+    liveId: null,
+    title: '',
+    startedAt: null,
+    viewerCount: 0,
+    feed: [],
+    message: '',
+    recordingId: null,
   });
 
   readonly #client: SignallingClient;
@@ -90,7 +97,16 @@ export class PresenterSession {
     if (this.#closed || this.busy) return;
     const attempt = ++this.#attempt;
     const current = () => attempt === this.#attempt && !this.#closed;
-    Object.assign(this.state, { stage: 'camera', liveId: null, title, startedAt: null, viewerCount: 0, feed: [], message: '', recordingId: null });
+    Object.assign(this.state, {
+      stage: 'camera',
+      liveId: null,
+      title,
+      startedAt: null,
+      viewerCount: 0,
+      feed: [],
+      message: '',
+      recordingId: null,
+    });
 
     let stream: MediaStream;
     try {
@@ -164,7 +180,8 @@ export class PresenterSession {
       this.#ended('stopped', recordingId);
     } catch (error) {
       // Not the presenter any more: the live already ended (live:ended says how).
-      if (error instanceof ApiError && error.code === 'live.notPresenter') return this.#ended('stopped', this.state.recordingId);
+      if (error instanceof ApiError && error.code === 'live.notPresenter')
+        return this.#ended('stopped', this.state.recordingId);
       if (this.state.stage === 'stopping') this.#fail(liveErrorMessage(error));
     }
   }

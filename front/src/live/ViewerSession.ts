@@ -30,7 +30,12 @@ export interface ViewerState {
 export class ViewerSession {
   readonly liveId: string;
   readonly state: ViewerState = reactive({
-    stage: 'connecting', live: null, message: '', reconnecting: false, muted: false, blocked: false,
+    stage: 'connecting',
+    live: null,
+    message: '',
+    reconnecting: false,
+    muted: false,
+    blocked: false,
   });
 
   readonly #client: SignallingClient;
@@ -211,8 +216,10 @@ export class ViewerSession {
 
   #sendCandidate(candidate: IceCandidateInit): void {
     if (this.#closed) return;
-    this.#client.request('ice:candidate', { liveId: this.liveId, role: 'viewer', candidate }).catch((error: unknown) => {
-      console.warn('onair: an ICE candidate was not delivered', error);
-    });
+    this.#client
+      .request('ice:candidate', { liveId: this.liveId, role: 'viewer', candidate })
+      .catch((error: unknown) => {
+        console.warn('onair: an ICE candidate was not delivered', error);
+      });
   }
 }

@@ -11,7 +11,7 @@ const BY_CODE: Partial<Record<ErrorCode, string>> = {
   'media.failed': 'The media server could not set up the video. Try again.',
   'sdp.invalid': 'The media server could not use what your browser offered. Try another browser.',
   'request.rateLimited': 'Too many attempts in a short time. Wait a moment, then try again.',
-  'internal': 'Something went wrong on our side. Try again.',
+  internal: 'Something went wrong on our side. Try again.',
 };
 
 /** A sentence for a failed signalling request (the server's own message when there is no better one). */

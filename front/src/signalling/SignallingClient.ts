@@ -7,7 +7,11 @@
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
 import { shallowRef, type Ref } from 'vue';
 import { ERROR_CODES, isErrorCode, type ErrorCode } from '../../../api/contract/errors.js';
-import { SIGNALLING_PATH, type ClientToServerEvents, type ServerToClientEvents } from '../../../api/contract/signalling.js';
+import {
+  SIGNALLING_PATH,
+  type ClientToServerEvents,
+  type ServerToClientEvents,
+} from '../../../api/contract/signalling.js';
 import { ApiError, NO_RESPONSE } from '../api/ApiError.js';
 
 /** `connecting` until the first connection, `reconnecting` after a loss (server-side state is then gone). */
@@ -95,7 +99,10 @@ export class SignallingClient {
   /** Sends an event and resolves with its ok acknowledgement; throws an `ApiError` otherwise. */
   async request<E extends RequestEvent>(event: E, payload: RequestOf<E>): Promise<ResultOf<E>> {
     if (this.#closed) throw new ApiError('internal', 'The connection to the server is closed.', NO_RESPONSE, true);
-    const emit = this.#socket.timeout(this.#opts.timeoutMs ?? 20_000).emitWithAck as (event: string, payload: unknown) => Promise<unknown>;
+    const emit = this.#socket.timeout(this.#opts.timeoutMs ?? 20_000).emitWithAck as (
+      event: string,
+      payload: unknown,
+    ) => Promise<unknown>;
     let ack: unknown;
     try {
       ack = await emit.call(this.#socket, event, payload);

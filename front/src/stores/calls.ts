@@ -37,7 +37,9 @@ export const useCallsStore = defineStore('calls', () => {
 
   const busy = computed(() => active.value !== null);
   /** The other side's live for the active call, once on air. */
-  const peerLiveId = computed(() => (active.value && peerLive.value?.callId === active.value.id ? peerLive.value.liveId : null));
+  const peerLiveId = computed(() =>
+    active.value && peerLive.value?.callId === active.value.id ? peerLive.value.liveId : null,
+  );
   /** The newest state seen of each call (events and acknowledgements may cross). */
   const latest = new Map<string, CallView>();
   let unsubscribe: Array<() => void> = [];
@@ -98,7 +100,10 @@ export const useCallsStore = defineStore('calls', () => {
     try {
       const { users } = await api.get<OnlineUsers>('/api/users/online');
       if (load !== onlineLoad) return;
-      online.value = (presenceBuffer ?? []).reduce((list, change) => applyPresence(list, change, session.user?.id), sortUsers(users));
+      online.value = (presenceBuffer ?? []).reduce(
+        (list, change) => applyPresence(list, change, session.user?.id),
+        sortUsers(users),
+      );
       onlineError.value = '';
     } catch (error) {
       if (load === onlineLoad) onlineError.value = errorMessage(error);
@@ -129,7 +134,9 @@ export const useCallsStore = defineStore('calls', () => {
 
   async function reject(callId: string): Promise<void> {
     incoming.value = incoming.value.filter((c) => c.id !== callId);
-    await request().request('call:reject', { callId }).catch(() => undefined);
+    await request()
+      .request('call:reject', { callId })
+      .catch(() => undefined);
   }
 
   /** Ends the active call (a cancel while it rings). Resolves once the server has it. */
@@ -141,7 +148,8 @@ export const useCallsStore = defineStore('calls', () => {
       onState(over);
     } catch {
       // Over already (call:state says how), or the connection is gone (the server ends it then).
-      if (active.value?.id === call.id) finish({ ...call, state: 'ended', outcome: call.state === 'ringing' ? 'cancelled' : 'completed' });
+      if (active.value?.id === call.id)
+        finish({ ...call, state: 'ended', outcome: call.state === 'ringing' ? 'cancelled' : 'completed' });
     }
   }
 
@@ -201,17 +209,44 @@ export const useCallsStore = defineStore('calls', () => {
   function lostConnection(): void {
     incoming.value = [];
     const call = active.value;
-    if (call) finish({ ...call, state: 'ended', outcome: call.state === 'ringing' ? 'cancelled' : 'completed', endReason: 'disconnected' });
+    if (call)
+      finish({
+        ...call,
+        state: 'ended',
+        outcome: call.state === 'ringing' ? 'cancelled' : 'completed',
+        endReason: 'disconnected',
+      });
   }
 
-  watch(() => session.status, (status) => {
-    if (status !== 'signedIn') disconnect();
-  });
+  watch(
+    () => session.status,
+    (status) => {
+      if (status !== 'signedIn') disconnect();
+    },
+  );
 
   return {
     peerLive,
-    online, onlineLoading, onlineError, incoming, active, answeredAt, peerLiveId, ended, historyVersion, busy, client,
-    connect, disconnect, loadOnline, invite, accept, reject, hangUp, dismissEnded, history,
+    online,
+    onlineLoading,
+    onlineError,
+    incoming,
+    active,
+    answeredAt,
+    peerLiveId,
+    ended,
+    historyVersion,
+    busy,
+    client,
+    connect,
+    disconnect,
+    loadOnline,
+    invite,
+    accept,
+    reject,
+    hangUp,
+    dismissEnded,
+    history,
   };
 });
 

@@ -112,7 +112,20 @@ export const useSessionStore = defineStore('session', () => {
     });
   }
 
-  return { token, user, status, notice, signedIn, restore, revalidate, login, register, logout, expire, followOtherTabs };
+  return {
+    token,
+    user,
+    status,
+    notice,
+    signedIn,
+    restore,
+    revalidate,
+    login,
+    register,
+    logout,
+    expire,
+    followOtherTabs,
+  };
 });
 
 export type SessionStore = ReturnType<typeof useSessionStore>;

@@ -106,7 +106,11 @@ function create(factory: Factory, opts: MediaPeerOptions, stream: MediaStream | 
         ...(stream ? { videoStream: stream } : {}),
         configuration: { iceServers: opts.iceServers },
         onicecandidate: (candidate) =>
-          opts.onCandidate({ candidate: candidate.candidate, sdpMid: candidate.sdpMid, sdpMLineIndex: candidate.sdpMLineIndex }),
+          opts.onCandidate({
+            candidate: candidate.candidate,
+            sdpMid: candidate.sdpMid,
+            sdpMLineIndex: candidate.sdpMLineIndex,
+          }),
       },
       (error) => {
         if (!error) return resolve(peer);

@@ -4,7 +4,8 @@
 export type CameraProblem = 'denied' | 'notFound' | 'busy' | 'insecure' | 'unsupported' | 'other';
 
 const MESSAGES: Record<CameraProblem, string> = {
-  denied: 'Camera and microphone access was refused. Allow both for this site in your browser (the camera icon in the address bar), then try again.',
+  denied:
+    'Camera and microphone access was refused. Allow both for this site in your browser (the camera icon in the address bar), then try again.',
   notFound: 'No camera or microphone was found. Connect one, then try again.',
   busy: 'Your camera or microphone is in use by another application. Close it, then try again.',
   insecure: 'Your browser only allows the camera on a secure (https) page.',
@@ -30,7 +31,8 @@ export const CAMERA_CONSTRAINTS: MediaStreamConstraints = {
 /** Asks for the camera and microphone; throws a `CameraError` saying what went wrong. */
 export async function openCamera(constraints: MediaStreamConstraints = CAMERA_CONSTRAINTS): Promise<MediaStream> {
   if (!window.isSecureContext) throw new CameraError('insecure');
-  if (!navigator.mediaDevices?.getUserMedia || typeof RTCPeerConnection === 'undefined') throw new CameraError('unsupported');
+  if (!navigator.mediaDevices?.getUserMedia || typeof RTCPeerConnection === 'undefined')
+    throw new CameraError('unsupported');
   try {
     return await navigator.mediaDevices.getUserMedia(constraints);
   } catch (error) {

@@ -108,7 +108,10 @@ export abstract class MediaElement extends MediaObject {
   #fault(err: unknown): void {
     if (this.#faulted) return;
     this.#faulted = true;
-    this.emitError('MEDIA_FLOW_ERROR', `Media could not be handled: ${err instanceof Error ? err.message : String(err)}`);
+    this.emitError(
+      'MEDIA_FLOW_ERROR',
+      `Media could not be handled: ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
 
   /** Counts a packet that entered this element (from its remote peer, file or source element). */
@@ -212,7 +215,9 @@ export abstract class MediaElement extends MediaObject {
     for (const kind of kinds) {
       const pairs: [MediaElement, MediaElement][] =
         side === 'source'
-          ? (this.#sources.get(kind) ? [[this.#sources.get(kind)!, this]] : [])
+          ? this.#sources.get(kind)
+            ? [[this.#sources.get(kind)!, this]]
+            : []
           : [...this.#sinks[kind]].map((sink) => [this, sink]);
       for (const [source, sink] of pairs) {
         out.push({

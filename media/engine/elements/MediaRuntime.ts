@@ -32,7 +32,12 @@ export interface RuntimeStats {
   timers: number;
 }
 
-type ElementFactory = (id: string, pipeline: MediaPipeline, context: RuntimeContext, params: ParamReader) => MediaElement;
+type ElementFactory = (
+  id: string,
+  pipeline: MediaPipeline,
+  context: RuntimeContext,
+  params: ParamReader,
+) => MediaElement;
 
 const FACTORIES: Record<ElementType, ElementFactory> = {
   WebRtcEndpoint: (id, pipeline, context, params) => new WebRtcEndpoint(id, pipeline, context, params),

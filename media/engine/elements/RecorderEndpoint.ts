@@ -53,8 +53,14 @@ export class RecorderEndpoint extends MediaElement {
       return;
     }
     await this.#stopping;
-    const recorder = new WebmRecorder({ path: this.#path, profile: this.#profile, requestKeyframe: () => this.requestKeyframeUpstream() });
-    recorder.on('error', (err) => this.emitError('RESOURCE_ERROR_WRITE', `Recording to ${this.uri} failed: ${err.message}`));
+    const recorder = new WebmRecorder({
+      path: this.#path,
+      profile: this.#profile,
+      requestKeyframe: () => this.requestKeyframeUpstream(),
+    });
+    recorder.on('error', (err) =>
+      this.emitError('RESOURCE_ERROR_WRITE', `Recording to ${this.uri} failed: ${err.message}`),
+    );
     this.#recorder = recorder;
     try {
       await recorder.start();
@@ -83,7 +89,10 @@ export class RecorderEndpoint extends MediaElement {
     this.#stopping = recorder.stop().then(
       () => this.#setState('STOP', 'Stopped'),
       (err: unknown) => {
-        this.emitError('RESOURCE_ERROR_WRITE', `Finishing ${this.uri} failed: ${err instanceof Error ? err.message : String(err)}`);
+        this.emitError(
+          'RESOURCE_ERROR_WRITE',
+          `Finishing ${this.uri} failed: ${err instanceof Error ? err.message : String(err)}`,
+        );
         this.#setState('STOP', 'Stopped');
       },
     );

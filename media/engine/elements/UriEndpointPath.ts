@@ -13,8 +13,10 @@ export function filePathOf(uri: string, fileRoot: string | undefined): string {
   } catch {
     throw refused(uri, 'it is not an absolute URI');
   }
-  if (parsed.protocol !== 'file:') throw refused(uri, `the ${parsed.protocol.replace(':', '')} scheme is not supported, only file://`);
-  if (parsed.host !== '' && parsed.host !== 'localhost') throw refused(uri, 'file URIs must name a local path (file:///...)');
+  if (parsed.protocol !== 'file:')
+    throw refused(uri, `the ${parsed.protocol.replace(':', '')} scheme is not supported, only file://`);
+  if (parsed.host !== '' && parsed.host !== 'localhost')
+    throw refused(uri, 'file URIs must name a local path (file:///...)');
   const filePath = path.normalize(fileURLToPath(parsed));
   if (fileRoot) {
     const root = path.resolve(fileRoot);

@@ -179,7 +179,8 @@ export class WebRtcEndpoint extends MediaElement {
       throw new KurentoError('SDP_END_POINT_PROCESS_OFFER_ERROR', `Invalid offer: ${errorText(err)}`);
     }
     this.#assertOpen();
-    for (const transceiver of pc.getTransceivers()) transceiver.setDirection(this.#answerDirection(transceiver.offerDirection));
+    for (const transceiver of pc.getTransceivers())
+      transceiver.setDirection(this.#answerDirection(transceiver.offerDirection));
     this.#prepareTransports(pc);
     const answer = await pc.createAnswer();
     const sdp = asDtlsServer(answer.sdp);
@@ -187,8 +188,16 @@ export class WebRtcEndpoint extends MediaElement {
     this.#negotiation = 'negotiated';
     this.#afterNegotiation(pc);
     const applied = pc.setLocalDescription({ type: 'answer', sdp });
-    applied.catch((err: unknown) => this.#failSetup('SDP_END_POINT_PROCESS_OFFER_ERROR', `Could not apply answer: ${errorText(err)}`));
-    const inTime = await Promise.race([applied.then(() => true, () => true), sleep(ANSWER_GATHER_BUDGET_MS, false, { ref: false })]);
+    applied.catch((err: unknown) =>
+      this.#failSetup('SDP_END_POINT_PROCESS_OFFER_ERROR', `Could not apply answer: ${errorText(err)}`),
+    );
+    const inTime = await Promise.race([
+      applied.then(
+        () => true,
+        () => true,
+      ),
+      sleep(ANSWER_GATHER_BUDGET_MS, false, { ref: false }),
+    ]);
     this.#assertOpen();
     this.#localSdp = this.#publicSdp(inTime && pc.localDescription ? pc.localDescription.sdp : sdp);
     return this.#localSdp;
@@ -244,7 +253,10 @@ export class WebRtcEndpoint extends MediaElement {
     const pc = this.#pc;
     if (!pc || !pc.remoteDescription) {
       if (this.#queuedCandidates.length >= MAX_QUEUED_CANDIDATES) {
-        throw new KurentoError('ICE_ADD_CANDIDATE_ERROR', `Too many candidates before negotiation (${MAX_QUEUED_CANDIDATES})`);
+        throw new KurentoError(
+          'ICE_ADD_CANDIDATE_ERROR',
+          `Too many candidates before negotiation (${MAX_QUEUED_CANDIDATES})`,
+        );
       }
       this.#queuedCandidates.push(candidate);
       return;
@@ -352,7 +364,11 @@ export class WebRtcEndpoint extends MediaElement {
       this.#applyCandidate(pc, candidate).catch(() => undefined);
     }
     this.#setupTimer = setTimeout(
-      () => this.#failSetup('CONNECT_ERROR', `WebRTC set-up did not complete within ${this.context.config.setupTimeoutMs} ms`),
+      () =>
+        this.#failSetup(
+          'CONNECT_ERROR',
+          `WebRTC set-up did not complete within ${this.context.config.setupTimeoutMs} ms`,
+        ),
       this.context.config.setupTimeoutMs,
     );
   }
@@ -573,7 +589,12 @@ export class WebRtcEndpoint extends MediaElement {
     const prop = <K extends keyof typeof props>(key: K) => ({
       [`get${capitalize(key)}`]: () => props[key],
       [`set${capitalize(key)}`]: (p: ParamReader) => {
-        const value = typeof props[key] === 'number' ? p.integer(key) : typeof props[key] === 'boolean' ? p.boolean(key) : p.string(key);
+        const value =
+          typeof props[key] === 'number'
+            ? p.integer(key)
+            : typeof props[key] === 'boolean'
+              ? p.boolean(key)
+              : p.string(key);
         (props as Record<string, unknown>)[key] = value;
       },
     });
@@ -614,7 +635,13 @@ export class WebRtcEndpoint extends MediaElement {
       setRembParams: (p) => void p.object('rembParams'),
       getICECandidatePairs: () => this.#candidatePairs(),
       getIceConnectionState: () => [
-        { __module__: 'kurento', __type__: 'IceConnection', streamId: STREAM_ID, componentId: 1, state: this.#iceState },
+        {
+          __module__: 'kurento',
+          __type__: 'IceConnection',
+          streamId: STREAM_ID,
+          componentId: 1,
+          state: this.#iceState,
+        },
       ],
       getDtlsConnectionState: () => [
         {
@@ -700,7 +727,8 @@ function pickCodecs(
 
 /** The codec the engine offers itself (generateOffer). */
 function ownCodec(name: CodecName): RTCRtpCodecParameters[] {
-  if (name === 'OPUS') return [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48_000, channels: 2, payloadType: 111 })];
+  if (name === 'OPUS')
+    return [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48_000, channels: 2, payloadType: 111 })];
   if (name === 'H264') {
     return [
       new RTCRtpCodecParameters({
@@ -712,7 +740,14 @@ function ownCodec(name: CodecName): RTCRtpCodecParameters[] {
       }),
     ];
   }
-  return [new RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90_000, payloadType: 96, rtcpFeedback: VIDEO_FEEDBACK() })];
+  return [
+    new RTCRtpCodecParameters({
+      mimeType: 'video/VP8',
+      clockRate: 90_000,
+      payloadType: 96,
+      rtcpFeedback: VIDEO_FEEDBACK(),
+    }),
+  ];
 }
 
 function trackInfo(kind: MediaKind, mimeType: string): TrackInfo | undefined {
@@ -734,4 +769,3 @@ function capitalize(s: string): string {
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message || err.name : String(err);
 }
-

@@ -17,9 +17,7 @@ export interface RpcRequest {
 }
 
 export type ParsedFrame =
-  | { kind: 'request'; request: RpcRequest }
-  | { kind: 'ignored' }
-  | { kind: 'invalid'; id: RpcId; error: KurentoError };
+  { kind: 'request'; request: RpcRequest } | { kind: 'ignored' } | { kind: 'invalid'; id: RpcId; error: KurentoError };
 
 /** Parses one text frame. Responses sent to the server and frames that are not JSON-RPC 2.0 are reported as such. */
 export function parseFrame(text: string): ParsedFrame {
@@ -34,14 +32,26 @@ export function parseFrame(text: string): ParsedFrame {
   }
   const id = validId(message.id);
   if (message.jsonrpc !== '2.0') {
-    return { kind: 'invalid', id, error: new KurentoError('INVALID_REQUEST', "Invalid request: jsonrpc must be '2.0'") };
+    return {
+      kind: 'invalid',
+      id,
+      error: new KurentoError('INVALID_REQUEST', "Invalid request: jsonrpc must be '2.0'"),
+    };
   }
   if (message.method === undefined && ('result' in message || 'error' in message)) return { kind: 'ignored' };
   if (typeof message.method !== 'string' || message.method.length === 0) {
-    return { kind: 'invalid', id, error: new KurentoError('INVALID_REQUEST', 'Invalid request: method must be a string') };
+    return {
+      kind: 'invalid',
+      id,
+      error: new KurentoError('INVALID_REQUEST', 'Invalid request: method must be a string'),
+    };
   }
   if (message.params !== undefined && !isPlainObject(message.params)) {
-    return { kind: 'invalid', id, error: new KurentoError('INVALID_PARAMS', 'Invalid params: params must be an object') };
+    return {
+      kind: 'invalid',
+      id,
+      error: new KurentoError('INVALID_PARAMS', 'Invalid params: params must be an object'),
+    };
   }
   const params = (message.params as Params | undefined) ?? {};
   return { kind: 'request', request: { id, expectsResponse: 'id' in message, method: message.method, params } };

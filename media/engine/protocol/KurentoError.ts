@@ -52,7 +52,10 @@ export interface KmsErrorJson {
 export class KurentoError extends Error {
   override readonly name = 'KurentoError';
 
-  constructor(readonly type: KmsErrorType, message: string) {
+  constructor(
+    readonly type: KmsErrorType,
+    message: string,
+  ) {
     super(message);
   }
 

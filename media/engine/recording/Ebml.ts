@@ -62,7 +62,8 @@ export function sizeBytes(size: number, width?: number): Uint8Array {
   if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`invalid EBML size ${size}`);
   let length = width ?? 1;
   while (width === undefined && size >= 2 ** (7 * length) - 1) length++;
-  if (length > 8 || size >= 2 ** (7 * length) - 1) throw new RangeError(`EBML size ${size} does not fit ${length} bytes`);
+  if (length > 8 || size >= 2 ** (7 * length) - 1)
+    throw new RangeError(`EBML size ${size} does not fit ${length} bytes`);
   const out = new Uint8Array(length);
   let rest = size;
   for (let i = length - 1; i >= 0; i--) {

@@ -60,7 +60,9 @@ export class FileSink {
   /** Overwrite bytes already appended (a size or an index filled in later). */
   patch(position: number, bytes: Uint8Array): void {
     if (position < 0 || position + bytes.byteLength > this.#size) {
-      throw new RangeError(`patch [${position}, ${position + bytes.byteLength}) is outside the ${this.#size} bytes written`);
+      throw new RangeError(
+        `patch [${position}, ${position + bytes.byteLength}) is outside the ${this.#size} bytes written`,
+      );
     }
     this.#enqueue({ position, bytes });
   }
@@ -86,7 +88,9 @@ export class FileSink {
   abort(): void {
     if (this.#closed) return;
     this.#closed = true;
-    void this.flush().catch(() => undefined).finally(() => this.#release());
+    void this.flush()
+      .catch(() => undefined)
+      .finally(() => this.#release());
   }
 
   #release(): void {
@@ -108,7 +112,12 @@ export class FileSink {
         const { position, bytes } = this.#takeBatch();
         let offset = 0;
         while (offset < bytes.byteLength) {
-          const { bytesWritten } = await this.#handle.write(bytes, offset, bytes.byteLength - offset, position + offset);
+          const { bytesWritten } = await this.#handle.write(
+            bytes,
+            offset,
+            bytes.byteLength - offset,
+            position + offset,
+          );
           offset += bytesWritten;
         }
       }

@@ -65,8 +65,7 @@ export class RtpPacketizer {
     const lengthSize = this.#avcC?.lengthSize ?? 4;
     const nals = splitLengthPrefixed(frame, lengthSize) ?? [];
     const types = new Set(nals.map(nalType));
-    const parameterSets =
-      keyframe && this.#avcC && !types.has(NAL.SPS) ? [...this.#avcC.sps, ...this.#avcC.pps] : [];
+    const parameterSets = keyframe && this.#avcC && !types.has(NAL.SPS) ? [...this.#avcC.sps, ...this.#avcC.pps] : [];
     const units = [...parameterSets, ...nals].filter((nal) => nal.byteLength > 0);
     const payloads: Buffer[] = [];
     for (const nal of units) {
@@ -80,7 +79,9 @@ export class RtpPacketizer {
       for (let offset = 1; offset < nal.byteLength; offset += chunk) {
         const start = offset === 1 ? 0x80 : 0;
         const end = offset + chunk >= nal.byteLength ? 0x40 : 0;
-        payloads.push(Buffer.concat([Uint8Array.of(indicator, start | end | type), nal.subarray(offset, offset + chunk)]));
+        payloads.push(
+          Buffer.concat([Uint8Array.of(indicator, start | end | type), nal.subarray(offset, offset + chunk)]),
+        );
       }
     }
     return payloads.map((payload, index) => this.#packet(payload, timestamp, index === payloads.length - 1));

@@ -68,7 +68,7 @@ export class RtpReorderBuffer {
       this.#highest = seq;
       return seq;
     }
-    const delta = (((seq - (this.#highest & 0xffff)) << 16) >> 16);
+    const delta = ((seq - (this.#highest & 0xffff)) << 16) >> 16;
     const extended = this.#highest + delta;
     if (extended > this.#highest) this.#highest = extended;
     return extended;

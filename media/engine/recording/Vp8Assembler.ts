@@ -47,7 +47,9 @@ export class Vp8Assembler implements FrameAssembler {
       parts: [],
       hasStart: descriptor.start && descriptor.partitionId === 0,
       broken: false,
-      ...(descriptor.pictureId === undefined ? {} : { pictureId: descriptor.pictureId, pictureIdBits: descriptor.pictureIdBits! }),
+      ...(descriptor.pictureId === undefined
+        ? {}
+        : { pictureId: descriptor.pictureId, pictureIdBits: descriptor.pictureIdBits! }),
     };
     this.#current.parts.push(payload.subarray(descriptor.length));
     if (packet.header.marker) this.#finish(out);
@@ -81,7 +83,9 @@ export class Vp8Assembler implements FrameAssembler {
         last.pictureIdBits === frame.pictureIdBits &&
         followsPictureId(last.pictureId, frame.pictureId, frame.pictureIdBits!));
     this.#lossSinceLastFrame = false;
-    this.#last = { ...(frame.pictureId === undefined ? {} : { pictureId: frame.pictureId, pictureIdBits: frame.pictureIdBits! }) };
+    this.#last = {
+      ...(frame.pictureId === undefined ? {} : { pictureId: frame.pictureId, pictureIdBits: frame.pictureIdBits! }),
+    };
     out.push({ rtpTimestamp: frame.rtpTimestamp, data, keyframe: isVp8Keyframe(data), continuous });
   }
 }

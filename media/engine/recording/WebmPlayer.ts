@@ -100,9 +100,13 @@ export class WebmPlayer extends EventEmitter<WebmPlayerEvents> {
       if (!stats.isFile()) throw new MediaFileError(path, `cannot play "${path}": not a regular file`);
     } catch (error) {
       if (error instanceof MediaFileError) throw error;
-      throw new MediaFileError(path, `cannot play "${path}": ${ioReason(error) === 'ENOENT' ? 'no such file' : ioReason(error)}`, {
-        cause: error,
-      });
+      throw new MediaFileError(
+        path,
+        `cannot play "${path}": ${ioReason(error) === 'ENOENT' ? 'no such file' : ioReason(error)}`,
+        {
+          cause: error,
+        },
+      );
     }
     const input = new Input({ source: new FilePathSource(path), formats: [WEBM, MATROSKA] });
     try {
@@ -135,9 +139,14 @@ export class WebmPlayer extends EventEmitter<WebmPlayerEvents> {
         avcC = description ? parseAvcC(toBytes(description)) : undefined;
         if (!avcC) throw new MediaFileError(path, `cannot play "${path}": its H.264 track has no usable avcC record`);
       }
-      tracks.push({ info, input: inputTrack, packetizer: new RtpPacketizer(info, { maxPayload, ...(avcC ? { avcC } : {}) }) });
+      tracks.push({
+        info,
+        input: inputTrack,
+        packetizer: new RtpPacketizer(info, { maxPayload, ...(avcC ? { avcC } : {}) }),
+      });
     }
-    if (tracks.length === 0) throw new MediaFileError(path, `cannot play "${path}": it has no VP8, H.264 or Opus track`);
+    if (tracks.length === 0)
+      throw new MediaFileError(path, `cannot play "${path}": it has no VP8, H.264 or Opus track`);
     return tracks;
   }
 

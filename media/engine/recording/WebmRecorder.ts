@@ -98,7 +98,8 @@ export class WebmRecorder extends EventEmitter<WebmRecorderEvents> {
 
   constructor(options: WebmRecorderOptions) {
     super();
-    if (typeof options?.path !== 'string' || options.path.length === 0) throw new TypeError('path must be a non-empty string');
+    if (typeof options?.path !== 'string' || options.path.length === 0)
+      throw new TypeError('path must be a non-empty string');
     if (typeof options.requestKeyframe !== 'function') throw new TypeError('requestKeyframe must be a function');
     this.path = options.path;
     this.profile = WebmRecorder.checkProfile(options.profile);
@@ -135,7 +136,8 @@ export class WebmRecorder extends EventEmitter<WebmRecorderEvents> {
 
   /** record(): create the file and ask the source for a keyframe. */
   start(): Promise<void> {
-    if (this.#state !== 'idle') return Promise.reject(new InvalidStateError(`record() on a recorder that is ${this.#state}`));
+    if (this.#state !== 'idle')
+      return Promise.reject(new InvalidStateError(`record() on a recorder that is ${this.#state}`));
     this.#state = 'starting';
     this.#starting = this.#start();
     return this.#starting;
@@ -173,7 +175,8 @@ export class WebmRecorder extends EventEmitter<WebmRecorderEvents> {
     if (recorded.info.kind === 'audio' && packet.payload.byteLength > 0) {
       recorded.channels = Math.max(recorded.channels ?? 1, isOpusStereo(packet.payload) ? 2 : 1);
     }
-    for (const ordered of recorded.reorder.push(packet, now)) this.#assemble(recorded, ordered.packet, ordered.gapBefore, now);
+    for (const ordered of recorded.reorder.push(packet, now))
+      this.#assemble(recorded, ordered.packet, ordered.gapBefore, now);
   }
 
   /** pause(): what arrived so far is written; nothing more until resume(). */
@@ -244,7 +247,10 @@ export class WebmRecorder extends EventEmitter<WebmRecorderEvents> {
     if (existing && existing.info.codec === info.codec) return existing;
     if (this.#refused.has(info.kind)) return undefined;
     if (existing) {
-      return this.#refuse(info.kind, `cannot switch ${info.kind} from ${existing.info.codec} to ${info.codec} within one recording`);
+      return this.#refuse(
+        info.kind,
+        `cannot switch ${info.kind} from ${existing.info.codec} to ${info.codec} within one recording`,
+      );
     }
     if (!WebmRecorder.supports(info)) {
       return this.#refuse(
@@ -355,7 +361,14 @@ export class WebmRecorder extends EventEmitter<WebmRecorderEvents> {
         });
       } else {
         const channels = track?.channels ?? 2;
-        tracks.push({ number, kind, codecId: 'A_OPUS', codecPrivate: opusHead(channels), sampleRate: 48_000, channels });
+        tracks.push({
+          number,
+          kind,
+          codecId: 'A_OPUS',
+          codecPrivate: opusHead(channels),
+          sampleRate: 48_000,
+          channels,
+        });
       }
     }
     this.#writer = new WebmWriter(this.#sink!, tracks);
@@ -377,7 +390,8 @@ export class WebmRecorder extends EventEmitter<WebmRecorderEvents> {
     track.lastMs = timeMs;
     if (frame.kind !== 'video' || this.#keyframeIntervalMs <= 0) return;
     if (frame.keyframe) this.#lastKeyframeWrittenMs = now;
-    else if (now - this.#lastKeyframeWrittenMs >= this.#keyframeIntervalMs) this.#askKeyframe(now, this.#keyframeIntervalMs);
+    else if (now - this.#lastKeyframeWrittenMs >= this.#keyframeIntervalMs)
+      this.#askKeyframe(now, this.#keyframeIntervalMs);
   }
 
   /** Write out everything buffered (pause, stop): packets held for reordering, partial interleaving. */

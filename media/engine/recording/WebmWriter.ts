@@ -145,7 +145,11 @@ export class WebmWriter {
     this.#segmentDataAt = segmentAt + 12;
     this.#seekHeadAt = sink.append(voidOf(SEEK_HEAD_RESERVE));
 
-    const infoBefore = concat([uint(ID.TimestampScale, 1_000_000), string(ID.MuxingApp, 'onair'), string(ID.WritingApp, 'onair')]);
+    const infoBefore = concat([
+      uint(ID.TimestampScale, 1_000_000),
+      string(ID.MuxingApp, 'onair'),
+      string(ID.WritingApp, 'onair'),
+    ]);
     const info = element(ID.Info, infoBefore, voidOf(DURATION_RESERVE));
     const infoAt = sink.append(info);
     this.#infoOffset = infoAt - this.#segmentDataAt;
@@ -165,10 +169,18 @@ export class WebmWriter {
     ];
     if (track.codecPrivate) children.push(element(ID.CodecPrivate, track.codecPrivate));
     if (track.kind === 'video') {
-      children.push(element(ID.Video, uint(ID.PixelWidth, track.width ?? 640), uint(ID.PixelHeight, track.height ?? 480)));
+      children.push(
+        element(ID.Video, uint(ID.PixelWidth, track.width ?? 640), uint(ID.PixelHeight, track.height ?? 480)),
+      );
     } else {
       if (track.codecId === 'A_OPUS') children.push(uint(ID.CodecDelay, 0), uint(ID.SeekPreRoll, 80_000_000));
-      children.push(element(ID.Audio, float64(ID.SamplingFrequency, track.sampleRate ?? 48_000), uint(ID.Channels, track.channels ?? 2)));
+      children.push(
+        element(
+          ID.Audio,
+          float64(ID.SamplingFrequency, track.sampleRate ?? 48_000),
+          uint(ID.Channels, track.channels ?? 2),
+        ),
+      );
     }
     return element(ID.TrackEntry, ...children);
   }
@@ -203,7 +215,11 @@ export class WebmWriter {
   #advance(trackNumber: number, timeMs: number, durationMs: number | undefined): void {
     const progress = this.#progress.get(trackNumber);
     if (!progress) {
-      this.#progress.set(trackNumber, { lastMs: timeMs, lastDeltaMs: durationMs ?? 0, endMs: timeMs + (durationMs ?? 0) });
+      this.#progress.set(trackNumber, {
+        lastMs: timeMs,
+        lastDeltaMs: durationMs ?? 0,
+        endMs: timeMs + (durationMs ?? 0),
+      });
       return;
     }
     const deltaMs = timeMs - progress.lastMs;

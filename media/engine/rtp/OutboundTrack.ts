@@ -79,7 +79,13 @@ export class OutboundTrack {
     this.octets += payload.length;
     const fast = this.#fastPath();
     if (fast) return this.#sendFast(fast, seq, timestamp, header.marker, payload);
-    const out = new RtpHeader({ payloadType: header.payloadType, sequenceNumber: seq, timestamp, ssrc: header.ssrc, marker: header.marker });
+    const out = new RtpHeader({
+      payloadType: header.payloadType,
+      sequenceNumber: seq,
+      timestamp,
+      ssrc: header.ssrc,
+      marker: header.marker,
+    });
     void this.sender.sendRtp(new RtpPacket(out, payload));
     return true;
   }
@@ -172,8 +178,17 @@ export class OutboundTrack {
     const transport = ice?.nominated?.protocol.transport;
     const key = context?.cipher?.srtpSessionKey;
     const salt = context?.cipher?.srtpSessionSalt;
-    const usable = context?.profile === GCM_PROFILE && key?.length === 16 && salt && salt.length >= 12 && transport?.type === 'udp' && transport.socket;
-    this.#fast = usable && ice ? { key: createSecretKey(key), salt: salt.subarray(0, 12), ice, sendRtcp: (packets) => dtls.sendRtcp(packets) } : null;
+    const usable =
+      context?.profile === GCM_PROFILE &&
+      key?.length === 16 &&
+      salt &&
+      salt.length >= 12 &&
+      transport?.type === 'udp' &&
+      transport.socket;
+    this.#fast =
+      usable && ice
+        ? { key: createSecretKey(key), salt: salt.subarray(0, 12), ice, sendRtcp: (packets) => dtls.sendRtcp(packets) }
+        : null;
     if (this.#fast) {
       this.#payloadType = this.sender.codec.payloadType & 0x7f;
       this.#aad[0] = 0x80;

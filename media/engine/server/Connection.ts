@@ -70,7 +70,10 @@ export class Connection {
     }
     const text = bytes.toString('utf8');
     if (bytes.length > this.maxMessageBytes) {
-      const error = new KurentoError('INVALID_REQUEST', `Message too large: ${bytes.length} > ${this.maxMessageBytes} bytes`);
+      const error = new KurentoError(
+        'INVALID_REQUEST',
+        `Message too large: ${bytes.length} > ${this.maxMessageBytes} bytes`,
+      );
       this.send(errorFrame(sniffId(text), error.toJSON()));
       return;
     }

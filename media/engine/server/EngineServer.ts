@@ -47,13 +47,17 @@ export class EngineServer {
         return;
       }
       this.#wss.handleUpgrade(req, socket, head, (ws) => {
-        const connection = new Connection(ws, {
-          handleFrame: (c, text) => api.handleFrame(c, text),
-          connectionClosed: (c) => {
-            this.#connections.delete(c);
-            api.connectionClosed(c);
+        const connection = new Connection(
+          ws,
+          {
+            handleFrame: (c, text) => api.handleFrame(c, text),
+            connectionClosed: (c) => {
+              this.#connections.delete(c);
+              api.connectionClosed(c);
+            },
           },
-        }, config.maxMessageBytes);
+          config.maxMessageBytes,
+        );
         this.#connections.add(connection);
       });
     });

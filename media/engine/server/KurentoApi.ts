@@ -6,7 +6,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { EngineConfig } from '../config.js';
-import { errorFrame, eventFrame, isPlainObject, parseFrame, resultFrame, type Params, type RpcRequest } from '../protocol/JsonRpc.js';
+import {
+  errorFrame,
+  eventFrame,
+  isPlainObject,
+  parseFrame,
+  resultFrame,
+  type Params,
+  type RpcRequest,
+} from '../protocol/JsonRpc.js';
 import { KurentoError } from '../protocol/KurentoError.js';
 import {
   KurentoIds,
@@ -74,7 +82,8 @@ export class KurentoApi implements FrameHandler {
     const { request } = frame;
     this.#handle(connection, request).then(
       (result) => request.expectsResponse && connection.send(resultFrame(request.id, result)),
-      (err: unknown) => request.expectsResponse && connection.send(errorFrame(request.id, KurentoError.from(err).toJSON())),
+      (err: unknown) =>
+        request.expectsResponse && connection.send(errorFrame(request.id, KurentoError.from(err).toJSON())),
     );
   }
 
@@ -145,9 +154,15 @@ export class KurentoApi implements FrameHandler {
     }
     const constructorParams = p.optionalObject('constructorParams') ?? {};
     if (session.objectCount >= this.config.maxObjectsPerSession) {
-      throw new KurentoError('NOT_ENOUGH_RESOURCES', `Too many objects in session (limit ${this.config.maxObjectsPerSession})`);
+      throw new KurentoError(
+        'NOT_ENOUGH_RESOURCES',
+        `Too many objects in session (limit ${this.config.maxObjectsPerSession})`,
+      );
     }
-    const id = type === 'MediaPipeline' ? await this.#createPipeline(session, constructorParams) : await this.#createElement(session, type, constructorParams);
+    const id =
+      type === 'MediaPipeline'
+        ? await this.#createPipeline(session, constructorParams)
+        : await this.#createElement(session, type, constructorParams);
     this.#deliver(SERVER_MANAGER_ID, 'ObjectCreated', serverManagerEvent('ObjectCreated', id));
     return { value: id, sessionId: session.id };
   }
@@ -202,7 +217,8 @@ export class KurentoApi implements FrameHandler {
     const type = this.registry.typeOf(id) ?? KurentoIds.typeOf(id);
     if (!type) throw notFound(id);
     const event = canonicalEvent(type, name);
-    if (!event) throw new KurentoError('MEDIA_OBJECT_EVENT_NOT_SUPPORTED', `${type} doesn't accept events of type '${name}'`);
+    if (!event)
+      throw new KurentoError('MEDIA_OBJECT_EVENT_NOT_SUPPORTED', `${type} doesn't accept events of type '${name}'`);
     this.#touch(session, this.registry.pipelineOf(id));
     const subscription = this.subscriptions.add(session.id, id, name, event);
     session.subscriptionIds.add(subscription.id);
@@ -219,7 +235,8 @@ export class KurentoApi implements FrameHandler {
 
   async #release(session: Session, p: ParamReader): Promise<Params> {
     const id = p.string('object');
-    if (id === SERVER_MANAGER_ID) throw new KurentoError('MEDIA_OBJECT_OPERATION_NOT_SUPPORTED', 'The ServerManager cannot be released');
+    if (id === SERVER_MANAGER_ID)
+      throw new KurentoError('MEDIA_OBJECT_OPERATION_NOT_SUPPORTED', 'The ServerManager cannot be released');
     const pipeline = this.registry.pipelineOf(id);
     if (!pipeline) throw notFound(id);
     await this.#releaseObject(pipeline, id);
@@ -354,7 +371,14 @@ function notFound(id: string): KurentoError {
 
 function serverManagerEvent(type: string, objectId: string): Params {
   const now = Date.now();
-  return { source: SERVER_MANAGER_ID, tags: [], timestampMillis: String(now), timestamp: String(Math.floor(now / 1000)), type, object: objectId };
+  return {
+    source: SERVER_MANAGER_ID,
+    tags: [],
+    timestampMillis: String(now),
+    timestamp: String(Math.floor(now / 1000)),
+    type,
+    object: objectId,
+  };
 }
 
 /** Replaces "newref:N" strings, anywhere in the params, by the value operation N returned. */
@@ -366,6 +390,7 @@ function substituteRefs(value: unknown, values: Map<unknown, unknown>): unknown 
     return values.get(key);
   }
   if (Array.isArray(value)) return value.map((v) => substituteRefs(v, values));
-  if (isPlainObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteRefs(v, values)]));
+  if (isPlainObject(value))
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteRefs(v, values)]));
   return value;
 }

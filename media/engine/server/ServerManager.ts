@@ -37,7 +37,12 @@ export class ServerManager {
       version: VERSION,
       type: 'KMS',
       capabilities: ['transactions'],
-      modules: MODULES.map((m) => ({ version: VERSION, name: m.name, generationTime: GENERATION_TIME, factories: m.factories })),
+      modules: MODULES.map((m) => ({
+        version: VERSION,
+        name: m.name,
+        generationTime: GENERATION_TIME,
+        factories: m.factories,
+      })),
     };
   }
 

@@ -29,7 +29,10 @@ export class WorkerHost extends EventEmitter<HostEvents> implements MediaHost {
   #exited = false;
   #closing: Promise<void> | undefined;
 
-  private constructor(readonly name: string, child: ChildProcess) {
+  private constructor(
+    readonly name: string,
+    child: ChildProcess,
+  ) {
     super();
     this.#child = child;
     child.on('message', (message: WorkerMessage) => this.#onMessage(message));

@@ -52,7 +52,8 @@ function memory(): { rssBytes: number; heapBytes: number; externalBytes: number 
 process.on('message', (request: WorkerRequest) => {
   run(request).then(
     (value) => send({ t: 'res', id: request.id, load: runtime.load, ok: true, value }),
-    (err: unknown) => send({ t: 'res', id: request.id, load: runtime.load, ok: false, error: KurentoError.from(err).toJSON() }),
+    (err: unknown) =>
+      send({ t: 'res', id: request.id, load: runtime.load, ok: false, error: KurentoError.from(err).toJSON() }),
   );
 });
 

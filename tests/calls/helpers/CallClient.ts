@@ -5,7 +5,10 @@
 import { io, type Socket } from 'socket.io-client';
 import type { Ack } from '../../../api/contract/errors.js';
 import {
-  SIGNALLING_PATH, type CallView, type ClientToServerEvents, type ServerToClientEvents,
+  SIGNALLING_PATH,
+  type CallView,
+  type ClientToServerEvents,
+  type ServerToClientEvents,
 } from '../../../api/contract/signalling.js';
 import { waitFor } from '../../support/wait.js';
 
@@ -21,7 +24,11 @@ export class CallClient {
   /** Connects with the token; resolves once the server accepted the connection. */
   static async connect(baseUrl: string, token: string): Promise<CallClient> {
     const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(baseUrl, {
-      path: SIGNALLING_PATH, transports: ['websocket'], reconnection: false, forceNew: true, auth: { token },
+      path: SIGNALLING_PATH,
+      transports: ['websocket'],
+      reconnection: false,
+      forceNew: true,
+      auth: { token },
     });
     const client = new CallClient(socket);
     await new Promise<void>((resolve, reject) => {
@@ -39,9 +46,16 @@ export class CallClient {
   }
 
   /** Sends an event and resolves its acknowledgement, whatever it says. */
-  request<T extends object = { call: CallView }>(event: keyof ClientToServerEvents | string, payload: unknown): Promise<Ack<T>> {
+  request<T extends object = { call: CallView }>(
+    event: keyof ClientToServerEvents | string,
+    payload: unknown,
+  ): Promise<Ack<T>> {
     return new Promise((resolve, reject) => {
-      (this.socket.timeout(20_000).emit as (...a: unknown[]) => void)(event, payload, (err: Error | null, res: Ack<T>) => (err ? reject(err) : resolve(res)));
+      (this.socket.timeout(20_000).emit as (...a: unknown[]) => void)(
+        event,
+        payload,
+        (err: Error | null, res: Ack<T>) => (err ? reject(err) : resolve(res)),
+      );
     });
   }
 

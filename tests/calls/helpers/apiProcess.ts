@@ -7,7 +7,13 @@ import { loadConfig } from '../../../api/config.js';
 import { startServer } from '../../../api/server.js';
 
 const beat = Number(process.env.ONAIR_TEST_PRESENCE_MS ?? 300);
-const config = loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', AUTH_RATE_LIMIT: '1000' });
+const config = loadConfig({
+  ...process.env,
+  PORT: '0',
+  HOST: '127.0.0.1',
+  LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+  AUTH_RATE_LIMIT: '1000',
+});
 const server = await startServer(config, { frontDir: null, presence: { heartbeatMs: beat, instanceTtlMs: beat * 3 } });
 process.stdout.write(`${JSON.stringify({ url: server.url })}\n`);
 process.on('SIGTERM', () => void server.close().then(() => process.exit(0)));

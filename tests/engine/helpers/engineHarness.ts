@@ -16,7 +16,15 @@ export interface EngineStats {
   connections: number;
   udpSockets: number;
   timers: number;
-  hosts: { name: string; pid: number; pipelines: number; elements: number; webRtcEndpoints: number; udpSockets: number; timers: number }[];
+  hosts: {
+    name: string;
+    pid: number;
+    pipelines: number;
+    elements: number;
+    webRtcEndpoints: number;
+    udpSockets: number;
+    timers: number;
+  }[];
 }
 
 export type Baseline = Pick<EngineStats, 'sessions' | 'pipelines' | 'objects' | 'udpSockets' | 'timers'>;
@@ -86,7 +94,12 @@ export async function assertBackToBaseline(uri: string, baseline: Baseline, time
 }
 
 /** Polls `check` until it returns a truthy value; fails with `what` after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => Promise<T> | T, timeoutMs = 15_000, intervalMs = 100): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T> | T,
+  timeoutMs = 15_000,
+  intervalMs = 100,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -97,7 +110,11 @@ export async function waitFor<T>(what: string, check: () => Promise<T> | T, time
 }
 
 /** The next event `name` emitted by a kurento-client object. */
-export function nextEvent<T = any>(object: { once(name: string, cb: (e: T) => void): void }, name: string, timeoutMs = 15_000): Promise<T> {
+export function nextEvent<T = any>(
+  object: { once(name: string, cb: (e: T) => void): void },
+  name: string,
+  timeoutMs = 15_000,
+): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no ${name} event within ${timeoutMs} ms`)), timeoutMs);
     object.once(name, (event) => {

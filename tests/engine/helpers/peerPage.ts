@@ -123,13 +123,18 @@ export class PeerPage {
    * Negotiates with `endpoint` (a kurento-client WebRtcEndpoint): the page offers, the endpoint answers,
    * candidates flow both ways.
    */
-  async negotiate(endpoint: KurentoWebRtc, opts: { send: boolean; receive: boolean; videoCodec?: 'VP8' | 'H264' }): Promise<void> {
+  async negotiate(
+    endpoint: KurentoWebRtc,
+    opts: { send: boolean; receive: boolean; videoCodec?: 'VP8' | 'H264' },
+  ): Promise<void> {
     await this.page.exposeFunction('onLocalCandidate', (candidate: Record<string, unknown>) => {
       endpoint.addIceCandidate(iceCandidate(candidate), () => undefined);
     });
     endpoint.on('IceCandidateFound', (event: { candidate: Record<string, unknown> }) => {
       const { candidate, sdpMid, sdpMLineIndex } = event.candidate;
-      void this.page.evaluate((c) => (globalThis as any).addCandidate(c), { candidate, sdpMid, sdpMLineIndex }).catch(() => undefined);
+      void this.page
+        .evaluate((c) => (globalThis as any).addCandidate(c), { candidate, sdpMid, sdpMLineIndex })
+        .catch(() => undefined);
     });
     const offer = await this.page.evaluate((o) => (globalThis as any).startPeer(o), opts);
     const answer = await call<string>((cb) => endpoint.processOffer(offer, cb));
@@ -144,10 +149,15 @@ export class PeerPage {
     });
     endpoint.on('IceCandidateFound', (event: { candidate: Record<string, unknown> }) => {
       const { candidate, sdpMid, sdpMLineIndex } = event.candidate;
-      void this.page.evaluate((c) => (globalThis as any).addCandidate(c), { candidate, sdpMid, sdpMLineIndex }).catch(() => undefined);
+      void this.page
+        .evaluate((c) => (globalThis as any).addCandidate(c), { candidate, sdpMid, sdpMLineIndex })
+        .catch(() => undefined);
     });
     const offer = await call<string>((cb) => endpoint.generateOffer(cb));
-    const answer = await this.page.evaluate(([sdp, o]) => (globalThis as any).answerOffer(sdp, o), [offer, opts] as const);
+    const answer = await this.page.evaluate(([sdp, o]) => (globalThis as any).answerOffer(sdp, o), [
+      offer,
+      opts,
+    ] as const);
     await call((cb) => endpoint.processAnswer(answer, cb));
     await call((cb) => endpoint.gatherCandidates(cb));
   }
@@ -177,5 +187,6 @@ export interface KurentoWebRtc {
   on(event: string, listener: (event: any) => void): void;
 }
 
-const iceCandidate = (kurento as any).getComplexType('IceCandidate') as (c: Record<string, unknown>) => Record<string, unknown>;
-
+const iceCandidate = (kurento as any).getComplexType('IceCandidate') as (
+  c: Record<string, unknown>,
+) => Record<string, unknown>;

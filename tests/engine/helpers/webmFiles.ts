@@ -27,8 +27,34 @@ export async function makeClip(dir: string, name: string, options: ClipOptions):
   if (video !== 'none') args.push('-f', 'lavfi', '-i', `testsrc=size=640x480:rate=${fps}`);
   if (options.audio ?? true) args.push('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000');
   args.push('-t', String(options.seconds));
-  if (video === 'vp8') args.push('-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '500k', '-g', String(options.gop ?? fps));
-  if (video === 'h264') args.push('-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-bf', '0', '-g', String(options.gop ?? fps), '-pix_fmt', 'yuv420p');
+  if (video === 'vp8')
+    args.push(
+      '-c:v',
+      'libvpx',
+      '-deadline',
+      'realtime',
+      '-cpu-used',
+      '8',
+      '-b:v',
+      '500k',
+      '-g',
+      String(options.gop ?? fps),
+    );
+  if (video === 'h264')
+    args.push(
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-tune',
+      'zerolatency',
+      '-bf',
+      '0',
+      '-g',
+      String(options.gop ?? fps),
+      '-pix_fmt',
+      'yuv420p',
+    );
   if (options.audio ?? true) args.push('-c:a', 'libopus', '-b:a', '48k');
   await run('ffmpeg', [...args, file]);
   return file;
@@ -42,9 +68,21 @@ export interface ProbedPacket {
 
 /** The packets of a file's audio or video stream as ffprobe reads them (seconds). */
 export async function probePackets(file: string, stream: 'a' | 'v'): Promise<ProbedPacket[]> {
-  const { stdout } = await run('ffprobe', [
-    '-v', 'error', '-select_streams', stream, '-show_entries', 'packet=pts_time,duration_time,flags', '-of', 'csv=p=0', file,
-  ], { maxBuffer: 64 * 1024 * 1024 });
+  const { stdout } = await run(
+    'ffprobe',
+    [
+      '-v',
+      'error',
+      '-select_streams',
+      stream,
+      '-show_entries',
+      'packet=pts_time,duration_time,flags',
+      '-of',
+      'csv=p=0',
+      file,
+    ],
+    { maxBuffer: 64 * 1024 * 1024 },
+  );
   return stdout
     .split('\n')
     .filter((line) => line.trim())
@@ -61,7 +99,15 @@ export interface ProbedFile {
 }
 
 export async function probeFile(file: string): Promise<ProbedFile> {
-  const { stdout } = await run('ffprobe', ['-v', 'error', '-show_entries', 'format=duration:stream=codec_name', '-of', 'json', file]);
+  const { stdout } = await run('ffprobe', [
+    '-v',
+    'error',
+    '-show_entries',
+    'format=duration:stream=codec_name',
+    '-of',
+    'json',
+    file,
+  ]);
   const json = JSON.parse(stdout) as { streams?: { codec_name: string }[]; format?: { duration?: string } };
   return { codecs: (json.streams ?? []).map((s) => s.codec_name).sort(), duration: Number(json.format?.duration) };
 }
@@ -70,7 +116,10 @@ export async function probeFile(file: string): Promise<ProbedFile> {
  * Decode the whole file with ffmpeg: its exit code and whatever it reports at level error. Frames keep their own
  * times (`-fps_mode passthrough`): a live source's uneven frame spacing is not an error, two frames at one time is.
  */
-export async function decode(file: string, extraInput: string[] = []): Promise<{ code: number; errors: string; frames: number }> {
+export async function decode(
+  file: string,
+  extraInput: string[] = [],
+): Promise<{ code: number; errors: string; frames: number }> {
   try {
     const args = ['-v', 'error', '-stats', ...extraInput, '-i', file, '-fps_mode', 'passthrough', '-f', 'null', '-'];
     const { stderr } = await run('ffmpeg', args, {
@@ -87,7 +136,10 @@ function splitStats(stderr: string): { errors: string; frames: number } {
   const lines = stderr.split(/[\r\n]+/);
   const stats = lines.filter((line) => line.startsWith('frame='));
   const frames = Number(/frame=\s*(\d+)/.exec(stats.at(-1) ?? '')?.[1] ?? 0);
-  return { errors: lines.filter((line) => line.trim() && !line.startsWith('frame=') && !line.startsWith('size=')).join('\n'), frames };
+  return {
+    errors: lines.filter((line) => line.trim() && !line.startsWith('frame=') && !line.startsWith('size=')).join('\n'),
+    frames,
+  };
 }
 
 /** The share of [0, end] that packets cover (union of [pts, pts + duration]). */
@@ -154,7 +206,7 @@ export async function webmLayout(file: string): Promise<WebmLayout> {
   const end = segment.unknown ? bytes.byteLength : segment.end;
   const positions = new Map<number, number>();
   let seeks: { id: number; position: number }[] = [];
-  for (let at = segment.dataAt; at < end; ) {
+  for (let at = segment.dataAt; at < end;) {
     const child = readElement(bytes, at);
     const name = NAMES[child.id] ?? `0x${child.id.toString(16)}`;
     layout.children.push(name);
@@ -173,7 +225,9 @@ export async function webmLayout(file: string): Promise<WebmLayout> {
     }
     at = child.end;
   }
-  layout.seekTargets = seeks.filter((seek) => positions.get(seek.position) === seek.id).map((seek) => NAMES[seek.id] ?? '?');
+  layout.seekTargets = seeks
+    .filter((seek) => positions.get(seek.position) === seek.id)
+    .map((seek) => NAMES[seek.id] ?? '?');
   return layout;
 }
 
@@ -184,7 +238,11 @@ interface ElementHeader {
   unknown: boolean;
 }
 
-function readVint(bytes: Uint8Array, at: number, keepMarker: boolean): { value: number; length: number; allOnes: boolean } {
+function readVint(
+  bytes: Uint8Array,
+  at: number,
+  keepMarker: boolean,
+): { value: number; length: number; allOnes: boolean } {
   const first = bytes[at]!;
   let length = 1;
   while (length <= 8 && !(first & (0x80 >> (length - 1)))) length++;
@@ -205,7 +263,7 @@ function readElement(bytes: Uint8Array, at: number): ElementHeader {
 }
 
 function findChild(bytes: Uint8Array, from: number, to: number, id: number): ElementHeader | undefined {
-  for (let at = from; at < to; ) {
+  for (let at = from; at < to;) {
     const child = readElement(bytes, at);
     if (child.id === id) return child;
     at = child.end;
@@ -215,7 +273,7 @@ function findChild(bytes: Uint8Array, from: number, to: number, id: number): Ele
 
 function readSeeks(bytes: Uint8Array, seekHead: ElementHeader): { id: number; position: number }[] {
   const seeks: { id: number; position: number }[] = [];
-  for (let at = seekHead.dataAt; at < seekHead.end; ) {
+  for (let at = seekHead.dataAt; at < seekHead.end;) {
     const seek = readElement(bytes, at);
     const idElement = findChild(bytes, seek.dataAt, seek.end, 0x53ab);
     const positionElement = findChild(bytes, seek.dataAt, seek.end, 0x53ac);
