@@ -12,7 +12,7 @@ import { createApp, type AppDeps } from './app.js';
 import { Accounts } from './auth/Accounts.js';
 import { Sessions } from './auth/Sessions.js';
 import type { Config } from './config.js';
-import { OnairError } from './contract/errors.js';
+import { ERROR_CODES, OnairError, type ErrorBody } from './contract/errors.js';
 import { openDatabase, type Database } from './db/index.js';
 import { createMetrics, type Metrics } from './http/metrics.js';
 import { createLogger } from './logger.js';
@@ -103,7 +103,13 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const store = await createStore(config, log);
     cleanups.push(() => store.close());
 
-    const httpServer = http.createServer();
+    // The server listens early (PORT=0 is only known then, and socket.io attaches to it), so a request that comes
+    // before the app is ready gets a 503 `server.starting` with Retry-After instead of no answer at all.
+    let handler: http.RequestListener | null = null;
+    const httpServer = http.createServer((req, res) => {
+      if (handler) return void handler(req, res);
+      answerStarting(res);
+    });
     httpServer.headersTimeout = 30_000;
     httpServer.requestTimeout = 120_000;
     const sockets = trackSockets(httpServer);
@@ -200,7 +206,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         ...(options.routers ?? []),
       ],
     });
-    httpServer.on('request', app);
+    handler = app;
 
     const host = !config.host || config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
@@ -236,6 +242,18 @@ async function redisAdapter(store: RedisStore, cleanups: Array<() => Promise<voi
   });
   await Promise.all([pub.connect(), sub.connect()]);
   return createAdapter(pub, sub);
+}
+
+function answerStarting(res: http.ServerResponse): void {
+  const body: { error: ErrorBody } = {
+    error: { code: 'server.starting', message: 'onair is starting; try again in a moment' },
+  };
+  res.writeHead(ERROR_CODES['server.starting'], {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    'retry-after': '1',
+  });
+  res.end(JSON.stringify(body));
 }
 
 function listen(server: http.Server, port: number, host: string | null): Promise<number> {

@@ -42,6 +42,8 @@ export const ERROR_CODES = {
   'call.notYours': 403,
   'call.alreadyAnswered': 409,
   'call.ended': 410,
+  // the server itself
+  'server.starting': 503,
   // anything else
   internal: 500,
 } as const;

@@ -37,6 +37,7 @@ const PINNED = [
   'call.notYours',
   'call.alreadyAnswered',
   'call.ended',
+  'server.starting',
   'internal',
 ];
 
