@@ -13,6 +13,7 @@ const testsDir = path.join(root, 'tests');
 /** Which services each suite needs; a suite not listed needs none. */
 const SUITE_NEEDS = {
   unit: [],
+  install: ['registry'],
   db: ['mariadb'],
   store: ['redis'],
   api: ['mariadb', 'redis'],
@@ -85,6 +86,9 @@ async function probe() {
     redis: (await tcpOpen(Number(redisUrl.port || 6379), redisUrl.hostname)) || `no Redis at ${redisUrl.host}`,
     chromium: hasCommand('chromium') || 'chromium is not installed (apt-get install chromium)',
     ffmpeg: (hasCommand('ffmpeg') && hasCommand('ffprobe')) || 'ffmpeg is not installed (apt-get install ffmpeg)',
+    registry:
+      spawnSync('npm', ['view', 'npm@10', 'version'], { timeout: 20_000 }).status === 0 ||
+      'the npm registry cannot be reached (the install suite runs npm ci with npm 10 and 11)',
   };
 }
 

@@ -10,6 +10,7 @@ import { defineLive, type Live } from './Live.js';
 import { migrateDown, migrateUp } from './migrator.js';
 import { defineRecording, type Recording } from './Recording.js';
 import { defineUser, type User } from './User.js';
+import nodeSqlite from './nodeSqlite.js';
 
 export { User } from './User.js';
 export { Live } from './Live.js';
@@ -55,7 +56,7 @@ export function sequelizeOptions(databaseUrl: string, options: DatabaseOptions =
   if (databaseUrl.startsWith('sqlite:')) {
     const file = databaseUrl.slice('sqlite:'.length);
     const storage = file === ':memory:' ? ':memory:' : path.resolve(options.cwd ?? process.cwd(), file);
-    return { ...common, dialect: 'sqlite', storage, pool: { max: 1, min: 0, idle: 10_000 } };
+    return { ...common, dialect: 'sqlite', dialectModule: nodeSqlite, storage, pool: { max: 1, min: 0, idle: 10_000 } };
   }
   if (/^(mysql|mariadb):\/\//.test(databaseUrl)) {
     return {
