@@ -27,6 +27,9 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
 
+/** How long a stopping server (SIGTERM, SIGINT) may take before it exits anyway; a supervisor's grace must be longer. */
+export const SHUTDOWN_TIMEOUT_MS = 15_000;
+
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export interface Config {
@@ -132,7 +135,15 @@ const schema = z
         'must be a comma list of turn:, turns: or stun: URLs',
       )
       .optional(),
-    TURN_SECRET: z.string().min(8, 'must be at least 8 characters').optional(),
+    // coturn's image entrypoint runs `eval "echo $arg"` on each argument, so `$`, quotes, spaces or `;` in the
+    // secret would be mangled there (and every credential refused): such a secret is refused here instead.
+    TURN_SECRET: z
+      .string()
+      .regex(
+        /^[A-Za-z0-9._~+/=-]{16,}$/,
+        "must be at least 16 characters of A-Z a-z 0-9 . _ ~ + / = - (coturn's entrypoint would mangle $, quotes, spaces or ;): generate one with `openssl rand -hex 32`",
+      )
+      .optional(),
     LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
         errorMap: () => ({ message: 'must be fatal, error, warn, info, debug, trace or silent' }),

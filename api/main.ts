@@ -2,11 +2,9 @@
  * `npm start` / `tsx api/main.ts`: reads the configuration (a bad value prints the message and exits 1), starts
  * the server, and stops it gracefully on SIGINT/SIGTERM (exiting anyway if that takes too long).
  */
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { ConfigError, loadConfig, SHUTDOWN_TIMEOUT_MS, type Config } from './config.js';
 import { createLogger } from './logger.js';
 import { startServer } from './server.js';
-
-const STOP_TIMEOUT_MS = 15_000;
 
 let config: Config;
 try {
@@ -28,9 +26,9 @@ try {
     stopping = true;
     log.info({ signal }, 'stopping');
     setTimeout(() => {
-      log.error(`still stopping after ${STOP_TIMEOUT_MS} ms: exiting`);
+      log.error(`still stopping after ${SHUTDOWN_TIMEOUT_MS} ms: exiting`);
       process.exit(1);
-    }, STOP_TIMEOUT_MS).unref();
+    }, SHUTDOWN_TIMEOUT_MS).unref();
     server.close().then(
       () => process.exit(0),
       (err: unknown) => {

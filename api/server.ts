@@ -148,7 +148,11 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       notifier: signalling.notifier,
       log: log.child({ module: 'live' }),
       recordingsDir: finalConfig.recordingsDir,
-      turn: { urls: finalConfig.turn?.urls ?? [], secret: finalConfig.turn?.secret },
+      turn: {
+        urls: finalConfig.turn?.urls ?? [],
+        secret: finalConfig.turn?.secret,
+        ttlSeconds: Math.ceil(finalConfig.tokenTtlMs / 1000),
+      },
       avatarUrl: (userId) => `/api/users/${userId}/avatar.svg`,
       recordCalls: finalConfig.recordCalls,
     });

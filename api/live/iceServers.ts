@@ -4,6 +4,8 @@ import type { IceServer } from '../contract/signalling.js';
 export interface TurnSettings {
   urls: string[];
   secret: string | undefined;
+  /** How long credentials live: the session's lifetime (TOKEN_TTL), so they last as long as the sign-in. */
+  ttlSeconds?: number;
 }
 
 /**
@@ -13,7 +15,7 @@ export interface TurnSettings {
 export function iceServersFor(
   userId: number,
   turn: TurnSettings,
-  ttlSeconds = 6 * 3600,
+  ttlSeconds = turn.ttlSeconds ?? 6 * 3600,
   now = Date.now(),
 ): IceServer[] {
   if (!turn.secret || turn.urls.length === 0) return [];

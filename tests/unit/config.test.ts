@@ -43,7 +43,7 @@ describe('loadConfig()', () => {
         KMS_URI: 'ws://kms:8888/kurento',
         RECORDINGS_DIR: '/var/lib/onair/recordings',
         TURN_URLS: 'turn:turn.example.org:3478?transport=udp, turns:turn.example.org:5349',
-        TURN_SECRET: 'a-long-turn-secret',
+        TURN_SECRET: 'a-long-turn-secret-1',
         LOG_LEVEL: 'warn',
         TOKEN_TTL: '30m',
         SIGNING_SECRET: '0123456789abcdef0123',
@@ -66,7 +66,7 @@ describe('loadConfig()', () => {
     assert.equal(config.recordingsDir, '/var/lib/onair/recordings');
     assert.deepEqual(config.turn, {
       urls: ['turn:turn.example.org:3478?transport=udp', 'turns:turn.example.org:5349'],
-      secret: 'a-long-turn-secret',
+      secret: 'a-long-turn-secret-1',
     });
     assert.equal(config.logLevel, 'warn');
     assert.equal(config.tokenTtlMs, 30 * 60_000);
@@ -105,10 +105,13 @@ describe('loadConfig()', () => {
     ['REDIS_URL', { REDIS_URL: 'http://redis:6379' }],
     ['STORE_PREFIX', { STORE_PREFIX: 'has space' }],
     ['KMS_URI', { KMS_URI: 'http://kms:8888/kurento' }],
-    ['TURN_URLS', { TURN_URLS: 'http://turn.example.org', TURN_SECRET: 'long-enough' }],
+    ['TURN_URLS', { TURN_URLS: 'http://turn.example.org', TURN_SECRET: 'long-enough-secret' }],
     ['TURN_SECRET', { TURN_URLS: 'turn:turn.example.org:3478' }],
-    ['TURN_URLS', { TURN_SECRET: 'long-enough' }],
+    ['TURN_URLS', { TURN_SECRET: 'long-enough-secret' }],
     ['TURN_SECRET', { TURN_URLS: 'turn:turn.example.org:3478', TURN_SECRET: 'short' }],
+    // coturn's image entrypoint evaluates its arguments: `ab$cd;ef` would become `ab` and run `ef`.
+    ['TURN_SECRET', { TURN_URLS: 'turn:turn.example.org:3478', TURN_SECRET: 'abcdefgh$cd;efghijkl' }],
+    ['TURN_SECRET', { TURN_URLS: 'turn:turn.example.org:3478', TURN_SECRET: 'a "quoted" long secret' }],
     ['LOG_LEVEL', { LOG_LEVEL: 'loud' }],
     ['TOKEN_TTL', { TOKEN_TTL: 'forever' }],
     ['TOKEN_TTL', { TOKEN_TTL: '0' }],
