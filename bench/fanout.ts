@@ -31,7 +31,7 @@ const { values: args } = parseArgs({
     'join-timeout': { type: 'string', default: '20' },
   },
 });
-const LADDER = args.ladder!.split(',').map(Number);
+const LADDER = args.ladder.split(',').map(Number);
 const WINDOW_S = Number(args.window);
 const JOIN_TIMEOUT_MS = Number(args['join-timeout']) * 1000;
 const WARMUP_MS = 3000;
@@ -186,7 +186,9 @@ function percentile(values: number[], p: number): number {
 }
 
 const call = <T = unknown>(fn: (cb: (err: any, value: T) => void) => void) =>
-  new Promise<T>((resolve, reject) => fn((err, value) => (err ? reject(err) : resolve(value))));
+  new Promise<T>((resolve, reject) =>
+    fn((err, value) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(value))),
+  );
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'onair-bench-fanout-'));
@@ -230,7 +232,7 @@ async function main(): Promise<void> {
     execArgv: process.env.BENCH_ENGINE_ARGS ? process.env.BENCH_ENGINE_ARGS.split(' ') : [],
     onLog: (line) => console.error('[engine]', line),
   });
-  const client: any = await (kurento as any)(engine.uri, { socket: { objectMode: true } });
+  const client: any = await kurento(engine.uri, { socket: { objectMode: true } });
   client._re?.on('error', () => undefined);
   const statsUrl = `http://${new URL(engine.uri).host}/stats`;
   const enginePids = async () => {
@@ -241,7 +243,8 @@ async function main(): Promise<void> {
   if (process.env.BENCH_DEBUG) {
     // Every 5 s: each engine process's RSS and CPU, and what the engine reports.
     let last = new Map<number, number>();
-    setInterval(async () => {
+    setInterval(() => void debugSample(), 5000).unref();
+    const debugSample = async () => {
       const pids = await enginePids().catch(() => [engine.pid]);
       const parts: string[] = [];
       const now = new Map<number, number>();
@@ -261,7 +264,7 @@ async function main(): Promise<void> {
         (h) => `heap ${Math.round(h.heapBytes / 1e6)}MB ext ${Math.round(h.externalBytes / 1e6)}MB`,
       );
       console.error(`  [sample] ${parts.join(' | ')} objects=${stats.objects} ${heap.join(' ')}`);
-    }, 5000).unref();
+    };
   }
 
   const pipeline = await client.create('MediaPipeline');

@@ -87,8 +87,12 @@ export class CallService {
       avatarUrl: opts.avatarUrl,
       ...opts.presence,
     });
-    this.presence.on('offline', (userId) => this.#track(this.#calleeOffline(userId)));
-    this.presence.on('instanceGone', (instanceId, userIds) => this.#track(this.#instanceGone(instanceId, userIds)));
+    this.presence.on('offline', (userId) => {
+      void this.#track(this.#calleeOffline(userId));
+    });
+    this.presence.on('instanceGone', (instanceId, userIds) => {
+      void this.#track(this.#instanceGone(instanceId, userIds));
+    });
     // A call's live that fails on its own (media server lost, set-up failed) fails the call for both sides.
     opts.lives.on('ended', (ended) => {
       if (ended.kind !== 'call' || !ended.callId || (ended.reason !== 'mediaServerLost' && ended.reason !== 'failed'))

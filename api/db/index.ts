@@ -92,7 +92,7 @@ export async function openDatabase(databaseUrl: string, options: DatabaseOptions
     await sequelize.authenticate();
   } catch (err) {
     await sequelize.close().catch(() => undefined);
-    throw new Error(`cannot open the database (${dialect}): ${(err as Error).message}`);
+    throw new Error(`cannot open the database (${dialect}): ${(err as Error).message}`, { cause: err });
   }
 
   const models: Models = {

@@ -47,7 +47,9 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    console.error(err instanceof ConfigError ? err.message : `migration failed: ${(err as Error).stack ?? err}`);
+    console.error(
+      err instanceof ConfigError ? err.message : `migration failed: ${(err as Error).stack ?? String(err)}`,
+    );
     process.exit(1);
   },
 );

@@ -25,7 +25,8 @@ export type Migrator = Umzug<QueryInterface>;
 
 /** An umzug instance over migrations/ for this database. */
 export function createMigrator(sequelize: Sequelize, log?: Logger, dir = MIGRATIONS_DIR): Migrator {
-  const load = async (file: string): Promise<MigrationModule> => import(pathToFileURL(path.join(dir, file)).href);
+  const load = async (file: string): Promise<MigrationModule> =>
+    (await import(pathToFileURL(path.join(dir, file)).href)) as MigrationModule;
   return new Umzug<QueryInterface>({
     migrations: () =>
       readdirSync(dir)

@@ -64,8 +64,8 @@ function toValue(value: unknown): SQLInputValue {
   if (typeof value === 'boolean') return value ? 1 : 0;
   if (value instanceof Date) return value.getTime();
   if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'string') return value;
-  if (ArrayBuffer.isView(value)) return value as NodeJS.ArrayBufferView as SQLInputValue;
-  return String(value);
+  if (ArrayBuffer.isView(value)) return value as NodeJS.ArrayBufferView;
+  return JSON.stringify(value);
 }
 
 function bind(statement: StatementSync, params: Params, call: 'run' | 'all'): unknown {

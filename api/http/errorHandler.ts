@@ -51,10 +51,10 @@ export const notFound: RequestHandler = (req, _res, next) => {
   next(new OnairError('request.notFound', `no route for ${req.method} ${req.path}`));
 };
 
-export const errorHandler: ErrorRequestHandler = (err, _req, res, next) => {
+export const errorHandler: ErrorRequestHandler = (err: unknown, _req, res, next) => {
   const error = toOnairError(err);
   // For pino-http's one line per request: a 500 carries the original error and its stack.
-  if (error.code === 'internal') (res as Response & { err?: unknown }).err = err;
+  if (error.code === 'internal') res.err = err instanceof Error ? err : new Error(String(err));
   if (res.headersSent) return next(err);
   sendError(res, error);
 };

@@ -12,7 +12,7 @@ export function parse<S extends ZodTypeAny>(
   where: 'body' | 'query' | 'params',
 ): z.output<S> {
   const result = schema.safeParse(value);
-  if (result.success) return result.data;
+  if (result.success) return result.data as z.output<S>;
   const issue = result.error.issues[0]!;
   const at = [where, ...issue.path].join('.');
   throw new OnairError('request.invalid', `${at}: ${issue.message}`);

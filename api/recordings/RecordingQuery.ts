@@ -61,8 +61,8 @@ export const recordingListQuerySchema = z
     page: q.page ?? 1,
     size: q.size ?? RECORDING_PAGE_SIZE_DEFAULT,
     mine: q.mine ?? false,
-    sort: q.sort ?? ('startedAt' as RecordingSort),
-    order: q.order ?? ('desc' as 'asc' | 'desc'),
+    sort: q.sort ?? ('startedAt'),
+    order: q.order ?? ('desc'),
   }));
 
 /** A validated list query, defaults applied. */

@@ -180,7 +180,7 @@ export class SignallingServer {
               `${event}: ${issue?.path.join('.') || 'payload'} ${issue?.message ?? 'is invalid'}`,
             );
           }
-          const result = await handler(parsed.data as z.infer<(typeof schemas)[E]>);
+          const result = await handler(parsed.data);
           reply({ ok: true, ...result });
         } catch (error) {
           const err = toOnairError(error);

@@ -88,7 +88,7 @@ export class RedisStore implements Store {
       return store;
     } catch (err) {
       await store.close();
-      throw new Error(`cannot reach Redis at ${new URL(url).host}: ${(err as Error).message}`);
+      throw new Error(`cannot reach Redis at ${new URL(url).host}: ${(err as Error).message}`, { cause: err });
     }
   }
 

@@ -45,8 +45,8 @@ export async function spawnEngine(opts: SpawnEngineOptions = {}): Promise<Spawne
   });
   const exited = once(child, 'exit');
   const log = (line: string) => opts.onLog?.(line);
-  readline.createInterface({ input: child.stderr! }).on('line', log);
-  const stdout = readline.createInterface({ input: child.stdout! });
+  readline.createInterface({ input: child.stderr }).on('line', log);
+  const stdout = readline.createInterface({ input: child.stdout });
 
   const uri = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {

@@ -51,7 +51,7 @@ describe('calls through the UI', { skip: skipUnless('chromium', 'mariadb') }, ()
     );
     const before = await page.$eval(selector, (v: HTMLVideoElement) => v.currentTime);
     await page.waitForFunction(
-      ([s, t]) => document.querySelector<HTMLVideoElement>(s as string)!.currentTime > (t as number),
+      ([s, t]) => document.querySelector<HTMLVideoElement>(s)!.currentTime > t,
       [selector, before] as const,
       WAIT,
     );

@@ -65,7 +65,7 @@ describe('going live and watching through the UI', { skip: skipUnless('chromium'
     );
     const before = await page.$eval(selector, (v: HTMLVideoElement) => v.currentTime);
     await page.waitForFunction(
-      ([s, t]) => document.querySelector<HTMLVideoElement>(s as string)!.currentTime > (t as number),
+      ([s, t]) => document.querySelector<HTMLVideoElement>(s)!.currentTime > t,
       [selector, before] as const,
       WAIT,
     );

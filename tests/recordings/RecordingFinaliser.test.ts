@@ -55,7 +55,7 @@ describe('RecordingFinaliser', { skip: skipUnless('mariadb', 'ffmpeg') }, () => 
     assertAbout(row.durationMs, 5000);
     assert.equal(row.sizeBytes, (await stat(fileOf(fileName))).size);
     assert.equal(row.posterFileName, fileName.replace(/\.webm$/, '.jpg'));
-    const poster = await readFile(fileOf(row.posterFileName!));
+    const poster = await readFile(fileOf(row.posterFileName));
     assert.deepEqual([...poster.subarray(0, 3)], [0xff, 0xd8, 0xff], 'the poster is a JPEG');
     assert.deepEqual(await temps(), [], 'no temporary file is left');
   });
@@ -168,8 +168,8 @@ describe('RecordingFinaliser', { skip: skipUnless('mariadb', 'ffmpeg') }, () => 
     await s.recordings.finaliser.idle();
     const row = await s.db.Recording.findByPk(id);
     assert.equal(row?.status, 'ready');
-    assertAbout(row!.durationMs, 2000);
-    assert.ok(row!.posterFileName);
+    assertAbout(row.durationMs, 2000);
+    assert.ok(row.posterFileName);
     assert.ok(isSeekable(await webmInfo(fileOf(`${liveId}.webm`))));
   });
 });

@@ -101,7 +101,7 @@ describe('GET /api/recordings on MariaDB with a few thousand recordings', { skip
       if (xv !== yv) {
         if (xv === null) return -dir;
         if (yv === null) return dir;
-        return (xv! < yv! ? -1 : 1) * dir;
+        return (xv < yv ? -1 : 1) * dir;
       }
       // Same location: by start time (the index's order), then by id.
       if (sort === 'location' && a.startedAt !== b.startedAt) return (a.startedAt - b.startedAt) * dir;

@@ -66,7 +66,9 @@ describe('SignallingClient', () => {
   });
 
   after(async () => {
-    await new Promise((resolve) => io.close(resolve));
+    await new Promise<void>((resolve) => {
+      void io.close(() => resolve());
+    });
   });
 
   function connect(token = 'good', ended: ApiError[] = []): SignallingClient {

@@ -99,13 +99,13 @@ export class SignallingClient {
   /** Sends an event and resolves with its ok acknowledgement; throws an `ApiError` otherwise. */
   async request<E extends RequestEvent>(event: E, payload: RequestOf<E>): Promise<ResultOf<E>> {
     if (this.#closed) throw new ApiError('internal', 'The connection to the server is closed.', NO_RESPONSE, true);
-    const emit = this.#socket.timeout(this.#opts.timeoutMs ?? 20_000).emitWithAck as (
-      event: string,
-      payload: unknown,
-    ) => Promise<unknown>;
+    // The typed emitWithAck wants a literal event; this one is generic over the request events.
+    const timed = this.#socket.timeout(this.#opts.timeoutMs ?? 20_000) as unknown as {
+      emitWithAck(event: string, payload: unknown): Promise<unknown>;
+    };
     let ack: unknown;
     try {
-      ack = await emit.call(this.#socket, event, payload);
+      ack = await timed.emitWithAck(event, payload);
     } catch {
       throw new ApiError('internal', NO_ANSWER, NO_RESPONSE, true);
     }

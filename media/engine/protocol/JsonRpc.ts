@@ -53,7 +53,7 @@ export function parseFrame(text: string): ParsedFrame {
       error: new KurentoError('INVALID_PARAMS', 'Invalid params: params must be an object'),
     };
   }
-  const params = (message.params as Params | undefined) ?? {};
+  const params = message.params ?? {};
   return { kind: 'request', request: { id, expectsResponse: 'id' in message, method: message.method, params } };
 }
 

@@ -119,7 +119,7 @@ export class WorkerHost extends EventEmitter<HostEvents> implements MediaHost {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
-      this.#child.send({ t: 'req', id, ...body } as WorkerRequest, (err) => {
+      this.#child.send({ t: 'req', id, ...body }, (err) => {
         if (!err) return;
         this.#pending.delete(id);
         reject(gone(this.name));

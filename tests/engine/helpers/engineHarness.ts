@@ -58,7 +58,7 @@ export async function closeClients(): Promise<void> {
 
 /** kurento-client connected as onair connects it (one text frame per message). */
 export async function connectClient(uri: string, options: Record<string, unknown> = {}): Promise<KurentoClient> {
-  const client = (await (kurento as any)(uri, { socket: { objectMode: true }, ...options })) as KurentoClient;
+  const client = await kurento(uri, { socket: { objectMode: true }, ...options });
   // A reset socket makes reconnect-core emit 'error'; without a listener that would kill the test process.
   client._re?.on('error', () => undefined);
   openClients.add(client);
@@ -103,7 +103,7 @@ export async function waitFor<T>(
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
-    if (value) return value as NonNullable<T>;
+    if (value) return value;
     if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
     await sleep(intervalMs);
   }

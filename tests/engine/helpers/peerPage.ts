@@ -187,6 +187,4 @@ export interface KurentoWebRtc {
   on(event: string, listener: (event: any) => void): void;
 }
 
-const iceCandidate = (kurento as any).getComplexType('IceCandidate') as (
-  c: Record<string, unknown>,
-) => Record<string, unknown>;
+const iceCandidate = kurento.getComplexType('IceCandidate') as (c: Record<string, unknown>) => Record<string, unknown>;
