@@ -22,6 +22,7 @@ const SUITE_NEEDS = {
   live: ['chromium', 'ffmpeg', 'mariadb', 'redis'],
   recordings: ['chromium', 'ffmpeg', 'mariadb'],
   calls: ['chromium', 'mariadb', 'redis'],
+  smoke: ['ffmpeg'],
 };
 
 /** Suites that drive the built front end (front/dist), which is built once before them. */
