@@ -22,7 +22,7 @@ const SUITE_NEEDS = {
   live: ['chromium', 'ffmpeg', 'mariadb', 'redis'],
   recordings: ['chromium', 'ffmpeg', 'mariadb'],
   calls: ['chromium', 'mariadb', 'redis'],
-  smoke: ['ffmpeg'],
+  smoke: ['ffmpeg', 'coturn'],
 };
 
 /** Suites that drive the built front end (front/dist), which is built once before them. */
@@ -86,6 +86,7 @@ async function probe() {
     redis: (await tcpOpen(Number(redisUrl.port || 6379), redisUrl.hostname)) || `no Redis at ${redisUrl.host}`,
     chromium: hasCommand('chromium') || 'chromium is not installed (apt-get install chromium)',
     ffmpeg: (hasCommand('ffmpeg') && hasCommand('ffprobe')) || 'ffmpeg is not installed (apt-get install ffmpeg)',
+    coturn: hasCommand('turnserver') || 'coturn is not installed (apt-get install coturn)',
   };
 }
 

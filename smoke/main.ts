@@ -20,8 +20,8 @@ import { SmokePeer } from './peer.js';
 import { checkPlayableWebm, decodeWithFfmpeg } from './recording.js';
 
 const STEPS = [
-  ['source', 'make the synthetic camera and microphone (VP8 + Opus clip)'],
   ['reach', 'GET /healthz answers'],
+  ['source', 'make the synthetic camera and microphone (VP8 + Opus clip)'],
   ['signup', 'register two throwaway accounts'],
   ['connect', 'both accounts connect to the signalling (socket.io)'],
   ['golive', 'account A goes live; its own stream comes back from the media server'],
@@ -43,7 +43,7 @@ with a synthetic WebRTC peer (werift, VP8 + Opus RTP; no camera, no browser), wa
 from the second account, checks the recording (WebM header, duration, Range request),
 makes a short call between the two accounts, then deletes its recording.
 
-  <url>                the deployment, e.g. https://onair.example.com or http://localhost:8080
+  <url>                the deployment (its origin), e.g. https://onair.example.com or http://localhost:8080
 
 Options:
   --seconds <n>        how long the live runs once the viewer gets media (default 3)
@@ -114,7 +114,7 @@ function parseCli() {
     return n;
   };
   return {
-    base: new URL(base.origin + base.pathname.replace(/\/?$/, '/')),
+    base: new URL(base.origin),
     liveSeconds: number('seconds', values.seconds, 0),
     callSeconds: number('call-seconds', values['call-seconds'], 0),
     timeoutMs: number('timeout', values.timeout, 1) * 1000,
@@ -558,6 +558,9 @@ async function cleanUp(): Promise<string> {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+
+// werift may reject a promise nobody awaits (a late packet on a closed transport): say so, do not die without a report.
+process.on('unhandledRejection', (reason) => console.error('smoke: ignored an asynchronous error:', reason));
 
 const results: StepResult[] = [];
 const started = performance.now();

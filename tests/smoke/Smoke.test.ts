@@ -3,17 +3,21 @@
  * test server with the embedded media engine, and against deployments where a step must fail.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomInt } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pipelineCount } from '../support/media.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { waitFor } from '../support/wait.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const STEPS = [
-  'source',
   'reach',
+  'source',
   'signup',
   'connect',
   'golive',
@@ -97,6 +101,48 @@ describe('npm run smoke against a deployment with media', () => {
     );
     assert.equal(await pipelineCount(server), pipelinesBefore);
   });
+
+  it('fails at "golive" with --relay when the deployment hands out no TURN server', async () => {
+    const run = await smoke([server.url, '--relay', '--timeout', '10']);
+    assert.equal(run.code, 1, run.stdout);
+    assert.match(
+      stepLine(run.stdout, 'golive')!,
+      /^  FAIL\s+golive\s.*--relay was given but the deployment hands out no TURN/,
+    );
+    assert.equal(run.summary.failedStep, 'golive');
+    assert.equal(await pipelineCount(server), 0);
+  });
+});
+
+describe('npm run smoke through the TURN server the deployment hands out (coturn)', () => {
+  let turn: Coturn;
+  let server: TestServer;
+  before(async () => {
+    turn = await startCoturn();
+    server = await startTestServer({
+      server: { media: {} },
+      env: { TURN_URLS: `turn:127.0.0.1:${turn.port}?transport=udp`, TURN_SECRET: turn.secret },
+    });
+  });
+  after(async () => {
+    await server?.close();
+    await turn?.stop();
+  });
+
+  it('passes relay only: every peer gets its media through coturn with the time-limited credentials', async () => {
+    const run = await smoke([server.url, '--relay', '--seconds', '1', '--call-seconds', '1']);
+    assert.equal(run.code, 0, `smoke failed:\n${run.stdout}\n${run.stderr}\ncoturn:\n${turn.log().slice(-3000)}`);
+    assert.match(
+      stepLine(run.stdout, 'golive')!,
+      /path relay; ICE servers turn:127\.0\.0\.1:\d+\?transport=udp \(TURN credentials\)/,
+    );
+    assert.match(stepLine(run.stdout, 'watch')!, /path relay/);
+    // coturn allocated relays for both smoke accounts, with the deployment's credentials (`<expiry>:<user id>`).
+    const users = new Set(
+      [...turn.log().matchAll(/user <\d+:(\d+)>: incoming packet ALLOCATE processed, success/g)].map((m) => m[1]),
+    );
+    assert.equal(users.size, 2, turn.log().slice(-3000));
+  });
 });
 
 describe('npm run smoke when a step fails', () => {
@@ -112,7 +158,7 @@ describe('npm run smoke when a step fails', () => {
   it('exits 1 at the step that fails (golive without a media server), skipping the rest but cleaning up', async () => {
     const run = await smoke([server.url, '--timeout', '10']);
     assert.equal(run.code, 1, run.stdout);
-    for (const step of ['source', 'reach', 'signup', 'connect']) assert.match(stepLine(run.stdout, step)!, /^  ok/);
+    for (const step of ['reach', 'source', 'signup', 'connect']) assert.match(stepLine(run.stdout, step)!, /^  ok/);
     assert.match(
       stepLine(run.stdout, 'golive')!,
       /^  FAIL\s+golive\s+\d+\.\d\d s  presenter:start refused: media\.unavailable/,
@@ -131,7 +177,7 @@ describe('npm run smoke when a step fails', () => {
     const run = await smoke([`http://127.0.0.1:${port}`, '--timeout', '5']);
     assert.equal(run.code, 1, run.stdout);
     assert.match(stepLine(run.stdout, 'reach')!, /^  FAIL\s+reach\s+.*no answer \(ECONNREFUSED\)/);
-    assert.match(stepLine(run.stdout, 'signup')!, /^  skip/);
+    for (const step of STEPS.slice(1, -1)) assert.match(stepLine(run.stdout, step)!, /^  skip/, step);
     assert.equal(run.summary.failedStep, 'reach');
   });
 
@@ -156,4 +202,65 @@ function freePort(): Promise<number> {
       probe.close(() => resolve(port));
     });
   });
+}
+
+interface Coturn {
+  port: number;
+  secret: string;
+  log(): string;
+  stop(): Promise<void>;
+}
+
+/** A real coturn on loopback with coturn's time-limited credentials (`use-auth-secret`), as in production. */
+async function startCoturn(): Promise<Coturn> {
+  const port = await freePort();
+  const secret = randomBytes(18).toString('base64url');
+  const minPort = randomInt(50_000, 59_000);
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'onair-coturn-'));
+  const child: ChildProcess = spawn(
+    'turnserver',
+    [
+      '-n',
+      '-v',
+      '--simple-log',
+      '--log-file=stdout',
+      '--listening-ip=127.0.0.1',
+      `--listening-port=${port}`,
+      '--relay-ip=127.0.0.1',
+      `--min-port=${minPort}`,
+      `--max-port=${minPort + 100}`,
+      '--use-auth-secret',
+      `--static-auth-secret=${secret}`,
+      '--realm=onair',
+      '--no-tls',
+      '--no-dtls',
+      '--no-cli',
+      '--allow-loopback-peers',
+      '--fingerprint',
+      `--pidfile=${path.join(dir, 'turnserver.pid')}`,
+      `--db=${path.join(dir, 'turndb')}`,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await waitFor(() => child.exitCode !== null || /Total General servers/.test(output), 'coturn to start', {
+    timeoutMs: 20_000,
+  });
+  if (child.exitCode !== null) {
+    await rm(dir, { recursive: true, force: true });
+    throw new Error(`coturn did not start:\n${output}`);
+  }
+  return {
+    port,
+    secret,
+    log: () => output,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
