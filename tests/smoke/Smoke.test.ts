@@ -39,12 +39,12 @@ interface SmokeRun {
   summary: { ok: boolean; failedStep: string | null; steps: Array<{ step: string; ok: boolean; ms: number }> };
 }
 
-function smoke(args: string[], timeoutMs = 150_000): Promise<SmokeRun> {
+function smoke(args: string[], env: Record<string, string> = {}, timeoutMs = 150_000): Promise<SmokeRun> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       ['--import', 'tsx', path.join(root, 'smoke', 'main.ts'), ...args],
-      { cwd: root, timeout: timeoutMs, maxBuffer: 4 * 1024 * 1024 },
+      { cwd: root, timeout: timeoutMs, maxBuffer: 4 * 1024 * 1024, env: { ...process.env, ...env } },
       (error, stdout, stderr) => {
         const code = error ? ((error as { code?: number }).code ?? null) : 0;
         const last = stdout.trim().split('\n').at(-1) ?? '';
@@ -170,6 +170,18 @@ describe('npm run smoke when a step fails', () => {
     assert.match(run.stdout, /smoke: FAILED at step "golive"/);
     assert.equal(run.summary.ok, false);
     assert.equal(run.summary.failedStep, 'golive');
+  });
+
+  it('exits 1 at "source" when there is no ffmpeg to make the clip (and no --media), saying what to do', async () => {
+    const run = await smoke([server.url], { PATH: path.join(root, 'no-such-dir') });
+    assert.equal(run.code, 1, run.stdout);
+    assert.match(stepLine(run.stdout, 'reach')!, /^  ok/);
+    assert.match(
+      stepLine(run.stdout, 'source')!,
+      /^  FAIL\s+source\s.*ffmpeg is not installed; install ffmpeg .* or pass --media <a VP8 \+ Opus WebM file>/,
+    );
+    assert.match(stepLine(run.stdout, 'signup')!, /^  skip/);
+    assert.equal(run.summary.failedStep, 'source');
   });
 
   it('exits 1 at "reach" when nothing listens at the URL', async () => {
