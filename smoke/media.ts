@@ -6,7 +6,7 @@
  * keyframe back together so that it can be checked (and decoded by ffmpeg when there is one).
  */
 import { execFile } from 'node:child_process';
-import { randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -315,7 +315,7 @@ export async function decodeVp8Frame(dir: string, frame: Buffer, width: number, 
   header.writeUInt32LE(1, 24);
   const frameHeader = Buffer.alloc(12);
   frameHeader.writeUInt32LE(frame.length, 0);
-  const file = path.join(dir, 'received-keyframe.ivf');
+  const file = path.join(dir, `received-keyframe-${randomBytes(4).toString('hex')}.ivf`);
   await writeFile(file, Buffer.concat([header, frameHeader, frame]));
   const { stdout } = await run('ffmpeg', ['-v', 'error', '-xerror', '-f', 'ivf', '-i', file, '-f', 'framemd5', '-']);
   if (!/^\d+,/m.test(stdout)) throw new Error('ffmpeg decoded no picture from the received keyframe');
