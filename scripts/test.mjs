@@ -23,6 +23,7 @@ const SUITE_NEEDS = {
   live: ['chromium', 'ffmpeg', 'mariadb', 'redis'],
   recordings: ['chromium', 'ffmpeg', 'mariadb'],
   calls: ['chromium', 'mariadb', 'redis'],
+  smoke: ['ffmpeg', 'coturn'],
 };
 
 /** Suites that drive the built front end (front/dist), which is built once before them. */
@@ -89,6 +90,7 @@ async function probe() {
     registry:
       spawnSync('npm', ['view', 'npm@10', 'version'], { timeout: 20_000 }).status === 0 ||
       'the npm registry cannot be reached (the install suite runs npm ci with npm 10 and 11)',
+    coturn: hasCommand('turnserver') || 'coturn is not installed (apt-get install coturn)',
   };
 }
 

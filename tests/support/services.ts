@@ -3,7 +3,7 @@
  * A test file that needs one calls `skipUnless('mariadb')` in its options: skipped with the reason when
  * the service is absent (scripts/test.mjs already refuses to run with a missing service under ONAIR_TEST_REQUIRE=all).
  */
-export type Service = 'mariadb' | 'redis' | 'chromium' | 'ffmpeg' | 'registry';
+export type Service = 'mariadb' | 'redis' | 'chromium' | 'ffmpeg' | 'coturn' | 'registry';
 
 const available = new Set((process.env.ONAIR_TEST_SERVICES ?? '').split(',').filter(Boolean));
 
