@@ -3,11 +3,14 @@
  * A token reads `<expiry, base36 ms>.<32 random bytes, base64url>`; the expiry inside only chooses the error:
  * - a token past its expiry is refused with `auth.expiredToken` (whether or not it was revoked);
  * - a token revoked by logout, unknown, forged or malformed is refused with `auth.invalidToken`.
- * Logout deletes the stored hash, so every process sharing the Store refuses the token at once.
+ * Logout deletes the stored hash, so every process sharing the Store refuses the token at once, and announces it
+ * on the store's `sessions:ended` channel, so that every process disconnects the sockets of that session at once.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { OnairError } from '../contract/errors.js';
-import type { Store } from '../store/Store.js';
+import type { Store, Unsubscribe } from '../store/Store.js';
+
+const ENDED_CHANNEL = 'sessions:ended';
 
 const TOKEN_PATTERN = /^([0-9a-z]{1,12})\.([A-Za-z0-9_-]{43})$/;
 
@@ -70,7 +73,7 @@ export class Sessions {
   /** Revokes a token (logout); resolves whether it was live. */
   async revoke(token: string): Promise<boolean> {
     if (!TOKEN_PATTERN.test(token)) return false;
-    return (await this.#store.del(this.#key(hashToken(token)))) > 0;
+    return this.revokeHash(hashToken(token));
   }
 
   /** Whether the session of a token hash is still there (not revoked, not expired). */
@@ -80,7 +83,15 @@ export class Sessions {
 
   /** Revokes a session by its hash (e.g. from a socket that only knows the hash). */
   async revokeHash(tokenHash: string): Promise<boolean> {
-    return (await this.#store.del(this.#key(tokenHash))) > 0;
+    const existed = (await this.#store.del(this.#key(tokenHash))) > 0;
+    // Announced even when already gone: a socket whose handshake raced the delete is still told.
+    await this.#store.publish(ENDED_CHANNEL, tokenHash);
+    return existed;
+  }
+
+  /** Hear every revoked session (by its hash), from any process sharing the store. */
+  onRevoked(listener: (tokenHash: string) => void): Promise<Unsubscribe> {
+    return this.#store.subscribe(ENDED_CHANNEL, (message) => listener(message));
   }
 
   #key(tokenHash: string): string {
