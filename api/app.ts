@@ -13,6 +13,7 @@ import type { Sessions } from './auth/Sessions.js';
 import type { Config } from './config.js';
 import type { Database } from './db/index.js';
 import { authRoutes } from './http/authRoutes.js';
+import { LoginThrottle } from './auth/LoginThrottle.js';
 import { errorHandler, notFound } from './http/errorHandler.js';
 import { frontStatic } from './http/frontStatic.js';
 import { healthHandler } from './http/health.js';
@@ -139,6 +140,11 @@ export function createApp(deps: AppDeps): Express {
         limit: config.authRateLimit,
         windowMs: 60_000,
         what: 'sign-in attempts',
+      }),
+      loginThrottle: new LoginThrottle(deps.store, {
+        perAddress: config.loginFailureLimit,
+        perAccount: config.loginAccountFailureLimit,
+        windowMs: config.loginFailureWindowMs,
       }),
     }),
   );
