@@ -20,6 +20,18 @@ export interface Session {
   expiresAt: number;
   /** Identifies the session without revealing the token (e.g. on a socket). */
   tokenHash: string;
+  /**
+   * A public handle of the session (derived from its hash, which it does not reveal), for what must die with the
+   * session without carrying its token: signed media URLs carry it and are refused once it is over.
+   */
+  id: string;
+}
+
+const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{22}$/;
+
+/** The public handle of a session: a one-way digest of its token hash. */
+export function sessionIdOf(tokenHash: string): string {
+  return createHash('sha256').update(`onair-session-id:${tokenHash}`).digest('base64url').slice(0, 22);
 }
 
 export interface IssuedToken {
@@ -46,7 +58,11 @@ export class Sessions {
   async create(userId: number): Promise<IssuedToken> {
     const expiresAt = this.#now() + this.#ttlMs;
     const token = `${expiresAt.toString(36)}.${randomBytes(32).toString('base64url')}`;
-    await this.#store.set(this.#key(hashToken(token)), JSON.stringify({ userId, expiresAt }), { ttlMs: this.#ttlMs });
+    const tokenHash = hashToken(token);
+    await this.#store.set(this.#key(tokenHash), JSON.stringify({ userId, expiresAt, indexed: true }), {
+      ttlMs: this.#ttlMs,
+    });
+    await this.#store.set(this.#idKey(sessionIdOf(tokenHash)), tokenHash, { ttlMs: this.#ttlMs });
     return { token, expiresAt: new Date(expiresAt) };
   }
 
@@ -62,12 +78,15 @@ export class Sessions {
       if (claimedExpiry <= now) throw new OnairError('auth.expiredToken', 'the session has expired; log in again');
       throw new OnairError('auth.invalidToken', 'the token is not valid (revoked or unknown)');
     }
-    const record = JSON.parse(raw) as { userId: number; expiresAt: number };
+    const record = JSON.parse(raw) as { userId: number; expiresAt: number; indexed?: boolean };
+    const id = sessionIdOf(tokenHash);
     if (record.expiresAt <= now) {
-      await this.#store.del(this.#key(tokenHash));
+      await this.#store.del(this.#key(tokenHash), this.#idKey(id));
       throw new OnairError('auth.expiredToken', 'the session has expired; log in again');
     }
-    return { userId: record.userId, expiresAt: record.expiresAt, tokenHash };
+    // A session made before sessions had a public handle gets its index now.
+    if (!record.indexed) await this.#store.set(this.#idKey(id), tokenHash, { ttlMs: record.expiresAt - now });
+    return { userId: record.userId, expiresAt: record.expiresAt, tokenHash, id };
   }
 
   /** Revokes a token (logout); resolves whether it was live. */
@@ -83,7 +102,7 @@ export class Sessions {
 
   /** Revokes a session by its hash (e.g. from a socket that only knows the hash). */
   async revokeHash(tokenHash: string): Promise<boolean> {
-    const existed = (await this.#store.del(this.#key(tokenHash))) > 0;
+    const existed = (await this.#store.del(this.#key(tokenHash), this.#idKey(sessionIdOf(tokenHash)))) > 0;
     // Announced even when already gone: a socket whose handshake raced the delete is still told.
     await this.#store.publish(ENDED_CHANNEL, tokenHash);
     return existed;
@@ -92,6 +111,17 @@ export class Sessions {
   /** Hear every revoked session (by its hash), from any process sharing the store. */
   onRevoked(listener: (tokenHash: string) => void): Promise<Unsubscribe> {
     return this.#store.subscribe(ENDED_CHANNEL, (message) => listener(message));
+  }
+
+  /** Whether the session with this public handle (Session.id) is still there (not revoked, not expired). */
+  async isActiveId(id: unknown): Promise<boolean> {
+    if (typeof id !== 'string' || !SESSION_ID_PATTERN.test(id)) return false;
+    const tokenHash = await this.#store.get(this.#idKey(id));
+    return tokenHash !== null && (await this.isActive(tokenHash));
+  }
+
+  #idKey(id: string): string {
+    return `session-id:${id}`;
   }
 
   #key(tokenHash: string): string {
