@@ -13,6 +13,7 @@ import type { Sessions } from './auth/Sessions.js';
 import type { Config } from './config.js';
 import type { Database } from './db/index.js';
 import { authRoutes } from './http/authRoutes.js';
+import { LoginThrottle } from './auth/LoginThrottle.js';
 import { errorHandler, notFound } from './http/errorHandler.js';
 import { frontStatic } from './http/frontStatic.js';
 import { healthHandler } from './http/health.js';
@@ -20,6 +21,8 @@ import { createMetrics, trackMount, type Metrics } from './http/metrics.js';
 import { storeRateLimit } from './http/rateLimit.js';
 import { userRoutes } from './http/userRoutes.js';
 import type { Store } from './store/Store.js';
+import { SIGNALLING_PATH } from './contract/signalling.js';
+import { metricsAuth } from './http/metricsAuth.js';
 
 /** The built front end, next to api/. */
 export const FRONT_DIST = fileURLToPath(new URL('../front/dist/', import.meta.url));
@@ -51,6 +54,13 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
 
+  // socket.io's engine answers its own requests (long-polling) on the same HTTP server: express stays out of them
+  // (else it answered 404 after engine.io had begun its answer, throwing ERR_HTTP_HEADERS_SENT).
+  const enginePath = `${SIGNALLING_PATH}/`;
+  app.use((req, _res, next) => {
+    if (req.url.startsWith(enginePath)) return;
+    next();
+  });
   app.use(metrics.middleware);
   app.use(
     pinoHttp({
@@ -113,7 +123,8 @@ export function createApp(deps: AppDeps): Express {
     '/healthz',
     healthHandler({ database: () => deps.db.ping(), store: () => deps.store.ping(), media: deps.mediaProbe }),
   );
-  app.get('/metrics', metrics.handler);
+  // Not public: only with METRICS_TOKEN set, and only to `Authorization: Bearer <METRICS_TOKEN>`.
+  if (config.metricsToken) app.get('/metrics', metricsAuth(config.metricsToken), metrics.handler);
 
   const api = express.Router();
   api.use(express.json({ limit: JSON_LIMIT, strict: true }));
@@ -129,6 +140,11 @@ export function createApp(deps: AppDeps): Express {
         limit: config.authRateLimit,
         windowMs: 60_000,
         what: 'sign-in attempts',
+      }),
+      loginThrottle: new LoginThrottle(deps.store, {
+        perAddress: config.loginFailureLimit,
+        perAccount: config.loginAccountFailureLimit,
+        windowMs: config.loginFailureWindowMs,
       }),
     }),
   );

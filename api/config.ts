@@ -22,6 +22,13 @@
  * | ENGINE_WORKERS       | unset = engine default      | worker processes of the embedded media engine                  |
  * | AUTH_RATE_LIMIT      | 30                          | requests per minute per client address on /api/auth/*          |
  * | TRUST_PROXY          | false                       | express `trust proxy`: false, true, or a number of proxy hops  |
+ * | SOCKETS_PER_ACCOUNT  | 20                          | socket.io connections one account may hold (all processes)     |
+ * | SOCKETS_PER_ADDRESS  | 200                         | socket.io connections one client address may hold              |
+ * | ACCOUNT_EVENTS_PER_SECOND | 100                    | socket.io events per second per account, over all its sockets  |
+ * | METRICS_TOKEN        | unset = /metrics off        | bearer token that `GET /metrics` requires (at least 16 chars)  |
+ * | LOGIN_FAILURE_LIMIT  | 5                           | failed logins per account and address per LOGIN_FAILURE_WINDOW |
+ * | LOGIN_ACCOUNT_FAILURE_LIMIT | 50                   | failed logins per account from unknown addresses per window    |
+ * | LOGIN_FAILURE_WINDOW | 15m                         | window of the failed-login counts (a duration)                 |
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
@@ -56,6 +63,14 @@ export interface Config {
   engineWorkers: number | null;
   authRateLimit: number;
   trustProxy: boolean | number;
+  socketsPerAccount: number;
+  socketsPerAddress: number;
+  accountEventsPerSecond: number;
+  /** Bearer token of `GET /metrics`; null: /metrics is not served. */
+  metricsToken: string | null;
+  loginFailureLimit: number;
+  loginAccountFailureLimit: number;
+  loginFailureWindowMs: number;
 }
 
 /** A configuration error: the message names the variable(s) at fault. */
@@ -178,6 +193,26 @@ const schema = z
         return z.NEVER;
       })
       .default('false'),
+    SOCKETS_PER_ACCOUNT: integer(1, 100_000).default('20'),
+    SOCKETS_PER_ADDRESS: integer(1, 1_000_000).default('200'),
+    ACCOUNT_EVENTS_PER_SECOND: integer(1, 1_000_000).default('100'),
+    METRICS_TOKEN: z
+      .string()
+      .regex(/^[\x21-\x7e]{16,256}$/, 'must be 16 to 256 printable characters without spaces')
+      .optional(),
+    LOGIN_FAILURE_LIMIT: integer(1, 1_000_000).default('5'),
+    LOGIN_ACCOUNT_FAILURE_LIMIT: integer(1, 1_000_000).default('50'),
+    LOGIN_FAILURE_WINDOW: z
+      .string()
+      .transform((s, ctx) => {
+        const ms = parseDuration(s);
+        if (ms === null || ms < 1000 || ms > DURATION_UNITS.d!) {
+          ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'must be a duration from 1s to 1d (e.g. 15m)' });
+          return z.NEVER;
+        }
+        return ms;
+      })
+      .default('15m'),
   })
   .superRefine((env, ctx) => {
     if ((env.TURN_URLS === undefined) !== (env.TURN_SECRET === undefined)) {
@@ -231,5 +266,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     engineWorkers: e.ENGINE_WORKERS ?? null,
     authRateLimit: e.AUTH_RATE_LIMIT,
     trustProxy: e.TRUST_PROXY,
+    socketsPerAccount: e.SOCKETS_PER_ACCOUNT,
+    socketsPerAddress: e.SOCKETS_PER_ADDRESS,
+    accountEventsPerSecond: e.ACCOUNT_EVENTS_PER_SECOND,
+    metricsToken: e.METRICS_TOKEN ?? null,
+    loginFailureLimit: e.LOGIN_FAILURE_LIMIT,
+    loginAccountFailureLimit: e.LOGIN_ACCOUNT_FAILURE_LIMIT,
+    loginFailureWindowMs: e.LOGIN_FAILURE_WINDOW,
   };
 }

@@ -24,7 +24,7 @@ import { LiveService } from './live/LiveService.js';
 import { SequelizeLiveArchive } from './live/SequelizeLiveArchive.js';
 import { createRecordings, type Recordings } from './recordings/index.js';
 import { MediaConnection, type MediaConnectionOptions } from './MediaConnection.js';
-import { SignallingServer } from './signalling/SignallingServer.js';
+import { forwardedAddress, SignallingServer } from './signalling/SignallingServer.js';
 import { createStore, RedisStore } from './store/index.js';
 import type { Store } from './store/Store.js';
 
@@ -133,13 +133,27 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
           const session = await sessions.verify(token);
           const user = await db.User.findByPk(session.userId);
           if (!user) throw new OnairError('auth.invalidToken', 'the account of this token is gone');
-          return { userId: user.id, nickname: user.nickname, tokenHash: session.tokenHash };
+          return {
+            userId: user.id,
+            nickname: user.nickname,
+            tokenHash: session.tokenHash,
+            expiresAt: session.expiresAt,
+          };
         },
         isValid: (data) => sessions.isActive(data.tokenHash),
+        onRevoked: (listener) => sessions.onRevoked(listener),
       },
+      store,
+      limits: {
+        socketsPerAccount: finalConfig.socketsPerAccount,
+        socketsPerAddress: finalConfig.socketsPerAddress,
+        accountEventsPerSecond: finalConfig.accountEventsPerSecond,
+      },
+      clientAddress: forwardedAddress(finalConfig.trustProxy),
       ...(store instanceof RedisStore ? { adapter: await redisAdapter(store, cleanups) } : {}),
     });
     cleanups.push(() => signalling.close());
+    await signalling.start();
     const recordings = await createRecordings({ db, config: finalConfig, sessions, log });
     const lives = new LiveService({
       media: () => media?.server ?? null,

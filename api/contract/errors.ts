@@ -9,6 +9,8 @@ export const ERROR_CODES = {
   'request.tooLarge': 413,
   'request.rateLimited': 429,
   'request.notFound': 404,
+  /** Too many open sockets for this account or this address (socket.io `connect_error` data). */
+  'request.tooManyConnections': 429,
   // accounts
   'auth.required': 401,
   'auth.invalidToken': 401,

@@ -3,7 +3,7 @@
  * Every client event is acknowledged with one shape, `Ack<T>`: `{ ok: true, ...T }` or `{ ok: false, error }`.
  * The account token travels in the handshake (`auth: { token }`) and is checked again on every event.
  */
-import type { Ack } from './errors.js';
+import type { Ack, ErrorBody } from './errors.js';
 import type { CallOutcome } from './rest.js';
 
 export const SIGNALLING_PATH = '/socket.io/webrtc';
@@ -135,6 +135,11 @@ export interface ServerToClientEvents {
   /** To every signed-in socket: a user came online (first connection) or went offline (last one gone). */
   'presence:online': (msg: { user: UserSummary }) => void;
   'presence:offline': (msg: { userId: number }) => void;
+  /**
+   * The socket's session is over (`auth.invalidToken` after a logout, `auth.expiredToken` past TOKEN_TTL); sent
+   * to every socket of that session, on every API process, right before the server disconnects it. Sign in again.
+   */
+  'session:ended': (error: ErrorBody) => void;
 }
 
 /** What the server keeps on each socket (set by the handshake). */
@@ -142,4 +147,6 @@ export interface SocketData {
   userId: number;
   nickname: string;
   tokenHash: string;
+  /** When the session expires (ms since the epoch): the socket is disconnected then. */
+  expiresAt: number;
 }

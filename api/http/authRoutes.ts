@@ -1,10 +1,13 @@
 /**
  * `POST /api/auth/register`, `POST /api/auth/login` (both `{ nickname, password }` → `{ token, expiresAt, user }`)
- * and `POST /api/auth/logout` (revokes the bearer token; 204). Rate limited per client address.
+ * and `POST /api/auth/logout` (revokes the bearer token; 204). Rate limited per client address; failed logins are
+ * also throttled per account (api/auth/LoginThrottle.ts: 429 `request.rateLimited` with Retry-After).
  */
 import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import type { Accounts } from '../auth/Accounts.js';
+import { LoginThrottled, type LoginThrottle } from '../auth/LoginThrottle.js';
+import { OnairError } from '../contract/errors.js';
 import type { Sessions } from '../auth/Sessions.js';
 import type { AuthResponse } from '../contract/rest.js';
 import { requireAuth } from './requireAuth.js';
@@ -18,7 +21,12 @@ const credentials = z
   })
   .strict();
 
-export function authRoutes(deps: { accounts: Accounts; sessions: Sessions; rateLimit: RequestHandler }): Router {
+export function authRoutes(deps: {
+  accounts: Accounts;
+  sessions: Sessions;
+  rateLimit: RequestHandler;
+  loginThrottle?: LoginThrottle;
+}): Router {
   const router = Router();
   router.use(deps.rateLimit);
 
@@ -30,7 +38,24 @@ export function authRoutes(deps: { accounts: Accounts; sessions: Sessions; rateL
 
   router.post('/login', async (req, res) => {
     const { nickname, password } = parse(credentials, req.body, 'body');
-    const answer: AuthResponse = await deps.accounts.login(nickname, password);
+    const throttle = deps.loginThrottle;
+    const address = req.ip ?? 'unknown';
+    try {
+      await throttle?.check(nickname, address);
+    } catch (error) {
+      if (error instanceof LoginThrottled) res.setHeader('Retry-After', String(error.retryAfterS));
+      throw error;
+    }
+    let answer: AuthResponse;
+    try {
+      answer = await deps.accounts.login(nickname, password);
+    } catch (error) {
+      if (error instanceof OnairError && error.code === 'auth.invalidCredentials') {
+        await throttle?.failed(nickname, address);
+      }
+      throw error;
+    }
+    await throttle?.succeeded(nickname, address);
     res.json(answer);
   });
 

@@ -351,7 +351,8 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
       await endpoint.addCandidate(req.candidate);
       return {};
     }
-    if (!this.#queue.push(queueKey(caller.socketId, liveId, role), req.candidate)) {
+    // Bounded per account (its share of the queue in bytes) as well as overall.
+    if (!this.#queue.push(queueKey(caller.socketId, liveId, role), req.candidate, `user:${caller.userId}`)) {
       throw new OnairError('request.rateLimited', 'too many ICE candidates waiting for this session');
     }
     return {};

@@ -53,7 +53,8 @@ export class RecordingLibrary {
   }
 
   /** One page of the library as `viewerId` sees it. */
-  async list(filters: RecordingFilters, viewerId: number): Promise<RecordingList> {
+  /** `sessionId` (Session.id) binds the signed URLs to the viewer's session. */
+  async list(filters: RecordingFilters, viewerId: number, sessionId?: string): Promise<RecordingList> {
     const { Recording, User } = this.#opts.db;
     const presenterIds = filters.presenter === undefined ? null : await this.#presenterIds(filters.presenter);
     const filtered = filterWhere(filters, viewerId, presenterIds);
@@ -72,13 +73,13 @@ export class RecordingLibrary {
       }),
     ]);
     const exp = this.#opts.signer.expiry();
-    return { recordings: rows.map((row) => this.#view(row, viewerId, exp)), page: filters.page, size: filters.size, total: all - hidden };
+    return { recordings: rows.map((row) => this.#view(row, viewerId, exp, sessionId)), page: filters.page, size: filters.size, total: all - hidden };
   }
 
   /** A recording of the library, as `viewerId` sees it; `recording.notFound` when it is not in the library. */
-  async get(id: number, viewerId: number): Promise<RecordingView> {
+  async get(id: number, viewerId: number, sessionId?: string): Promise<RecordingView> {
     const row = await this.#visible(id, viewerId);
-    return this.#view(row, viewerId, this.#opts.signer.expiry());
+    return this.#view(row, viewerId, this.#opts.signer.expiry(), sessionId);
   }
 
   /** The file behind a verified signed URL; `recording.notFound` when the row or the file is gone. */
@@ -189,9 +190,9 @@ export class RecordingLibrary {
     return live === null;
   }
 
-  #view(row: Recording, viewerId: number, exp: number): RecordingView {
+  #view(row: Recording, viewerId: number, exp: number, sessionId: string | undefined): RecordingView {
     const { signer } = this.#opts;
-    const media = signer.url('media', row.id, exp);
+    const media = signer.url('media', row.id, exp, sessionId);
     const owner = row.owner;
     return {
       id: row.id,
@@ -206,7 +207,7 @@ export class RecordingLibrary {
       status: row.status,
       mimeType: row.mimeType,
       mediaUrl: media.url,
-      posterUrl: row.posterFileName ? signer.url('poster', row.id, exp).url : null,
+      posterUrl: row.posterFileName ? signer.url('poster', row.id, exp, sessionId).url : null,
       urlsExpireAt: media.expiresAt.toISOString(),
       mine: row.userId === viewerId,
     };

@@ -2,6 +2,8 @@
  * Short-lived signed URLs for a recording's media and poster, so that `<video>` and `<img>` elements (which cannot
  * send an Authorization header) load them: `?exp=<unix seconds>&sig=<HMAC-SHA256(secret, kind:id:exp), base64url>`.
  * Expiries are rounded up to a bucket so that URLs handed out close together are the same (browser caches hit).
+ * A URL handed to a signed-in user also carries its session's public handle (`&sid=`, signed with the rest): the
+ * media route refuses it once that session is over (logout or expiry), so a link dies with its session.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { OnairError } from '../contract/errors.js';
@@ -23,6 +25,7 @@ export interface SignedUrl {
 
 const EXP_PATTERN = /^\d{1,12}$/;
 const SIG_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+const SID_PATTERN = /^[A-Za-z0-9_-]{22}$/;
 
 export class UrlSigner {
   readonly #secret: string;
@@ -44,25 +47,33 @@ export class UrlSigner {
     return Math.ceil(Math.ceil(at / this.#bucketMs) * this.#bucketMs / 1000);
   }
 
-  /** The signature of `kind` for recording `id` until `exp`. */
-  signature(kind: SignedKind, id: number, exp: number): string {
-    return createHmac('sha256', this.#secret).update(`onair-recording:${kind}:${id}:${exp}`).digest('base64url');
+  /** The signature of `kind` for recording `id` until `exp` (for session `sid`, when bound to one). */
+  signature(kind: SignedKind, id: number, exp: number, sid?: string): string {
+    const bound = sid === undefined ? '' : `:${sid}`;
+    return createHmac('sha256', this.#secret).update(`onair-recording:${kind}:${id}:${exp}${bound}`).digest('base64url');
   }
 
-  /** `/api/recordings/<id>/<kind>?exp=..&sig=..` */
-  url(kind: SignedKind, id: number, exp = this.expiry()): SignedUrl {
-    return { url: `/api/recordings/${id}/${kind}?exp=${exp}&sig=${this.signature(kind, id, exp)}`, expiresAt: new Date(exp * 1000) };
+  /** `/api/recordings/<id>/<kind>?exp=..&sig=..`, or `?exp=..&sid=..&sig=..` when bound to session `sid`. */
+  url(kind: SignedKind, id: number, exp = this.expiry(), sid?: string): SignedUrl {
+    const session = sid === undefined ? '' : `&sid=${sid}`;
+    return {
+      url: `/api/recordings/${id}/${kind}?exp=${exp}${session}&sig=${this.signature(kind, id, exp, sid)}`,
+      expiresAt: new Date(exp * 1000),
+    };
   }
 
   /**
    * Checks a URL's `exp` and `sig` for `kind` and `id`: throws `recording.invalidSignature` (missing, malformed,
    * forged, or for another recording or kind) or `recording.expiredSignature` (genuine but past its expiry).
    */
-  verify(kind: SignedKind, id: number, exp: unknown, sig: unknown): void {
+  verify(kind: SignedKind, id: number, exp: unknown, sig: unknown, sid?: unknown): void {
     if (typeof exp !== 'string' || typeof sig !== 'string' || !EXP_PATTERN.test(exp) || !SIG_PATTERN.test(sig)) {
       throw new OnairError('recording.invalidSignature', 'this link is not valid: open the recording again');
     }
-    const expected = Buffer.from(this.signature(kind, id, Number(exp)));
+    if (sid !== undefined && (typeof sid !== 'string' || !SID_PATTERN.test(sid))) {
+      throw new OnairError('recording.invalidSignature', 'this link is not valid: open the recording again');
+    }
+    const expected = Buffer.from(this.signature(kind, id, Number(exp), sid));
     if (!timingSafeEqual(expected, Buffer.from(sig))) {
       throw new OnairError('recording.invalidSignature', 'this link is not valid: open the recording again');
     }

@@ -29,7 +29,7 @@ const idParams = z.object({
 });
 
 /** A signed URL's parameters: nothing else. */
-const signedQuery = z.object({ exp: z.string().optional(), sig: z.string().optional() }).strict('unknown query parameter');
+const signedQuery = z.object({ exp: z.string().optional(), sid: z.string().optional(), sig: z.string().optional() }).strict('unknown query parameter');
 
 /** Headers `send` set for a file that must not stay on an error answer (which is JSON). */
 const FILE_HEADERS = ['Content-Type', 'Content-Length', 'Content-Range', 'ETag', 'Last-Modified', 'Accept-Ranges', 'Cache-Control'];
@@ -42,13 +42,13 @@ export function recordingsRouter(deps: RecordingsRouterDeps): Router {
   router.get('/', auth, async (req, res) => {
     const filters = parse(recordingListQuerySchema, req.query, 'query');
     res.setHeader('Cache-Control', 'no-store');
-    res.json(await library.list(filters, authOf(req).userId));
+    res.json(await library.list(filters, authOf(req).userId, authOf(req).id));
   });
 
   router.get('/:id', auth, async (req, res) => {
     const { id } = parse(idParams, req.params, 'params');
     res.setHeader('Cache-Control', 'no-store');
-    res.json(await library.get(id, authOf(req).userId));
+    res.json(await library.get(id, authOf(req).userId, authOf(req).id));
   });
 
   router.delete('/:id', auth, async (req, res) => {
@@ -60,8 +60,12 @@ export function recordingsRouter(deps: RecordingsRouterDeps): Router {
   const serve = (kind: SignedKind) => async (req: Request, res: Response, next: NextFunction) => {
     const { id } = parse(idParams, req.params, 'params');
     const query = parse(signedQuery, req.query, 'query');
-    signer.verify(kind, id, query.exp, query.sig);
+    signer.verify(kind, id, query.exp, query.sig, query.sid);
     const file = await library.file(id, kind);
+    // A link lives no longer than the session it was handed to (an unbound one was never handed out).
+    if (!(await deps.sessions.isActiveId(query.sid))) {
+      throw new OnairError('recording.expiredSignature', 'this link ended with your session: sign in and open the recording again');
+    }
     send(req, file.path, { dotfiles: 'allow', index: false, etag: true, lastModified: true, acceptRanges: true, cacheControl: false })
       .on('headers', (response: Response) => {
         response.setHeader('Content-Type', file.mimeType);

@@ -5,6 +5,18 @@ import { PUBLIC_ID_PATTERN } from '../db/ids.js';
 /** Payload schemas of the client events (api/contract/signalling.ts); strict: unknown keys are refused. */
 const liveId = z.string().regex(PUBLIC_ID_PATTERN, 'must be a live id');
 const callId = z.string().regex(PUBLIC_ID_PATTERN, 'must be a call id');
+/** An IANA time zone the runtime knows ("Europe/Paris", "UTC"); anything else ("__proto__") is refused. */
+const timeZone = z
+  .string()
+  .max(64)
+  .refine((zone) => {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: zone });
+      return /^[A-Za-z][A-Za-z0-9_+/-]*$/.test(zone);
+    } catch {
+      return false;
+    }
+  }, 'must be an IANA time zone such as Europe/Paris');
 const sdp = z.string().min(1).max(MAX_SDP_BYTES, `must be at most ${MAX_SDP_BYTES} characters`);
 
 export const candidate = z
@@ -24,7 +36,7 @@ export const schemas = {
   'presenter:start': z
     .object({
       title: z.string().trim().min(1, 'a title is required').max(120),
-      timeZone: z.string().max(64).optional(),
+      timeZone: timeZone.optional(),
     })
     .strict(),
   'presenter:offer': z.object({ liveId, sdpOffer: sdp }).strict(),
@@ -38,7 +50,7 @@ export const schemas = {
   'call:reject': z.object({ callId }).strict(),
   'call:cancel': z.object({ callId }).strict(),
   'call:hangUp': z.object({ callId }).strict(),
-  'call:present': z.object({ callId, timeZone: z.string().max(64).optional() }).strict(),
+  'call:present': z.object({ callId, timeZone: timeZone.optional() }).strict(),
   'call:offer': z.object({ callId, liveId, sdpOffer: sdp }).strict(),
   'call:watch': z.object({ callId }).strict(),
 } as const;

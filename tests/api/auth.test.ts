@@ -333,3 +333,62 @@ describe('two API processes on one Redis', { skip: skipUnless('redis') }, () => 
     }
   });
 });
+
+describe('failed logins throttled per account', () => {
+  let srv: TestServer;
+  before(async () => {
+    srv = await startTestServer({
+      db: 'sqlite',
+      env: {
+        TRUST_PROXY: '1',
+        LOGIN_FAILURE_LIMIT: '3',
+        LOGIN_ACCOUNT_FAILURE_LIMIT: '5',
+        LOGIN_FAILURE_WINDOW: '15s',
+      },
+    });
+  });
+  after(async () => {
+    await srv?.close();
+  });
+
+  const login = (nickname: string, password: string, address: string) =>
+    srv.http.post('/api/auth/login', { nickname, password }, { headers: { 'x-forwarded-for': address } });
+  const assertThrottled = (res: Awaited<ReturnType<typeof login>>) => {
+    assert.equal(res.status, 429);
+    assert.equal(res.body.error.code, 'request.rateLimited');
+    const retryAfter = Number(res.headers.get('retry-after'));
+    assert.ok(retryAfter > 0 && retryAfter <= 15, `Retry-After ${retryAfter}`);
+  };
+
+  test('LOGIN_FAILURE_LIMIT failures from one address close that account to that address, right password too', async () => {
+    const victim = await registerUser(srv.url);
+    const bystander = await registerUser(srv.url);
+    for (let i = 0; i < 3; i++) assert.equal((await login(victim.nickname, 'wrong pass 1', '10.1.0.1')).status, 401);
+    assertThrottled(await login(victim.nickname, victim.password, '10.1.0.1'));
+    assertThrottled(await login(victim.nickname.toUpperCase(), 'wrong pass 1', '10.1.0.1'));
+    // Another account from that address, and that account from another address, are not concerned.
+    assert.equal((await login(bystander.nickname, bystander.password, '10.1.0.1')).status, 200);
+    assert.equal((await login(victim.nickname, victim.password, '10.1.0.2')).status, 200);
+    // The lock-out ends with its window (blocked attempts do not extend it).
+    await waitFor(
+      async () => (await login(victim.nickname, victim.password, '10.1.0.1')).status === 200,
+      'the window to end',
+      { timeoutMs: 40_000, intervalMs: 500 },
+    );
+  });
+
+  test('failures spread over many addresses close the account, except to addresses it signed in from', async () => {
+    const victim = await registerUser(srv.url);
+    assert.equal((await login(victim.nickname, victim.password, '10.2.0.100')).status, 200, 'her usual address');
+    for (let i = 1; i <= 5; i++) {
+      assert.equal((await login(victim.nickname, 'wrong pass 1', `10.2.0.${i}`)).status, 401);
+    }
+    assertThrottled(await login(victim.nickname, victim.password, '10.2.0.50'));
+    assertThrottled(await login(victim.nickname, 'wrong pass 1', '10.2.0.51'));
+    // The attacker cannot lock her out of where she usually signs in.
+    assert.equal((await login(victim.nickname, victim.password, '10.2.0.100')).status, 200);
+    // An unknown nickname is throttled alike (the answers do not tell which accounts exist).
+    for (let i = 1; i <= 3; i++) assert.equal((await login('nobody_here', 'wrong pass 1', '10.2.1.1')).status, 401);
+    assertThrottled(await login('nobody_here', 'wrong pass 1', '10.2.1.1'));
+  });
+});

@@ -109,17 +109,49 @@ describe('GET /healthz', () => {
   });
 });
 
+const METRICS_TOKEN = 'scraper-secret-0123456789';
+const scrape = { headers: { authorization: `Bearer ${METRICS_TOKEN}` } };
+
 describe('GET /metrics', () => {
   let srv: TestServer;
   before(async () => {
-    srv = await startTestServer({ db: 'sqlite' });
+    srv = await startTestServer({ db: 'sqlite', env: { METRICS_TOKEN } });
   });
   after(async () => {
     await srv?.close();
   });
 
+  test('is not public: no token answers 401 auth.required, a wrong one 401 auth.invalidToken', async () => {
+    const srv = await startTestServer({ db: 'sqlite', env: { METRICS_TOKEN } });
+    try {
+      const none = await srv.http.get('/metrics');
+      assert.equal(none.status, 401);
+      assert.equal(none.body.error.code, 'auth.required');
+      assert.doesNotMatch(none.text, /nodejs_/);
+      const user = await registerUser(srv.url);
+      for (const token of [user.token, `${METRICS_TOKEN}x`, 'x']) {
+        const wrong = await srv.http.get('/metrics', { token });
+        assert.equal(wrong.status, 401);
+        assert.equal(wrong.body.error.code, 'auth.invalidToken');
+      }
+    } finally {
+      await srv.close();
+    }
+  });
+
+  test('is not served at all without METRICS_TOKEN', async () => {
+    const bare = await startTestServer({ db: 'sqlite' });
+    try {
+      const res = await bare.http.get('/metrics', scrape);
+      assert.equal(res.status, 404);
+      assert.equal(res.body.error.code, 'request.notFound');
+    } finally {
+      await bare.close();
+    }
+  });
+
   test('exposes Node default metrics in the Prometheus text format', async () => {
-    const res = await srv.http.get('/metrics');
+    const res = await srv.http.get('/metrics', scrape);
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
     assert.match(res.text, /^# TYPE process_cpu_user_seconds_total counter$/m);
@@ -131,7 +163,7 @@ describe('GET /metrics', () => {
     await srv.http.get(user.user.avatarUrl);
     await srv.http.post('/api/auth/login', { nickname: user.nickname, password: 'wrong pass 1' });
     await srv.http.get('/api/definitely/not/here');
-    const text = (await srv.http.get('/metrics')).text;
+    const text = (await srv.http.get('/metrics', scrape)).text;
     const count = (route: string, method: string, status: number) =>
       Number(
         new RegExp(

@@ -11,10 +11,14 @@ import {
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
 /** Connect as a signed-in user (or with no/any token); resolves once connected, rejects with the handshake error. */
-export function connectSocket(baseUrl: string, token: string | null | unknown): Promise<ClientSocket> {
+export function connectSocket(
+  baseUrl: string,
+  token: string | null | unknown,
+  options: { transports?: Array<'polling' | 'websocket'> } = {},
+): Promise<ClientSocket> {
   const socket: ClientSocket = io(baseUrl, {
     path: SIGNALLING_PATH,
-    transports: ['websocket'],
+    transports: options.transports ?? ['websocket'],
     reconnection: false,
     forceNew: true,
     ...(token === null ? {} : { auth: { token } }),

@@ -33,6 +33,25 @@ describe('UrlSigner', () => {
     );
   });
 
+  it('binds a URL to a session id: it verifies with that id only', () => {
+    const signer = new UrlSigner(SECRET);
+    const sid = 'AbCdEfGhIjKlMnOpQrStUv';
+    const { url } = signer.url('media', 7, undefined, sid);
+    assert.match(url, /^\/api\/recordings\/7\/media\?exp=\d+&sid=AbCdEfGhIjKlMnOpQrStUv&sig=[A-Za-z0-9_-]{43}$/);
+    const { exp, sig } = parts(url);
+    assert.equal(
+      codeOf(() => signer.verify('media', 7, exp, sig, sid)),
+      null,
+    );
+    for (const other of [undefined, 'BbCdEfGhIjKlMnOpQrStUv', '', 'short', [sid]]) {
+      assert.equal(
+        codeOf(() => signer.verify('media', 7, exp, sig, other)),
+        'recording.invalidSignature',
+        JSON.stringify(other),
+      );
+    }
+  });
+
   it('refuses the signature for another id, another kind, or from another secret', () => {
     const signer = new UrlSigner(SECRET);
     const { exp, sig } = parts(signer.url('media', 7).url);

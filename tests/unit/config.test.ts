@@ -25,6 +25,44 @@ describe('loadConfig()', () => {
     assert.equal(config.engineWorkers, null);
     assert.equal(config.authRateLimit, 30);
     assert.equal(config.trustProxy, false);
+    assert.equal(config.socketsPerAccount, 20);
+    assert.equal(config.socketsPerAddress, 200);
+    assert.equal(config.accountEventsPerSecond, 100);
+    assert.equal(config.metricsToken, null);
+    assert.equal(config.loginFailureLimit, 5);
+    assert.equal(config.loginAccountFailureLimit, 50);
+    assert.equal(config.loginFailureWindowMs, 15 * 60_000);
+  });
+
+  test('reads the security limits and refuses bad ones naming the variable', () => {
+    const config = loadConfig({
+      SOCKETS_PER_ACCOUNT: '3',
+      SOCKETS_PER_ADDRESS: '7',
+      ACCOUNT_EVENTS_PER_SECOND: '9',
+      METRICS_TOKEN: 'a-long-enough-token',
+      LOGIN_FAILURE_LIMIT: '2',
+      LOGIN_ACCOUNT_FAILURE_LIMIT: '4',
+      LOGIN_FAILURE_WINDOW: '2m',
+    });
+    assert.equal(config.socketsPerAccount, 3);
+    assert.equal(config.socketsPerAddress, 7);
+    assert.equal(config.accountEventsPerSecond, 9);
+    assert.equal(config.metricsToken, 'a-long-enough-token');
+    assert.equal(config.loginFailureLimit, 2);
+    assert.equal(config.loginAccountFailureLimit, 4);
+    assert.equal(config.loginFailureWindowMs, 120_000);
+    for (const [variable, value] of [
+      ['SOCKETS_PER_ACCOUNT', '0'],
+      ['METRICS_TOKEN', 'short'],
+      ['METRICS_TOKEN', 'has a space in it ok'],
+      ['LOGIN_FAILURE_WINDOW', 'soon'],
+    ] as const) {
+      assert.throws(
+        () => loadConfig({ [variable]: value }),
+        (e: unknown) => e instanceof ConfigError && e.variables.includes(variable),
+        `${variable}=${value}`,
+      );
+    }
   });
 
   test('generates a different signing secret per start when none is given', () => {

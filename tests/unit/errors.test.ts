@@ -8,6 +8,7 @@ const PINNED = [
   'request.tooLarge',
   'request.rateLimited',
   'request.notFound',
+  'request.tooManyConnections',
   'auth.required',
   'auth.invalidToken',
   'auth.expiredToken',
