@@ -20,7 +20,7 @@ export function payloadProblem(value: unknown, maxChars: number, maxDepth: numbe
           stack.push([child, depth + 1]);
         }
       } else if (Buffer.isBuffer(item) || ArrayBuffer.isView(item)) {
-        chars += (item).byteLength;
+        chars += item.byteLength;
       } else {
         for (const [key, child] of Object.entries(item)) {
           chars += key.length + 4;
