@@ -203,13 +203,13 @@ for (const { kind, skip } of kinds) {
           "INSERT INTO users (id, nickname, nicknameKey, passwordHash, avatarSeed, createdAt, updatedAt) VALUES (1, 'Wang_Fang', 'wang_fang', 'x', 's', ?, ?)",
           [now, now],
         );
-        for (const [id, kind] of [
+        for (const [id, liveKind] of [
           ['L1', 'call'],
           ['L2', 'broadcast'],
         ]) {
           await q("INSERT INTO lives (id, userId, kind, title, status, startedAt) VALUES (?, 1, ?, 't', 'ended', ?)", [
             id,
-            kind,
+            liveKind,
             now,
           ]);
         }
