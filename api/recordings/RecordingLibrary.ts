@@ -21,6 +21,7 @@ import {
   presenterCandidates,
   ROW_COLUMNS,
   type Dialect,
+  type ListQuery,
   type RawRow,
   type RecordingFilters,
 } from './RecordingQuery.js';
@@ -89,14 +90,8 @@ export class RecordingLibrary {
     const cursor = filters.cursor ? decodeCursor(filters.cursor, filters) : null;
     const presenterIds = filters.presenter === undefined ? null : await this.#presenterIds(filters.presenter);
     const query = listQuery(this.#dialect, filters, viewerId, presenterIds, cursor);
-    type PageRow = RawRow & Record<string, unknown>;
-    const page = query.page;
     const [rows, totals] = await Promise.all([
-      !page
-        ? []
-        : filters.q
-          ? this.#cache.rows<PageRow>(page.sql, page.params).then((r) => r.value)
-          : sequelize.query<PageRow>(page.sql, { replacements: page.params, type: QueryTypes.SELECT }),
+      this.#page(query, viewerId),
       Promise.all(query.counts.map((count) => this.#cache.count(count.sql, count.params))),
     ]);
     const exp = this.#opts.signer.expiry();
@@ -123,6 +118,33 @@ export class RecordingLibrary {
       totalAsOf: new Date(asOf).toISOString(),
       nextCursor,
     };
+  }
+
+  /** The rows of a list query's page (and one more when there is a next page), in order. */
+  async #page(query: ListQuery, viewerId: number): Promise<Array<RawRow & Record<string, unknown>>> {
+    type PageRow = RawRow & Record<string, unknown>;
+    if (!query.page) return [];
+    const { sequelize } = this.#opts.db;
+    if (query.shared) {
+      // A search: the candidates every viewer shares (cached), less what this viewer may not see.
+      const { sql, take } = query.shared;
+      const candidates = (await this.#cache.rows<{ id: number; shelf: number; userId: number } & Record<string, unknown>>(sql.sql, sql.params)).value;
+      const visible = candidates.filter((c) => Number(c.shelf) === SHELF.everyone || Number(c.userId) === viewerId);
+      if (candidates.length < take || visible.length >= query.offset + query.limit) {
+        const picked = visible.slice(query.offset, query.offset + query.limit);
+        if (picked.length === 0) return [];
+        const full = await sequelize.query<PageRow>(
+          `SELECT ${ROW_COLUMNS} FROM recordings r LEFT JOIN users u ON u.id = r.userId WHERE r.id IN (?)`,
+          { replacements: [picked.map((c) => c.id)], type: QueryTypes.SELECT },
+        );
+        const byId = new Map(full.map((row) => [Number(row.id), row]));
+        return picked.flatMap((c) => {
+          const row = byId.get(Number(c.id));
+          return row ? [{ ...c, ...row }] : [];
+        });
+      }
+    }
+    return sequelize.query<PageRow>(query.page.sql, { replacements: query.page.params, type: QueryTypes.SELECT });
   }
 
   /** A recording of the library, as `viewerId` sees it; `recording.notFound` when it is not in the library. */

@@ -329,6 +329,14 @@ export interface ListQuery {
   keys: SortKey[];
   /** Rows asked for: the page and one more (to know whether there is a next page). */
   limit: number;
+  /** Rows of the merged order to skip (page numbers). */
+  offset: number;
+  /**
+   * A search's candidates, the same for every viewer (so one FULLTEXT pass serves them all): the first `take`
+   * matches of everyone's and every owner-only row, in the page's order, with `shelf` and `userId`; the library
+   * keeps those the viewer may see. When they do not fill the page, `page` (the viewer's own query) is used.
+   */
+  shared: { sql: Sql; take: number } | null;
 }
 
 /**
@@ -350,7 +358,7 @@ export function listQuery(
   const limit = filters.size + 1;
   const offset = cursor ? 0 : (filters.page - 1) * filters.size;
   const parts = branches(filters, viewerId, presenterIds);
-  if (parts.length === 0 || search?.none) return { page: null, counts: [], keys, limit };
+  if (parts.length === 0 || search?.none) return { page: null, counts: [], keys, limit, offset, shared: null };
   const filtered = filterSql(dialect, filters);
   const from = search?.join ? { sql: `recordings r ${search.join.sql}`, params: search.join.params } : { sql: 'recordings r', params: [] };
   const counts = parts.map((b) => {
@@ -391,5 +399,21 @@ export function listQuery(
       `JOIN recordings r ON r.id = k.id LEFT JOIN users u ON u.id = r.userId ORDER BY ${outerOrder}`,
     params: inner.flatMap((p) => p.params),
   };
-  return { page, counts, keys, limit };
+  let shared: ListQuery['shared'] = null;
+  if (search) {
+    const take = 2 * (offset + limit) + 50;
+    const users = branches(filters, viewerId, presenterIds).find((b) => b.shelf === SHELF.everyone)?.userIds ?? null;
+    const everyone: Sql = users
+      ? { sql: 'r.userId IN (?) AND r.shelf IN (?)', params: [users, [SHELF.everyone, SHELF.owner]] }
+      : { sql: 'r.shelf IN (?)', params: [[SHELF.everyone, SHELF.owner]] };
+    const where = and(everyone, filtered, search.where, cursor ? afterCursor(dialect, keys, dir, cursor, search) : null);
+    shared = {
+      take,
+      sql: {
+        sql: `SELECT r.id AS id, r.shelf AS shelf, r.userId AS userId, ${keyCols.map((c) => c.sql).join(', ')} FROM ${from.sql} WHERE ${where.sql} ORDER BY ${keyOrder}, r.id ${dir} LIMIT ${take}`,
+        params: [...keyCols.flatMap((c) => c.params), ...from.params, ...where.params],
+      },
+    };
+  }
+  return { page, counts, keys, limit, offset, shared };
 }

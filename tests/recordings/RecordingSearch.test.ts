@@ -151,7 +151,13 @@ for (const kind of ['mariadb', 'sqlite'] as const) {
       const row = await s.recording(ann.user.id, { title: 'Our call', liveId: callLive, status: 'recording', fileName: `${newPublicId()}.webm` });
       assert.equal((await list(ann, 'q=our%20call')).total, 0, 'not in the library while recording');
       await row.update({ status: 'ready' });
-      assert.equal((await list(ann, 'q=our%20call')).total, 1, 'its owner sees it');
+      const mine = await list(ann, 'q=our%20call');
+      assert.equal(mine.total, 1, 'its owner sees it');
+      assert.deepEqual(
+        mine.recordings.map((r) => r.id),
+        [row.id],
+      );
+      assert.deepEqual(titles(await list(bob, 'q=call')), [], 'not among the results of others');
       assert.equal((await list(bob, 'q=our%20call')).total, 0, 'others do not');
       assert.equal((await bob.client.get(`/api/recordings/${row.id}`)).status, 404);
       await assert.rejects(s.db.Recording.update({ status: 'failed' }, { where: { id: row.id } }), /shelf/);
