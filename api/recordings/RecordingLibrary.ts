@@ -77,6 +77,8 @@ export class RecordingLibrary {
   readonly #opts: RecordingLibraryOptions;
   readonly #dialect: Dialect;
   readonly #cache: QueryCache;
+  /** Nickname keys → user ids of presenters asked for. */
+  readonly #userIds = new Map<string, number>();
 
   constructor(options: RecordingLibraryOptions) {
     this.#opts = options;
@@ -374,8 +376,21 @@ export class RecordingLibrary {
     const { id, nickname } = presenterCandidates(presenter);
     const ids = id === null ? [] : [id];
     if (nickname) {
-      const user = await this.#opts.db.User.findOne({ where: { nicknameKey: nicknameKey(nickname) }, attributes: ['id'] });
-      if (user && !ids.includes(user.id)) ids.push(user.id);
+      const key = nicknameKey(nickname);
+      let userId = this.#userIds.get(key);
+      if (userId === undefined) {
+        const [user] = await this.#opts.db.sequelize.query<{ id: number }>('SELECT id FROM users WHERE nicknameKey = ?', {
+          replacements: [key],
+          type: QueryTypes.SELECT,
+        });
+        // Only found users are kept (a nickname is never renamed; one not taken yet may be taken any time).
+        if (user) {
+          userId = Number(user.id);
+          if (this.#userIds.size >= 10_000) this.#userIds.clear();
+          this.#userIds.set(key, userId);
+        }
+      }
+      if (userId !== undefined && !ids.includes(userId)) ids.push(userId);
     }
     return ids;
   }
