@@ -2,6 +2,7 @@
  * API benchmark of the recordings library: `GET /api/recordings` with filters over 100 000 recordings in a fresh
  * MariaDB database (p50/p95/p99 latency at a fixed concurrency, per query shape and overall), and the throughput
  * of range requests on the media route. The server is onair's own (startServer), in this process.
+ * Then each shape alone (BENCH_PER_SHAPE requests, default 300): its req/s and p50/p95/p99.
  * Usage: npm run bench:api [-- rows concurrency requests]   env BENCH_MYSQL_URL (default mysql://root@127.0.0.1:3306/test)
  * Last output line: one JSON object.
  */
@@ -38,6 +39,10 @@ const LOCATIONS = [
   null,
 ];
 const WORDS = ['morning', 'evening', 'concert', 'lecture', 'review', 'match', 'podcast', 'workshop', 'q&a', 'launch'];
+/** One title in ten is Chinese. */
+const CJK_WORDS = ['音乐会', '直播', '讲座', '足球比赛', '周末', '访谈'];
+/** Requests per shape when each shape runs alone (after the mixed run). */
+const PER_SHAPE = Number(process.env.BENCH_PER_SHAPE ?? 300);
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -122,7 +127,10 @@ try {
       const liveId = newPublicId();
       const startedAt = new Date(BASE + Math.floor((i / ROWS) * SPAN) + Math.floor(random() * 600_000));
       const durationMs = Math.floor(random() * random() * 4 * 3600_000);
-      const title = `${WORDS[Math.floor(random() * WORDS.length)]} ${WORDS[Math.floor(random() * WORDS.length)]} #${i}`;
+      const title =
+        i % 10 === 5
+          ? `${CJK_WORDS[Math.floor(random() * CJK_WORDS.length)]}${CJK_WORDS[Math.floor(random() * CJK_WORDS.length)]} #${i}`
+          : `${WORDS[Math.floor(random() * WORDS.length)]} ${WORDS[Math.floor(random() * WORDS.length)]} #${i}`;
       const kind = i % 100 === 0 ? 'call' : 'broadcast';
       lives.push({
         id: liveId,
@@ -192,6 +200,7 @@ try {
     posterFileName: 'none.jpg',
   });
 
+  let cursorOfPage1 = '';
   // The query shapes a library page makes.
   const someone = users[3]!;
   const shapes: Array<{ name: string; query: (i: number) => string }> = [
@@ -208,7 +217,17 @@ try {
       name: 'location contains',
       query: (i) => `location=${encodeURIComponent(['france', 'osaka', 'peru'][i % 3]!)}&size=20`,
     },
-    { name: 'title contains', query: (i) => `q=${encodeURIComponent(['concert', 'review', 'q&a'][i % 3]!)}&size=20` },
+    {
+      name: 'search, common word',
+      query: (i) => `q=${encodeURIComponent(['concert', 'review', 'q&a'][i % 3]!)}&size=20`,
+    },
+    {
+      name: 'search, Chinese',
+      query: (i) => `q=${encodeURIComponent(['音乐会', '直播', '足球比赛'][i % 3]!)}&size=20`,
+    },
+    // A different number each time: never a cached answer.
+    { name: 'search, one of a kind', query: (i) => `q=${10_000 + ((i * 7919) % 90_000)}&size=20` },
+    { name: 'next page by cursor', query: () => `size=20&cursor=${cursorOfPage1}` },
     { name: 'presenter', query: (i) => `presenter=${encodeURIComponent(users[i % USERS]!.user.nickname)}&size=20` },
     { name: 'mine, by title', query: () => 'mine=true&sort=title&order=asc&size=50' },
     {
@@ -240,6 +259,11 @@ try {
     return (performance.now() - t0) / 1000;
   }
 
+  const first = (await (
+    await fetch(`${base}/api/recordings?size=20`, { headers: { authorization: `Bearer ${someone.token}` } })
+  ).json()) as RecordingList;
+  cursorOfPage1 = first.nextCursor!;
+
   // Sanity: every shape answers 200 with a plausible total.
   const totals: Record<string, number> = {};
   for (const shape of shapes) {
@@ -266,6 +290,19 @@ try {
     all.push(r.ms);
   });
   all.sort((a, b) => a - b);
+  const loadDuringList = os.loadavg();
+
+  // Each shape alone: its own throughput and latency at the same concurrency.
+  const solo = new Map<string, { rps: number; ms: number[] }>();
+  for (const shape of shapes) {
+    const ms: number[] = [];
+    const seconds = await pool(PER_SHAPE, async (i) => {
+      const r = await timed(`${base}/api/recordings?${shape.query(i + REQUESTS)}`, users[i % USERS]!.token);
+      if (r.status !== 200) errors++;
+      ms.push(r.ms);
+    });
+    solo.set(shape.name, { rps: PER_SHAPE / seconds, ms: ms.sort((a, b) => a - b) });
+  }
 
   // Range requests on the media route (a <video> seeking around): random 256 KiB ranges for a few seconds.
   const view = (await (
@@ -297,19 +334,21 @@ try {
   console.log(
     `GET /api/recordings, concurrency ${CONCURRENCY}, ${REQUESTS} requests rotating ${shapes.length} query shapes\n`,
   );
+  const cols = (ms: number[]) => [50, 95, 99].map((p) => round(percentile(ms, p)).toFixed(1).padStart(9)).join('');
   console.log(
-    `${'query shape'.padEnd(22)}${'matches'.padStart(9)}${'p50 ms'.padStart(9)}${'p95 ms'.padStart(9)}${'p99 ms'.padStart(9)}`,
+    `${'query shape'.padEnd(24)}${'matches'.padStart(9)}${'p50 ms'.padStart(9)}${'p95 ms'.padStart(9)}${'p99 ms'.padStart(9)}   │ alone: ${'req/s'.padStart(7)}${'p50 ms'.padStart(9)}${'p95 ms'.padStart(9)}${'p99 ms'.padStart(9)}`,
   );
   for (const shape of shapes) {
     const ms = perShape.get(shape.name)!.sort((a, b) => a - b);
+    const alone = solo.get(shape.name)!;
     console.log(
-      `${shape.name.padEnd(22)}${String(totals[shape.name]).padStart(9)}${round(percentile(ms, 50)).toFixed(1).padStart(9)}${round(percentile(ms, 95)).toFixed(1).padStart(9)}${round(percentile(ms, 99)).toFixed(1).padStart(9)}`,
+      `${shape.name.padEnd(24)}${String(totals[shape.name]).padStart(9)}${cols(ms)}   │        ${round(alone.rps).toFixed(0).padStart(7)}${cols(alone.ms)}`,
     );
   }
+  console.log(`${'all (mixed)'.padEnd(24)}${''.padStart(9)}${cols(all)}`);
   console.log(
-    `${'all'.padEnd(22)}${''.padStart(9)}${round(percentile(all, 50)).toFixed(1).padStart(9)}${round(percentile(all, 95)).toFixed(1).padStart(9)}${round(percentile(all, 99)).toFixed(1).padStart(9)}`,
+    `throughput ${round(REQUESTS / listSeconds)} req/s mixed, ${errors} errors; load average ${loadDuringList.map((l) => l.toFixed(2)).join(' ')} (1, 5, 15 min) at the end of the mixed run\n`,
   );
-  console.log(`throughput ${round(REQUESTS / listSeconds)} req/s, ${errors} errors\n`);
   const rangeMBps = rangeBytes / rangeSeconds / 1024 / 1024;
   console.log(
     `media route: random ${RANGE_BYTES / 1024} KiB ranges of a ${round(mediaSize / 1024 / 1024, 2)} MiB WebM, concurrency ${CONCURRENCY}, ${RANGE_SECONDS} s`,
@@ -334,6 +373,25 @@ try {
       rangeP99Ms: round(percentile(rangeMs, 99)),
       rangeErrors,
       cores: os.availableParallelism(),
+      loadAvg: loadDuringList.map((l) => round(l, 2)),
+      shapes: Object.fromEntries(
+        shapes.map((shape) => {
+          const ms = perShape.get(shape.name)!;
+          const alone = solo.get(shape.name)!;
+          return [
+            shape.name,
+            {
+              matches: totals[shape.name],
+              p50Ms: round(percentile(ms, 50)),
+              p99Ms: round(percentile(ms, 99)),
+              aloneRps: round(alone.rps),
+              aloneP50Ms: round(percentile(alone.ms, 50)),
+              aloneP95Ms: round(percentile(alone.ms, 95)),
+              aloneP99Ms: round(percentile(alone.ms, 99)),
+            },
+          ];
+        }),
+      ),
     }),
   );
 } finally {

@@ -89,8 +89,11 @@ export interface OnlineUsers {
   users: UserSummary[];
 }
 
-/** Columns `GET /api/recordings` sorts by (`sort`), with `order` asc or desc. Default: newest first. */
-export const RECORDING_SORTS = ['startedAt', 'durationMs', 'title', 'location'] as const;
+/**
+ * Columns `GET /api/recordings` sorts by (`sort`), with `order` asc or desc. Default: newest first, or the best
+ * match first when `q` is given (`relevance`, which needs `q`; ties newest first).
+ */
+export const RECORDING_SORTS = ['startedAt', 'durationMs', 'title', 'location', 'relevance'] as const;
 export type RecordingSort = (typeof RECORDING_SORTS)[number];
 export const RECORDING_PAGE_SIZE_MAX = 100;
 export const RECORDING_PAGE_SIZE_DEFAULT = 20;
@@ -101,6 +104,11 @@ export const RECORDING_PAGE_SIZE_DEFAULT = 20;
  * `minDurationMs`/`maxDurationMs` (milliseconds, inclusive), `location` and `q` (text contained in the location or
  * the title, case-insensitive), `presenter` (a nickname or a user id), `mine` (`true`: only the caller's),
  * `sort` (one of RECORDING_SORTS) and `order` (`asc` | `desc`). Any other parameter is a 400 `request.invalid`.
+ * `q` is a search (ranked, see `relevance`) of the title and the presenter's nickname, in any language: on
+ * MySQL/MariaDB every word of `q` must begin a word of either (Chinese, Japanese and Korean text matched by its
+ * character pairs, like MySQL's ngram parser); on SQLite every word of `q` must appear in either.
+ * `cursor`: the `nextCursor` of the previous page (keyset paging: the same cost on any page); the other
+ * parameters must stay the same, and `page` must not be given with it.
  */
 export interface RecordingListQuery {
   page?: number;
@@ -115,6 +123,7 @@ export interface RecordingListQuery {
   mine?: boolean;
   sort?: RecordingSort;
   order?: 'asc' | 'desc';
+  cursor?: string;
 }
 
 /** A recording in the library (`GET /api/recordings`, `GET /api/recordings/:id`). */
@@ -140,6 +149,38 @@ export interface RecordingView {
   urlsExpireAt: string;
   /** True when the caller owns it (and so may delete it). */
   mine: boolean;
+  /** The owner's trim (ms from the start of the file): the player plays only [trimStartMs, trimEndMs]. */
+  trimStartMs: number | null;
+  trimEndMs: number | null;
+  /** The owner's only (else null): signed URL of the original file, as an attachment. */
+  downloadUrl: string | null;
+  /** The owner's only, once cut (POST /:id/cut): signed URL of the trimmed file, as an attachment. */
+  cutUrl: string | null;
+}
+
+/**
+ * Owner tools of `/api/recordings/:id` (its presenter only; others get 403 `recording.forbidden`):
+ * - `PATCH` body `RecordingEditBody` → `RecordingView` (rename; set or clear the trim);
+ * - `POST /:id/cut` → `RecordingView` with `cutUrl`: the trim cut by ffmpeg stream copy (it starts at the keyframe
+ *   at or before `trimStartMs`), kept beside the original;
+ * - `POST /:id/cut/confirm` → `RecordingView`: the original is replaced by the cut (trim cleared);
+ * - `POST /:id/share` body `RecordingShareBody` → `RecordingShare`: a link to watch without an account.
+ */
+export interface RecordingEditBody {
+  title?: string;
+  trimStartMs?: number | null;
+  trimEndMs?: number | null;
+}
+export const RECORDING_TITLE_MAX = 200;
+export interface RecordingShareBody {
+  /** How long the link works, 60 s to RECORDING_SHARE_MAX_S (7 days). */
+  expiresInS: number;
+}
+export const RECORDING_SHARE_MAX_S = 7 * 24 * 3600;
+export interface RecordingShare {
+  /** `/api/recordings/:id/share?exp&sig`: the video itself, playable in a browser tab. */
+  url: string;
+  expiresAt: string;
 }
 
 /** Answer of `GET /api/recordings`. */
@@ -147,6 +188,15 @@ export interface RecordingList {
   recordings: RecordingView[];
   page: number;
   size: number;
-  /** Recordings matching the filters, over all pages. */
+  /** Recordings matching the filters, over all pages: see `totalKind`. */
   total: number;
+  /**
+   * `exact`: counted for this answer; `cached`: counted at `totalAsOf` (at most RECORDING_TOTAL_TTL_S seconds
+   * ago, and never across a change this server made), so recordings added since by another server may be missing.
+   */
+  totalKind: 'exact' | 'cached';
+  totalAsOf: string;
+  /** Pass as `cursor` for the next page; null on the last page. (`page` is 0 on a page asked for by cursor.) */
+  nextCursor: string | null;
 }
+export const RECORDING_TOTAL_TTL_S = 30;

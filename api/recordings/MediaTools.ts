@@ -69,6 +69,18 @@ export class MediaTools {
     await run(this.ffmpeg, ['-hide_banner', '-nostdin', '-v', 'error', '-y', '-i', src, '-map', '0', '-c', 'copy', '-f', 'webm', dst], signal);
   }
 
+  /**
+   * Writes the part [startMs, endMs] of `src` into `dst` as WebM by stream copy (no re-encoding): the cut starts at
+   * the keyframe at or before `startMs`, so it may begin a little early; it ends at `endMs`.
+   */
+  async cut(src: string, dst: string, startMs: number, endMs: number, signal?: AbortSignal): Promise<void> {
+    if (!this.ffmpeg) throw new Error('ffmpeg is not available');
+    await run(this.ffmpeg, [
+      '-hide_banner', '-nostdin', '-v', 'error', '-y', '-ss', (startMs / 1000).toFixed(3), '-i', src,
+      '-t', ((endMs - startMs) / 1000).toFixed(3), '-map', '0', '-c', 'copy', '-avoid_negative_ts', 'make_zero', '-f', 'webm', dst,
+    ], signal);
+  }
+
   /** Writes one JPEG frame of `src` taken at `atSeconds` into `dst` (at most 640 px wide). */
   async poster(src: string, dst: string, atSeconds: number, signal?: AbortSignal): Promise<void> {
     if (!this.ffmpeg) throw new Error('ffmpeg is not available');

@@ -4,16 +4,30 @@
  * the row's id and resolved inside RECORDINGS_DIR; nothing from a request becomes a path.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { Op, type Transaction } from 'sequelize';
+import { QueryTypes, type Transaction } from 'sequelize';
 import { OnairError } from '../contract/errors.js';
-import type { RecordingList, RecordingView } from '../contract/rest.js';
+import type { RecordingList, RecordingShare, RecordingView } from '../contract/rest.js';
 import type { Database, Recording } from '../db/index.js';
 import { nicknameKey } from '../auth/rules.js';
-import { filterWhere, hiddenFrom, LIBRARY_STATUSES, listOrder, presenterCandidates, visibleTo, type RecordingFilters } from './RecordingQuery.js';
+import { SHELF } from '../db/Recording.js';
+import {
+  decodeCursor,
+  encodeCursor,
+  LIBRARY_STATUSES,
+  listQuery,
+  presenterCandidates,
+  ROW_COLUMNS,
+  type Dialect,
+  type ListQuery,
+  type RawRow,
+  type RecordingFilters,
+} from './RecordingQuery.js';
+import { QueryCache } from './QueryCache.js';
 import { realPathInside, resolveInside } from './recordingPath.js';
+import type { MediaTools } from './MediaTools.js';
 import type { SignedKind, UrlSigner } from './UrlSigner.js';
 
 export interface RecordingLibraryOptions {
@@ -21,12 +35,28 @@ export interface RecordingLibraryOptions {
   recordingsDir: string;
   signer: UrlSigner;
   log: Logger;
+  /** ffmpeg and ffprobe, for cutting a trimmed recording (without: cutting answers media.unavailable). */
+  tools?: MediaTools;
 }
 
 /** A file to serve. */
 export interface RecordingFile {
   path: string;
   mimeType: string;
+  /** The file name to download it as, or null to show it inline. */
+  attachment: string | null;
+}
+
+/** The owner's changes (PATCH): only what is given changes. */
+export interface RecordingEdit {
+  title?: string;
+  trimStartMs?: number | null;
+  trimEndMs?: number | null;
+}
+
+/** A title as a file name: letters, digits, spaces and a few signs kept, at most 80 characters. */
+function downloadName(title: string): string {
+  return title.replace(/[^\p{L}\p{N} ._()-]+/gu, '_').trim().slice(0, 80) || 'recording';
 }
 
 /** Files moved aside by a delete wait here until the row is gone (see `reconcileRecordings`). */
@@ -39,63 +69,243 @@ export interface TrashManifest {
   files: Array<{ from: string; to: string }>;
 }
 
-const OWNER_ATTRIBUTES = ['id', 'nickname'];
-
 function notFound(id: number): OnairError {
   return new OnairError('recording.notFound', `recording ${id} was not found`);
 }
 
 export class RecordingLibrary {
   readonly #opts: RecordingLibraryOptions;
+  readonly #dialect: Dialect;
+  readonly #cache: QueryCache;
+  /** Nickname keys → user ids of presenters asked for. */
+  readonly #userIds = new Map<string, number>();
 
   constructor(options: RecordingLibraryOptions) {
     this.#opts = options;
+    this.#dialect = options.db.sequelize.getDialect() === 'sqlite' ? 'sqlite' : 'mysql';
+    this.#cache = new QueryCache(options.db.sequelize, () => options.db.Recording.generation);
   }
 
   /** One page of the library as `viewerId` sees it. */
   /** `sessionId` (Session.id) binds the signed URLs to the viewer's session. */
   async list(filters: RecordingFilters, viewerId: number, sessionId?: string): Promise<RecordingList> {
-    const { Recording, User } = this.#opts.db;
+    const { sequelize } = this.#opts.db;
+    const cursor = filters.cursor ? decodeCursor(filters.cursor, filters) : null;
     const presenterIds = filters.presenter === undefined ? null : await this.#presenterIds(filters.presenter);
-    const filtered = filterWhere(filters, viewerId, presenterIds);
-    const where = { [Op.and]: [...filtered, visibleTo(viewerId)] };
-    // The total is everything filtered less what the viewer may not see: two counts that read indexes only,
-    // where counting the visible rows directly would test every row against the calls.
-    const [all, hidden, rows] = await Promise.all([
-      Recording.count({ where: { [Op.and]: filtered } }),
-      Recording.count({ where: { [Op.and]: [...filtered, hiddenFrom(viewerId)] } }),
-      Recording.findAll({
-        where,
-        order: listOrder(filters),
-        limit: filters.size,
-        offset: (filters.page - 1) * filters.size,
-        include: [{ model: User, as: 'owner', attributes: OWNER_ATTRIBUTES }],
-      }),
+    const query = listQuery(this.#dialect, filters, viewerId, presenterIds, cursor);
+    const [rows, totals] = await Promise.all([
+      this.#page(query, viewerId),
+      Promise.all(query.counts.map((count) => this.#cache.count(count.sql, count.params))),
     ]);
     const exp = this.#opts.signer.expiry();
-    return { recordings: rows.map((row) => this.#view(row, viewerId, exp, sessionId)), page: filters.page, size: filters.size, total: all - hidden };
+    const more = rows.length >= query.limit;
+    const shown = more ? rows.slice(0, filters.size) : rows;
+    const last = shown[shown.length - 1];
+    const nextCursor =
+      more && last
+        ? encodeCursor({
+            sort: filters.sort,
+            order: filters.order,
+            values: query.keys.map((key, i) => cursorValue(last[`k${i}`], key.type)),
+            id: Number(last.id),
+          })
+        : null;
+    const counted = totals.every((t) => t.fresh);
+    const asOf = totals.reduce((min, t) => Math.min(min, t.at), Date.now());
+    return {
+      recordings: shown.map((row) => this.#view(row, viewerId, exp, sessionId)),
+      page: cursor ? 0 : filters.page,
+      size: filters.size,
+      total: totals.reduce((sum, t) => sum + t.value, 0),
+      totalKind: counted ? 'exact' : 'cached',
+      totalAsOf: new Date(asOf).toISOString(),
+      nextCursor,
+    };
+  }
+
+  /** The rows of a list query's page (and one more when there is a next page), in order. */
+  async #page(query: ListQuery, viewerId: number): Promise<Array<RawRow & Record<string, unknown>>> {
+    type PageRow = RawRow & Record<string, unknown>;
+    if (!query.page) return [];
+    const { sequelize } = this.#opts.db;
+    if (query.shared) {
+      // A search: the candidates every viewer shares (cached), less what this viewer may not see.
+      const { sql, take } = query.shared;
+      const candidates = (await this.#cache.rows<{ id: number; shelf: number; userId: number } & Record<string, unknown>>(sql.sql, sql.params)).value;
+      const visible = candidates.filter((c) => Number(c.shelf) === SHELF.everyone || Number(c.userId) === viewerId);
+      if (candidates.length < take || visible.length >= query.offset + query.limit) {
+        const picked = visible.slice(query.offset, query.offset + query.limit);
+        if (picked.length === 0) return [];
+        const full = await sequelize.query<PageRow>(
+          `SELECT ${ROW_COLUMNS} FROM recordings r LEFT JOIN users u ON u.id = r.userId WHERE r.id IN (?)`,
+          { replacements: [picked.map((c) => c.id)], type: QueryTypes.SELECT },
+        );
+        const byId = new Map(full.map((row) => [Number(row.id), row]));
+        return picked.flatMap((c) => {
+          const row = byId.get(Number(c.id));
+          return row ? [{ ...c, ...row }] : [];
+        });
+      }
+    }
+    return sequelize.query<PageRow>(query.page.sql, { replacements: query.page.params, type: QueryTypes.SELECT });
   }
 
   /** A recording of the library, as `viewerId` sees it; `recording.notFound` when it is not in the library. */
   async get(id: number, viewerId: number, sessionId?: string): Promise<RecordingView> {
-    const row = await this.#visible(id, viewerId);
+    const row = await this.#visibleRow(id, viewerId);
     return this.#view(row, viewerId, this.#opts.signer.expiry(), sessionId);
+  }
+
+  /** The row of a recording `viewerId` may see, raw, with its presenter's nickname. */
+  async #visibleRow(id: number, viewerId: number): Promise<RawRow> {
+    const [row] = await this.#opts.db.sequelize.query<RawRow>(
+      `SELECT ${ROW_COLUMNS} FROM recordings r LEFT JOIN users u ON u.id = r.userId
+       WHERE r.id = ? AND (r.shelf = ? OR (r.shelf = ? AND r.userId = ?))`,
+      { replacements: [id, SHELF.everyone, SHELF.owner, viewerId], type: QueryTypes.SELECT },
+    );
+    if (!row) throw notFound(id);
+    return row;
   }
 
   /** The file behind a verified signed URL; `recording.notFound` when the row or the file is gone. */
   async file(id: number, kind: SignedKind): Promise<RecordingFile> {
     const row = await this.#opts.db.Recording.findOne({
       where: { id, status: [...LIBRARY_STATUSES] },
-      attributes: ['id', 'fileName', 'posterFileName', 'mimeType'],
+      attributes: ['id', 'title', 'fileName', 'posterFileName', 'cutFileName', 'mimeType'],
     });
     if (!row) throw notFound(id);
-    const relative = kind === 'media' ? row.fileName : row.posterFileName;
+    const relative = kind === 'poster' ? row.posterFileName : kind === 'cut' ? row.cutFileName : row.fileName;
     const file = relative ? await realPathInside(this.#opts.recordingsDir, relative) : null;
+    const what = kind === 'poster' ? 'poster' : kind === 'cut' ? 'trimmed cut' : 'media file';
     if (!file) {
       if (relative) this.#opts.log.warn({ recordingId: id, kind }, 'the file of a recording is missing or outside the recordings folder');
-      throw new OnairError('recording.notFound', `recording ${id} has no ${kind === 'media' ? 'media file' : 'poster'}`);
+      throw new OnairError('recording.notFound', `recording ${id} has no ${what}`);
     }
-    return { path: file, mimeType: kind === 'media' ? row.mimeType : 'image/jpeg' };
+    const attachment =
+      kind === 'download' || kind === 'cut' ? `${downloadName(row.title)}${kind === 'cut' ? ' (trimmed)' : ''}.webm` : null;
+    return { path: file, mimeType: kind === 'poster' ? 'image/jpeg' : row.mimeType, attachment };
+  }
+
+  /**
+   * The owner's edit of a recording: a new title, and the trim (the part kept, played, and downloaded as the cut).
+   * A changed trim drops a cut made from the old one. `null` clears a trim point.
+   */
+  async edit(id: number, viewerId: number, changes: RecordingEdit): Promise<RecordingView> {
+    let dropped: string | null = null;
+    await this.#opts.db.sequelize.transaction(async (transaction) => {
+      const row = await this.#ownRow(id, viewerId, transaction);
+      const start = changes.trimStartMs === undefined ? row.trimStartMs : changes.trimStartMs;
+      const end = changes.trimEndMs === undefined ? row.trimEndMs : changes.trimEndMs;
+      const duration = row.durationMs;
+      if (start !== null && duration !== null && start >= duration) {
+        throw new OnairError('request.invalid', `body.trimStartMs: must be less than the duration (${duration} ms)`);
+      }
+      if (end !== null && duration !== null && end > duration) {
+        throw new OnairError('request.invalid', `body.trimEndMs: must not be more than the duration (${duration} ms)`);
+      }
+      if (start !== null && end !== null && end <= start) {
+        throw new OnairError('request.invalid', 'body.trimEndMs: must be after trimStartMs');
+      }
+      const trimChanged = start !== row.trimStartMs || end !== row.trimEndMs;
+      if (trimChanged && row.cutFileName) dropped = row.cutFileName;
+      await row.update(
+        {
+          ...(changes.title !== undefined ? { title: changes.title } : {}),
+          trimStartMs: start,
+          trimEndMs: end,
+          ...(trimChanged ? { cutFileName: null } : {}),
+        },
+        { transaction },
+      );
+    });
+    if (dropped) await this.#removeFile(dropped, id);
+    this.#opts.log.info({ recordingId: id, userId: viewerId, changes }, 'recording edited');
+    return this.get(id, viewerId);
+  }
+
+  /**
+   * Cuts the trimmed part into a file of its own (ffmpeg stream copy: it starts at the keyframe at or before the
+   * trim's start), kept beside the original until the owner confirms (confirmCut) or changes the trim.
+   */
+  async cut(id: number, viewerId: number): Promise<RecordingView> {
+    const { tools } = this.#opts;
+    if (!tools?.ffmpeg) throw new OnairError('media.unavailable', 'ffmpeg is not available on this server: recordings cannot be cut');
+    const row = await this.#ownRow(id, viewerId);
+    if (row.trimStartMs === null && row.trimEndMs === null) {
+      throw new OnairError('request.invalid', 'body: set the trim (trimStartMs, trimEndMs) before cutting');
+    }
+    const src = await realPathInside(this.#opts.recordingsDir, row.fileName);
+    if (!src) throw new OnairError('recording.notFound', `recording ${id} has no media file`);
+    const relative = path.join(path.dirname(row.fileName), `${path.basename(row.fileName, path.extname(row.fileName))}.cut-${randomBytes(4).toString('hex')}.webm`);
+    const dst = resolveInside(this.#opts.recordingsDir, relative)!;
+    const start = row.trimStartMs ?? 0;
+    const end = row.trimEndMs ?? row.durationMs ?? 24 * 3_600_000;
+    try {
+      await tools.cut(src, `${dst}.part`, start, end);
+      await rename(`${dst}.part`, dst);
+    } catch (err) {
+      await rm(`${dst}.part`, { force: true });
+      this.#opts.log.error({ err, recordingId: id }, 'cutting a recording failed');
+      throw new OnairError('media.failed', 'the recording could not be cut');
+    }
+    let previous: string | null = null;
+    const kept = await this.#opts.db.sequelize.transaction(async (transaction) => {
+      const locked = await this.#opts.db.Recording.findByPk(id, { transaction, lock: transaction.LOCK.UPDATE });
+      // The trim changed (or the row went) while cutting: this cut is not the owner's any more.
+      if (!locked || locked.trimStartMs !== row.trimStartMs || locked.trimEndMs !== row.trimEndMs) return false;
+      previous = locked.cutFileName;
+      await locked.update({ cutFileName: relative }, { transaction });
+      return true;
+    });
+    if (!kept) {
+      await rm(dst, { force: true });
+      throw notFound(id);
+    }
+    if (previous) await this.#removeFile(previous, id);
+    this.#opts.log.info({ recordingId: id, startMs: start, endMs: end }, 'recording cut');
+    return this.get(id, viewerId);
+  }
+
+  /** Replaces the original file with the cut: the recording is now the trimmed part (its trim cleared). */
+  async confirmCut(id: number, viewerId: number): Promise<RecordingView> {
+    const { tools } = this.#opts;
+    await this.#opts.db.sequelize.transaction(async (transaction) => {
+      const row = await this.#ownRow(id, viewerId, transaction);
+      if (!row.cutFileName) throw new OnairError('request.invalid', 'body: there is no cut to confirm (cut the recording first)');
+      const cut = await realPathInside(this.#opts.recordingsDir, row.cutFileName);
+      const original = resolveInside(this.#opts.recordingsDir, row.fileName);
+      if (!cut || !original) throw new OnairError('recording.notFound', `recording ${id} has no trimmed cut`);
+      const probed = tools?.ffprobe ? await tools.probe(cut).catch(() => null) : null;
+      const durationMs = probed?.durationMs ?? (row.trimEndMs ?? row.durationMs ?? 0) - (row.trimStartMs ?? 0);
+      await rename(cut, original);
+      await row.update(
+        { durationMs, sizeBytes: (await stat(original)).size, trimStartMs: null, trimEndMs: null, cutFileName: null },
+        { transaction },
+      );
+    });
+    this.#opts.log.info({ recordingId: id, userId: viewerId }, 'recording replaced by its cut');
+    return this.get(id, viewerId);
+  }
+
+  /** A link to watch the recording without an account, until it expires (at most SHARE_MAX_MS). */
+  async share(id: number, viewerId: number, expiresInMs: number): Promise<RecordingShare> {
+    const row = await this.#ownRow(id, viewerId);
+    const link = this.#opts.signer.url('share', row.id, this.#opts.signer.shareExpiry(expiresInMs));
+    this.#opts.log.info({ recordingId: id, userId: viewerId, expiresAt: link.expiresAt }, 'recording shared');
+    return { url: link.url, expiresAt: link.expiresAt.toISOString() };
+  }
+
+  /** A recording of `viewerId`'s, in the library (not one still recording); notFound or forbidden otherwise. */
+  async #ownRow(id: number, viewerId: number, transaction?: Transaction): Promise<Recording> {
+    const row = await this.#opts.db.Recording.findByPk(id, { transaction, lock: transaction ? transaction.LOCK.UPDATE : undefined });
+    if (!row || !this.#mayShow(row, viewerId) || row.shelf === SHELF.none) throw notFound(id);
+    if (row.userId !== viewerId) throw new OnairError('recording.forbidden', 'only its presenter may change a recording');
+    return row;
+  }
+
+  async #removeFile(relative: string, id: number): Promise<void> {
+    const file = resolveInside(this.#opts.recordingsDir, relative);
+    if (file) await rm(file, { force: true }).catch((err: unknown) => this.#opts.log.warn({ err, recordingId: id }, 'removing a file failed'));
   }
 
   /**
@@ -110,7 +320,7 @@ export class RecordingLibrary {
     let trash: string | null = null;
     try {
       const row = await Recording.findByPk(id, { transaction, lock: transaction.LOCK.UPDATE });
-      if (!row || !(await this.#mayShow(row, viewerId, transaction))) throw notFound(id);
+      if (!row || !this.#mayShow(row, viewerId)) throw notFound(id);
       if (row.userId !== viewerId) throw new OnairError('recording.forbidden', 'only its presenter may delete a recording');
       if (row.status === 'recording') throw new OnairError('recording.forbidden', 'this recording is still going on: end the live first');
       trash = path.join(this.#opts.recordingsDir, TRASH_DIR, `${id}-${randomBytes(6).toString('hex')}`);
@@ -133,7 +343,7 @@ export class RecordingLibrary {
    * at any point leaves enough to put them back.
    */
   async #moveAside(row: Recording, trash: string): Promise<TrashManifest> {
-    const files = [row.fileName, row.posterFileName]
+    const files = [row.fileName, row.posterFileName, row.cutFileName]
       .filter((name): name is string => !!name && resolveInside(this.#opts.recordingsDir, name) !== null)
       .map((name, i) => ({ from: name, to: `${i}-${path.basename(name)}` }));
     const manifest: TrashManifest = { recordingId: row.id, files };
@@ -167,51 +377,72 @@ export class RecordingLibrary {
     const { id, nickname } = presenterCandidates(presenter);
     const ids = id === null ? [] : [id];
     if (nickname) {
-      const user = await this.#opts.db.User.findOne({ where: { nicknameKey: nicknameKey(nickname) }, attributes: ['id'] });
-      if (user && !ids.includes(user.id)) ids.push(user.id);
+      const key = nicknameKey(nickname);
+      let userId = this.#userIds.get(key);
+      if (userId === undefined) {
+        const [user] = await this.#opts.db.sequelize.query<{ id: number }>('SELECT id FROM users WHERE nicknameKey = ?', {
+          replacements: [key],
+          type: QueryTypes.SELECT,
+        });
+        // Only found users are kept (a nickname is never renamed; one not taken yet may be taken any time).
+        if (user) {
+          userId = Number(user.id);
+          if (this.#userIds.size >= 10_000) this.#userIds.clear();
+          this.#userIds.set(key, userId);
+        }
+      }
+      if (userId !== undefined && !ids.includes(userId)) ids.push(userId);
     }
     return ids;
   }
 
-  async #visible(id: number, viewerId: number): Promise<Recording> {
-    const { Recording, User } = this.#opts.db;
-    const row = await Recording.findOne({
-      where: { id, status: [...LIBRARY_STATUSES] },
-      include: [{ model: User, as: 'owner', attributes: OWNER_ATTRIBUTES }],
-    });
-    if (!row || !(await this.#mayShow(row, viewerId))) throw notFound(id);
-    return row;
+  /** Its owner sees every row of theirs; others see the library's broadcasts (the row's `shelf`). */
+  #mayShow(row: Recording, viewerId: number): boolean {
+    return row.userId === viewerId || row.shelf === SHELF.everyone;
   }
 
-  /** Everyone sees broadcasts; a call's recording is its owner's only. */
-  async #mayShow(row: Recording, viewerId: number, transaction?: Transaction): Promise<boolean> {
-    if (row.userId === viewerId || row.liveId === null) return true;
-    const live = await this.#opts.db.Live.findOne({ where: { id: row.liveId, kind: { [Op.eq]: 'call' } }, attributes: ['id'], transaction });
-    return live === null;
-  }
-
-  #view(row: Recording, viewerId: number, exp: number, sessionId: string | undefined): RecordingView {
+  #view(row: RawRow, viewerId: number, exp: number, sessionId: string | undefined): RecordingView {
     const { signer } = this.#opts;
-    const media = signer.url('media', row.id, exp, sessionId);
-    const owner = row.owner;
+    const id = Number(row.id);
+    const userId = Number(row.userId);
+    const media = signer.url('media', id, exp, sessionId);
     return {
-      id: row.id,
+      id,
       liveId: row.liveId,
       title: row.title,
-      presenter: { id: row.userId, nickname: owner?.nickname ?? 'unknown', avatarUrl: `/api/users/${row.userId}/avatar.svg` },
-      startedAt: row.startedAt.toISOString(),
-      endedAt: row.endedAt ? row.endedAt.toISOString() : null,
-      durationMs: row.durationMs,
-      sizeBytes: row.sizeBytes,
+      presenter: { id: userId, nickname: row.nickname ?? 'unknown', avatarUrl: `/api/users/${userId}/avatar.svg` },
+      startedAt: isoOf(row.startedAt),
+      endedAt: row.endedAt === null ? null : isoOf(row.endedAt),
+      durationMs: row.durationMs === null ? null : Number(row.durationMs),
+      sizeBytes: row.sizeBytes === null ? null : Number(row.sizeBytes),
       location: row.location,
       status: row.status,
       mimeType: row.mimeType,
       mediaUrl: media.url,
-      posterUrl: row.posterFileName ? signer.url('poster', row.id, exp, sessionId).url : null,
+      posterUrl: row.posterFileName ? signer.url('poster', id, exp, sessionId).url : null,
       urlsExpireAt: media.expiresAt.toISOString(),
-      mine: row.userId === viewerId,
+      mine: userId === viewerId,
+      trimStartMs: row.trimStartMs === null ? null : Number(row.trimStartMs),
+      trimEndMs: row.trimEndMs === null ? null : Number(row.trimEndMs),
+      downloadUrl: userId === viewerId ? signer.url('download', id, exp, sessionId).url : null,
+      cutUrl: userId === viewerId && row.cutFileName ? signer.url('cut', id, exp, sessionId).url : null,
     };
   }
+}
+
+/** A date as the driver gives it (mysql2: a Date; SQLite: `2025-03-30 10:00:00.000 +00:00`), in ISO 8601. */
+function isoOf(value: Date | string): string {
+  if (value instanceof Date) return value.toISOString();
+  const m = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2}(?:\.\d+)?)\s*(Z|[+-]\d{2}:\d{2})?$/.exec(value);
+  return new Date(m ? `${m[1]}T${m[2]}${m[3] ?? 'Z'}` : value).toISOString();
+}
+
+/** A sort key's value of a row, as a cursor keeps it. */
+function cursorValue(value: unknown, type: 'date' | 'number' | 'text'): string | number | null {
+  if (value === null || value === undefined) return null;
+  if (type === 'date') return isoOf(value as Date | string);
+  if (type === 'number') return Number(value);
+  return String(value);
 }
 
 async function rollback(transaction: Transaction): Promise<void> {

@@ -3,12 +3,20 @@
  * send an Authorization header) load them: `?exp=<unix seconds>&sig=<HMAC-SHA256(secret, kind:id:exp), base64url>`.
  * Expiries are rounded up to a bucket so that URLs handed out close together are the same (browser caches hit).
  * A URL handed to a signed-in user also carries its session's public handle (`&sid=`, signed with the rest): the
- * media route refuses it once that session is over (logout or expiry), so a link dies with its session.
+ * media route refuses it once that session is over (logout or expiry), so a link dies with its session. Share links
+ * alone carry no session: they are meant for people without an account, and live as long as the owner chose.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { OnairError } from '../contract/errors.js';
 
-export type SignedKind = 'media' | 'poster';
+/**
+ * `media` and `poster` for the player; `download` (the original, as an attachment) and `cut` (the trimmed file)
+ * for the owner; `share`: the media through a link the owner hands out, which lives up to SHARE_MAX_MS.
+ */
+export type SignedKind = 'media' | 'poster' | 'download' | 'cut' | 'share';
+
+/** The longest a share link may live. */
+export const SHARE_MAX_MS = 7 * 24 * 3_600_000;
 
 export interface UrlSignerOptions {
   /** How long a URL works at least (default 30 min). */
@@ -53,6 +61,11 @@ export class UrlSigner {
     return createHmac('sha256', this.#secret).update(`onair-recording:${kind}:${id}:${exp}${bound}`).digest('base64url');
   }
 
+  /** The expiry (unix seconds) of a share link that lives `ms` (at most SHARE_MAX_MS). */
+  shareExpiry(ms: number): number {
+    return Math.floor((this.#now() + Math.min(ms, SHARE_MAX_MS)) / 1000);
+  }
+
   /** `/api/recordings/<id>/<kind>?exp=..&sig=..`, or `?exp=..&sid=..&sig=..` when bound to session `sid`. */
   url(kind: SignedKind, id: number, exp = this.expiry(), sid?: string): SignedUrl {
     const session = sid === undefined ? '' : `&sid=${sid}`;
@@ -67,6 +80,7 @@ export class UrlSigner {
    * forged, or for another recording or kind) or `recording.expiredSignature` (genuine but past its expiry).
    */
   verify(kind: SignedKind, id: number, exp: unknown, sig: unknown, sid?: unknown): void {
+    const maxMs = kind === 'share' ? SHARE_MAX_MS : this.#ttlMs + this.#bucketMs;
     if (typeof exp !== 'string' || typeof sig !== 'string' || !EXP_PATTERN.test(exp) || !SIG_PATTERN.test(sig)) {
       throw new OnairError('recording.invalidSignature', 'this link is not valid: open the recording again');
     }
@@ -80,7 +94,7 @@ export class UrlSigner {
     const expMs = Number(exp) * 1000;
     if (expMs <= this.#now()) throw new OnairError('recording.expiredSignature', 'this link has expired: open the recording again');
     // Genuine but further out than this signer would ever sign (e.g. the TTL was lowered since).
-    if (expMs > this.#now() + this.#ttlMs + this.#bucketMs + 1000) {
+    if (expMs > this.#now() + maxMs + 1000) {
       throw new OnairError('recording.invalidSignature', 'this link is not valid: open the recording again');
     }
   }

@@ -53,7 +53,7 @@ export async function createRecordings(deps: RecordingsDeps): Promise<Recordings
   if (!tools.ffmpeg) log.warn('ffmpeg was not found: recordings will not be remuxed (seekable) nor get posters');
   else if (!tools.ffprobe) log.warn('ffprobe was not found: durations come from the files\' headers');
   const signer = new UrlSigner(deps.config.signingSecret, deps.urls);
-  const library = new RecordingLibrary({ db: deps.db, recordingsDir: deps.config.recordingsDir, signer, log });
+  const library = new RecordingLibrary({ db: deps.db, recordingsDir: deps.config.recordingsDir, signer, log, tools });
   const finaliser = new RecordingFinaliser({ db: deps.db, recordingsDir: deps.config.recordingsDir, tools, log });
   let reconciling: Promise<ReconcileReport | null> | null = null;
   return {

@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ForeignKeyConstraintError, UniqueConstraintError } from 'sequelize';
 import { newPublicId, openDatabase, type Database } from '../../api/db/index.js';
+import { createMigrator } from '../../api/db/migrator.js';
 import { createTestDatabase, type DatabaseKind, type TestDatabase } from '../support/db.js';
 import { skipUnless } from '../support/services.js';
 
 const TABLES = ['users', 'lives', 'recordings', 'calls'];
-const MIGRATIONS = ['0001-initial', '0002-library-indexes'];
+const MIGRATIONS = ['0001-initial', '0002-library-indexes', '0003-library-scale'];
 
 /** The indexes the VOD library and the lookups rely on, per table. */
 const INDEXES: Record<string, string[]> = {
@@ -14,23 +15,29 @@ const INDEXES: Record<string, string[]> = {
   lives: ['lives_status', 'lives_user_started', 'lives_call', 'lives_kind'],
   recordings: [
     'recordings_file',
-    'recordings_started',
-    'recordings_duration',
     'recordings_user_started',
-    'recordings_location_started',
     'recordings_status_started',
     'recordings_live',
-    'recordings_title',
+    'recordings_shelf_started',
+    'recordings_shelf_duration',
+    'recordings_shelf_title',
+    'recordings_shelf_location',
+    'recordings_user_shelf_started',
+    'recordings_user_shelf_duration',
+    'recordings_user_shelf_title',
   ],
   calls: ['calls_caller_created', 'calls_callee_created'],
 };
 
 async function tableNames(db: Database): Promise<string[]> {
   const tables = (await db.sequelize.getQueryInterface().showAllTables()) as Array<string | { tableName: string }>;
-  return tables
-    .map((t) => (typeof t === 'string' ? t : t.tableName))
-    .filter((t) => t !== 'sqlite_sequence')
-    .sort();
+  return (
+    tables
+      .map((t) => (typeof t === 'string' ? t : t.tableName))
+      // SQLite's FTS5 search table and its shadow tables (recordings_fts_data, …) are checked on their own.
+      .filter((t) => t !== 'sqlite_sequence' && !t.startsWith('recordings_fts'))
+      .sort()
+  );
 }
 
 async function indexNames(db: Database, table: string): Promise<string[]> {
@@ -179,6 +186,64 @@ for (const { kind, skip } of kinds) {
       assert.deepEqual(await db.migrateDown(), [], 'nothing left to revert');
       assert.deepEqual(await db.migrate(), MIGRATIONS);
       assert.deepEqual(await tableNames(db), ['SequelizeMeta', ...TABLES].sort());
+    });
+  });
+}
+
+for (const { kind, skip } of kinds) {
+  describe(`0003-library-scale on ${kind}`, { skip }, () => {
+    test('backfills who sees each recording and its search text from the rows already there', async () => {
+      const testDb = await createTestDatabase(kind);
+      const db = await openDatabase(testDb.url);
+      try {
+        await createMigrator(db.sequelize).up({ to: '0002-library-indexes' });
+        const q = (sql: string, replacements: unknown[] = []) => db.sequelize.query(sql, { replacements });
+        const now = new Date().toISOString().replace('T', ' ').replace('Z', '');
+        await q(
+          "INSERT INTO users (id, nickname, nicknameKey, passwordHash, avatarSeed, createdAt, updatedAt) VALUES (1, 'Wang_Fang', 'wang_fang', 'x', 's', ?, ?)",
+          [now, now],
+        );
+        for (const [id, liveKind] of [
+          ['L1', 'call'],
+          ['L2', 'broadcast'],
+        ]) {
+          await q("INSERT INTO lives (id, userId, kind, title, status, startedAt) VALUES (?, 1, ?, 't', 'ended', ?)", [
+            id,
+            liveKind,
+            now,
+          ]);
+        }
+        const rows: Array<[number, string | null, string, string]> = [
+          [1, 'L1', 'ready', '通话'],
+          [2, 'L2', 'incomplete', '音乐会直播'],
+          [3, null, 'ready', 'Morning show'],
+          [4, 'L2', 'recording', 'Still going'],
+          [5, null, 'failed', 'Broken'],
+        ];
+        for (const [id, liveId, status, title] of rows) {
+          await q(
+            'INSERT INTO recordings (id, liveId, userId, title, fileName, mimeType, startedAt, status, createdAt, updatedAt) VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, ?)',
+            [id, liveId, title, `${id}.webm`, 'video/webm', now, status, now, now],
+          );
+        }
+        assert.deepEqual(await db.migrate(), ['0003-library-scale']);
+        const back = await db.Recording.findAll({ order: [['id', 'ASC']] });
+        assert.deepEqual(
+          back.map((r) => r.shelf),
+          [2, 1, 1, 0, 0],
+        );
+        assert.match(back[1]!.searchText!, /t_音乐 .*t_直播 .*t_wang t_fang/);
+        assert.match(back[2]!.searchText!, /^t_morning t_show t_wang t_fang$/);
+        if (kind === 'sqlite') {
+          const [found] = await db.sequelize.query(
+            'SELECT rowid AS id FROM recordings_fts WHERE recordings_fts MATCH \'"乐会直"\'',
+          );
+          assert.deepEqual(found, [{ id: 2 }]);
+        }
+      } finally {
+        await db.close();
+        await testDb.drop();
+      }
     });
   });
 }

@@ -89,6 +89,12 @@ describe('GET /api/recordings on MariaDB with a few thousand recordings', { skip
 
   type Filters = Partial<Record<'from' | 'to' | 'minDurationMs' | 'maxDurationMs' | 'location' | 'q' | 'mine' | 'sort' | 'order', string>> & { presenterIds?: number[] };
 
+  const nicknameOf = (userId: number) => users.find((u) => u.user.id === userId)!.nickname;
+  /** MariaDB's search, in JavaScript: every word of `q` begins a word of the title or the nickname. */
+  const words = (text: string) => text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+  const searchMatches = (q: string, text: string) =>
+    words(q).length > 0 && words(q).every((w) => words(text).some((t) => t.startsWith(w)));
+
   /** The list query computed in JavaScript, as `viewer` sees it. */
   function expected(viewer: SignedInUser, f: Filters = {}): Seeded[] {
     const sort = (f.sort ?? 'startedAt') as keyof Seeded;
@@ -115,7 +121,7 @@ describe('GET /api/recordings on MariaDB with a few thousand recordings', { skip
       .filter((r) => !f.minDurationMs || r.durationMs >= Number(f.minDurationMs))
       .filter((r) => !f.maxDurationMs || r.durationMs <= Number(f.maxDurationMs))
       .filter((r) => !f.location || (r.location ?? '').toLowerCase().includes(f.location.toLowerCase()))
-      .filter((r) => !f.q || r.title.toLowerCase().includes(f.q.toLowerCase()))
+      .filter((r) => !f.q || searchMatches(f.q, `${r.title} ${nicknameOf(r.userId)}`))
       .filter((r) => f.mine !== 'true' || r.userId === viewer.user.id)
       .filter((r) => !f.presenterIds || f.presenterIds.includes(r.userId))
       .sort(cmp);
@@ -185,8 +191,12 @@ describe('GET /api/recordings on MariaDB with a few thousand recordings', { skip
     const underscore = await expectPage(users[0]!, { location: 'e_s' }, 1, 20);
     assert.ok(underscore.recordings.every((r) => r.location === '100% Live_Studio'));
     assert.equal((await expectPage(users[0]!, { location: '%' }, 1, 10)).total, expected(users[0]!, { location: '%' }).length);
-    await expectPage(users[0]!, { q: 'concert' }, 1, 20);
-    await expectPage(users[0]!, { q: 'CERT 01' }, 1, 20);
+    await expectPage(users[0]!, { q: 'concert', sort: 'startedAt' }, 1, 20);
+    await expectPage(users[0]!, { q: 'CONC 01', sort: 'startedAt' }, 1, 20);
+    await expectPage(users[0]!, { q: 'cert', sort: 'startedAt' }, 1, 20);
+    // q searches the presenter's nickname too.
+    const byBob = await expectPage(users[0]!, { q: users[1]!.nickname, sort: 'title', order: 'asc' }, 2, 20);
+    assert.ok(byBob.total > 0 && byBob.recordings.every((r) => r.presenter.id === users[1]!.user.id));
   });
 
   it('filters by presenter: a nickname in any case or a user id; an unknown presenter matches nothing', async () => {
@@ -329,7 +339,7 @@ describe('GET /api/recordings on MariaDB with a few thousand recordings', { skip
   it('treats injection attempts in text filters as plain text, and the table survives them', async () => {
     const viewer = users[0]!;
     for (const text of ["' OR '1'='1", '"; DROP TABLE recordings; --', '\\', "') UNION SELECT passwordHash FROM users --", '%%', '_']) {
-      const query = new URLSearchParams({ location: text, q: text }).toString();
+      const query = new URLSearchParams({ location: text, q: text, sort: 'startedAt' }).toString();
       const body = await list(viewer, query);
       assert.equal(body.total, expected(viewer, { location: text, q: text }).length, text);
     }

@@ -199,6 +199,50 @@ describe('the Recordings page', { skip: skipUnless('chromium', 'mariadb', 'ffmpe
     assert.equal(await page.getByTestId('library-error').count(), 0);
   });
 
+  it('lets the owner rename and trim a recording, plays only the part kept, and makes a share link', async () => {
+    await openAs(ann);
+    await waitFor(async () => (await titles()).length === 3, 'the list');
+    assert.equal(await page.getByTestId('edit').count(), 2, 'ann may edit her two recordings');
+    await page.locator('.el-table__row', { hasText: 'Evening concert' }).getByTestId('edit').click();
+    // element-plus puts a test id on an input itself, or on the element around it.
+    const field = (id: string) => page.locator(`input[data-testid=${id}], [data-testid=${id}] input`).first();
+    const tools = page;
+    await field('tools-title').fill('Evening concert 音乐会');
+    await tools.getByTestId('tools-rename').click();
+    await waitFor(async () => (await titles()).includes('Evening concert 音乐会'), 'the new title in the list');
+    await field('tools-trim-start').fill('4');
+    await field('tools-trim-end').fill('8');
+    await field('tools-trim-end').blur();
+    await tools.getByTestId('tools-save-trim').click();
+    await waitFor(async () => (await s.db.Recording.findByPk(concertId))?.trimEndMs === 8000, 'the trim saved');
+    assert.equal((await s.db.Recording.findByPk(concertId))?.trimStartMs, 4000);
+    assert.ok(await tools.getByTestId('tools-download').getAttribute('href'), 'a download link');
+
+    await tools.getByTestId('tools-share').click();
+    const shareUrl = await waitFor(
+      async () => (await field('tools-share-url').inputValue()) || null,
+      'the share link',
+    );
+    assert.match(shareUrl, /\/api\/recordings\/\d+\/share\?exp=\d+&sig=/);
+    assert.equal((await fetch(shareUrl)).status, 200, 'the share link plays without an account');
+    await page.keyboard.press('Escape');
+    await waitFor(async () => !(await page.getByTestId('tools-rename').isVisible()), 'the dialog to close');
+
+    await page.getByTestId('recording-title').filter({ hasText: 'Evening concert' }).click();
+    await page.getByTestId('player-trim').waitFor(WAIT);
+    const video = page.getByTestId('player-video');
+    const first = await waitFor(
+      () => video.evaluate((v: any) => (v.readyState >= 2 && v.currentTime > 0 ? v.currentTime : 0)),
+      'the video to start',
+    );
+    assert.ok(first >= 3.9, `it starts at the trim (${first} s)`);
+    const stopped = await waitFor(
+      () => video.evaluate((v: any) => (v.paused && v.currentTime > 4.5 ? v.currentTime : 0)),
+      'the video to stop at the end of the trim',
+    );
+    assert.ok(Math.abs(stopped - 8) < 0.5, `it stops at the trim's end (${stopped} s)`);
+  });
+
   it('deletes one\'s own recording after a confirmation, and keeps it when the user changes their mind', async () => {
     await openAs(ann);
     await waitFor(async () => (await titles()).length === 3, 'the list');

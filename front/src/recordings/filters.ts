@@ -51,6 +51,8 @@ function localMidnight(day: string, plusDays = 0): string {
 /** The API query of the filters (absent values left out). */
 export function toApiQuery(f: LibraryFilters): Record<string, string | number | boolean | undefined> {
   const duration = DURATION_PRESETS[f.duration];
+  // A search left in the default order is ranked by the server (best match first).
+  const ranked = !!f.q.trim() && f.sort === 'startedAt' && f.order === 'desc';
   return {
     page: f.page,
     size: f.size,
@@ -62,8 +64,8 @@ export function toApiQuery(f: LibraryFilters): Record<string, string | number | 
     minDurationMs: duration.min,
     maxDurationMs: duration.max,
     mine: f.mine ? true : undefined,
-    sort: f.sort,
-    order: f.order,
+    sort: ranked ? undefined : f.sort,
+    order: ranked ? undefined : f.order,
   };
 }
 
