@@ -190,7 +190,7 @@ export class RecordingLibrary {
    * The owner's edit of a recording: a new title, and the trim (the part kept, played, and downloaded as the cut).
    * A changed trim drops a cut made from the old one. `null` clears a trim point.
    */
-  async edit(id: number, viewerId: number, changes: RecordingEdit): Promise<RecordingView> {
+  async edit(id: number, viewerId: number, changes: RecordingEdit, sessionId?: string): Promise<RecordingView> {
     let dropped: string | null = null;
     await this.#opts.db.sequelize.transaction(async (transaction) => {
       const row = await this.#ownRow(id, viewerId, transaction);
@@ -220,14 +220,14 @@ export class RecordingLibrary {
     });
     if (dropped) await this.#removeFile(dropped, id);
     this.#opts.log.info({ recordingId: id, userId: viewerId, changes }, 'recording edited');
-    return this.get(id, viewerId);
+    return this.get(id, viewerId, sessionId);
   }
 
   /**
    * Cuts the trimmed part into a file of its own (ffmpeg stream copy: it starts at the keyframe at or before the
    * trim's start), kept beside the original until the owner confirms (confirmCut) or changes the trim.
    */
-  async cut(id: number, viewerId: number): Promise<RecordingView> {
+  async cut(id: number, viewerId: number, sessionId?: string): Promise<RecordingView> {
     const { tools } = this.#opts;
     if (!tools?.ffmpeg) throw new OnairError('media.unavailable', 'ffmpeg is not available on this server: recordings cannot be cut');
     const row = await this.#ownRow(id, viewerId);
@@ -263,11 +263,11 @@ export class RecordingLibrary {
     }
     if (previous) await this.#removeFile(previous, id);
     this.#opts.log.info({ recordingId: id, startMs: start, endMs: end }, 'recording cut');
-    return this.get(id, viewerId);
+    return this.get(id, viewerId, sessionId);
   }
 
   /** Replaces the original file with the cut: the recording is now the trimmed part (its trim cleared). */
-  async confirmCut(id: number, viewerId: number): Promise<RecordingView> {
+  async confirmCut(id: number, viewerId: number, sessionId?: string): Promise<RecordingView> {
     const { tools } = this.#opts;
     await this.#opts.db.sequelize.transaction(async (transaction) => {
       const row = await this.#ownRow(id, viewerId, transaction);
@@ -284,7 +284,7 @@ export class RecordingLibrary {
       );
     });
     this.#opts.log.info({ recordingId: id, userId: viewerId }, 'recording replaced by its cut');
-    return this.get(id, viewerId);
+    return this.get(id, viewerId, sessionId);
   }
 
   /** A link to watch the recording without an account, until it expires (at most SHARE_MAX_MS). */

@@ -72,17 +72,17 @@ export function recordingsRouter(deps: RecordingsRouterDeps): Router {
   router.patch('/:id', auth, async (req, res) => {
     const { id } = parse(idParams, req.params, 'params');
     const body = parse(editBody, req.body ?? {}, 'body');
-    res.json(await library.edit(id, authOf(req).userId, body));
+    res.json(await library.edit(id, authOf(req).userId, body, authOf(req).id));
   });
 
   router.post('/:id/cut', auth, async (req, res) => {
     const { id } = parse(idParams, req.params, 'params');
-    res.json(await library.cut(id, authOf(req).userId));
+    res.json(await library.cut(id, authOf(req).userId, authOf(req).id));
   });
 
   router.post('/:id/cut/confirm', auth, async (req, res) => {
     const { id } = parse(idParams, req.params, 'params');
-    res.json(await library.confirmCut(id, authOf(req).userId));
+    res.json(await library.confirmCut(id, authOf(req).userId, authOf(req).id));
   });
 
   router.post('/:id/share', auth, async (req, res) => {

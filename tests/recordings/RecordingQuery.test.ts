@@ -257,8 +257,8 @@ describe('GET /api/recordings on MariaDB with a few thousand recordings', { skip
       assert.equal(r.title, row.title);
       assert.equal(r.startedAt, new Date(row.startedAt).toISOString());
       assert.equal(r.durationMs, row.durationMs);
-      assert.match(r.mediaUrl, new RegExp(`^/api/recordings/${r.id}/media\\?exp=\\d+&sig=[A-Za-z0-9_-]{43}$`));
-      if (r.posterUrl !== null) assert.match(r.posterUrl, new RegExp(`^/api/recordings/${r.id}/poster\\?exp=\\d+&sig=[A-Za-z0-9_-]{43}$`));
+      assert.match(r.mediaUrl, new RegExp(`^/api/recordings/${r.id}/media\\?exp=\\d+&sid=[A-Za-z0-9_-]{22}&sig=[A-Za-z0-9_-]{43}$`));
+      if (r.posterUrl !== null) assert.match(r.posterUrl, new RegExp(`^/api/recordings/${r.id}/poster\\?exp=\\d+&sid=[A-Za-z0-9_-]{22}&sig=[A-Za-z0-9_-]{43}$`));
       assert.ok(Date.parse(r.urlsExpireAt) > Date.now());
     }
     assert.ok(body.recordings.some((r) => r.posterUrl === null) && body.recordings.some((r) => r.posterUrl !== null));
