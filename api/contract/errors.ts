@@ -42,6 +42,13 @@ export const ERROR_CODES = {
   'call.notYours': 403,
   'call.alreadyAnswered': 409,
   'call.ended': 410,
+  // chat and reactions of a live
+  'chat.tooLong': 400,
+  'chat.rateLimited': 429,
+  'chat.slowMode': 429,
+  'chat.muted': 403,
+  'chat.unavailable': 409,
+  'chat.messageNotFound': 404,
   // anything else
   internal: 500,
 } as const;

@@ -10,6 +10,7 @@ import {
   type SocketData,
 } from '../contract/signalling.js';
 import type { CallService } from '../calls/CallService.js';
+import type { ChatService } from '../chat/ChatService.js';
 import type { Logger } from '../logger.js';
 import type { Caller, LiveService, Notifier } from '../live/LiveService.js';
 import { schemas } from './schemas.js';
@@ -77,8 +78,8 @@ export class SignallingServer {
   }
 
   /** Start handling connections with the live layer and the calls (which reach sockets through `notifier`). */
-  serve(lives: LiveService, calls?: CallService): void {
-    this.io.on('connection', (socket) => this.#onConnection(socket, lives, calls));
+  serve(lives: LiveService, calls?: CallService, chat?: ChatService): void {
+    this.io.on('connection', (socket) => this.#onConnection(socket, lives, calls, chat));
   }
 
   /** How the live layer reaches sockets (through the adapter, so across processes too). */
@@ -108,7 +109,7 @@ export class SignallingServer {
     await this.io.of('/').adapter.close();
   }
 
-  #onConnection(socket: OnairSocket, lives: LiveService, calls: CallService | undefined): void {
+  #onConnection(socket: OnairSocket, lives: LiveService, calls?: CallService, chat?: ChatService): void {
     const caller: Caller = { userId: socket.data.userId, nickname: socket.data.nickname, socketId: socket.id };
     lives.socketJoined(caller);
     this.#handle(socket, caller, 'presenter:start', (req) => lives.startPresenting(caller, req));
@@ -130,6 +131,14 @@ export class SignallingServer {
       this.#handle(socket, caller, 'call:present', (req) => calls.present(caller, req));
       this.#handle(socket, caller, 'call:offer', (req) => calls.offer(caller, req));
       this.#handle(socket, caller, 'call:watch', (req) => calls.watch(caller, req));
+    }
+    if (chat) {
+      this.#handle(socket, caller, 'chat:join', (req) => chat.join(caller, req));
+      this.#handle(socket, caller, 'chat:send', (req) => chat.send(caller, req));
+      this.#handle(socket, caller, 'chat:delete', (req) => chat.remove(caller, req));
+      this.#handle(socket, caller, 'chat:mute', (req) => chat.mute(caller, req));
+      this.#handle(socket, caller, 'chat:slowMode', (req) => chat.slowMode(caller, req));
+      this.#handle(socket, caller, 'reaction:send', (req) => chat.react(caller, req));
     }
     socket.on('disconnect', (reason) => {
       this.#opts.log.debug({ socketId: socket.id, userId: caller.userId, reason }, 'socket disconnected');

@@ -37,6 +37,12 @@ const PINNED = [
   'call.notYours',
   'call.alreadyAnswered',
   'call.ended',
+  'chat.tooLong',
+  'chat.rateLimited',
+  'chat.slowMode',
+  'chat.muted',
+  'chat.unavailable',
+  'chat.messageNotFound',
   'internal',
 ];
 
