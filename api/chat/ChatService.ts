@@ -17,6 +17,7 @@ import {
   type RecordingInteractions,
 } from '../contract/chat.js';
 import { OnairError } from '../contract/errors.js';
+import type { RecordingView } from '../contract/rest.js';
 import type { Database } from '../db/index.js';
 import type { Caller, Notifier } from '../live/LiveService.js';
 import { rooms } from '../live/LiveService.js';
@@ -26,6 +27,9 @@ import type { Store } from '../store/Store.js';
 import { defineChatModels, type ChatMessageRow, type ChatModels } from './models.js';
 import { ReactionAggregator } from './ReactionAggregator.js';
 import { chatText } from './text.js';
+
+/** The most a recording may start after its live (beyond it, the figures are not trusted). */
+const MAX_RECORDING_START_MS = 15_000;
 
 /** How long the chat state of a live may outlive it if its end is never seen (a crash). */
 const LIVE_STATE_TTL_MS = 12 * 3600_000;
@@ -204,9 +208,20 @@ export class ChatService {
     await this.#opts.store.del(settingsKey(liveId), mutedKey(liveId), ...slow);
   }
 
-  /** The chat and reactions of the live a recording was made of, by offset (the caller may see the recording). */
-  async interactions(recordingId: number, liveId: string | null): Promise<RecordingInteractions> {
-    if (!liveId) return { recordingId, messages: [], reactions: [] };
+  /**
+   * The chat and reactions of the live a recording was made of, by position in the recording (the caller may see
+   * the recording). The recording starts when media first flows, a little after the live (its set-up, ICE):
+   * `recordingStartMs`, the live's length less the recording's, is taken off every offset.
+   */
+  async interactions(
+    recording: Pick<RecordingView, 'id' | 'liveId' | 'startedAt' | 'endedAt' | 'durationMs'>,
+  ): Promise<RecordingInteractions> {
+    const { id: recordingId, liveId } = recording;
+    const liveMs = recording.endedAt ? Date.parse(recording.endedAt) - Date.parse(recording.startedAt) : NaN;
+    const gap = recording.durationMs !== null && Number.isFinite(liveMs) ? liveMs - recording.durationMs : 0;
+    const recordingStartMs = Math.round(Math.min(MAX_RECORDING_START_MS, Math.max(0, gap)));
+    const at = (offsetMs: number) => Math.max(0, offsetMs - recordingStartMs);
+    if (!liveId) return { recordingId, recordingStartMs, messages: [], reactions: [] };
     const [rows, reactionRows] = await Promise.all([
       this.#models.ChatMessage.findAll({
         where: { liveId },
@@ -230,8 +245,9 @@ export class ChatService {
     }
     return {
       recordingId,
-      messages: rows.map((row) => this.#view(row)),
-      reactions: [...bySecond].map(([second, counts]) => ({ offsetMs: second * 1000, counts })),
+      recordingStartMs,
+      messages: rows.map((row) => ({ ...this.#view(row), offsetMs: at(row.offsetMs) })),
+      reactions: [...bySecond].map(([second, counts]) => ({ offsetMs: at(second * 1000), counts })),
     };
   }
 

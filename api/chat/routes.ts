@@ -25,7 +25,7 @@ export function chatRoutes(chat: ChatService, library: RecordingLibrary, session
     const { id } = parse(params, req.params, 'params');
     const recording = await library.get(id, authOf(req).userId);
     res.setHeader('Cache-Control', 'no-store');
-    res.json(await chat.interactions(id, recording.liveId));
+    res.json(await chat.interactions(recording));
   });
   return router;
 }

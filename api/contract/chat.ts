@@ -53,9 +53,14 @@ export interface ChatState {
   moderator: boolean;
 }
 
-/** `GET /api/recordings/:id/chat`: what the live of a recording said and reacted, by offset into the recording. */
+/**
+ * `GET /api/recordings/:id/chat`: what the live of a recording said and reacted. Offsets are positions in the
+ * recording: the live's offsets less `recordingStartMs`.
+ */
 export interface RecordingInteractions {
   recordingId: number;
+  /** How long after the live's start the recording starts (media flows once the connection is up). */
+  recordingStartMs: number;
   messages: ChatMessage[];
   /** One entry per second that had reactions, in order. */
   reactions: Array<{ offsetMs: number; counts: Partial<Record<ReactionKind, number>> }>;

@@ -286,4 +286,39 @@ describe('chat and reactions across two API processes', { skip: skipUnless('mari
     await waitFor(async () => (await counts()).laugh === counted, 'the counts to be stored');
     assert.deepEqual(await counts(), { fire: 8, heart: 32, laugh: counted });
   });
+
+  test('calls have no chat: chat.unavailable', async () => {
+    const caller = await join(a, await registerUser(a.url));
+    const callee = await join(b, await registerUser(b.url));
+    const invited = await request<{ call: { id: string } }>(caller.socket, 'call:invite', {
+      nickname: callee.user.nickname,
+    });
+    assert.ok(invited.ok, JSON.stringify(invited));
+    const callId = invited.call.id;
+    await waitFor(() => callee.events.some(([e]) => e === 'call:state'), 'the callee to ring');
+    assert.ok((await request(callee.socket, 'call:accept', { callId })).ok);
+    const present = await request<{ liveId: string }>(caller.socket, 'call:present', { callId });
+    assert.ok(present.ok, JSON.stringify(present));
+    const offered = await request(caller.socket, 'call:offer', {
+      callId,
+      liveId: present.liveId,
+      sdpOffer: await makeOffer('presenter'),
+    });
+    assert.ok(offered.ok, JSON.stringify(offered));
+    for (const [event, payload] of [
+      ['chat:join', { liveId: present.liveId }],
+      ['chat:send', { liveId: present.liveId, text: 'hi' }],
+      ['reaction:send', { liveId: present.liveId, reaction: 'heart' }],
+    ] as const) {
+      assert.equal(errorCode(await request(caller.socket, event, payload)), 'chat.unavailable', event);
+    }
+    assert.ok((await request(caller.socket, 'call:hangUp', { callId })).ok);
+  });
+
+  test("a recording's chat: signed in, a valid id, a recording the library shows", async () => {
+    const viewer = await registerUser(a.url);
+    assert.equal((await a.http.get('/api/recordings/1/chat')).body.error.code, 'auth.required');
+    assert.equal((await viewer.client.get('/api/recordings/0/chat')).body.error.code, 'request.invalid');
+    assert.equal((await viewer.client.get('/api/recordings/999999/chat')).body.error.code, 'recording.notFound');
+  });
 });
