@@ -68,6 +68,12 @@ describe('chat and reactions across two API processes', { skip: skipUnless('mari
     return ack.message;
   };
 
+  /** The store keys of a live's chat and reactions. */
+  const liveKeys = async (liveId: string) => [
+    ...(await a.server.store.keys(`chat:${liveId}:`)),
+    ...(await a.server.store.keys(`rx:${liveId}:`)),
+  ];
+
   before(async () => {
     a = await startTestServer({ store: 'redis', server: { media: {} } });
     b = await startTestServer({ shareWith: a });
@@ -221,6 +227,14 @@ describe('chat and reactions across two API processes', { skip: skipUnless('mari
       errorCode(await request(presenter.socket, 'chat:slowMode', { liveId, seconds: 100_000 })),
       'request.invalid',
     );
+
+    // The live's chat state in the store goes with it.
+    assert.ok((await request(presenter.socket, 'chat:slowMode', { liveId, seconds: 30 })).ok);
+    await say(rude, liveId, 'before the end');
+    assert.ok((await request(presenter.socket, 'chat:mute', { liveId, userId: rude.user.user.id, muted: true })).ok);
+    assert.ok((await liveKeys(liveId)).length >= 3, 'settings, mutes and a slow-mode wait are kept while live');
+    assert.ok((await request(presenter.socket, 'presenter:stop', { liveId })).ok);
+    await waitFor(async () => (await liveKeys(liveId)).length === 0, 'no chat key of the live left');
   });
 
   test('reactions from both processes: everyone gets each counted once, a flood costs one message a second', async () => {
@@ -285,6 +299,9 @@ describe('chat and reactions across two API processes', { skip: skipUnless('mari
     };
     await waitFor(async () => (await counts()).laugh === counted, 'the counts to be stored');
     assert.deepEqual(await counts(), { fire: 8, heart: 32, laugh: counted });
+    assert.ok((await request(presenter.socket, 'presenter:stop', { liveId })).ok);
+    await waitFor(async () => (await liveKeys(liveId)).length === 0, 'no reaction key of the live left');
+    assert.deepEqual(await counts(), { fire: 8, heart: 32, laugh: counted }, 'nothing counted twice at the end');
   });
 
   test('calls have no chat: chat.unavailable', async () => {
