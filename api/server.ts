@@ -184,9 +184,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       avatarUrl,
       inRoom: (socketId, room) => signalling.io.sockets.sockets.get(socketId)?.rooms.has(room) ?? false,
     });
-    lives.on('ended', ({ liveId, kind }) => {
-      if (kind === 'broadcast')
-        void chat.liveEnded(liveId).catch((err: unknown) => log.warn({ err, liveId }, 'chat clean-up failed'));
+    lives.on('ended', ({ liveId }) => {
+      void chat.liveEnded(liveId).catch((err: unknown) => log.warn({ err, liveId }, 'chat clean-up failed'));
     });
     cleanups.push(() => chat.close());
     signalling.serve(lives, calls, chat);

@@ -10,6 +10,8 @@ import { Op, type Sequelize } from 'sequelize';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import {
   CHAT_HISTORY_SIZE,
+  DEFAULT_PRESENTER_MEDIA,
+  type PresenterMedia,
   REACTION_KINDS,
   type ChatMessage,
   type ChatState,
@@ -36,6 +38,7 @@ const LIVE_STATE_TTL_MS = 12 * 3600_000;
 
 const settingsKey = (liveId: string) => `chat:${liveId}:settings`;
 const mutedKey = (liveId: string) => `chat:${liveId}:muted`;
+const mediaKey = (liveId: string) => `chat:${liveId}:media`;
 const slowKey = (liveId: string, userId: number) => `chat:${liveId}:slow:${userId}`;
 const rateKey = (userId: number) => `chat:rate:${userId}`;
 
@@ -199,13 +202,42 @@ export class ChatService {
     return {};
   }
 
+  // ---- presenter controls (lives and calls alike)
+
+  /** The presenter's camera, microphone and screen, for everybody watching (and late joiners). */
+  async setMedia(caller: Caller, req: { liveId: string } & PresenterMedia): Promise<object> {
+    const entry = await this.#onAir(req.liveId, true);
+    if (entry.userId !== caller.userId)
+      throw new OnairError('live.notPresenter', `you are not the presenter of live "${req.liveId}"`);
+    const media: PresenterMedia = { camera: req.camera, microphone: req.microphone, screen: req.screen };
+    const key = mediaKey(req.liveId);
+    await this.#opts.store.hset(key, {
+      camera: `${media.camera}`,
+      microphone: `${media.microphone}`,
+      screen: `${media.screen}`,
+    });
+    await this.#opts.store.expire(key, LIVE_STATE_TTL_MS);
+    this.#opts.notifier.toRoom(rooms.audience(req.liveId), 'live:media', { liveId: req.liveId, ...media });
+    return {};
+  }
+
+  async mediaState(caller: Caller, req: { liveId: string }): Promise<{ media: PresenterMedia }> {
+    await this.#onAir(req.liveId, true);
+    if (!this.#opts.inRoom(caller.socketId, rooms.audience(req.liveId)))
+      throw new OnairError('live.notWatching', `watch live "${req.liveId}" first`);
+    const raw = await this.#opts.store.hgetall(mediaKey(req.liveId));
+    const flag = (name: keyof PresenterMedia) =>
+      raw[name] === undefined ? DEFAULT_PRESENTER_MEDIA[name] : raw[name] === 'true';
+    return { media: { camera: flag('camera'), microphone: flag('microphone'), screen: flag('screen') } };
+  }
+
   // ---- lives and recordings
 
   /** A live of this process ended: pending reactions are stored, its chat state in the store is removed. */
   async liveEnded(liveId: string): Promise<void> {
     await this.#reactions.liveEnded(liveId);
     const slow = await this.#opts.store.keys(`chat:${liveId}:slow:`);
-    await this.#opts.store.del(settingsKey(liveId), mutedKey(liveId), ...slow);
+    await this.#opts.store.del(settingsKey(liveId), mutedKey(liveId), mediaKey(liveId), ...slow);
   }
 
   /**
@@ -272,14 +304,15 @@ export class ChatService {
     return entry;
   }
 
-  async #onAir(liveId: string): Promise<LiveEntry> {
+  /** The live on air; a call's live only with `calls` (chat and reactions are not for calls). */
+  async #onAir(liveId: string, calls = false): Promise<LiveEntry> {
     const entry = await this.#opts.registry.get(liveId);
     if (!entry) {
       const row = await this.#opts.db.Live.findByPk(liveId, { attributes: ['id', 'kind'] });
-      if (row && row.kind !== 'call') throw new OnairError('live.ended', `live "${liveId}" has ended`);
+      if (row && (row.kind !== 'call' || calls)) throw new OnairError('live.ended', `live "${liveId}" has ended`);
       throw new OnairError('live.notFound', `no live with id "${liveId}"`);
     }
-    if (entry.kind === 'call') throw new OnairError('chat.unavailable', 'calls have no chat');
+    if (entry.kind === 'call' && !calls) throw new OnairError('chat.unavailable', 'calls have no chat');
     return entry;
   }
 

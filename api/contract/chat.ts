@@ -65,3 +65,13 @@ export interface RecordingInteractions {
   /** One entry per second that had reactions, in order. */
   reactions: Array<{ offsetMs: number; counts: Partial<Record<ReactionKind, number>> }>;
 }
+
+/** What the presenter sends (shown to viewers: a "camera off" card, a muted badge, a screen being shared). */
+export interface PresenterMedia {
+  camera: boolean;
+  microphone: boolean;
+  /** The outgoing video is a screen (camera or not). */
+  screen: boolean;
+}
+
+export const DEFAULT_PRESENTER_MEDIA: PresenterMedia = { camera: true, microphone: true, screen: false };

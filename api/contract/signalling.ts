@@ -4,7 +4,7 @@
  * The account token travels in the handshake (`auth: { token }`) and is checked again on every event.
  */
 import type { Ack } from './errors.js';
-import type { ChatMessage, ChatState, ReactionBurst, ReactionKind } from './chat.js';
+import type { ChatMessage, ChatState, PresenterMedia, ReactionBurst, ReactionKind } from './chat.js';
 import type { CallOutcome } from './rest.js';
 
 export const SIGNALLING_PATH = '/socket.io/webrtc';
@@ -130,6 +130,10 @@ export interface ClientToServerEvents {
   'chat:slowMode': (req: { liveId: string; seconds: number }, ack: AckFn) => void;
   /** Tap a reaction; everybody gets them aggregated, once a second (`reaction:burst`). */
   'reaction:send': (req: { liveId: string; reaction: ReactionKind }, ack: AckFn) => void;
+  /** The presenter (of a live or of one side of a call) says what it sends: camera, microphone, screen. */
+  'presenter:media': (req: { liveId: string } & PresenterMedia, ack: AckFn) => void;
+  /** What the presenter of a live (or the other side of a call) sends now, for a socket watching it. */
+  'live:mediaState': (req: { liveId: string }, ack: AckFn<{ media: PresenterMedia }>) => void;
 }
 
 export interface ServerToClientEvents {
@@ -157,6 +161,8 @@ export interface ServerToClientEvents {
   'chat:muted': (msg: { liveId: string; userId: number; muted: boolean }) => void;
   /** To the presenter and every viewer: the reactions of the last second, counted (at most one a second). */
   'reaction:burst': (msg: ReactionBurst) => void;
+  /** To the presenter and every viewer (the other side, in a call): the presenter's camera, microphone, screen. */
+  'live:media': (msg: { liveId: string } & PresenterMedia) => void;
 }
 
 /** What the server keeps on each socket (set by the handshake). */

@@ -139,6 +139,8 @@ export class SignallingServer {
       this.#handle(socket, caller, 'chat:mute', (req) => chat.mute(caller, req));
       this.#handle(socket, caller, 'chat:slowMode', (req) => chat.slowMode(caller, req));
       this.#handle(socket, caller, 'reaction:send', (req) => chat.react(caller, req));
+      this.#handle(socket, caller, 'presenter:media', (req) => chat.setMedia(caller, req));
+      this.#handle(socket, caller, 'live:mediaState', (req) => chat.mediaState(caller, req));
     }
     socket.on('disconnect', (reason) => {
       this.#opts.log.debug({ socketId: socket.id, userId: caller.userId, reason }, 'socket disconnected');

@@ -50,5 +50,7 @@ export const schemas = {
     .object({ liveId, userId: z.number().int().positive().max(2_147_483_647), muted: z.boolean() })
     .strict(),
   'chat:slowMode': z.object({ liveId, seconds: z.number().int().min(0).max(CHAT_MAX_SLOW_MODE_S) }).strict(),
+  'presenter:media': z.object({ liveId, camera: z.boolean(), microphone: z.boolean(), screen: z.boolean() }).strict(),
+  'live:mediaState': z.object({ liveId }).strict(),
   'reaction:send': z.object({ liveId, reaction: z.enum(REACTION_KINDS as [ReactionKind, ...ReactionKind[]]) }).strict(),
 } as const;

@@ -329,7 +329,35 @@ describe('chat and reactions across two API processes', { skip: skipUnless('mari
     ] as const) {
       assert.equal(errorCode(await request(caller.socket, event, payload)), 'chat.unavailable', event);
     }
+    // Presenter controls do apply to calls: the other side is told and can ask.
+    assert.ok((await request(callee.socket, 'call:watch', { callId })).ok);
+    const media = { liveId: present.liveId, camera: false, microphone: true, screen: false };
+    assert.ok((await request(caller.socket, 'presenter:media', media)).ok);
+    await waitFor(() => callee.events.some(([e, m]) => e === 'live:media' && !(m as typeof media).camera), 'told');
+    const state = await request<{ media: typeof media }>(callee.socket, 'live:mediaState', { liveId: present.liveId });
+    assert.ok(state.ok && state.media.camera === false && state.media.microphone);
     assert.ok((await request(caller.socket, 'call:hangUp', { callId })).ok);
+  });
+
+  test('presenter controls: the presenter says what it sends, viewers on both processes are told, late ones ask', async () => {
+    const { liveId, presenter } = await goLive('controls');
+    const { member: viewer } = await watch(b, liveId);
+    const fresh = await request<{ media: object }>(viewer.socket, 'live:mediaState', { liveId });
+    assert.ok(fresh.ok);
+    assert.deepEqual(fresh.media, { camera: true, microphone: true, screen: false });
+    const off = { liveId, camera: false, microphone: false, screen: false };
+    assert.equal(errorCode(await request(viewer.socket, 'presenter:media', off)), 'live.notPresenter');
+    assert.equal(errorCode(await request(presenter.socket, 'presenter:media', { liveId })), 'request.invalid');
+    assert.ok((await request(presenter.socket, 'presenter:media', off)).ok);
+    await waitFor(() => viewer.events.some(([e]) => e === 'live:media'), 'the viewer told');
+    const { member: late } = await watch(a, liveId);
+    const later = await request<{ media: object }>(late.socket, 'live:mediaState', { liveId });
+    assert.ok(later.ok);
+    assert.deepEqual(later.media, { camera: false, microphone: false, screen: false });
+    const outsider = await join(b, await registerUser(b.url));
+    assert.equal(errorCode(await request(outsider.socket, 'live:mediaState', { liveId })), 'live.notWatching');
+    assert.ok((await request(presenter.socket, 'presenter:stop', { liveId })).ok);
+    await waitFor(async () => (await liveKeys(liveId)).length === 0, 'no key of the live left');
   });
 
   test("a recording's chat: signed in, a valid id, a recording the library shows", async () => {

@@ -4,7 +4,13 @@
  * reaction bursts. `state` is reactive for the components; `close()` stops listening.
  */
 import { markRaw, reactive } from 'vue';
-import type { ChatMessage, ReactionBurst, ReactionKind } from '../../../api/contract/chat.js';
+import {
+  DEFAULT_PRESENTER_MEDIA,
+  type ChatMessage,
+  type PresenterMedia,
+  type ReactionBurst,
+  type ReactionKind,
+} from '../../../api/contract/chat.js';
 import { ApiError } from '../api/ApiError.js';
 import type { SignallingClient } from '../signalling/SignallingClient.js';
 
@@ -20,6 +26,8 @@ export interface LiveChatState {
   /** The last refusal (too long, too fast, muted...), shown near the input. */
   error: string;
   sending: boolean;
+  /** What the presenter sends (camera, microphone, screen). */
+  media: PresenterMedia;
 }
 
 export type BurstListener = (counts: ReactionBurst['counts']) => void;
@@ -35,6 +43,7 @@ export class LiveChat {
     moderator: false,
     error: '',
     sending: false,
+    media: { ...DEFAULT_PRESENTER_MEDIA },
   });
 
   readonly #client: SignallingClient;
@@ -67,6 +76,9 @@ export class LiveChat {
           this.state.mutedUserIds = muted ? [...others, userId] : others;
         }
       }),
+      client.on('live:media', ({ liveId: id, ...media }) => {
+        if (id === liveId) this.state.media = media;
+      }),
       client.on('reaction:burst', (burst) => {
         if (burst.liveId !== liveId) return;
         for (const listener of this.#bursts) listener(burst.counts);
@@ -79,8 +91,12 @@ export class LiveChat {
     const attempt = ++this.#joining;
     for (let tries = 0; tries < 5 && !this.#closed && attempt === this.#joining; tries++) {
       try {
-        const joined = await this.#client.request('chat:join', { liveId: this.liveId });
+        const [joined, { media }] = await Promise.all([
+          this.#client.request('chat:join', { liveId: this.liveId }),
+          this.#client.request('live:mediaState', { liveId: this.liveId }),
+        ]);
         if (this.#closed || attempt !== this.#joining) return;
+        this.state.media = media;
         const known = new Map(joined.messages.map((m) => [m.id, m]));
         for (const m of this.state.messages)
           if (!known.has(m.id) && m.id > (joined.messages.at(-1)?.id ?? 0)) known.set(m.id, m);

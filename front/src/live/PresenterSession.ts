@@ -36,6 +36,12 @@ export interface PresenterState {
   message: string;
   /** The recording of the live once it ended (null when there is none). */
   recordingId: number | null;
+  /** What is sent (viewers are told): the camera and microphone on, a screen instead of the camera. */
+  camera: boolean;
+  microphone: boolean;
+  screen: boolean;
+  /** Why the last control (screen share) did not work. */
+  controlError: string;
 }
 
 const FEED_MAX = 200;
@@ -50,6 +56,10 @@ export class PresenterSession {
     feed: [],
     message: '',
     recordingId: null,
+    camera: true,
+    microphone: true,
+    screen: false,
+    controlError: '',
   });
 
   readonly #client: SignallingClient;
@@ -58,6 +68,8 @@ export class PresenterSession {
   readonly #stopWatching: WatchStopHandle;
   #peer: MediaPeer | null = null;
   #stream: MediaStream | null = null;
+  /** The screen being sent instead of the camera. */
+  #screen: MediaStreamTrack | null = null;
   /** Bumped whenever what is under way is given up: a stale step sees a different number and backs off. */
   #attempt = 0;
   #feedId = 0;
@@ -106,6 +118,10 @@ export class PresenterSession {
       feed: [],
       message: '',
       recordingId: null,
+      camera: true,
+      microphone: true,
+      screen: false,
+      controlError: '',
     });
 
     let stream: MediaStream;
@@ -186,6 +202,72 @@ export class PresenterSession {
     }
   }
 
+  // ---- presenter controls: the tracks stay in the connection (viewers get black frames and silence, shown as a
+  // "camera off" card and a muted badge); a screen replaces the camera without renegotiation.
+
+  setCamera(on: boolean): void {
+    for (const track of this.#stream?.getVideoTracks() ?? []) track.enabled = on;
+    this.state.camera = on;
+    this.#announce();
+  }
+
+  setMicrophone(on: boolean): void {
+    for (const track of this.#stream?.getAudioTracks() ?? []) track.enabled = on;
+    this.state.microphone = on;
+    this.#announce();
+  }
+
+  /** Sends a screen (the browser asks which) instead of the camera, until `stopScreen()` or the browser stops it. */
+  async shareScreen(): Promise<void> {
+    const peer = this.#peer;
+    if (!peer || this.state.stage !== 'live' || this.#screen) return;
+    this.state.controlError = '';
+    let track: MediaStreamTrack | undefined;
+    try {
+      const display = await navigator.mediaDevices.getDisplayMedia({
+        video: { frameRate: { ideal: 30 } },
+        audio: false,
+      });
+      track = display.getVideoTracks()[0];
+      if (!track) throw new Error('no screen was chosen');
+      if (this.#peer !== peer || this.state.stage !== 'live') {
+        track.stop();
+        return;
+      }
+      await peer.replaceTrack(track);
+    } catch (error) {
+      track?.stop();
+      if (error instanceof DOMException && error.name === 'NotAllowedError') return;
+      this.state.controlError = `The screen could not be shared: ${error instanceof Error ? error.message : String(error)}`;
+      return;
+    }
+    this.#screen = track;
+    track.addEventListener('ended', () => void this.stopScreen());
+    this.state.screen = true;
+    this.#announce();
+  }
+
+  /** Back to the camera. */
+  async stopScreen(): Promise<void> {
+    const screen = this.#screen;
+    if (!screen) return;
+    this.#screen = null;
+    const camera = this.#stream?.getVideoTracks()[0];
+    try {
+      if (camera && this.#peer) await this.#peer.replaceTrack(camera);
+    } finally {
+      screen.stop();
+      this.state.screen = false;
+      this.#announce();
+    }
+  }
+
+  #announce(): void {
+    const { liveId, stage, camera, microphone, screen } = this.state;
+    if (!liveId || stage !== 'live' || this.#client.closed) return;
+    this.#client.request('presenter:media', { liveId, camera, microphone, screen }).catch(() => undefined);
+  }
+
   /** Leaving the page: the live stops (not waited for) and everything is released. Idempotent. */
   close(): void {
     if (this.#closed) return;
@@ -222,6 +304,8 @@ export class PresenterSession {
   }
 
   #release(): void {
+    this.#screen?.stop();
+    this.#screen = null;
     this.#peer?.close();
     this.#peer = null;
     for (const track of this.#stream?.getTracks() ?? []) track.stop();
