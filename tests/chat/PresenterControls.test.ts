@@ -144,6 +144,22 @@ describe('presenter controls through the UI', { skip: skipUnless('chromium', 'ma
     );
     assert.ok(Number(framesAfter) > Number(framesBefore), 'the same video element kept decoding');
     assert.equal(await watching.getByTestId('watch-status').getAttribute('data-stage'), 'playing');
+
+    // The device picker: another microphone while live, swapped in without renegotiation.
+    await studio.getByTestId('pick-microphone').click();
+    const options = studio.getByTestId('microphone-option');
+    await options.first().waitFor(WAIT);
+    const labels = await options.allTextContents();
+    assert.ok(labels.length >= 2, `microphones offered: ${labels.join(', ')}`);
+    const current = (await studio.getByTestId('pick-microphone').textContent())?.trim() ?? '';
+    const other = labels.find((label) => label.trim() !== current && !current.includes(label.trim()))!;
+    await options.filter({ hasText: other }).first().click();
+    await studio.getByTestId('pick-microphone').filter({ hasText: other }).waitFor(WAIT);
+    assert.equal(await studio.getByRole('alert').count(), 0, 'no device error');
+    await waitFor(async () => isGreen(await colour(watching)), 'the viewer still decoding', { timeoutMs: 30_000 });
+    assert.equal(await watching.getByTestId('watch-status').getAttribute('data-stage'), 'playing');
+    await studio.screenshot({ path: path.join(ARTIFACTS, 'chat-golive-controls.png') });
+
     await studio.getByTestId('stop-live').click();
     await studio.locator('[data-testid="live-status"][data-stage="ended"]').waitFor(WAIT);
   });

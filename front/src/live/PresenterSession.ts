@@ -8,6 +8,7 @@ import { markRaw, reactive, watch, type WatchStopHandle } from 'vue';
 import type { IceCandidateInit, LiveEndReason, UserSummary, ViewerEvent } from '../../../api/contract/signalling.js';
 import { ApiError } from '../api/ApiError.js';
 import type { SignallingClient } from '../signalling/SignallingClient.js';
+import { constraintsFor, deviceOf, type DeviceChoice } from '../chat/devices.js';
 import { openCamera } from '../webrtc/camera.js';
 import { MediaPeer } from '../webrtc/MediaPeer.js';
 import { liveErrorMessage } from './messages.js';
@@ -40,8 +41,11 @@ export interface PresenterState {
   camera: boolean;
   microphone: boolean;
   screen: boolean;
-  /** Why the last control (screen share) did not work. */
+  /** Why the last control (screen share, device change) did not work. */
   controlError: string;
+  /** The devices sent (or to use when going live); null: the browser's default. */
+  cameraId: string | null;
+  microphoneId: string | null;
 }
 
 const FEED_MAX = 200;
@@ -60,6 +64,8 @@ export class PresenterSession {
     microphone: true,
     screen: false,
     controlError: '',
+    cameraId: null,
+    microphoneId: null,
   });
 
   readonly #client: SignallingClient;
@@ -126,7 +132,7 @@ export class PresenterSession {
 
     let stream: MediaStream;
     try {
-      stream = await openCamera();
+      stream = await openCamera(constraintsFor(this.state));
     } catch (error) {
       if (current()) this.#fail(error instanceof Error ? error.message : String(error));
       return;
@@ -136,6 +142,8 @@ export class PresenterSession {
       return;
     }
     this.#stream = stream;
+    this.state.cameraId = deviceOf(stream, 'video');
+    this.state.microphoneId = deviceOf(stream, 'audio');
     this.state.stage = 'connecting';
 
     let liveId: string | null = null;
@@ -260,6 +268,47 @@ export class PresenterSession {
       this.state.screen = false;
       this.#announce();
     }
+  }
+
+  /**
+   * Chooses the camera or microphone: kept for the next go-live, and while live the new device's track replaces
+   * the old one without renegotiation (on, off and screen share as they were).
+   */
+  async chooseDevice(kind: 'audio' | 'video', deviceId: string): Promise<void> {
+    const field: keyof DeviceChoice = kind === 'audio' ? 'microphoneId' : 'cameraId';
+    const stream = this.#stream;
+    if (!stream || !this.#peer || this.state.stage !== 'live') {
+      this.state[field] = deviceId;
+      return;
+    }
+    this.state.controlError = '';
+    const old = kind === 'audio' ? stream.getAudioTracks()[0] : stream.getVideoTracks()[0];
+    let track: MediaStreamTrack | undefined;
+    try {
+      const constraints = constraintsFor({ cameraId: null, microphoneId: null, [field]: deviceId });
+      const fresh = await navigator.mediaDevices.getUserMedia(
+        kind === 'audio' ? { audio: constraints.audio! } : { video: constraints.video! },
+      );
+      track = kind === 'audio' ? fresh.getAudioTracks()[0] : fresh.getVideoTracks()[0];
+      if (!track) throw new Error('the device gave no track');
+      track.enabled = kind === 'audio' ? this.state.microphone : this.state.camera;
+      if (this.#stream !== stream || !this.#peer) {
+        track.stop();
+        return;
+      }
+      // A shared screen stays on the wire: the new camera is sent once the share stops.
+      if (kind === 'audio' || !this.#screen) await this.#peer.replaceTrack(track);
+    } catch (error) {
+      track?.stop();
+      this.state.controlError = `That device could not be used: ${error instanceof Error ? error.message : String(error)}`;
+      return;
+    }
+    if (old) {
+      stream.removeTrack(old);
+      old.stop();
+    }
+    stream.addTrack(track);
+    this.state[field] = deviceOf(stream, kind) ?? deviceId;
   }
 
   #announce(): void {
