@@ -18,6 +18,8 @@ import { createMetrics, type Metrics } from './http/metrics.js';
 import { createLogger } from './logger.js';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { CallService } from './calls/CallService.js';
+import { ChatService } from './chat/ChatService.js';
+import { chatRoutes } from './chat/routes.js';
 import { callRoutes, onlineRoutes } from './calls/routes.js';
 import { liveRoutes } from './http/liveRoutes.js';
 import { LiveService } from './live/LiveService.js';
@@ -61,6 +63,8 @@ export interface Services {
   media: MediaConnection | null;
   lives: LiveService;
   calls: CallService;
+  /** Chat and reactions of lives. */
+  chat: ChatService;
   /** The recordings library (VOD): router, finaliser, reconciliation. */
   recordings: Recordings;
   signalling: SignallingServer;
@@ -195,7 +199,20 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     });
     await calls.start();
     cleanups.push(() => calls.close());
-    signalling.serve(lives, calls);
+    const chat = new ChatService({
+      db,
+      store,
+      registry: lives.registry,
+      notifier: signalling.notifier,
+      log: log.child({ module: 'chat' }),
+      avatarUrl,
+      inRoom: (socketId, room) => signalling.io.sockets.sockets.get(socketId)?.rooms.has(room) ?? false,
+    });
+    lives.on('ended', ({ liveId }) => {
+      void chat.liveEnded(liveId).catch((err: unknown) => log.warn({ err, liveId }, 'chat clean-up failed'));
+    });
+    cleanups.push(() => chat.close());
+    signalling.serve(lives, calls, chat);
 
     const services: Services = {
       config: finalConfig,
@@ -208,6 +225,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       media,
       lives,
       calls,
+      chat,
       recordings,
       signalling,
     };
@@ -219,6 +237,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       routers: [
         { path: '/api/lives', router: liveRoutes(lives, sessions) },
         { path: '/api/calls', router: callRoutes(calls, sessions) },
+        { path: '/api/recordings', router: chatRoutes(chat, recordings.library, sessions) },
         { path: '/api/recordings', router: recordings.router },
         { path: '/api/users/online', router: onlineRoutes(calls, db, sessions, avatarUrl) },
         ...(options.routers ?? []),

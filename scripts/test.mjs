@@ -24,10 +24,11 @@ const SUITE_NEEDS = {
   recordings: ['chromium', 'ffmpeg', 'mariadb'],
   calls: ['chromium', 'mariadb', 'redis'],
   smoke: ['ffmpeg', 'coturn'],
+  chat: ['chromium', 'ffmpeg', 'mariadb', 'redis'],
 };
 
 /** Suites that drive the built front end (front/dist), which is built once before them. */
-const FRONT_SUITES = ['browser', 'live', 'recordings', 'calls'];
+const FRONT_SUITES = ['browser', 'live', 'recordings', 'calls', 'chat'];
 
 /**
  * `vite build` into a staging folder, then swapped in for front/dist, so that a server already serving

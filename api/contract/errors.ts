@@ -46,6 +46,13 @@ export const ERROR_CODES = {
   'call.ended': 410,
   // the server itself
   'server.starting': 503,
+  // chat and reactions of a live
+  'chat.tooLong': 400,
+  'chat.rateLimited': 429,
+  'chat.slowMode': 429,
+  'chat.muted': 403,
+  'chat.unavailable': 409,
+  'chat.messageNotFound': 404,
   // anything else
   internal: 500,
 } as const;

@@ -4,6 +4,7 @@
  * The account token travels in the handshake (`auth: { token }`) and is checked again on every event.
  */
 import type { Ack, ErrorBody } from './errors.js';
+import type { ChatMessage, ChatState, PresenterMedia, ReactionBurst, ReactionKind } from './chat.js';
 import type { CallOutcome } from './rest.js';
 
 export const SIGNALLING_PATH = '/socket.io/webrtc';
@@ -115,6 +116,24 @@ export interface ClientToServerEvents {
   'call:offer': (req: { callId: string; liveId: string; sdpOffer: string }, ack: AckFn<{ sdpAnswer: string }>) => void;
   /** Watch the other side's live (once on air); the offer follows with `viewer:offer`. */
   'call:watch': (req: { callId: string }, ack: AckFn<{ liveId: string; iceServers: IceServer[] }>) => void;
+
+  // Chat and reactions of a live (not of calls), for its presenter and the sockets watching it (after viewer:watch).
+  /** The chat as it stands: the last messages, slow mode, whether the caller is muted. */
+  'chat:join': (req: { liveId: string }, ack: AckFn<ChatState>) => void;
+  /** Say something (plain text, at most CHAT_MAX_CHARS; rate limited per account; slow mode and mutes apply). */
+  'chat:send': (req: { liveId: string; text: string }, ack: AckFn<{ message: ChatMessage }>) => void;
+  /** The presenter deletes a message, for everybody and from the history. */
+  'chat:delete': (req: { liveId: string; messageId: number }, ack: AckFn) => void;
+  /** The presenter mutes (or unmutes) an account in this live's chat. */
+  'chat:mute': (req: { liveId: string; userId: number; muted: boolean }, ack: AckFn) => void;
+  /** The presenter sets slow mode: seconds between two messages of one viewer (0: off). */
+  'chat:slowMode': (req: { liveId: string; seconds: number }, ack: AckFn) => void;
+  /** Tap a reaction; everybody gets them aggregated, once a second (`reaction:burst`). */
+  'reaction:send': (req: { liveId: string; reaction: ReactionKind }, ack: AckFn) => void;
+  /** The presenter (of a live or of one side of a call) says what it sends: camera, microphone, screen. */
+  'presenter:media': (req: { liveId: string } & PresenterMedia, ack: AckFn) => void;
+  /** What the presenter of a live (or the other side of a call) sends now, for a socket watching it. */
+  'live:mediaState': (req: { liveId: string }, ack: AckFn<{ media: PresenterMedia }>) => void;
 }
 
 export interface ServerToClientEvents {
@@ -140,6 +159,15 @@ export interface ServerToClientEvents {
    * to every socket of that session, on every API process, right before the server disconnects it. Sign in again.
    */
   'session:ended': (error: ErrorBody) => void;
+  /** To the presenter and every viewer of a live: a chat message, a deletion, a change of settings or mutes. */
+  'chat:message': (msg: ChatMessage) => void;
+  'chat:deleted': (msg: { liveId: string; messageId: number }) => void;
+  'chat:settings': (msg: { liveId: string; slowModeSeconds: number }) => void;
+  'chat:muted': (msg: { liveId: string; userId: number; muted: boolean }) => void;
+  /** To the presenter and every viewer: the reactions of the last second, counted (at most one a second). */
+  'reaction:burst': (msg: ReactionBurst) => void;
+  /** To the presenter and every viewer (the other side, in a call): the presenter's camera, microphone, screen. */
+  'live:media': (msg: { liveId: string } & PresenterMedia) => void;
 }
 
 /** What the server keeps on each socket (set by the handshake). */

@@ -10,6 +10,7 @@ import {
   type SocketData,
 } from '../contract/signalling.js';
 import type { CallService } from '../calls/CallService.js';
+import type { ChatService } from '../chat/ChatService.js';
 import type { Logger } from '../logger.js';
 import type { Caller, LiveService, Notifier } from '../live/LiveService.js';
 import type { Store } from '../store/Store.js';
@@ -133,7 +134,7 @@ export class SignallingServer {
   }
 
   /** Start handling connections with the live layer and the calls (which reach sockets through `notifier`). */
-  serve(lives: LiveService, calls?: CallService): void {
+  serve(lives: LiveService, calls?: CallService, chat?: ChatService): void {
     this.#on('presenter:start', (caller, req) => lives.startPresenting(caller, req));
     this.#on('presenter:offer', (caller, req) => lives.presenterOffer(caller, req));
     this.#on('presenter:stop', (caller, req) => lives.stopPresenting(caller, req));
@@ -150,6 +151,16 @@ export class SignallingServer {
       this.#on('call:present', (caller, req) => calls.present(caller, req));
       this.#on('call:offer', (caller, req) => calls.offer(caller, req));
       this.#on('call:watch', (caller, req) => calls.watch(caller, req));
+    }
+    if (chat) {
+      this.#on('chat:join', (caller, req) => chat.join(caller, req));
+      this.#on('chat:send', (caller, req) => chat.send(caller, req));
+      this.#on('chat:delete', (caller, req) => chat.remove(caller, req));
+      this.#on('chat:mute', (caller, req) => chat.mute(caller, req));
+      this.#on('chat:slowMode', (caller, req) => chat.slowMode(caller, req));
+      this.#on('reaction:send', (caller, req) => chat.react(caller, req));
+      this.#on('presenter:media', (caller, req) => chat.setMedia(caller, req));
+      this.#on('live:mediaState', (caller, req) => chat.mediaState(caller, req));
     }
     this.io.on('connection', (socket) => this.#onConnection(socket, lives, calls));
   }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MAX_SDP_BYTES } from '../../media/sdp.js';
+import { CHAT_MAX_CHARS, CHAT_MAX_SLOW_MODE_S, REACTION_KINDS, type ReactionKind } from '../contract/chat.js';
 import { PUBLIC_ID_PATTERN } from '../db/ids.js';
 
 /** Payload schemas of the client events (api/contract/signalling.ts); strict: unknown keys are refused. */
@@ -53,4 +54,15 @@ export const schemas = {
   'call:present': z.object({ callId, timeZone: timeZone.optional() }).strict(),
   'call:offer': z.object({ callId, liveId, sdpOffer: sdp }).strict(),
   'call:watch': z.object({ callId }).strict(),
+  'chat:join': z.object({ liveId }).strict(),
+  // Longer texts are refused by the chat with chat.tooLong (counted in characters, after normalisation).
+  'chat:send': z.object({ liveId, text: z.string().max(CHAT_MAX_CHARS * 8, 'is far too long') }).strict(),
+  'chat:delete': z.object({ liveId, messageId: z.number().int().positive().max(2_147_483_647) }).strict(),
+  'chat:mute': z
+    .object({ liveId, userId: z.number().int().positive().max(2_147_483_647), muted: z.boolean() })
+    .strict(),
+  'chat:slowMode': z.object({ liveId, seconds: z.number().int().min(0).max(CHAT_MAX_SLOW_MODE_S) }).strict(),
+  'presenter:media': z.object({ liveId, camera: z.boolean(), microphone: z.boolean(), screen: z.boolean() }).strict(),
+  'live:mediaState': z.object({ liveId }).strict(),
+  'reaction:send': z.object({ liveId, reaction: z.enum(REACTION_KINDS as [ReactionKind, ...ReactionKind[]]) }).strict(),
 } as const;

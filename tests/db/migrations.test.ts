@@ -6,8 +6,8 @@ import { createMigrator } from '../../api/db/migrator.js';
 import { createTestDatabase, type DatabaseKind, type TestDatabase } from '../support/db.js';
 import { skipUnless } from '../support/services.js';
 
-const TABLES = ['users', 'lives', 'recordings', 'calls'];
-const MIGRATIONS = ['0001-initial', '0002-library-indexes', '0003-library-scale'];
+const TABLES = ['users', 'lives', 'recordings', 'calls', 'chat_messages', 'live_reactions'];
+const MIGRATIONS = ['0001-initial', '0002-library-indexes', '0003-library-scale', '0004-chat'];
 
 /** The indexes the VOD library and the lookups rely on, per table. */
 const INDEXES: Record<string, string[]> = {

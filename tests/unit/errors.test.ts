@@ -39,6 +39,12 @@ const PINNED = [
   'call.alreadyAnswered',
   'call.ended',
   'server.starting',
+  'chat.tooLong',
+  'chat.rateLimited',
+  'chat.slowMode',
+  'chat.muted',
+  'chat.unavailable',
+  'chat.messageNotFound',
   'internal',
 ];
 

@@ -8,6 +8,7 @@ import { markRaw, reactive, watch, type WatchStopHandle } from 'vue';
 import type { IceCandidateInit, LiveEndReason, UserSummary, ViewerEvent } from '../../../api/contract/signalling.js';
 import { ApiError } from '../api/ApiError.js';
 import type { SignallingClient } from '../signalling/SignallingClient.js';
+import { constraintsFor, deviceOf, type DeviceChoice } from '../chat/devices.js';
 import { openCamera } from '../webrtc/camera.js';
 import { MediaPeer } from '../webrtc/MediaPeer.js';
 import { liveErrorMessage } from './messages.js';
@@ -36,6 +37,15 @@ export interface PresenterState {
   message: string;
   /** The recording of the live once it ended (null when there is none). */
   recordingId: number | null;
+  /** What is sent (viewers are told): the camera and microphone on, a screen instead of the camera. */
+  camera: boolean;
+  microphone: boolean;
+  screen: boolean;
+  /** Why the last control (screen share, device change) did not work. */
+  controlError: string;
+  /** The devices sent (or to use when going live); null: the browser's default. */
+  cameraId: string | null;
+  microphoneId: string | null;
 }
 
 const FEED_MAX = 200;
@@ -50,6 +60,12 @@ export class PresenterSession {
     feed: [],
     message: '',
     recordingId: null,
+    camera: true,
+    microphone: true,
+    screen: false,
+    controlError: '',
+    cameraId: null,
+    microphoneId: null,
   });
 
   readonly #client: SignallingClient;
@@ -58,6 +74,8 @@ export class PresenterSession {
   readonly #stopWatching: WatchStopHandle;
   #peer: MediaPeer | null = null;
   #stream: MediaStream | null = null;
+  /** The screen being sent instead of the camera. */
+  #screen: MediaStreamTrack | null = null;
   /** Bumped whenever what is under way is given up: a stale step sees a different number and backs off. */
   #attempt = 0;
   #feedId = 0;
@@ -106,11 +124,15 @@ export class PresenterSession {
       feed: [],
       message: '',
       recordingId: null,
+      camera: true,
+      microphone: true,
+      screen: false,
+      controlError: '',
     });
 
     let stream: MediaStream;
     try {
-      stream = await openCamera();
+      stream = await openCamera(constraintsFor(this.state));
     } catch (error) {
       if (current()) this.#fail(error instanceof Error ? error.message : String(error));
       return;
@@ -120,6 +142,8 @@ export class PresenterSession {
       return;
     }
     this.#stream = stream;
+    this.state.cameraId = deviceOf(stream, 'video');
+    this.state.microphoneId = deviceOf(stream, 'audio');
     this.state.stage = 'connecting';
 
     let liveId: string | null = null;
@@ -186,6 +210,113 @@ export class PresenterSession {
     }
   }
 
+  // ---- presenter controls: the tracks stay in the connection (viewers get black frames and silence, shown as a
+  // "camera off" card and a muted badge); a screen replaces the camera without renegotiation.
+
+  setCamera(on: boolean): void {
+    for (const track of this.#stream?.getVideoTracks() ?? []) track.enabled = on;
+    this.state.camera = on;
+    this.#announce();
+  }
+
+  setMicrophone(on: boolean): void {
+    for (const track of this.#stream?.getAudioTracks() ?? []) track.enabled = on;
+    this.state.microphone = on;
+    this.#announce();
+  }
+
+  /** Sends a screen (the browser asks which) instead of the camera, until `stopScreen()` or the browser stops it. */
+  async shareScreen(): Promise<void> {
+    const peer = this.#peer;
+    if (!peer || this.state.stage !== 'live' || this.#screen) return;
+    this.state.controlError = '';
+    let track: MediaStreamTrack | undefined;
+    try {
+      const display = await navigator.mediaDevices.getDisplayMedia({
+        video: { frameRate: { ideal: 30 } },
+        audio: false,
+      });
+      track = display.getVideoTracks()[0];
+      if (!track) throw new Error('no screen was chosen');
+      if (this.#peer !== peer || this.state.stage !== 'live') {
+        track.stop();
+        return;
+      }
+      await peer.replaceTrack(track);
+    } catch (error) {
+      track?.stop();
+      if (error instanceof DOMException && error.name === 'NotAllowedError') return;
+      this.state.controlError = `The screen could not be shared: ${error instanceof Error ? error.message : String(error)}`;
+      return;
+    }
+    this.#screen = track;
+    track.addEventListener('ended', () => void this.stopScreen());
+    this.state.screen = true;
+    this.#announce();
+  }
+
+  /** Back to the camera. */
+  async stopScreen(): Promise<void> {
+    const screen = this.#screen;
+    if (!screen) return;
+    this.#screen = null;
+    const camera = this.#stream?.getVideoTracks()[0];
+    try {
+      if (camera && this.#peer) await this.#peer.replaceTrack(camera);
+    } finally {
+      screen.stop();
+      this.state.screen = false;
+      this.#announce();
+    }
+  }
+
+  /**
+   * Chooses the camera or microphone: kept for the next go-live, and while live the new device's track replaces
+   * the old one without renegotiation (on, off and screen share as they were).
+   */
+  async chooseDevice(kind: 'audio' | 'video', deviceId: string): Promise<void> {
+    const field: keyof DeviceChoice = kind === 'audio' ? 'microphoneId' : 'cameraId';
+    const stream = this.#stream;
+    if (!stream || !this.#peer || this.state.stage !== 'live') {
+      this.state[field] = deviceId;
+      return;
+    }
+    this.state.controlError = '';
+    const old = kind === 'audio' ? stream.getAudioTracks()[0] : stream.getVideoTracks()[0];
+    let track: MediaStreamTrack | undefined;
+    try {
+      const constraints = constraintsFor({ cameraId: null, microphoneId: null, [field]: deviceId });
+      const fresh = await navigator.mediaDevices.getUserMedia(
+        kind === 'audio' ? { audio: constraints.audio! } : { video: constraints.video! },
+      );
+      track = kind === 'audio' ? fresh.getAudioTracks()[0] : fresh.getVideoTracks()[0];
+      if (!track) throw new Error('the device gave no track');
+      track.enabled = kind === 'audio' ? this.state.microphone : this.state.camera;
+      if (this.#stream !== stream || !this.#peer) {
+        track.stop();
+        return;
+      }
+      // A shared screen stays on the wire: the new camera is sent once the share stops.
+      if (kind === 'audio' || !this.#screen) await this.#peer.replaceTrack(track);
+    } catch (error) {
+      track?.stop();
+      this.state.controlError = `That device could not be used: ${error instanceof Error ? error.message : String(error)}`;
+      return;
+    }
+    if (old) {
+      stream.removeTrack(old);
+      old.stop();
+    }
+    stream.addTrack(track);
+    this.state[field] = deviceOf(stream, kind) ?? deviceId;
+  }
+
+  #announce(): void {
+    const { liveId, stage, camera, microphone, screen } = this.state;
+    if (!liveId || stage !== 'live' || this.#client.closed) return;
+    this.#client.request('presenter:media', { liveId, camera, microphone, screen }).catch(() => undefined);
+  }
+
   /** Leaving the page: the live stops (not waited for) and everything is released. Idempotent. */
   close(): void {
     if (this.#closed) return;
@@ -222,6 +353,8 @@ export class PresenterSession {
   }
 
   #release(): void {
+    this.#screen?.stop();
+    this.#screen = null;
     this.#peer?.close();
     this.#peer = null;
     for (const track of this.#stream?.getTracks() ?? []) track.stop();

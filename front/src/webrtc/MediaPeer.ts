@@ -75,6 +75,15 @@ export class MediaPeer {
     else this.#pending.push(candidate);
   }
 
+  /** Sends `track` in place of the one of its kind, without renegotiation (a screen, and back to the camera). */
+  async replaceTrack(track: MediaStreamTrack): Promise<void> {
+    const sender = this.#peer.peerConnection
+      .getSenders()
+      .find((s) => s.track?.kind === track.kind || (s.track === null && track.kind === 'video'));
+    if (!sender) throw new Error(`no ${track.kind} is being sent`);
+    await sender.replaceTrack(track);
+  }
+
   /** Stops sending and receiving, and the camera. Idempotent. */
   close(): void {
     if (this.#closed) return;

@@ -1,0 +1,166 @@
+/**
+ * Presenter controls through the UI, in real Chromium with the embedded media engine: camera and microphone off
+ * (the viewer sees the "camera off" card and a muted badge, also after a reload), and a screen share switched in
+ * and out by replaceTrack that the viewer decodes. Headless Chromium's own screen capture looks like its fake
+ * camera, so the presenter's getDisplayMedia gives a canvas capture of a known colour (magenta) instead: it is
+ * still a real track, encoded, sent through the engine and decoded by the viewer.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchBrowser, newContext } from '../support/browser.js';
+import { registerUser, type SignedInUser } from '../support/http.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+import { skipUnless } from '../support/services.js';
+import { waitFor } from '../support/wait.js';
+
+const WAIT = { timeout: 30_000 };
+const ARTIFACTS = path.resolve('.test-artifacts');
+
+const MAGENTA_SCREEN = `(() => {
+  navigator.mediaDevices.getDisplayMedia = async () => {
+    const canvas = document.createElement('canvas');
+    canvas.width = 640;
+    canvas.height = 360;
+    const g = canvas.getContext('2d');
+    let n = 0;
+    setInterval(() => {
+      g.fillStyle = '#ff00ff';
+      g.fillRect(0, 0, 640, 360);
+      g.fillStyle = '#ffffff';
+      g.fillRect((n++ * 7) % 600, 160, 40, 40);
+    }, 33);
+    return canvas.captureStream(30);
+  };
+})();`;
+
+/** The average colour of what a video shows now, as [r, g, b]. */
+const AVERAGE_COLOUR = `(selector) => {
+  const v = document.querySelector(selector);
+  const c = document.createElement('canvas');
+  c.width = 64;
+  c.height = 36;
+  const g = c.getContext('2d');
+  g.drawImage(v, 0, 0, 64, 36);
+  const d = g.getImageData(0, 0, 64, 36).data;
+  let r = 0, gr = 0, b = 0;
+  for (let i = 0; i < d.length; i += 4) { r += d[i]; gr += d[i + 1]; b += d[i + 2]; }
+  const n = d.length / 4;
+  return [r / n, gr / n, b / n];
+}`;
+
+describe('presenter controls through the UI', { skip: skipUnless('chromium', 'mariadb') }, () => {
+  let server: TestServer;
+  let browser: Browser;
+  const contexts: BrowserContext[] = [];
+
+  before(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    server = await startTestServer({ server: { media: {} } });
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    for (const context of contexts) await context.close();
+    await browser?.close();
+    await server?.close();
+  });
+
+  async function pageOf(user: SignedInUser, init?: string): Promise<Page> {
+    const context = await newContext(browser, server.url);
+    contexts.push(context);
+    await context.addInitScript(`localStorage.setItem('onair.token', ${JSON.stringify(user.token)})`);
+    if (init) await context.addInitScript(init);
+    const page = await context.newPage();
+    await page.setViewportSize({ width: 1280, height: 900 });
+    return page;
+  }
+
+  const colour = (page: Page) =>
+    page.evaluate(`(${AVERAGE_COLOUR})('[data-testid="watch-video"]')`) as Promise<[number, number, number]>;
+  const isMagenta = ([r, g, b]: number[]) => r! > 150 && b! > 150 && g! < 110;
+  const isGreen = ([r, g, b]: number[]) => g! > 100 && r! < 90 && b! < 90;
+
+  it('camera and microphone off show the viewer a "camera off" card; a screen share switches in and out and is decoded', async () => {
+    const presenter = await registerUser(server.url);
+    const viewer = await registerUser(server.url);
+    const studio = await pageOf(presenter, MAGENTA_SCREEN);
+    await studio.goto('/go-live');
+    await studio.getByTestId('live-title').fill('Controls');
+    await studio.getByTestId('start-live').click();
+    await studio.locator('[data-testid="live-status"][data-stage="live"]').waitFor(WAIT);
+    const link = await studio.getByTestId('watch-link').inputValue();
+
+    const watching = await pageOf(viewer);
+    await watching.goto(link);
+    await watching.locator('[data-testid="watch-status"][data-stage="playing"]').waitFor(WAIT);
+    await watching.getByTestId('chat').waitFor(WAIT);
+    await waitFor(async () => isGreen(await colour(watching)), 'the camera picture', { timeoutMs: 30_000 });
+    assert.equal(await watching.getByTestId('camera-off').count(), 0);
+
+    // Camera off, then the microphone too: the card with the presenter's name, then its muted badge.
+    await studio.getByTestId('toggle-camera').click();
+    const card = watching.getByTestId('camera-off');
+    await card.waitFor(WAIT);
+    assert.ok((await card.textContent())?.includes(presenter.nickname));
+    assert.equal(await watching.getByTestId('camera-off-muted').count(), 0);
+    await studio.getByTestId('toggle-microphone').click();
+    await watching.getByTestId('camera-off-muted').waitFor(WAIT);
+    await studio.getByTestId('camera-off').waitFor(WAIT);
+    await watching.screenshot({ path: path.join(ARTIFACTS, 'chat-camera-off.png') });
+
+    // A viewer who comes (back) now sees it too.
+    await watching.reload();
+    await watching.locator('[data-testid="watch-status"][data-stage="playing"]').waitFor(WAIT);
+    await watching.getByTestId('camera-off-muted').waitFor(WAIT);
+
+    // Camera back on, microphone still off: the card goes, a muted badge stays; then sound back.
+    await studio.getByTestId('toggle-camera').click();
+    await card.waitFor({ state: 'detached', ...WAIT });
+    await watching.getByTestId('presenter-muted').waitFor(WAIT);
+    await studio.getByTestId('toggle-microphone').click();
+    await watching.getByTestId('presenter-muted').waitFor({ state: 'detached', ...WAIT });
+    await waitFor(async () => isGreen(await colour(watching)), 'the camera picture again', { timeoutMs: 30_000 });
+
+    // Screen share: the viewer decodes the screen, then the camera again, on the same connection.
+    const framesBefore = await watching.evaluate(
+      `document.querySelector('[data-testid="watch-video"]').getVideoPlaybackQuality().totalVideoFrames`,
+    );
+    await studio.getByTestId('toggle-screen').click();
+    await studio.getByTestId('toggle-screen').filter({ hasText: 'Stop sharing' }).waitFor(WAIT);
+    await waitFor(async () => isMagenta(await colour(watching)), 'the viewer to decode the screen', {
+      timeoutMs: 30_000,
+    });
+    assert.equal(await card.count(), 0, 'a shared screen is not a camera off');
+    await watching.screenshot({ path: path.join(ARTIFACTS, 'chat-screen-share.png') });
+    await studio.getByTestId('toggle-screen').click();
+    await waitFor(async () => isGreen(await colour(watching)), 'the viewer to decode the camera again', {
+      timeoutMs: 30_000,
+    });
+    const framesAfter = await watching.evaluate(
+      `document.querySelector('[data-testid="watch-video"]').getVideoPlaybackQuality().totalVideoFrames`,
+    );
+    assert.ok(Number(framesAfter) > Number(framesBefore), 'the same video element kept decoding');
+    assert.equal(await watching.getByTestId('watch-status').getAttribute('data-stage'), 'playing');
+
+    // The device picker: another microphone while live, swapped in without renegotiation.
+    await studio.getByTestId('pick-microphone').click();
+    const options = studio.getByTestId('microphone-option');
+    await options.first().waitFor(WAIT);
+    const labels = await options.allTextContents();
+    assert.ok(labels.length >= 2, `microphones offered: ${labels.join(', ')}`);
+    const current = (await studio.getByTestId('pick-microphone').textContent())?.trim() ?? '';
+    const other = labels.find((label) => label.trim() !== current && !current.includes(label.trim()))!;
+    await options.filter({ hasText: other }).first().click();
+    await studio.getByTestId('pick-microphone').filter({ hasText: other }).waitFor(WAIT);
+    assert.equal(await studio.getByRole('alert').count(), 0, 'no device error');
+    await waitFor(async () => isGreen(await colour(watching)), 'the viewer still decoding', { timeoutMs: 30_000 });
+    assert.equal(await watching.getByTestId('watch-status').getAttribute('data-stage'), 'playing');
+    await studio.screenshot({ path: path.join(ARTIFACTS, 'chat-golive-controls.png') });
+
+    await studio.getByTestId('stop-live').click();
+    await studio.locator('[data-testid="live-status"][data-stage="ended"]').waitFor(WAIT);
+  });
+});
