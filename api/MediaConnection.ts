@@ -13,6 +13,8 @@ export interface MediaConnectionOptions {
   engineEnv?: Record<string, string>;
   /** How long a dropped connection may take to come back before lives end. */
   lossGraceMs?: number;
+  /** How often lives are checked against the media server (default: MEDIA_RECONCILE_MS). */
+  reconcileMs?: number;
 }
 
 export class MediaConnection {
@@ -37,7 +39,13 @@ export class MediaConnection {
   }
 
   static async open(config: Config, log: Logger, options: MediaConnectionOptions = {}): Promise<MediaConnection> {
-    const lossGrace = options.lossGraceMs ? { lossGraceMs: options.lossGraceMs } : {};
+    const lossGrace = {
+      ...(options.lossGraceMs ? { lossGraceMs: options.lossGraceMs } : {}),
+      bandwidth: config.videoBandwidth,
+      // Pipelines are tagged with the store prefix: the registry under that prefix says which are on air.
+      deployment: config.storePrefix,
+      reconcileMs: options.reconcileMs ?? config.mediaReconcileMs,
+    };
     if (config.kmsUri) {
       const server = await MediaServer.connect({
         uri: config.kmsUri,

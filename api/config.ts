@@ -22,6 +22,9 @@
  * | ENGINE_WORKERS       | unset = engine default      | worker processes of the embedded media engine                  |
  * | AUTH_RATE_LIMIT      | 30                          | requests per minute per client address on /api/auth/*          |
  * | TRUST_PROXY          | false                       | express `trust proxy`: false, true, or a number of proxy hops  |
+ * | VIDEO_MIN_KBPS       | 300                         | lowest video bitrate the media server sends to a viewer (kbps) |
+ * | VIDEO_MAX_KBPS       | 2500                        | highest video bitrate taken from a presenter and sent to a viewer (kbps) |
+ * | MEDIA_RECONCILE_MS   | 30000                       | how often lives are checked against the media server (ghosts, orphan pipelines) |
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
@@ -53,6 +56,9 @@ export interface Config {
   engineWorkers: number | null;
   authRateLimit: number;
   trustProxy: boolean | number;
+  /** Video bitrate bounds of the media server's endpoints, in kbps (min ≤ max). */
+  videoBandwidth: { minKbps: number; maxKbps: number };
+  mediaReconcileMs: number;
 }
 
 /** A configuration error: the message names the variable(s) at fault. */
@@ -167,8 +173,18 @@ const schema = z
         return z.NEVER;
       })
       .default('false'),
+    VIDEO_MIN_KBPS: integer(0, 100_000).default('300'),
+    VIDEO_MAX_KBPS: integer(30, 100_000).default('2500'),
+    MEDIA_RECONCILE_MS: integer(500, 3_600_000).default('30000'),
   })
   .superRefine((env, ctx) => {
+    if (env.VIDEO_MIN_KBPS > env.VIDEO_MAX_KBPS) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['VIDEO_MIN_KBPS'],
+        message: `must not be above VIDEO_MAX_KBPS (${env.VIDEO_MAX_KBPS})`,
+      });
+    }
     if ((env.TURN_URLS === undefined) !== (env.TURN_SECRET === undefined)) {
       const missing = env.TURN_URLS === undefined ? 'TURN_URLS' : 'TURN_SECRET';
       ctx.addIssue({
@@ -220,5 +236,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     engineWorkers: e.ENGINE_WORKERS ?? null,
     authRateLimit: e.AUTH_RATE_LIMIT,
     trustProxy: e.TRUST_PROXY,
+    videoBandwidth: { minKbps: e.VIDEO_MIN_KBPS, maxKbps: e.VIDEO_MAX_KBPS },
+    mediaReconcileMs: e.MEDIA_RECONCILE_MS,
   };
 }
