@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext } from 'playwright-core';
+import { connectKurento, listChildren, release } from '../../media/kurento.js';
 import { launchBrowser, newContext } from '../support/browser.js';
 import { openHarness, type Harness } from '../support/harness.js';
 import { registerUser } from '../support/http.js';
@@ -15,7 +16,7 @@ import { waitFor } from '../support/wait.js';
  * connection holds every later answer of the same connection.
  */
 class StallingRelay {
-  readonly connections: Array<{ stall(): void; resume(): void }> = [];
+  readonly connections: Array<{ stall(): void; resume(): void; cut(): void }> = [];
   readonly #server: net.Server;
   readonly #sockets = new Set<net.Socket>();
 
@@ -47,6 +48,7 @@ class StallingRelay {
           client.resume();
           upstream.resume();
         },
+        cut: () => client.destroy(),
       });
     });
     await new Promise<void>((resolve) => relay.#server.listen(0, '127.0.0.1', resolve));
@@ -81,7 +83,7 @@ describe('loss detection on a busy media server', { skip: skipUnless('chromium',
     server = await startTestServer({
       shareWith: engineHost,
       env: { KMS_URI: relay.uri },
-      server: { media: { lossGraceMs: 1500 } },
+      server: { media: { lossGraceMs: 3000, reconcileMs: 1000 } },
     });
     browser = await launchBrowser();
     context = await newContext(browser);
@@ -115,5 +117,37 @@ describe('loss detection on a busy media server', { skip: skipUnless('chromium',
     const stopped = await page.stop('busy');
     assert.ok(stopped.ok, JSON.stringify(stopped));
     await waitFor(async () => (await server.server.services.media!.server.pipelineIds()).length === 0, 'released');
+  });
+
+  test('a release the API could not hear (its connection was down) is caught by the reconciliation', async () => {
+    const presenter = await registerUser(server.url);
+    const viewers = [await registerUser(server.url), await registerUser(server.url)];
+    const started = await page.present('missed', presenter.token, 'Missed event');
+    assert.ok(started.ok, JSON.stringify(started));
+    for (const [i, v] of viewers.entries()) assert.ok((await page.watch(`missed-${i}`, v.token, started.liveId)).ok);
+    const live = server.server.services.media!.server.live(started.liveId)!;
+    const { client: raw } = await connectKurento(engineHost.server.services.media!.engine!.uri);
+    try {
+      const viewerIds = (await listChildren(await raw.getMediaobjectById(live.pipelineId))).filter(
+        (id) => id.endsWith('WebRtcEndpoint') && id !== live.presenterEndpointId,
+      );
+      assert.equal(viewerIds.length, 2);
+      const endpoint = await raw.getMediaobjectById(viewerIds[0]!);
+      // The main connection drops; the release happens while it is down (its ObjectDestroyed goes nowhere), and
+      // the connection comes back with the same session within the grace.
+      relay.connections[0]!.cut();
+      assert.equal(await release(endpoint), undefined);
+    } finally {
+      raw.close();
+    }
+    const left = await waitFor(
+      async () => (await page.events('missed')).find(([e]) => e === 'live:viewerLeft'),
+      'the presenter told a viewer left',
+      { timeoutMs: 20_000 },
+    );
+    assert.equal(left[1].viewerCount, 1);
+    assert.equal(live.viewerCount, 1);
+    assert.ok(!live.closed, 'the live goes on');
+    assert.ok((await page.stop('missed')).ok);
   });
 });
