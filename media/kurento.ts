@@ -75,7 +75,7 @@ export interface KurentoClient {
   /** The reconnecting socket (reconnect-core): `connected`, and `disconnect` the moment the socket drops. */
   readonly _re: {
     readonly connected: boolean;
-    on(event: 'disconnect' | 'error' | 'connect', listener: (...args: unknown[]) => void): unknown;
+    on(event: 'disconnect' | 'error' | 'connect' | 'reconnect', listener: (...args: unknown[]) => void): unknown;
   };
 }
 
@@ -108,9 +108,31 @@ export async function connectKurento(uri: string, options: ConnectOptions = {}):
       (error: unknown) => (error ? reject(new KurentoError('connect', error)) : resolve()),
     ) as KurentoClient;
     client._re.on('error', (error) => options.onSocketError?.(error as Error));
+    guardConnections(client);
   });
   // Boxed: the client is a thenable, which returning it from an async function would adopt (and disguise).
   return { client };
+}
+
+/**
+ * reconnect-core listens to the `error` of each connection it makes only until the first one: a second error on
+ * the same connection (an ECONNRESET after a refused write, while a media server restarts) would be thrown out of
+ * the process. Every connection gets a lasting listener of its own (the first error is reported through `_re`).
+ */
+function guardConnections(client: KurentoClient): void {
+  const re = client._re as KurentoClient['_re'] & { _connection?: NodeJS.EventEmitter };
+  const guarded = new WeakSet<object>();
+  const guard = () => {
+    const connection = re._connection;
+    if (!connection || guarded.has(connection)) return;
+    guarded.add(connection);
+    connection.on('error', () => undefined);
+  };
+  guard();
+  // The connection of an attempt is made right after its `reconnect` event; `connect` and `error` carry it too.
+  re.on('reconnect', () => process.nextTick(guard));
+  re.on('connect', guard);
+  re.on('error', guard);
 }
 
 /**
