@@ -6,7 +6,7 @@ import net from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { MediaServer } from '../media/MediaServer.js';
-import { spawnEngine, type SpawnedEngine } from '../media/engine/spawn.js';
+import { newEngineSecret, spawnEngine, type SpawnedEngine } from '../media/engine/spawn.js';
 
 export interface MediaConnectionOptions {
   /** Environment for the embedded engine (tests shorten grace periods, set workers...). */
@@ -57,18 +57,20 @@ export class MediaConnection {
     }
     const port = await freePort();
     const engineLog = log.child({ module: 'engine' });
+    // One secret for the engine and its restarts: the client reconnects to the same URI.
+    const secret = newEngineSecret();
     const start = () =>
       spawnEngine({
         host: '127.0.0.1',
         port,
         ...(config.engineWorkers !== null ? { workers: config.engineWorkers } : {}),
-        env: { ENGINE_FILE_ROOT: config.recordingsDir, ...options.engineEnv },
+        env: { ENGINE_FILE_ROOT: config.recordingsDir, ...options.engineEnv, ENGINE_SECRET: secret },
         onLog: (line) => engineLog.debug({ line }, 'engine'),
       });
     const engine = await start();
     try {
       const server = await MediaServer.connect({ uri: engine.uri, log: log.child({ module: 'media' }), ...lossGrace });
-      log.info({ uri: engine.uri, pid: engine.pid }, 'embedded media engine started');
+      log.info({ uri: engine.publicUri, pid: engine.pid }, 'embedded media engine started');
       return new MediaConnection(server, log, engine, start);
     } catch (error) {
       await engine.stop();

@@ -247,13 +247,15 @@ export class WebRtcEndpoint extends MediaElement {
     applied.catch((err: unknown) =>
       this.#failSetup('SDP_END_POINT_PROCESS_OFFER_ERROR', `Could not apply answer: ${errorText(err)}`),
     );
-    const inTime = await Promise.race([
-      applied.then(
-        () => true,
-        () => true,
-      ),
-      sleep(ANSWER_GATHER_BUDGET_MS, false, { ref: false }),
-    ]);
+    const inTime =
+      !this.context.config.kmsFaithful &&
+      (await Promise.race([
+        applied.then(
+          () => true,
+          () => true,
+        ),
+        sleep(ANSWER_GATHER_BUDGET_MS, false, { ref: false }),
+      ]));
     this.#assertOpen();
     this.#localSdp = this.#publicSdp(inTime && pc.localDescription ? pc.localDescription.sdp : sdp);
     return this.#localSdp;
@@ -552,7 +554,8 @@ export class WebRtcEndpoint extends MediaElement {
     if (this.closed || this.#everConnected) return;
     if (this.#iceState !== 'FAILED') this.#setIceState('FAILED');
     this.emitError(errorType, description, 40004);
-    this.context.selfReleased([this.id]);
+    // KMS never releases an object by itself: the client has to.
+    if (!this.context.config.kmsFaithful) this.context.selfReleased([this.id]);
   }
 
   // ---- helpers -----------------------------------------------------------------------------------
@@ -628,6 +631,8 @@ export class WebRtcEndpoint extends MediaElement {
   }
 
   #publicSdp(sdp: string): string {
+    // KMS's answers and offers carry no candidates: every one of them trickles as IceCandidateFound.
+    if (this.context.config.kmsFaithful) sdp = sdp.replace(/^a=(candidate:|end-of-candidates).*\r?\n/gm, '');
     if (!this.#props.externalIPv4 && !this.#props.externalIPv6) return sdp;
     return sdp.replace(/^a=(candidate:.*)$/gm, (_all, line: string) => `a=${this.#publicCandidate(line)}`);
   }
