@@ -5,7 +5,7 @@
 import net from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
-import { MediaServer } from '../media/MediaServer.js';
+import { MediaServer, redactUri } from '../media/MediaServer.js';
 import { newEngineSecret, spawnEngine, type SpawnedEngine } from '../media/engine/spawn.js';
 
 export interface MediaConnectionOptions {
@@ -52,7 +52,7 @@ export class MediaConnection {
         log: log.child({ module: 'media' }),
         ...lossGrace,
       });
-      log.info({ uri: config.kmsUri }, 'connected to the Kurento Media Server');
+      log.info({ uri: redactUri(config.kmsUri) }, 'connected to the Kurento Media Server');
       return new MediaConnection(server, log);
     }
     const port = await freePort();

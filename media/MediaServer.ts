@@ -80,6 +80,8 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
   /** The liveness connection: heartbeats only, never a media object. */
   readonly #liveness: KurentoClient;
   readonly #log: MediaLog;
+  /** The URI without its secret (an engine's access_token), for logs. */
+  readonly #logUri: string;
   readonly #lossGraceMs: number;
   readonly #ice: EndpointIce;
   readonly #bandwidth: VideoBandwidth | undefined;
@@ -106,6 +108,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
     this.#client = client;
     this.#liveness = liveness;
     this.#log = options.log;
+    this.#logUri = redactUri(options.uri);
     this.#lossGraceMs = options.lossGraceMs ?? 4000;
     this.#ice = options.ice ?? {};
     this.#bandwidth = options.bandwidth;
@@ -129,7 +132,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
       connectKurento(options.uri, {
         requestTimeoutMs: options.requestTimeoutMs ?? 15_000,
         onSocketError: (error) =>
-          options.log.warn({ uri: options.uri, err: error.message }, 'media server socket error'),
+          options.log.warn({ uri: redactUri(options.uri), err: error.message }, 'media server socket error'),
       });
     const { client } = await connect();
     let liveness: KurentoClient;
@@ -144,7 +147,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
       .#watchReleases()
       .catch((error: unknown) =>
         options.log.warn(
-          { uri: options.uri, err: (error as Error).message },
+          { uri: redactUri(options.uri), err: (error as Error).message },
           'cannot hear releases on the media server',
         ),
       );
@@ -242,7 +245,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
       await this.#reconcileLives();
       await this.releaseOrphans();
     } catch (error) {
-      this.#log.warn({ uri: this.uri, err: (error as Error).message }, 'media reconciliation failed');
+      this.#log.warn({ uri: this.#logUri, err: (error as Error).message }, 'media reconciliation failed');
     }
   }
 
@@ -331,7 +334,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
         const id = typeof raw.objectId === 'string' ? raw.objectId : raw.object;
         if (typeof id === 'string') this.#objectDestroyed(id);
       },
-      (error) => this.#log.warn({ uri: this.uri, err: error.message }, 'ObjectDestroyed subscription failed'),
+      (error) => this.#log.warn({ uri: this.#logUri, err: error.message }, 'ObjectDestroyed subscription failed'),
     );
   }
 
@@ -419,7 +422,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
   #onDisconnect(): void {
     if (this.#closed || !this.#connected) return;
     this.#connected = false;
-    this.#log.warn({ uri: this.uri }, 'media server connection dropped');
+    this.#log.warn({ uri: this.#logUri }, 'media server connection dropped');
     this.#lossTimer = setTimeout(() => this.#loseAll('connection lost'), this.#lossGraceMs);
   }
 
@@ -432,10 +435,13 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
     this.#orphans = [];
     if (sameSession) for (const live of orphans) void live.releaseRemains();
     this.#connected = true;
-    this.#log.info({ uri: this.uri, sameSession }, 'media server connection restored');
+    this.#log.info({ uri: this.#logUri, sameSession }, 'media server connection restored');
     if (!sameSession)
       void this.#watchReleases().catch((error: unknown) =>
-        this.#log.warn({ uri: this.uri, err: (error as Error).message }, 'cannot hear releases on the media server'),
+        this.#log.warn(
+          { uri: this.#logUri, err: (error as Error).message },
+          'cannot hear releases on the media server',
+        ),
       );
     this.safeEmit('restored');
   }
@@ -448,7 +454,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
     this.#armLoss();
     this.#orphans.push(...lives.filter((live) => live.owner));
     for (const live of lives) void live.gone('mediaServerLost');
-    this.#log.error({ uri: this.uri, reason, lives: lives.length }, 'media server lost: its lives have ended');
+    this.#log.error({ uri: this.#logUri, reason, lives: lives.length }, 'media server lost: its lives have ended');
     this.safeEmit('lost', reason);
   }
 
@@ -477,5 +483,16 @@ async function stopRecorders(client: KurentoClient, pipeline: KurentoObject): Pr
     } catch {
       // gone or already stopped: nothing to finalise
     }
+  }
+}
+
+/** A media-server URI fit for logs: without its access_token. */
+export function redactUri(uri: string): string {
+  try {
+    const url = new URL(uri);
+    if (url.searchParams.has('access_token')) url.searchParams.set('access_token', 'redacted');
+    return url.toString();
+  } catch {
+    return '(invalid URI)';
   }
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { test } from 'node:test';
-import { spawnEngine, type SpawnedEngine } from '../../media/engine/spawn.js';
+import { newEngineSecret, spawnEngine, type SpawnedEngine } from '../../media/engine/spawn.js';
 import { connectKurento, listPipelines } from '../../media/kurento.js';
 import { waitFor } from '../support/wait.js';
 
@@ -21,7 +21,9 @@ test('a media server restarting under a connected, busy client raises no uncaugh
   const onUncaught = (error: unknown) => uncaught.push(error);
   process.on('uncaughtException', onUncaught);
   const port = await freePort();
-  let engine: SpawnedEngine = await spawnEngine({ host: '127.0.0.1', port, workers: 0 });
+  // The same address and secret each time, as the API restarts its engine.
+  const env = { ENGINE_SECRET: newEngineSecret() };
+  let engine: SpawnedEngine = await spawnEngine({ host: '127.0.0.1', port, workers: 0, env });
   const socketErrors: string[] = [];
   const { client } = await connectKurento(engine.uri, {
     onSocketError: (e) => socketErrors.push((e as NodeJS.ErrnoException).code ?? e.message),
@@ -39,7 +41,7 @@ test('a media server restarting under a connected, busy client raises no uncaugh
     for (let round = 1; round <= 3; round++) {
       engine.kill('SIGKILL');
       await new Promise((r) => setTimeout(r, 150 * round));
-      engine = await spawnEngine({ host: '127.0.0.1', port, workers: 0 });
+      engine = await spawnEngine({ host: '127.0.0.1', port, workers: 0, env });
       await waitFor(() => reconnections >= round, `reconnection ${round}`, { timeoutMs: 30_000 });
       assert.ok(Array.isArray(await listPipelines(client)));
     }

@@ -24,8 +24,12 @@ class StallingRelay {
     this.#server = server;
   }
 
+  /** The target's query (an engine's access_token) is kept in `uri`. */
+  #search = '';
+
   static async start(target: URL): Promise<StallingRelay> {
     const relay = new StallingRelay(net.createServer());
+    relay.#search = target.search;
     relay.#server.on('connection', (client) => {
       const upstream = net.connect(Number(target.port), target.hostname);
       for (const s of [client, upstream]) {
@@ -56,7 +60,7 @@ class StallingRelay {
   }
 
   get uri(): string {
-    return `ws://127.0.0.1:${(this.#server.address() as net.AddressInfo).port}/kurento`;
+    return `ws://127.0.0.1:${(this.#server.address() as net.AddressInfo).port}/kurento${this.#search}`;
   }
 
   async close(): Promise<void> {
