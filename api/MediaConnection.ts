@@ -5,14 +5,16 @@
 import net from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
-import { MediaServer } from '../media/MediaServer.js';
-import { spawnEngine, type SpawnedEngine } from '../media/engine/spawn.js';
+import { MediaServer, redactUri } from '../media/MediaServer.js';
+import { newEngineSecret, spawnEngine, type SpawnedEngine } from '../media/engine/spawn.js';
 
 export interface MediaConnectionOptions {
   /** Environment for the embedded engine (tests shorten grace periods, set workers...). */
   engineEnv?: Record<string, string>;
   /** How long a dropped connection may take to come back before lives end. */
   lossGraceMs?: number;
+  /** How often lives are checked against the media server (default: MEDIA_RECONCILE_MS). */
+  reconcileMs?: number;
 }
 
 export class MediaConnection {
@@ -37,30 +39,38 @@ export class MediaConnection {
   }
 
   static async open(config: Config, log: Logger, options: MediaConnectionOptions = {}): Promise<MediaConnection> {
-    const lossGrace = options.lossGraceMs ? { lossGraceMs: options.lossGraceMs } : {};
+    const lossGrace = {
+      ...(options.lossGraceMs ? { lossGraceMs: options.lossGraceMs } : {}),
+      bandwidth: config.videoBandwidth,
+      // Pipelines are tagged with the store prefix: the registry under that prefix says which are on air.
+      deployment: config.storePrefix,
+      reconcileMs: options.reconcileMs ?? config.mediaReconcileMs,
+    };
     if (config.kmsUri) {
       const server = await MediaServer.connect({
         uri: config.kmsUri,
         log: log.child({ module: 'media' }),
         ...lossGrace,
       });
-      log.info({ uri: config.kmsUri }, 'connected to the Kurento Media Server');
+      log.info({ uri: redactUri(config.kmsUri) }, 'connected to the Kurento Media Server');
       return new MediaConnection(server, log);
     }
     const port = await freePort();
     const engineLog = log.child({ module: 'engine' });
+    // One secret for the engine and its restarts: the client reconnects to the same URI.
+    const secret = newEngineSecret();
     const start = () =>
       spawnEngine({
         host: '127.0.0.1',
         port,
         ...(config.engineWorkers !== null ? { workers: config.engineWorkers } : {}),
-        env: { ENGINE_FILE_ROOT: config.recordingsDir, ...options.engineEnv },
+        env: { ENGINE_FILE_ROOT: config.recordingsDir, ...options.engineEnv, ENGINE_SECRET: secret },
         onLog: (line) => engineLog.debug({ line }, 'engine'),
       });
     const engine = await start();
     try {
       const server = await MediaServer.connect({ uri: engine.uri, log: log.child({ module: 'media' }), ...lossGrace });
-      log.info({ uri: engine.uri, pid: engine.pid }, 'embedded media engine started');
+      log.info({ uri: engine.publicUri, pid: engine.pid }, 'embedded media engine started');
       return new MediaConnection(server, log, engine, start);
     } catch (error) {
       await engine.stop();

@@ -29,6 +29,9 @@
  * | LOGIN_FAILURE_LIMIT  | 5                           | failed logins per account and address per LOGIN_FAILURE_WINDOW |
  * | LOGIN_ACCOUNT_FAILURE_LIMIT | 50                   | failed logins per account from unknown addresses per window    |
  * | LOGIN_FAILURE_WINDOW | 15m                         | window of the failed-login counts (a duration)                 |
+ * | VIDEO_MIN_KBPS       | 300                         | lowest video bitrate the media server sends to a viewer (kbps) |
+ * | VIDEO_MAX_KBPS       | 2500                        | highest video bitrate taken from a presenter and sent to a viewer (kbps) |
+ * | MEDIA_RECONCILE_MS   | 30000                       | how often lives are checked against the media server (ghosts, orphan pipelines) |
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
@@ -71,6 +74,9 @@ export interface Config {
   loginFailureLimit: number;
   loginAccountFailureLimit: number;
   loginFailureWindowMs: number;
+  /** Video bitrate bounds of the media server's endpoints, in kbps (min ≤ max). */
+  videoBandwidth: { minKbps: number; maxKbps: number };
+  mediaReconcileMs: number;
 }
 
 /** A configuration error: the message names the variable(s) at fault. */
@@ -213,8 +219,18 @@ const schema = z
         return ms;
       })
       .default('15m'),
+    VIDEO_MIN_KBPS: integer(0, 100_000).default('300'),
+    VIDEO_MAX_KBPS: integer(30, 100_000).default('2500'),
+    MEDIA_RECONCILE_MS: integer(500, 3_600_000).default('30000'),
   })
   .superRefine((env, ctx) => {
+    if (env.VIDEO_MIN_KBPS > env.VIDEO_MAX_KBPS) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['VIDEO_MIN_KBPS'],
+        message: `must not be above VIDEO_MAX_KBPS (${env.VIDEO_MAX_KBPS})`,
+      });
+    }
     if ((env.TURN_URLS === undefined) !== (env.TURN_SECRET === undefined)) {
       const missing = env.TURN_URLS === undefined ? 'TURN_URLS' : 'TURN_SECRET';
       ctx.addIssue({
@@ -273,5 +289,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     loginFailureLimit: e.LOGIN_FAILURE_LIMIT,
     loginAccountFailureLimit: e.LOGIN_ACCOUNT_FAILURE_LIMIT,
     loginFailureWindowMs: e.LOGIN_FAILURE_WINDOW,
+    videoBandwidth: { minKbps: e.VIDEO_MIN_KBPS, maxKbps: e.VIDEO_MAX_KBPS },
+    mediaReconcileMs: e.MEDIA_RECONCILE_MS,
   };
 }

@@ -1,6 +1,7 @@
 import { OnairError } from '../api/contract/errors.js';
 import {
   invoke,
+  listen,
   release,
   toKurentoCandidate,
   type IceCandidateInit,
@@ -16,8 +17,16 @@ export interface EndpointEvents {
   candidate: [IceCandidateInit];
   /** Media of this type started or stopped flowing into the endpoint (from the browser). */
   flowIn: [MediaType, boolean];
+  /** The media server reported an error on this endpoint (asynchronous `Error` event). */
+  failed: [description: string];
   /** The endpoint is gone (released, or its pipeline is). */
   closed: [];
+}
+
+/** Video bitrate bounds of the media server's endpoints, in kbps. */
+export interface VideoBandwidth {
+  minKbps: number;
+  maxKbps: number;
 }
 
 /** TURN/STUN settings applied to a media-server endpoint. */
@@ -43,15 +52,31 @@ export class Endpoint extends SafeEmitter<EndpointEvents> {
     super();
     this.role = role;
     this.#kurento = kurento;
-    kurento.on('IceCandidateFound', (ev) => this.safeEmit('candidate', normaliseCandidate(ev.candidate)));
-    kurento.on('MediaFlowInStateChanged', (ev) => this.safeEmit('flowIn', ev.mediaType, ev.state === 'FLOWING'));
+    listen(kurento, 'IceCandidateFound', (ev) => this.safeEmit('candidate', normaliseCandidate(ev.candidate)));
+    listen(kurento, 'MediaFlowInStateChanged', (ev) => this.safeEmit('flowIn', ev.mediaType, ev.state === 'FLOWING'));
+    listen(kurento, 'Error', (ev) => this.safeEmit('failed', `${ev.type ?? 'error'}: ${ev.description ?? ''}`));
   }
 
-  /** Create the endpoint in a pipeline. A viewer's endpoint is created receive-only on the server's side too. */
-  static async create(pipeline: KurentoPipeline, role: SdpRole, ice: EndpointIce = {}): Promise<Endpoint> {
+  /**
+   * Create the endpoint in a pipeline. A viewer's endpoint is created receive-only on the server's side too.
+   * Bandwidth bounds are set before any negotiation (Kurento applies them from the SDP exchange on): a presenter's
+   * endpoint takes up to `maxKbps` of video from the browser (REMB and `b=AS`) and sends its loopback preview within
+   * the bounds; a viewer's endpoint sends within the bounds (Kurento's own default cap is 500 kbps).
+   */
+  static async create(
+    pipeline: KurentoPipeline,
+    role: SdpRole,
+    ice: EndpointIce = {},
+    bandwidth?: VideoBandwidth,
+  ): Promise<Endpoint> {
     const kurento = await pipeline.create('WebRtcEndpoint', role === 'viewer' ? { sendonly: true } : {});
     const endpoint = new Endpoint(role, kurento);
     try {
+      if (bandwidth) {
+        if (role === 'presenter') await invoke(kurento, 'setMaxVideoRecvBandwidth', bandwidth.maxKbps);
+        await invoke(kurento, 'setMinVideoSendBandwidth', bandwidth.minKbps);
+        await invoke(kurento, 'setMaxVideoSendBandwidth', bandwidth.maxKbps);
+      }
       if (ice.stunAddress) await invoke(kurento, 'setStunServerAddress', ice.stunAddress);
       if (ice.stunPort) await invoke(kurento, 'setStunServerPort', ice.stunPort);
       if (ice.turnUrl) await invoke(kurento, 'setTurnUrl', ice.turnUrl);
@@ -134,6 +159,7 @@ export class Endpoint extends SafeEmitter<EndpointEvents> {
     this.safeEmit('closed');
     this.removeAllListeners('candidate');
     this.removeAllListeners('flowIn');
+    this.removeAllListeners('failed');
   }
 
   #assertOpen(): void {

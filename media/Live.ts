@@ -1,8 +1,16 @@
 import { OnairError } from '../api/contract/errors.js';
-import { Endpoint, type EndpointIce } from './Endpoint.js';
-import { invoke, release, type IceCandidateInit, type KurentoObject, type KurentoPipeline } from './kurento.js';
+import { Endpoint, type EndpointIce, type VideoBandwidth } from './Endpoint.js';
+import {
+  invoke,
+  release,
+  type IceCandidateInit,
+  type KurentoObject,
+  type KurentoPipeline,
+  type MediaProfile,
+} from './kurento.js';
 import { Recording, type RecordingResult } from './Recording.js';
 import { SafeEmitter } from './SafeEmitter.js';
+import { sentMedia, validateOffer } from './sdp.js';
 
 export type LiveEndReason = 'stopped' | 'presenterLeft' | 'mediaServerLost' | 'failed' | 'shutdown' | 'endedElsewhere';
 
@@ -15,8 +23,19 @@ export interface LiveEnd {
 export interface LiveEvents {
   /** A viewer's endpoint went away (left, or released with the live). */
   viewerClosed: [key: string];
+  /** The recorder failed (it cannot write...): the live goes on, its recording will be incomplete. Once. */
+  recordingFailed: [description: string];
+  /** The media server reported an error on one of the live's endpoints (logged; a release follows if fatal). */
+  mediaError: [role: 'presenter' | 'viewer', description: string];
   /** The live is over on this process; emitted once. */
   ended: [LiveEnd];
+}
+
+/** The recorder profile for what an offer sends: a kind that never flows would leave KMS's recorder waiting. */
+export function recordingProfileFor(offer: string): MediaProfile {
+  const { audio, video } = sentMedia(offer);
+  if (audio && video) return 'WEBM';
+  return video ? 'WEBM_VIDEO_ONLY' : 'WEBM_AUDIO_ONLY';
 }
 
 /** Races a media-server promise against the loss of the media server. */
@@ -43,6 +62,7 @@ export class Live extends SafeEmitter<LiveEvents> {
   readonly #pipeline: KurentoPipeline;
   readonly #guard: Guard;
   readonly #ice: EndpointIce;
+  readonly #bandwidth: VideoBandwidth | undefined;
   #presenter: Endpoint | undefined;
   /** The presenter's endpoint as a media source (also set on attached lives). */
   #source: KurentoObject | undefined;
@@ -54,7 +74,7 @@ export class Live extends SafeEmitter<LiveEvents> {
   constructor(
     id: string,
     pipeline: KurentoPipeline,
-    opts: { owner: boolean; guard: Guard; ice?: EndpointIce; source?: KurentoObject },
+    opts: { owner: boolean; guard: Guard; ice?: EndpointIce; bandwidth?: VideoBandwidth; source?: KurentoObject },
   ) {
     super();
     this.id = id;
@@ -62,7 +82,18 @@ export class Live extends SafeEmitter<LiveEvents> {
     this.#pipeline = pipeline;
     this.#guard = opts.guard;
     this.#ice = opts.ice ?? {};
+    this.#bandwidth = opts.bandwidth;
     this.#source = opts.source;
+  }
+
+  /** The pipeline as a media-server object (for tags and children). */
+  get pipeline(): KurentoPipeline {
+    return this.#pipeline;
+  }
+
+  /** The recorder's profile, when this live records here. */
+  get recordingProfile(): MediaProfile | undefined {
+    return this.#recording?.profile;
   }
 
   get pipelineId(): string {
@@ -95,7 +126,8 @@ export class Live extends SafeEmitter<LiveEvents> {
   async startPresenter(opts: PresenterOptions): Promise<string> {
     if (!this.owner) throw new Error('only the owning process starts the presenter');
     if (this.#presenter) throw new OnairError('live.alreadyLive', 'this live already has its presenter');
-    const presenter = await this.#guard(Endpoint.create(this.#pipeline, 'presenter', this.#ice));
+    const offer = validateOffer(opts.offer, 'presenter');
+    const presenter = await this.#guard(Endpoint.create(this.#pipeline, 'presenter', this.#ice, this.#bandwidth));
     if (this.#closed) {
       presenter.parentClosed();
       throw new OnairError('live.ended', 'the live ended during set-up');
@@ -103,10 +135,14 @@ export class Live extends SafeEmitter<LiveEvents> {
     this.#presenter = presenter;
     this.#source = presenter.kurento;
     presenter.on('candidate', opts.onCandidate);
+    presenter.on('failed', (description) => this.safeEmit('mediaError', 'presenter', description));
     await this.#guard(presenter.connect(presenter.kurento));
     if (opts.recordingUri) {
-      const recording = await this.#guard(Recording.create(this.#pipeline, opts.recordingUri));
+      const recording = await this.#guard(
+        Recording.create(this.#pipeline, opts.recordingUri, recordingProfileFor(offer)),
+      );
       this.#recording = recording;
+      recording.once('failed', (description) => this.safeEmit('recordingFailed', description));
       this.#assertOpen();
       await this.#guard(presenter.connect(recording.kurento));
     }
@@ -122,7 +158,7 @@ export class Live extends SafeEmitter<LiveEvents> {
     this.#assertOpen();
     if (!this.#source) throw new OnairError('live.notFound', 'the live has no presenter yet');
     if (this.#viewers.has(key)) throw new OnairError('request.invalid', 'already watching this live');
-    const viewer = await this.#guard(Endpoint.create(this.#pipeline, 'viewer', this.#ice));
+    const viewer = await this.#guard(Endpoint.create(this.#pipeline, 'viewer', this.#ice, this.#bandwidth));
     if (this.#closed) {
       await viewer.close();
       throw new OnairError('live.ended', 'the live ended while joining');
@@ -133,6 +169,7 @@ export class Live extends SafeEmitter<LiveEvents> {
       this.safeEmit('viewerClosed', key);
     });
     viewer.on('candidate', onCandidate);
+    viewer.on('failed', (description) => this.safeEmit('mediaError', 'viewer', description));
     try {
       await this.#guard(invoke(this.#source, 'connect', viewer.kurento));
       const answer = await this.#guard(viewer.processOffer(offer));
@@ -142,6 +179,61 @@ export class Live extends SafeEmitter<LiveEvents> {
       await viewer.close();
       throw error;
     }
+  }
+
+  /** Ids of the media-server objects this live holds here (pipeline, presenter, recorder, viewers). */
+  objectIds(): string[] {
+    const ids = [this.#pipeline.id];
+    if (this.#source) ids.push(this.#source.id);
+    if (this.#recording) ids.push(this.#recording.kurento.id);
+    for (const viewer of this.#viewers.values()) ids.push(viewer.id);
+    return ids;
+  }
+
+  /**
+   * One of the live's objects was released on the media server, not by this live (a set-up timeout of the server,
+   * another client, an operator). The pipeline or the presenter's endpoint gone ends the live ('failed'): with the
+   * pipeline, nothing is left to release; with the presenter's endpoint, the recorder is stopped and the pipeline
+   * released. A viewer's endpoint gone removes that viewer. The recorder gone leaves the recording incomplete.
+   * Returns whether the id was one of the live's.
+   */
+  objectGone(id: string): boolean {
+    if (this.#closed) return false;
+    if (id === this.#pipeline.id) {
+      void this.gone('failed');
+      return true;
+    }
+    if (id === this.#source?.id) {
+      // On an attached live, the owning process ends it for everyone; its viewers here go with the pipeline.
+      if (this.owner) void this.end('failed');
+      return true;
+    }
+    if (this.#recording && id === this.#recording.kurento.id) {
+      this.#recording.lost();
+      return true;
+    }
+    for (const viewer of this.#viewers.values()) {
+      if (viewer.id === id) {
+        viewer.parentClosed();
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Compare with what the media server holds: `children` are the pipeline's elements, null when the pipeline itself
+   * is gone; `known` is `objectIds()` taken before the server was asked (an object made since is not judged).
+   * Whatever of `known` is missing is handled as released (see objectGone).
+   */
+  reconcile(known: string[], children: string[] | null): void {
+    if (this.#closed) return;
+    if (children === null) {
+      this.objectGone(this.#pipeline.id);
+      return;
+    }
+    const present = new Set(children);
+    for (const id of known.slice(1)) if (!present.has(id)) this.objectGone(id);
   }
 
   /** Release one viewer's endpoint. Idempotent. */

@@ -1,6 +1,17 @@
 import { OnairError } from '../api/contract/errors.js';
-import type { EndpointIce } from './Endpoint.js';
-import { connectKurento, invoke, listPipelines, type KurentoClient, type KurentoPipeline } from './kurento.js';
+import type { EndpointIce, VideoBandwidth } from './Endpoint.js';
+import {
+  connectKurento,
+  invoke,
+  listChildren,
+  listen,
+  listPipelines,
+  release,
+  tagsOf,
+  type KurentoClient,
+  type KurentoObject,
+  type KurentoPipeline,
+} from './kurento.js';
 import { Live, type PresenterOptions } from './Live.js';
 import { SafeEmitter } from './SafeEmitter.js';
 
@@ -22,6 +33,24 @@ export interface MediaServerOptions {
   requestTimeoutMs?: number;
   /** STUN/TURN for the server's endpoints. */
   ice?: EndpointIce;
+  /** Video bitrate bounds of every endpoint (Kurento's default caps video at 500 kbps). */
+  bandwidth?: VideoBandwidth;
+  /**
+   * The tag value marking this deployment's pipelines on the media server (tag `onair.deployment`); only pipelines
+   * with this tag are ever released as orphans, so a media server shared with other applications is left alone.
+   */
+  deployment?: string;
+  /** How often the lives are compared with what the media server holds (ghosts, orphans); 0 = never. */
+  reconcileMs?: number;
+}
+
+/** Tags on every pipeline onair creates: its deployment, and the live it carries. */
+export const PIPELINE_TAGS = { deployment: 'onair.deployment', live: 'onair.live' } as const;
+
+/** A pipeline of this deployment on the media server: its id and the live it was made for. */
+export interface TaggedPipeline {
+  pipelineId: string;
+  liveId: string;
 }
 
 export interface MediaServerEvents {
@@ -37,13 +66,30 @@ export interface MediaServerEvents {
  * Reconnection is kurento-client's (unbounded, backing off). The policy on top: a connection that drops and comes
  * back with the same session within `lossGraceMs` changes nothing; otherwise every live ends through its
  * local-only path (its objects are void on a restarted server), and the `lost` event tells the API.
+ *
+ * Liveness is asked on a second connection of its own: Kurento answers one connection's requests one at a time,
+ * so a heartbeat queued behind a slow stopAndWait or processOffer would take a busy server for a lost one.
+ *
+ * The media server never tells a client about objects released behind its back except through the
+ * ServerManager's `ObjectDestroyed`: every live hears it, and a periodic reconciliation with `getPipelines` and
+ * each pipeline's children catches what an event could not (a missed event, a reconnection).
  */
 export class MediaServer extends SafeEmitter<MediaServerEvents> {
   readonly uri: string;
   readonly #client: KurentoClient;
+  /** The liveness connection: heartbeats only, never a media object. */
+  readonly #liveness: KurentoClient;
   readonly #log: MediaLog;
+  /** The URI without its secret (an engine's access_token), for logs. */
+  readonly #logUri: string;
   readonly #lossGraceMs: number;
   readonly #ice: EndpointIce;
+  readonly #bandwidth: VideoBandwidth | undefined;
+  readonly #deployment: string | undefined;
+  #reconcileTimer: NodeJS.Timeout | undefined;
+  #reconciling: Promise<void> | undefined;
+  /** Whether a pipeline of this deployment belongs to a live on air somewhere (set by the API). */
+  #isHeld: ((liveId: string) => Promise<boolean>) | undefined;
   readonly #lives = new Map<string, Live>();
   /** Owned lives ended by a loss; released on the server if the same session comes back. */
   #orphans: Live[] = [];
@@ -56,28 +102,64 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
   #declareLost!: (reason: string) => void;
   #closed = false;
 
-  private constructor(client: KurentoClient, options: MediaServerOptions) {
+  private constructor(client: KurentoClient, liveness: KurentoClient, options: MediaServerOptions) {
     super();
     this.uri = options.uri;
     this.#client = client;
+    this.#liveness = liveness;
     this.#log = options.log;
+    this.#logUri = redactUri(options.uri);
     this.#lossGraceMs = options.lossGraceMs ?? 4000;
     this.#ice = options.ice ?? {};
+    this.#bandwidth = options.bandwidth;
+    this.#deployment = options.deployment;
     this.#armLoss();
     client.on('reconnected', (sameSession) => this.#onReconnected(sameSession));
     client._re.on('disconnect', () => this.#onDisconnect());
     const heartbeatMs = options.heartbeatMs ?? 1000;
     this.#heartbeat = setInterval(() => void this.#beat(heartbeatMs), heartbeatMs);
     this.#heartbeat.unref();
+    const reconcileMs = options.reconcileMs ?? 30_000;
+    if (reconcileMs > 0) {
+      this.#reconcileTimer = setInterval(() => void this.reconcile(), reconcileMs);
+      this.#reconcileTimer.unref();
+    }
   }
 
-  /** Connect; rejects when the media server cannot be reached. */
+  /** Connect (the main connection and the liveness one); rejects when the media server cannot be reached. */
   static async connect(options: MediaServerOptions): Promise<MediaServer> {
-    const { client } = await connectKurento(options.uri, {
-      requestTimeoutMs: options.requestTimeoutMs ?? 15_000,
-      onSocketError: (error) => options.log.warn({ uri: options.uri, err: error.message }, 'media server socket error'),
-    });
-    return new MediaServer(client, options);
+    const connect = () =>
+      connectKurento(options.uri, {
+        requestTimeoutMs: options.requestTimeoutMs ?? 15_000,
+        onSocketError: (error) =>
+          options.log.warn({ uri: redactUri(options.uri), err: error.message }, 'media server socket error'),
+      });
+    const { client } = await connect();
+    let liveness: KurentoClient;
+    try {
+      ({ client: liveness } = await connect());
+    } catch (error) {
+      client.close();
+      throw error;
+    }
+    const server = new MediaServer(client, liveness, options);
+    await server
+      .#watchReleases()
+      .catch((error: unknown) =>
+        options.log.warn(
+          { uri: redactUri(options.uri), err: (error as Error).message },
+          'cannot hear releases on the media server',
+        ),
+      );
+    return server;
+  }
+
+  /**
+   * How the API tells whether a pipeline of this deployment still has a live on air somewhere (any process): the
+   * ones that do not are orphans, released by `releaseOrphans`.
+   */
+  setOwnershipCheck(isHeld: (liveId: string) => Promise<boolean>): void {
+    this.#isHeld = isHeld;
   }
 
   /** Whether new lives can start now. */
@@ -98,8 +180,12 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
     this.#assertAvailable();
     if (this.#lives.has(id)) throw new OnairError('live.alreadyLive', `live "${id}" already exists`);
     const pipeline = await this.guard(this.#client.create('MediaPipeline'));
-    const live = this.#adopt(new Live(id, pipeline, { owner: true, guard: this.guard, ice: this.#ice }));
+    const live = this.#adopt(new Live(id, pipeline, this.#liveOptions(true)));
     try {
+      if (this.#deployment !== undefined) {
+        await this.guard(invoke(pipeline, 'addTag', PIPELINE_TAGS.deployment, this.#deployment));
+        await this.guard(invoke(pipeline, 'addTag', PIPELINE_TAGS.live, id));
+      }
       const answer = await live.startPresenter(presenter);
       return { live, answer };
     } catch (error) {
@@ -124,7 +210,16 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
     }
     const raced = this.#lives.get(id);
     if (raced) return raced;
-    return this.#adopt(new Live(id, pipeline, { owner: false, guard: this.guard, ice: this.#ice, source }));
+    return this.#adopt(new Live(id, pipeline, { ...this.#liveOptions(false), source }));
+  }
+
+  #liveOptions(owner: boolean): ConstructorParameters<typeof Live>[2] {
+    return {
+      owner,
+      guard: this.guard,
+      ice: this.#ice,
+      ...(this.#bandwidth ? { bandwidth: this.#bandwidth } : {}),
+    };
   }
 
   /** Race a media-server call against the loss of the connection (so no request hangs on a dead server). */
@@ -133,6 +228,123 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
   /** Ids of every pipeline the media server holds (all clients). */
   pipelineIds(): Promise<string[]> {
     return this.guard(listPipelines(this.#client));
+  }
+
+  /**
+   * Compare the lives of this process with what the media server holds, then release this deployment's orphan
+   * pipelines. Runs on a timer; concurrent calls share one round. Never throws.
+   */
+  reconcile(): Promise<void> {
+    this.#reconciling ??= this.#reconcileRound().finally(() => (this.#reconciling = undefined));
+    return this.#reconciling;
+  }
+
+  async #reconcileRound(): Promise<void> {
+    if (!this.available) return;
+    try {
+      await this.#reconcileLives();
+      await this.releaseOrphans();
+    } catch (error) {
+      this.#log.warn({ uri: this.#logUri, err: (error as Error).message }, 'media reconciliation failed');
+    }
+  }
+
+  /** Lives whose pipeline, presenter or viewers are gone on the media server are ended or trimmed (ghosts). */
+  async #reconcileLives(): Promise<void> {
+    const lives = this.lives.filter((live) => !live.closed);
+    if (lives.length === 0) return;
+    const known = new Map(lives.map((live) => [live, live.objectIds()]));
+    const pipelines = new Set(await this.guard(listPipelines(this.#client)));
+    for (const live of lives) {
+      let children: string[] | null = null;
+      if (pipelines.has(live.pipelineId)) {
+        try {
+          children = await this.guard(listChildren(live.pipeline));
+        } catch (error) {
+          if (!isNotFound(error)) throw error;
+        }
+      }
+      const before = live.viewerCount;
+      live.reconcile(known.get(live) ?? [], children);
+      if (children === null || live.viewerCount !== before)
+        this.#log.warn(
+          { liveId: live.id, pipelineGone: children === null, viewersGone: before - live.viewerCount },
+          'media objects of a live were gone on the media server',
+        );
+    }
+  }
+
+  /**
+   * Release this deployment's pipelines that no live on air owns (left by a crash or a redeploy): recorders are
+   * stopped first, so that their files are finalised. Only pipelines tagged with this deployment are considered,
+   * and nothing is done before the API said how to tell ownership. Resolves with what was released.
+   *
+   * Looking at pipelines that are not this process's goes through a short-lived connection: on Kurento, an object
+   * a session touched is kept for that session, and this process must not keep other clients' objects alive.
+   */
+  async releaseOrphans(): Promise<TaggedPipeline[]> {
+    const isHeld = this.#isHeld;
+    if (!isHeld || this.#deployment === undefined || !this.available) return [];
+    const ours = new Set(this.lives.map((live) => live.pipelineId));
+    const candidates = (await this.guard(listPipelines(this.#client))).filter((id) => !ours.has(id));
+    if (candidates.length === 0) return [];
+    const { client } = await connectKurento(this.uri, {
+      failAfter: 1,
+      requestTimeoutMs: 15_000,
+      onSocketError: () => undefined,
+    });
+    const released: TaggedPipeline[] = [];
+    try {
+      for (const pipelineId of candidates) {
+        let pipeline: KurentoObject;
+        let tags: Map<string, string>;
+        try {
+          pipeline = await client.getMediaobjectById(pipelineId);
+          tags = await tagsOf(pipeline);
+        } catch {
+          continue; // released meanwhile, or not a pipeline this client can describe
+        }
+        const liveId = tags.get(PIPELINE_TAGS.live);
+        if (tags.get(PIPELINE_TAGS.deployment) !== this.#deployment || liveId === undefined) continue;
+        if (this.#lives.has(liveId) || (await isHeld(liveId))) continue;
+        await stopRecorders(client, pipeline);
+        const error = await release(pipeline);
+        if (error && !isNotFound(error)) {
+          this.#log.warn({ pipelineId, liveId, err: error.message }, 'could not release an orphan pipeline');
+          continue;
+        }
+        released.push({ pipelineId, liveId });
+      }
+    } finally {
+      client.close();
+    }
+    if (released.length) this.#log.warn({ released }, 'orphan pipelines released on the media server');
+    return released;
+  }
+
+  /** Hear every release on the media server (ServerManager's ObjectDestroyed); subscribed again on a new session. */
+  async #watchReleases(): Promise<void> {
+    const manager = await this.guard(this.#client.getServerManager());
+    listen(
+      manager,
+      'ObjectDestroyed',
+      (event) => {
+        // Kurento names the field objectId; accept `object` too.
+        const raw = event as { objectId?: unknown; object?: unknown };
+        const id = typeof raw.objectId === 'string' ? raw.objectId : raw.object;
+        if (typeof id === 'string') this.#objectDestroyed(id);
+      },
+      (error) => this.#log.warn({ uri: this.#logUri, err: error.message }, 'ObjectDestroyed subscription failed'),
+    );
+  }
+
+  #objectDestroyed(id: string): void {
+    for (const live of this.#lives.values()) {
+      if (live.objectGone(id)) {
+        this.#log.warn({ liveId: live.id, objectId: id }, 'a media object of a live was released on the media server');
+        return;
+      }
+    }
   }
 
   /** True when the media server answers within the timeout. */
@@ -147,7 +359,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
       timer = setTimeout(() => resolve(false), timeoutMs);
     });
     try {
-      const ok = this.#client
+      const ok = this.#liveness
         .getServerManager()
         .then((m) => invoke(m, 'getUsedMemory'))
         .then(
@@ -166,8 +378,11 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
     this.#closed = true;
     clearTimeout(this.#lossTimer);
     clearInterval(this.#heartbeat);
+    clearInterval(this.#reconcileTimer);
+    await this.#reconciling;
     await Promise.all(this.lives.map((live) => live.end('shutdown')));
     this.#client.close();
+    this.#liveness.close();
   }
 
   #adopt(live: Live): Live {
@@ -192,12 +407,13 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
    * restarted server apart; a slow answer that only looked like a drop changes nothing).
    */
   async #beat(intervalMs: number): Promise<void> {
-    if (this.#beating || this.#closed || !this.#client._re.connected) return;
+    if (this.#beating || this.#closed || !this.#liveness._re.connected) return;
     this.#beating = true;
     try {
       const answered = await this.#ping(Math.max(1500, intervalMs * 2));
       if (!answered && this.#connected) this.#onDisconnect();
-      else if (answered && !this.#connected) this.#onReconnected(true);
+      // Up again only once the main connection is back too (its `reconnected` tells a restarted server apart).
+      else if (answered && !this.#connected && this.#client._re.connected) this.#onReconnected(true);
     } finally {
       this.#beating = false;
     }
@@ -206,7 +422,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
   #onDisconnect(): void {
     if (this.#closed || !this.#connected) return;
     this.#connected = false;
-    this.#log.warn({ uri: this.uri }, 'media server connection dropped');
+    this.#log.warn({ uri: this.#logUri }, 'media server connection dropped');
     this.#lossTimer = setTimeout(() => this.#loseAll('connection lost'), this.#lossGraceMs);
   }
 
@@ -219,7 +435,14 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
     this.#orphans = [];
     if (sameSession) for (const live of orphans) void live.releaseRemains();
     this.#connected = true;
-    this.#log.info({ uri: this.uri, sameSession }, 'media server connection restored');
+    this.#log.info({ uri: this.#logUri, sameSession }, 'media server connection restored');
+    if (!sameSession)
+      void this.#watchReleases().catch((error: unknown) =>
+        this.#log.warn(
+          { uri: this.#logUri, err: (error as Error).message },
+          'cannot hear releases on the media server',
+        ),
+      );
     this.safeEmit('restored');
   }
 
@@ -231,11 +454,45 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
     this.#armLoss();
     this.#orphans.push(...lives.filter((live) => live.owner));
     for (const live of lives) void live.gone('mediaServerLost');
-    this.#log.error({ uri: this.uri, reason, lives: lives.length }, 'media server lost: its lives have ended');
+    this.#log.error({ uri: this.#logUri, reason, lives: lives.length }, 'media server lost: its lives have ended');
     this.safeEmit('lost', reason);
   }
 
   #assertAvailable(): void {
     if (!this.available) throw new OnairError('media.unavailable', 'the media server is unavailable');
+  }
+}
+
+/** Kurento's "object not found" (the object was released): code 40101, or the engine's message. */
+function isNotFound(error: unknown): boolean {
+  const e = error as { code?: number; type?: string; message?: string } | undefined;
+  return e?.code === 40101 || e?.type === 'MEDIA_OBJECT_NOT_FOUND' || /not found/i.test(e?.message ?? '');
+}
+
+/** Stop every recorder of a pipeline and wait for each (bounded by the request timeout), before its release. */
+async function stopRecorders(client: KurentoClient, pipeline: KurentoObject): Promise<void> {
+  let children: string[];
+  try {
+    children = await listChildren(pipeline);
+  } catch {
+    return;
+  }
+  for (const id of children.filter((c) => c.endsWith('kurento.RecorderEndpoint'))) {
+    try {
+      await invoke(await client.getMediaobjectById(id), 'stopAndWait');
+    } catch {
+      // gone or already stopped: nothing to finalise
+    }
+  }
+}
+
+/** A media-server URI fit for logs: without its access_token. */
+export function redactUri(uri: string): string {
+  try {
+    const url = new URL(uri);
+    if (url.searchParams.has('access_token')) url.searchParams.set('access_token', 'redacted');
+    return url.toString();
+  } catch {
+    return '(invalid URI)';
   }
 }

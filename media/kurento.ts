@@ -33,6 +33,8 @@ export interface KurentoEvents {
   Stopped: Record<string, never>;
   EndOfStream: Record<string, never>;
   Error: { description: string; errorCode: number; type: string };
+  /** ServerManager: an object was released on the media server (by any session, or by the server itself). */
+  ObjectDestroyed: { objectId: string };
 }
 export type KurentoEventName = keyof KurentoEvents;
 
@@ -73,7 +75,7 @@ export interface KurentoClient {
   /** The reconnecting socket (reconnect-core): `connected`, and `disconnect` the moment the socket drops. */
   readonly _re: {
     readonly connected: boolean;
-    on(event: 'disconnect' | 'error' | 'connect', listener: (...args: unknown[]) => void): unknown;
+    on(event: 'disconnect' | 'error' | 'connect' | 'reconnect', listener: (...args: unknown[]) => void): unknown;
   };
 }
 
@@ -106,9 +108,31 @@ export async function connectKurento(uri: string, options: ConnectOptions = {}):
       (error: unknown) => (error ? reject(new KurentoError('connect', error)) : resolve()),
     ) as KurentoClient;
     client._re.on('error', (error) => options.onSocketError?.(error as Error));
+    guardConnections(client);
   });
   // Boxed: the client is a thenable, which returning it from an async function would adopt (and disguise).
   return { client };
+}
+
+/**
+ * reconnect-core listens to the `error` of each connection it makes only until the first one: a second error on
+ * the same connection (an ECONNRESET after a refused write, while a media server restarts) would be thrown out of
+ * the process. Every connection gets a lasting listener of its own (the first error is reported through `_re`).
+ */
+function guardConnections(client: KurentoClient): void {
+  const re = client._re as KurentoClient['_re'] & { _connection?: NodeJS.EventEmitter };
+  const guarded = new WeakSet<object>();
+  const guard = () => {
+    const connection = re._connection;
+    if (!connection || guarded.has(connection)) return;
+    guarded.add(connection);
+    connection.on('error', () => undefined);
+  };
+  guard();
+  // The connection of an attempt is made right after its `reconnect` event; `connect` and `error` carry it too.
+  re.on('reconnect', () => process.nextTick(guard));
+  re.on('connect', guard);
+  re.on('error', guard);
 }
 
 /**
@@ -149,9 +173,45 @@ export function toKurentoCandidate(candidate: IceCandidateInit): unknown {
   return kurentoClient.getComplexType('IceCandidate')(candidate);
 }
 
+/** Ids of a list of media objects as kurento-client returns them (proxies, or bare ids). */
+function idsOf(objects: Array<{ id: string } | string> | undefined | null): string[] {
+  return (objects ?? []).map((o) => (typeof o === 'string' ? o : o.id));
+}
+
 /** Pipelines the media server holds right now (all sessions), by id. */
 export async function listPipelines(client: KurentoClient): Promise<string[]> {
   const manager = await client.getServerManager();
-  const pipelines = await invoke<Array<{ id: string } | string>>(manager, 'getPipelines');
-  return (pipelines ?? []).map((p) => (typeof p === 'string' ? p : p.id));
+  return idsOf(await invoke<Array<{ id: string } | string>>(manager, 'getPipelines'));
+}
+
+/** Ids of the elements of a pipeline (endpoints, recorders), as the media server lists them. */
+export async function listChildren(object: KurentoObject): Promise<string[]> {
+  return idsOf(await invoke<Array<{ id: string } | string>>(object, 'getChildren'));
+}
+
+/** A media object's tags (`addTag`), as a map. */
+export async function tagsOf(object: KurentoObject): Promise<Map<string, string>> {
+  const tags = await invoke<Array<{ key: string; value: string }>>(object, 'getTags');
+  return new Map((tags ?? []).map((t) => [t.key, t.value]));
+}
+
+/**
+ * Subscribe to an event. A refused subscription (the object is already gone) is emitted by kurento-client as the
+ * object's `error` event, which throws out of the client when nobody listens; the client's own `newListener` hook
+ * refuses an `error` listener (not a Kurento event), so it is attached with that hook set aside.
+ */
+export function listen<E extends KurentoEventName>(
+  object: KurentoObject,
+  event: E,
+  listener: (data: KurentoEvents[E]) => void,
+  onError: (error: Error) => void = () => undefined,
+): void {
+  const emitter = object as unknown as NodeJS.EventEmitter;
+  if (emitter.listenerCount('error') === 0) {
+    const hooks = emitter.listeners('newListener') as Array<(...args: unknown[]) => void>;
+    emitter.removeAllListeners('newListener');
+    emitter.on('error', (error: Error) => onError(error));
+    for (const hook of hooks) emitter.on('newListener', hook);
+  }
+  object.on(event, listener);
 }

@@ -7,7 +7,7 @@ export type SdpRole = 'presenter' | 'viewer';
 
 /**
  * Check that an SDP offer is well formed and fits its role before it reaches the media server:
- * a presenter must send video, a viewer must send nothing. Throws `sdp.invalid` with the reason.
+ * a presenter must send audio or video, a viewer must send nothing. Throws `sdp.invalid` with the reason.
  */
 export function validateOffer(sdp: unknown, role: SdpRole): string {
   if (typeof sdp !== 'string') throw new OnairError('sdp.invalid', 'the SDP offer must be a string');
@@ -25,10 +25,22 @@ export function validateOffer(sdp: unknown, role: SdpRole): string {
   const sends = (s: MediaSection) => s.direction === 'sendrecv' || s.direction === 'sendonly';
   const av = sections.filter((s) => s.kind === 'audio' || s.kind === 'video');
   if (role === 'viewer' && av.some(sends)) throw new OnairError('sdp.invalid', 'a viewer offer must be receive-only');
-  if (role === 'presenter' && !av.some((s) => s.kind === 'video' && sends(s))) {
-    throw new OnairError('sdp.invalid', 'a presenter offer must send video');
+  if (role === 'presenter' && !av.some(sends)) {
+    throw new OnairError('sdp.invalid', 'a presenter offer must send audio or video');
   }
   return sdp;
+}
+
+/** Which media an offer actually sends (a `sendrecv` or `sendonly` audio or video section with a port). */
+export function sentMedia(sdp: string): { audio: boolean; video: boolean } {
+  const sections = mediaSections(sdp.split(/\r?\n/).filter((l) => l.length > 0));
+  // A section with port 0 is rejected (RFC 3264): nothing flows in it, whatever its direction says.
+  const sends = (kind: string) =>
+    sections.some(
+      (s) =>
+        s.kind === kind && (s.direction === 'sendrecv' || s.direction === 'sendonly') && !/^m=\S+ 0 /.test(s.mLine),
+    );
+  return { audio: sends('audio'), video: sends('video') };
 }
 
 interface MediaSection {

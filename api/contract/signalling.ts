@@ -142,6 +142,11 @@ export interface ServerToClientEvents {
   /** To the presenter: a viewer came or went. */
   'live:viewerJoined': (msg: ViewerEvent) => void;
   'live:viewerLeft': (msg: ViewerEvent) => void;
+  /**
+   * To the presenter: the media server's recorder failed (it cannot write...). The live goes on; its recording
+   * will be `incomplete` (or `failed` when nothing could be written).
+   */
+  'live:recordingFailed': (msg: { liveId: string }) => void;
   /** To the presenter and every viewer: the live is over. */
   'live:ended': (msg: { liveId: string; reason: LiveEndReason; recordingId: number | null }) => void;
   /** To every signed-in socket: a live went on air or its figures changed ("Live now" updates in real time). */

@@ -159,6 +159,12 @@ export class LiveRegistry {
     return parseEntry(raw);
   }
 
+  /** Whether a live (on air or being set up) is held by a process that is alive: its media must stay. */
+  async holds(id: string): Promise<boolean> {
+    const raw = await this.#store.hgetall(liveKey(id));
+    return raw.id !== undefined && (await this.#alive(raw.owner ?? ''));
+  }
+
   /** Every broadcast on air, newest first. */
   async list(): Promise<LiveEntry[]> {
     const ids = await this.#store.smembers(ON_AIR);

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { OnairError } from '../contract/errors.js';
@@ -76,6 +77,12 @@ interface Presenting {
   location: string;
   stage: 'reserved' | 'starting' | 'live' | 'ending';
   setupTimer: NodeJS.Timeout | undefined;
+  /** Whether the live and its recording are in the database (a live that never got there leaves no file). */
+  archived: boolean;
+  /** The recording's file, once the media server was asked to write it. */
+  recordingFile: string | undefined;
+  /** Publishing to the registry and the database, once under way. */
+  archiving: Promise<void> | undefined;
 }
 
 interface SocketState {
@@ -109,6 +116,8 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
   readonly #endings = new Map<string, Promise<void>>();
   /** Bookkeeping of lives that ended (recording stored, everyone told), by id. */
   readonly #finishing = new Map<string, Promise<void>>();
+  /** Lives (of this process, owned or attached) whose media events this service listens to. */
+  readonly #wired = new WeakSet<Live>();
   #unsubscribe: Unsubscribe | undefined;
   #closed = false;
 
@@ -124,6 +133,15 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
     const interrupted = await this.#opts.archive.closeInterrupted(async (id) => (await this.registry.get(id)) !== null);
     if (interrupted.length)
       this.#opts.log.warn({ lives: interrupted }, 'lives left on air by a stopped server were closed as interrupted');
+    // Pipelines of this deployment that no live on air owns (a crash, a redeploy) are released, now and on the
+    // media server's reconciliation timer.
+    const media = this.#opts.media();
+    if (media) {
+      media.setOwnershipCheck((liveId) => this.registry.holds(liveId));
+      await media
+        .releaseOrphans()
+        .catch((error: unknown) => this.#opts.log.warn({ err: error }, 'could not release orphan pipelines'));
+    }
   }
 
   /** End every live this process owns (recordings are finalised) and stop. Idempotent. */
@@ -186,6 +204,9 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
       location: locationFromTimeZone(req.timeZone),
       stage: 'reserved',
       setupTimer: undefined,
+      archived: false,
+      recordingFile: undefined,
+      archiving: undefined,
     };
     state.presenting = presenting;
     presenting.setupTimer = setTimeout(() => {
@@ -218,6 +239,7 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
     const record = presenting.kind === 'broadcast' || this.#opts.recordCalls === true;
     const fileName = `${liveId}.webm`;
     const recordingUri = record ? pathToFileURL(path.join(this.#opts.recordingsDir, fileName)).href : null;
+    if (record) presenting.recordingFile = path.join(this.#opts.recordingsDir, fileName);
     let started: { live: Live; answer: string };
     try {
       started = await media.startLive(liveId, {
@@ -231,31 +253,43 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
       this.#queue.drop(queueKey(caller.socketId, liveId, 'presenter'));
       await this.registry.unlockUser(caller.userId, liveId);
       await this.registry.remove(liveId);
+      await this.#discardRecording(presenting);
       throw error;
     }
     const { live, answer } = started;
     const startedAt = new Date();
     live.once('ended', (end) => void this.#finish(live, presenting, caller, startedAt, end));
+    this.#wire(live);
+    live.on('recordingFailed', (description) => {
+      this.#opts.log.error({ liveId, err: description }, 'the recorder of a live failed: its recording is incomplete');
+      this.#opts.notifier.toSocket(caller.socketId, 'live:recordingFailed', { liveId });
+    });
     if (state.presenting !== presenting || !this.#sockets.has(caller.socketId) || presenting.stage !== 'starting') {
       await live.end('presenterLeft');
       throw new OnairError('live.ended', 'the live ended during set-up');
     }
     presenting.stage = 'live';
     await this.#drain(caller.socketId, liveId, 'presenter', live);
-    // Registry first: a `live` row is always on air somewhere, or left by a crash (see start()).
-    await this.registry.publish(liveId, {
-      pipelineId: live.pipelineId,
-      presenterEndpointId: live.presenterEndpointId ?? '',
-      startedAt,
-    });
-    await this.#opts.archive.liveStarted({
-      id: liveId,
-      userId: caller.userId,
-      title: presenting.title,
-      kind: presenting.kind,
-      startedAt,
-      recording: recordingUri ? { fileName, location: presenting.location } : null,
-    });
+    if (live.closed) throw new OnairError('live.ended', 'the live ended during set-up');
+    // Registry first: a `live` row is always on air somewhere, or left by a crash (see start()). The end of the
+    // live waits for this (so that it never publishes, or archives, after the live is over).
+    presenting.archiving = (async () => {
+      await this.registry.publish(liveId, {
+        pipelineId: live.pipelineId,
+        presenterEndpointId: live.presenterEndpointId ?? '',
+        startedAt,
+      });
+      await this.#opts.archive.liveStarted({
+        id: liveId,
+        userId: caller.userId,
+        title: presenting.title,
+        kind: presenting.kind,
+        startedAt,
+        recording: recordingUri ? { fileName, location: presenting.location } : null,
+      });
+      presenting.archived = true;
+    })();
+    await presenting.archiving;
     this.#opts.notifier.join(caller.socketId, rooms.presenter(liveId));
     this.#opts.notifier.join(caller.socketId, rooms.audience(liveId));
     if (presenting.kind === 'broadcast') await this.#announce(liveId);
@@ -304,6 +338,7 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
       const entry = await this.#entry(liveId);
       const live =
         media.live(liveId) ?? (await media.attachLive(liveId, entry.pipelineId ?? '', entry.presenterEndpointId ?? ''));
+      this.#wire(live);
       const answer = await live.addViewer(caller.socketId, req.sdpOffer, (candidate) =>
         this.#opts.notifier.toSocket(caller.socketId, 'ice:candidate', { liveId, role: 'viewer', candidate }),
       );
@@ -444,8 +479,11 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
   async #finish(live: Live, presenting: Presenting, caller: Caller, startedAt: Date, end: LiveEnd): Promise<void> {
     const { liveId } = presenting;
     const work = (async () => {
+      await presenting.archiving?.catch(() => undefined);
       const state = this.#sockets.get(caller.socketId);
       if (state?.presenting === presenting) state.presenting = undefined;
+      // Ended before it was ever on air (the presenter dropped mid-offer): no row will ever own the file.
+      if (!presenting.archived) await this.#discardRecording(presenting);
       const figures = await this.registry.figures(liveId);
       await this.registry.remove(liveId);
       await this.registry.unlockUser(caller.userId, liveId);
@@ -477,6 +515,42 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
     this.#finishing.set(liveId, work);
     await work;
     this.#finishing.delete(liveId);
+  }
+
+  /** Delete the file of a recording that no database row owns (a live that never went on air). */
+  async #discardRecording(presenting: Presenting): Promise<void> {
+    const file = presenting.recordingFile;
+    if (!file || presenting.archived) return;
+    presenting.recordingFile = undefined;
+    await unlink(file).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') this.#opts.log.warn({ file, err: error }, 'could not delete an unused recording');
+    });
+  }
+
+  /** Listen to a live's media events on this process (once per live). */
+  #wire(live: Live): void {
+    if (this.#wired.has(live)) return;
+    this.#wired.add(live);
+    live.on('viewerClosed', (key) => void this.#viewerLost(live, key));
+    live.on('mediaError', (role, description) =>
+      this.#opts.log.warn({ liveId: live.id, role, err: description }, 'the media server reported an error'),
+    );
+  }
+
+  /**
+   * A viewer's endpoint went away while the viewer still watched (released on the media server behind our back):
+   * the viewer is counted out and the presenter told; the viewer may send a new offer.
+   */
+  async #viewerLost(live: Live, socketId: string): Promise<void> {
+    if (live.closed) return;
+    const state = this.#sockets.get(socketId);
+    if (!state || state.watching.get(live.id) !== 'watching') return;
+    state.watching.set(live.id, 'joined');
+    this.#queue.drop(queueKey(socketId, live.id, 'viewer'));
+    this.#opts.log.warn({ liveId: live.id, socketId }, "a viewer's endpoint was released on the media server");
+    const figures = await this.registry.countViewer(live.id, -1);
+    const entry = await this.registry.get(live.id);
+    if (figures && entry) await this.#viewerChanged(live.id, state.caller, 'live:viewerLeft', figures.viewers, entry);
   }
 
   async #leave(state: SocketState, liveId: string): Promise<void> {

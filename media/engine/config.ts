@@ -8,6 +8,22 @@
  * ENGINE_RTP_MAX_PORT (any port), ENGINE_ICE_EXTRA_ADDRESSES (127.0.0.1), ENGINE_ICE_ADDRESS (all
  * interfaces), ENGINE_FILE_ROOT (anywhere). ENGINE_WORKER_NODE_FLAGS (none) adds Node flags to the
  * media workers, e.g. --cpu-prof.
+ *
+ * ENGINE_SECRET: the Kurento WebSocket only accepts clients whose URI carries it as
+ * `?access_token=SECRET` (kurento-client's own `access_token` option puts it there), and never a
+ * request with an Origin header (a browser page). Required: `npm run engine` refuses to start without
+ * it unless ENGINE_NO_SECRET=true, which is accepted only on a loopback ENGINE_HOST (local development;
+ * the Origin check still applies). The API's spawned engine gets a random one through its environment.
+ *
+ * ENGINE_KMS_FAITHFUL (false): reproduce the behaviours of a real Kurento Media Server 7 that a media
+ * layer must cope with, instead of the engine's friendlier defaults: requests of one connection
+ * answered one at a time; SDP answers and offers without candidates (all trickle); the 500 kbps
+ * default maxVideoSendBandwidth on forwarded video, with REMB carrying the lowest viewer estimate back
+ * to the presenter; recorder failures only as asynchronous Error events, stopAndWait returning after
+ * 4 s even if the file was not finished; no self-release of endpoints whose set-up timed out; a
+ * recorder (or its pipeline) released before its stop completed leaves a truncated file; a WEBM
+ * recorder writes no media until both audio and video flow; objects reached by more than one session
+ * are never garbage-collected. ENGINE_SESSION_GRACE_MS still sets the collection grace.
  */
 import os from 'node:os';
 
@@ -31,13 +47,21 @@ export interface EngineConfig {
   iceAddress: string | undefined;
   /** If set, recordings and players may only use file:// URIs inside this folder. */
   fileRoot: string | undefined;
+  /** The secret clients must carry as `?access_token=`; undefined only when explicitly disabled on loopback. */
+  secret: string | undefined;
+  /** Reproduce a real KMS's behaviours (see the header). */
+  kmsFaithful: boolean;
 }
+
+/** How long a KMS recorder's stopAndWait waits for the file to be finished before returning anyway. */
+export const KMS_STOP_AND_WAIT_TIMEOUT_MS = 4000;
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EngineConfig {
   const min = intOr(env.ENGINE_RTP_MIN_PORT, 0);
   const max = intOr(env.ENGINE_RTP_MAX_PORT, 0);
+  const host = env.ENGINE_HOST || '127.0.0.1';
   return {
-    host: env.ENGINE_HOST || '127.0.0.1',
+    host,
     port: intOr(env.ENGINE_PORT, 8888),
     workers: intOr(env.ENGINE_WORKERS, os.availableParallelism()),
     sessionGraceMs: intOr(env.ENGINE_SESSION_GRACE_MS, 240_000),
@@ -48,7 +72,37 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EngineConfi
     iceExtraAddresses: listOr(env.ENGINE_ICE_EXTRA_ADDRESSES, ['127.0.0.1']),
     iceAddress: env.ENGINE_ICE_ADDRESS || undefined,
     fileRoot: env.ENGINE_FILE_ROOT || undefined,
+    secret: secretOf(env, host),
+    kmsFaithful: boolOr(env.ENGINE_KMS_FAITHFUL, false),
   };
+}
+
+function secretOf(env: NodeJS.ProcessEnv, host: string): string | undefined {
+  const secret = env.ENGINE_SECRET?.trim();
+  if (secret) {
+    if (secret.length < 16 || !/^[A-Za-z0-9._~-]+$/.test(secret)) {
+      throw new Error(
+        'invalid engine setting: ENGINE_SECRET must be at least 16 URI-safe characters (A-Z a-z 0-9 . _ ~ -)',
+      );
+    }
+    return secret;
+  }
+  if (!boolOr(env.ENGINE_NO_SECRET, false)) {
+    throw new Error('ENGINE_SECRET is required (e.g. `openssl rand -hex 24`), or ENGINE_NO_SECRET=true on loopback');
+  }
+  if (!isLoopback(host)) throw new Error(`ENGINE_NO_SECRET=true is refused on a non-loopback ENGINE_HOST (${host})`);
+  return undefined;
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+function boolOr(value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined || value.trim() === '') return fallback;
+  if (/^(true|1|yes)$/i.test(value.trim())) return true;
+  if (/^(false|0|no)$/i.test(value.trim())) return false;
+  throw new Error(`invalid engine setting: ${value}`);
 }
 
 function intOr(value: string | undefined, fallback: number): number {

@@ -2,11 +2,17 @@
  * The embedded media engine process (`npm run engine`): a Kurento-protocol media server on werift.
  * Prints `onair-engine ready ws://host:port/kurento` once listening; exits cleanly on SIGTERM/SIGINT.
  */
-import { configFromEnv } from './config.js';
+import { configFromEnv, type EngineConfig } from './config.js';
 import { EngineServer } from './server/EngineServer.js';
 
-const server = await EngineServer.start(configFromEnv());
-process.stdout.write(`onair-engine ready ${server.url}\n`);
+let config: EngineConfig;
+try {
+  config = configFromEnv();
+} catch (err) {
+  console.error(`onair-engine: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(2);
+}
+const server = await EngineServer.start(config);
 
 let stopping = false;
 async function stop(): Promise<void> {
@@ -31,3 +37,6 @@ if (process.env.ENGINE_EXIT_WITH_PARENT === '1') {
   const parent = process.ppid;
   setInterval(() => process.ppid !== parent && void stop(), 1000).unref();
 }
+
+// Last, once the signal handlers are in place: whoever waits for this line may stop the engine at once.
+process.stdout.write(`onair-engine ready ${server.url}\n`);

@@ -1,8 +1,12 @@
 /**
  * Starts the engine (main.ts) as a child process and resolves once it prints its ready line.
- * Used by `npm start` (when KMS_URI is unset) and by the tests.
+ * Used by `npm start` (when KMS_URI is unset) and by the tests. The engine's secret goes through its
+ * environment (never its command line, which `ps` shows): `env.ENGINE_SECRET` if given, else a random
+ * one; the returned `uri` carries it (`?access_token=`), `publicUri` does not (for logs). The rest of
+ * the environment is inherited, so `ENGINE_KMS_FAITHFUL=true` in the parent's environment reaches it.
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +25,11 @@ export interface SpawnEngineOptions {
 }
 
 export interface SpawnedEngine {
+  /** The Kurento WebSocket URI with the secret: what kurento-client connects to. Never log it. */
   uri: string;
+  /** The same URI without the secret. */
+  publicUri: string;
+  secret: string;
   pid: number;
   /** SIGTERM, then SIGKILL if the engine has not exited after 5 s; resolves once it has exited. */
   stop(): Promise<void>;
@@ -35,6 +43,9 @@ const STOP_TIMEOUT_MS = 5_000;
 
 export async function spawnEngine(opts: SpawnEngineOptions = {}): Promise<SpawnedEngine> {
   const env: NodeJS.ProcessEnv = { ...process.env, ENGINE_EXIT_WITH_PARENT: '1', ...opts.env };
+  const secret = opts.env?.ENGINE_SECRET || newEngineSecret();
+  env.ENGINE_SECRET = secret;
+  delete env.ENGINE_NO_SECRET;
   if (opts.host !== undefined) env.ENGINE_HOST = opts.host;
   if (opts.port !== undefined) env.ENGINE_PORT = String(opts.port);
   if (opts.workers !== undefined) env.ENGINE_WORKERS = String(opts.workers);
@@ -48,7 +59,7 @@ export async function spawnEngine(opts: SpawnEngineOptions = {}): Promise<Spawne
   readline.createInterface({ input: child.stderr }).on('line', log);
   const stdout = readline.createInterface({ input: child.stdout });
 
-  const uri = await new Promise<string>((resolve, reject) => {
+  const publicUri = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error('the engine did not become ready in time'));
@@ -70,7 +81,9 @@ export async function spawnEngine(opts: SpawnEngineOptions = {}): Promise<Spawne
 
   let stopping: Promise<void> | undefined;
   return {
-    uri,
+    uri: withSecret(publicUri, secret),
+    publicUri,
+    secret,
     pid: child.pid ?? 0,
     kill: (signal = 'SIGKILL') => void child.kill(signal),
     stop: () => {
@@ -84,4 +97,16 @@ export async function spawnEngine(opts: SpawnEngineOptions = {}): Promise<Spawne
       return stopping;
     },
   };
+}
+
+/** A random engine secret (URI-safe). */
+export function newEngineSecret(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+/** `uri` with `secret` as its access_token (the query parameter kurento-client's own option uses). */
+export function withSecret(uri: string, secret: string): string {
+  const url = new URL(uri);
+  url.searchParams.set('access_token', secret);
+  return url.toString();
 }

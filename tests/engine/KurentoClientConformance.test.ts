@@ -232,7 +232,7 @@ describe('the engine driven by kurento-client', { skip: skipUnless('chromium', '
     const proxy = await TcpProxy.start(first.uri);
     const client = await connectClient(proxy.uri);
     const pipeline = await client.create('MediaPipeline');
-    const second = await startTestEngine();
+    const second = await startTestEngine({ env: { ENGINE_SECRET: first.secret } });
     try {
       // Reconnection attempts go to the new engine; the old one shuts down (clean close frames).
       proxy.retarget(second.uri);

@@ -25,7 +25,8 @@ async function negotiate(key, socket, liveId, role, opts) {
   const pc = new RTCPeerConnection({ iceServers: opts.iceServers || [] });
   s.pc = pc;
   if (role === 'presenter') {
-    const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+    // opts.media: 'audio' or 'video' for a presenter that sends one kind only (default both).
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: opts.media !== 'video', video: opts.media !== 'audio' });
     for (const t of stream.getTracks()) pc.addTrack(t, stream);
   } else {
     pc.addTransceiver('video', { direction: 'recvonly' });
@@ -70,7 +71,9 @@ async function negotiate(key, socket, liveId, role, opts) {
   }
   const sdpOffer = opts.mangleOffer ? opts.mangleOffer : pc.localDescription.sdp;
   mark('offerSent');
-  const answer = await emitAck(socket, opts.offerEvent || role + ':offer', { ...(opts.offerExtra || {}), liveId, sdpOffer });
+  const answering = emitAck(socket, opts.offerEvent || role + ':offer', { ...(opts.offerExtra || {}), liveId, sdpOffer });
+  if (opts.dropAfterOffer) { socket.disconnect(); pc.close(); return { ok: true, liveId }; }
+  const answer = await answering;
   mark('answered');
   if (!answer.ok) return answer;
   await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdpAnswer });
@@ -80,8 +83,13 @@ async function negotiate(key, socket, liveId, role, opts) {
 }
 // Calls: one socket per user key carries the call; its presenter session is "<key>:me", its viewer "<key>:peer".
 const callers = {};
+// present(..., { hold: true }): the live is reserved (reserved[key] is its id) and the offer waits for proceed(key).
+const reserved = {};
+const holds = {};
 window.onair = {
   sessions,
+  reserved,
+  proceed(key) { if (holds[key]) holds[key](); },
   async callConnect(key, token) {
     const socket = connect(token);
     const c = { socket, events: [] };
@@ -109,9 +117,11 @@ window.onair = {
   async present(key, token, title, opts = {}) {
     const socket = connect(token);
     const s0 = { events: [] };
-    for (const ev of ['live:viewerJoined', 'live:viewerLeft', 'live:ended']) socket.on(ev, (m) => (sessions[key] || s0).events.push([ev, m]));
+    for (const ev of ['live:viewerJoined', 'live:viewerLeft', 'live:ended', 'live:recordingFailed']) socket.on(ev, (m) => (sessions[key] || s0).events.push([ev, m]));
     const start = await emitAck(socket, 'presenter:start', { title, timeZone: 'Europe/Paris' });
     if (!start.ok) { socket.disconnect(); return start; }
+    reserved[key] = start.liveId;
+    if (opts.hold) await new Promise((resolve) => (holds[key] = resolve));
     const res = await negotiate(key, socket, start.liveId, 'presenter', { ...opts, iceServers: start.iceServers });
     sessions[key].events.unshift(...s0.events);
     return res;
@@ -189,11 +199,21 @@ export async function openHarness(context: BrowserContext, baseUrl: string): Pro
 export class Harness {
   constructor(readonly page: Page) {}
 
+  /**
+   * Go live. `media` sends one kind only; `hold` waits after the reservation until `proceed(key)` (the live's id is
+   * then `reserved(key)`); `dropAfterOffer` disconnects right after sending the offer.
+   */
   present(
     key: string,
     token: string,
     title: string,
-    opts: { candidatesFirst?: boolean; mangleOffer?: string } = {},
+    opts: {
+      candidatesFirst?: boolean;
+      mangleOffer?: string;
+      media?: 'audio' | 'video';
+      hold?: boolean;
+      dropAfterOffer?: boolean;
+    } = {},
   ): Promise<AckResult> {
     return this.page.evaluate(([k, t, ti, o]) => (globalThis as any).onair.present(k, t, ti, o), [
       key,
@@ -215,6 +235,16 @@ export class Harness {
       liveId,
       opts,
     ] as const);
+  }
+
+  /** The id of a live reserved by `present(key, ..., { hold: true })`, once reserved. */
+  reserved(key: string): Promise<string | undefined> {
+    return this.page.evaluate((k) => (globalThis as any).onair.reserved[k], key);
+  }
+
+  /** Let a held `present` send its offer. */
+  proceed(key: string): Promise<void> {
+    return this.page.evaluate((k) => (globalThis as any).onair.proceed(k), key);
   }
 
   stop(key: string): Promise<{ ok: boolean; recordingId?: number | null; error?: { code: string } }> {

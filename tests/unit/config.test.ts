@@ -211,3 +211,35 @@ describe('parseDuration()', () => {
     assert.equal(parseDuration('-1s'), null);
   });
 });
+
+describe('loadConfig(): media settings', () => {
+  test('video bandwidth bounds and the reconciliation interval have defaults and are read', () => {
+    const defaults = loadConfig({});
+    assert.deepEqual(defaults.videoBandwidth, { minKbps: 300, maxKbps: 2500 });
+    assert.equal(defaults.mediaReconcileMs, 30_000);
+    const set = loadConfig({ VIDEO_MIN_KBPS: '0', VIDEO_MAX_KBPS: '4000', MEDIA_RECONCILE_MS: '5000' });
+    assert.deepEqual(set.videoBandwidth, { minKbps: 0, maxKbps: 4000 });
+    assert.equal(set.mediaReconcileMs, 5000);
+  });
+
+  test('refuses bounds that are not whole kbps, out of range, or a minimum above the maximum', () => {
+    for (const env of [
+      { VIDEO_MIN_KBPS: '-1' },
+      { VIDEO_MAX_KBPS: '2.5' },
+      { VIDEO_MAX_KBPS: '10' },
+      { VIDEO_MAX_KBPS: '200000' },
+      { MEDIA_RECONCILE_MS: '10' },
+    ]) {
+      assert.throws(
+        () => loadConfig(env),
+        (e: unknown) => e instanceof ConfigError && e.variables.includes(Object.keys(env)[0]!),
+        JSON.stringify(env),
+      );
+    }
+    assert.throws(
+      () => loadConfig({ VIDEO_MIN_KBPS: '3000', VIDEO_MAX_KBPS: '2000' }),
+      (e: unknown) =>
+        e instanceof ConfigError && e.variables.includes('VIDEO_MIN_KBPS') && /VIDEO_MAX_KBPS/.test(e.message),
+    );
+  });
+});

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { OnairError } from '../../api/contract/errors.js';
-import { MAX_SDP_BYTES, validateOffer } from '../../media/sdp.js';
+import { MAX_SDP_BYTES, sentMedia, validateOffer } from '../../media/sdp.js';
 
 const offer = (video: string, audio = video) =>
   [
@@ -31,6 +31,18 @@ function rejects(sdp: unknown, role: 'presenter' | 'viewer', pattern: RegExp) {
 test('validateOffer() accepts a sending presenter offer and a receive-only viewer offer', () => {
   assert.equal(validateOffer(offer('sendrecv'), 'presenter'), offer('sendrecv'));
   assert.equal(validateOffer(offer('recvonly'), 'viewer'), offer('recvonly'));
+  // A presenter may send one kind only (a camera without microphone, a radio show).
+  assert.equal(validateOffer(offer('sendonly', 'inactive'), 'presenter'), offer('sendonly', 'inactive'));
+  assert.equal(validateOffer(offer('recvonly', 'sendrecv'), 'presenter'), offer('recvonly', 'sendrecv'));
+});
+
+test('sentMedia() tells which kinds an offer sends: the recorder records those', () => {
+  assert.deepEqual(sentMedia(offer('sendrecv')), { audio: true, video: true });
+  assert.deepEqual(sentMedia(offer('sendonly', 'recvonly')), { audio: false, video: true });
+  assert.deepEqual(sentMedia(offer('inactive', 'sendrecv')), { audio: true, video: false });
+  assert.deepEqual(sentMedia(offer('sendrecv').replace('m=audio 9', 'm=audio 0')), { audio: false, video: true });
+  // Without a direction attribute a section is sendrecv (RFC 3264), or the session-level direction.
+  assert.deepEqual(sentMedia(offer('sendrecv').replace(/a=sendrecv\r\n/g, '')), { audio: true, video: true });
 });
 
 test('validateOffer() rejects non-strings, oversized and malformed SDP with sdp.invalid', () => {
@@ -46,5 +58,5 @@ test('validateOffer() rejects non-strings, oversized and malformed SDP with sdp.
 test('validateOffer() rejects an offer that does not fit the role', () => {
   rejects(offer('sendonly'), 'viewer', /receive-only/);
   rejects(offer('recvonly', 'sendrecv'), 'viewer', /receive-only/);
-  rejects(offer('recvonly', 'sendrecv'), 'presenter', /send video/);
+  rejects(offer('recvonly', 'recvonly'), 'presenter', /send audio or video/);
 });

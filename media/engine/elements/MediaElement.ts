@@ -143,6 +143,25 @@ export abstract class MediaElement extends MediaObject {
     this.#sources.get('video')?.requestKeyframe();
   }
 
+  /** The video bitrate this element, as a sink, lets its source send (bps); undefined: no limit of its own. */
+  videoSendLimitBps(): number | undefined {
+    return this.downstreamVideoLimitBps();
+  }
+
+  /** The lowest video limit of this element's video sinks (bps), undefined when none has one. */
+  protected downstreamVideoLimitBps(depth = 0): number | undefined {
+    if (depth > 8) return undefined;
+    let limit: number | undefined;
+    for (const sink of this.#sinks.video) {
+      const own =
+        sink.videoSendLimitBps !== MediaElement.prototype.videoSendLimitBps
+          ? sink.videoSendLimitBps()
+          : sink.downstreamVideoLimitBps(depth + 1);
+      if (own !== undefined) limit = limit === undefined ? own : Math.min(limit, own);
+    }
+    return limit;
+  }
+
   /** The video codec this element produces or needs, once known (drives the codec choice of sinks). */
   videoCodec(): TrackInfo['codec'] | undefined {
     return undefined;

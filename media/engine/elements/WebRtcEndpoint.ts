@@ -13,6 +13,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   RTCPeerConnection,
   RTCRtpCodecParameters,
+  ReceiverEstimatedMaxBitrate,
+  RtcpPayloadSpecificFeedback,
   useAbsSendTime,
   useFIR,
   useNACK,
@@ -48,6 +50,11 @@ const MAX_QUEUED_CANDIDATES = 100;
 /** Receive buffer per UDP socket (the OS caps it at net.core.rmem_max). */
 const RECEIVE_BUFFER_BYTES = 1024 * 1024;
 const STREAM_ID = '0';
+/** KMS's floor for the REMB it sends (minVideoRecvBandwidth below it has no effect). */
+const MIN_REMB_BPS = 30_000;
+/** RTCP payload-specific feedback type and REMB's format (application layer feedback). */
+const RTCP_PSFB = 206;
+const FMT_REMB = 15;
 
 interface Inbound {
   readonly track: MediaStreamTrack;
@@ -73,6 +80,10 @@ export class WebRtcEndpoint extends MediaElement {
     maxAudioRecvBandwidth: 0,
     mtu: 1200,
   };
+  /** Properties the client set itself (the normal mode honours only those bandwidths). */
+  readonly #explicit = new Set<string>();
+  /** The latest REMB estimate of the remote peer for the video this endpoint sends (bps). */
+  #remoteRembBps: number | undefined;
   #pc: RTCPeerConnection | undefined;
   #negotiation: Negotiation = 'none';
   #localSdp: string | undefined;
@@ -156,6 +167,51 @@ export class WebRtcEndpoint extends MediaElement {
     const now = Date.now();
     this.#outbound.audio?.report(now);
     this.#outbound.video?.report(now);
+    this.#sendRemb();
+  }
+
+  /**
+   * What this endpoint lets its video source send it, in bps (undefined: no limit): the remote peer's
+   * REMB estimate within [minVideoSendBandwidth, maxVideoSendBandwidth] (0 = unlimited), as KMS does.
+   * The normal mode applies only a maxVideoSendBandwidth the client set, not KMS's 500 kbps default.
+   */
+  override videoSendLimitBps(): number | undefined {
+    const { maxVideoSendBandwidth, minVideoSendBandwidth } = this.#props;
+    if (!this.context.config.kmsFaithful) {
+      return this.#explicit.has('maxVideoSendBandwidth') && maxVideoSendBandwidth > 0
+        ? maxVideoSendBandwidth * 1000
+        : undefined;
+    }
+    let limit = this.#remoteRembBps ?? Infinity;
+    if (maxVideoSendBandwidth > 0) limit = Math.min(limit, maxVideoSendBandwidth * 1000);
+    limit = Math.max(limit, minVideoSendBandwidth * 1000);
+    return Number.isFinite(limit) ? limit : undefined;
+  }
+
+  /**
+   * REMB to the peer whose video this endpoint receives: the lowest limit of the sinks it feeds (KMS's REMB
+   * propagation), capped by maxVideoRecvBandwidth, never below minVideoRecvBandwidth (nor 30 kbps).
+   */
+  #sendRemb(): void {
+    const video = this.#inbound.video;
+    const ssrc = video?.track.ssrc;
+    const dtls = video?.transceiver.receiver.dtlsTransport;
+    if (!video || !ssrc || !dtls) return;
+    const { maxVideoRecvBandwidth, minVideoRecvBandwidth } = this.#props;
+    let limit = this.downstreamVideoLimitBps() ?? Infinity;
+    if (maxVideoRecvBandwidth > 0) limit = Math.min(limit, maxVideoRecvBandwidth * 1000);
+    if (!Number.isFinite(limit)) return;
+    const bitrate = Math.round(Math.max(limit, minVideoRecvBandwidth * 1000, MIN_REMB_BPS));
+    const brExp = Math.max(0, Math.ceil(Math.log2(bitrate + 1)) - 18);
+    const feedback = new ReceiverEstimatedMaxBitrate({
+      senderSsrc: video.transceiver.receiver.rtcpSsrc,
+      mediaSsrc: 0,
+      ssrcNum: 1,
+      brExp,
+      brMantissa: Math.floor(bitrate / 2 ** brExp),
+      ssrcFeedbacks: [ssrc],
+    });
+    dtls.sendRtcp([new RtcpPayloadSpecificFeedback({ feedback })]).catch(() => undefined);
   }
 
   // ---- negotiation -------------------------------------------------------------------------------
@@ -191,13 +247,15 @@ export class WebRtcEndpoint extends MediaElement {
     applied.catch((err: unknown) =>
       this.#failSetup('SDP_END_POINT_PROCESS_OFFER_ERROR', `Could not apply answer: ${errorText(err)}`),
     );
-    const inTime = await Promise.race([
-      applied.then(
-        () => true,
-        () => true,
-      ),
-      sleep(ANSWER_GATHER_BUDGET_MS, false, { ref: false }),
-    ]);
+    const inTime =
+      !this.context.config.kmsFaithful &&
+      (await Promise.race([
+        applied.then(
+          () => true,
+          () => true,
+        ),
+        sleep(ANSWER_GATHER_BUDGET_MS, false, { ref: false }),
+      ]));
     this.#assertOpen();
     this.#localSdp = this.#publicSdp(inTime && pc.localDescription ? pc.localDescription.sdp : sdp);
     return this.#localSdp;
@@ -354,8 +412,11 @@ export class WebRtcEndpoint extends MediaElement {
         transceiver.sender.onGenericNack.subscribe((nack) => outbound.retransmit(nack.lost));
         transceiver.sender.onPictureLossIndication.subscribe(() => this.requestKeyframeUpstream());
         transceiver.sender.onRtcp.subscribe((rtcp) => {
-          if (rtcp.type === 206 && (rtcp as { feedback?: { count?: number } }).feedback?.count === 4) {
-            this.requestKeyframeUpstream();
+          if (rtcp.type !== RTCP_PSFB) return;
+          const feedback = (rtcp as { feedback?: { count?: number; bitrate?: bigint } }).feedback;
+          if (feedback?.count === 4) this.requestKeyframeUpstream();
+          if (kind === 'video' && feedback?.count === FMT_REMB && feedback.bitrate !== undefined) {
+            this.#remoteRembBps = Number(feedback.bitrate);
           }
         });
       }
@@ -493,7 +554,8 @@ export class WebRtcEndpoint extends MediaElement {
     if (this.closed || this.#everConnected) return;
     if (this.#iceState !== 'FAILED') this.#setIceState('FAILED');
     this.emitError(errorType, description, 40004);
-    this.context.selfReleased([this.id]);
+    // KMS never releases an object by itself: the client has to.
+    if (!this.context.config.kmsFaithful) this.context.selfReleased([this.id]);
   }
 
   // ---- helpers -----------------------------------------------------------------------------------
@@ -569,6 +631,8 @@ export class WebRtcEndpoint extends MediaElement {
   }
 
   #publicSdp(sdp: string): string {
+    // KMS's answers and offers carry no candidates: every one of them trickles as IceCandidateFound.
+    if (this.context.config.kmsFaithful) sdp = sdp.replace(/^a=(candidate:|end-of-candidates).*\r?\n/gm, '');
     if (!this.#props.externalIPv4 && !this.#props.externalIPv6) return sdp;
     return sdp.replace(/^a=(candidate:.*)$/gm, (_all, line: string) => `a=${this.#publicCandidate(line)}`);
   }
@@ -596,6 +660,7 @@ export class WebRtcEndpoint extends MediaElement {
               ? p.boolean(key)
               : p.string(key);
         (props as Record<string, unknown>)[key] = value;
+        this.#explicit.add(key);
       },
     });
     return {

@@ -1,7 +1,10 @@
 /**
  * The engine's front door: one HTTP server carrying the Kurento WebSocket at /kurento and a
  * read-only `GET /stats` (objects, sessions, hosts, UDP sockets and timers, for leak checks).
+ * The WebSocket is closed to strangers: its URI must carry the secret (`?access_token=`, which
+ * kurento-client's `access_token` option sets), else 401; any Origin header (a browser page) is 403.
  */
+import { timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
@@ -46,6 +49,14 @@ export class EngineServer {
         socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
         return;
       }
+      if (req.headers.origin !== undefined) {
+        socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
+        return;
+      }
+      if (!secretMatches(config.secret, req.url)) {
+        socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n');
+        return;
+      }
       this.#wss.handleUpgrade(req, socket, head, (ws) => {
         const connection = new Connection(
           ws,
@@ -80,6 +91,7 @@ export class EngineServer {
     return (this.#http.address() as AddressInfo).port;
   }
 
+  /** The WebSocket URI without the secret (what is printed and logged). */
   get url(): string {
     const host = this.config.host.includes(':') ? `[${this.config.host}]` : this.config.host;
     return `ws://${host}:${this.port}${KURENTO_PATH}`;
@@ -127,4 +139,14 @@ export class EngineServer {
     }
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
   }
+}
+
+/** Whether the request URI carries the secret as its one `access_token` (constant-time); true when there is none. */
+function secretMatches(secret: string | undefined, url: string | undefined): boolean {
+  if (secret === undefined) return true;
+  const tokens = new URL(url ?? '/', 'http://engine').searchParams.getAll('access_token');
+  if (tokens.length !== 1) return false;
+  const given = Buffer.from(tokens[0]!);
+  const expected = Buffer.from(secret);
+  return given.length === expected.length && timingSafeEqual(given, expected);
 }

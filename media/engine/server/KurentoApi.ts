@@ -43,6 +43,8 @@ export class KurentoApi implements FrameHandler {
   readonly serverId = randomUUID();
   readonly #serverManager: ServerManager;
   readonly #handlers: Record<string, Handler>;
+  /** KMS-faithful: the last request of each connection, which the next one waits for. */
+  readonly #serial = new WeakMap<Connection, Promise<unknown>>();
   #closed = false;
 
   constructor(
@@ -80,7 +82,19 @@ export class KurentoApi implements FrameHandler {
       return;
     }
     const { request } = frame;
-    this.#handle(connection, request).then(
+    let handled: Promise<Params>;
+    if (this.config.kmsFaithful) {
+      // KMS answers the requests of one connection one at a time, in order (pings included).
+      const previous = this.#serial.get(connection) ?? Promise.resolve();
+      handled = previous.then(() => this.#handle(connection, request));
+      this.#serial.set(
+        connection,
+        handled.catch(() => undefined),
+      );
+    } else {
+      handled = this.#handle(connection, request);
+    }
+    handled.then(
       (result) => request.expectsResponse && connection.send(resultFrame(request.id, result)),
       (err: unknown) =>
         request.expectsResponse && connection.send(errorFrame(request.id, KurentoError.from(err).toJSON())),
@@ -298,13 +312,17 @@ export class KurentoApi implements FrameHandler {
   #touch(session: Session, pipeline: PipelineEntry | undefined): void {
     if (!pipeline) return;
     pipeline.sessionIds.add(session.id);
+    if (pipeline.sessionIds.size > 1) pipeline.everShared = true;
     session.pipelineIds.add(pipeline.id);
   }
 
   #dropRef(session: Session, pipeline: PipelineEntry): void {
     pipeline.sessionIds.delete(session.id);
     session.pipelineIds.delete(pipeline.id);
-    if (pipeline.sessionIds.size === 0) void this.#releaseObject(pipeline, pipeline.id);
+    if (pipeline.sessionIds.size > 0) return;
+    // KMS never garbage-collects an object that more than one session has touched: only release() ends it.
+    if (this.config.kmsFaithful && pipeline.everShared) return;
+    void this.#releaseObject(pipeline, pipeline.id);
   }
 
   /** A session's grace period is over (or it was closed): drop its subscriptions and the pipelines only it used. */

@@ -20,6 +20,8 @@ export interface PipelineEntry {
   readonly elements: Map<string, ElementEntry>;
   /** Sessions that created or reached this pipeline. */
   readonly sessionIds: Set<string>;
+  /** More than one session has reached it at some time (KMS then never collects it). */
+  everShared?: boolean;
 }
 
 export class ObjectRegistry {

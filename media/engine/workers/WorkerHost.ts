@@ -42,7 +42,7 @@ export class WorkerHost extends EventEmitter<HostEvents> implements MediaHost {
   static start(name: string, config: EngineConfig): Promise<WorkerHost> {
     const child = fork(WORKER_ENTRY, [], {
       execArgv: [...WORKER_NODE_FLAGS, '--import', import.meta.resolve('tsx')],
-      env: { ...process.env, ENGINE_WORKER_CONFIG: JSON.stringify(config), ENGINE_WORKER_NAME: name },
+      env: workerEnv(config, name),
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',
     });
@@ -161,4 +161,11 @@ export class WorkerHost extends EventEmitter<HostEvents> implements MediaHost {
 
 function gone(name: string): KurentoError {
   return new KurentoError('MEDIA_OBJECT_NOT_AVAILABLE', `Media worker ${name} is gone`);
+}
+
+/** A worker's environment: the server's, minus the client secret (workers never see clients). */
+function workerEnv(config: EngineConfig, name: string): NodeJS.ProcessEnv {
+  const { ENGINE_SECRET: _secret, ...env } = process.env;
+  const { secret: _own, ...shared } = config;
+  return { ...env, ENGINE_WORKER_CONFIG: JSON.stringify({ ...shared, secret: undefined }), ENGINE_WORKER_NAME: name };
 }

@@ -9,6 +9,9 @@ export class TcpProxy {
   readonly #sockets = new Set<net.Socket>();
   readonly #server: net.Server;
 
+  /** The target URI's query (the engine's secret), kept in the proxy's URI. */
+  #search = '';
+
   private constructor(private target: { host: string; port: number }) {
     this.#server = net.createServer((client) => {
       const upstream = net.connect(this.target.port, this.target.host);
@@ -25,15 +28,17 @@ export class TcpProxy {
 
   static async start(targetUri: string): Promise<TcpProxy> {
     const proxy = new TcpProxy(TcpProxy.#hostPort(targetUri));
+    proxy.#search = new URL(targetUri).search;
     await new Promise<void>((resolve) => proxy.#server.listen(0, '127.0.0.1', resolve));
     return proxy;
   }
 
   /** The engine URI through the proxy. */
   get uri(): string {
-    return `ws://127.0.0.1:${(this.#server.address() as AddressInfo).port}/kurento`;
+    return `ws://127.0.0.1:${(this.#server.address() as AddressInfo).port}/kurento${this.#search}`;
   }
 
+  /** Points new connections at another engine (with the same secret, or the client's URI is refused). */
   retarget(targetUri: string): void {
     this.target = TcpProxy.#hostPort(targetUri);
   }

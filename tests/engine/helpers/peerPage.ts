@@ -78,6 +78,14 @@ window.mediaStats = async () => {
   });
   return out;
 };
+window.outgoingBitrate = async () => {
+  if (!pc) return 0;
+  let bps = 0;
+  (await pc.getStats()).forEach((s) => {
+    if (s.type === 'candidate-pair' && s.nominated && s.availableOutgoingBitrate) bps = s.availableOutgoingBitrate;
+  });
+  return bps;
+};
 window.closePeer = () => { if (pc) pc.close(); pc = undefined; };
 </script></body></html>`;
 
@@ -164,6 +172,11 @@ export class PeerPage {
 
   stats(): Promise<MediaStats> {
     return this.page.evaluate(() => (globalThis as any).mediaStats());
+  }
+
+  /** The browser's estimate of the bitrate it may send (bps; REMB from the engine lowers it), 0 before any. */
+  outgoingBitrate(): Promise<number> {
+    return this.page.evaluate(() => (globalThis as any).outgoingBitrate());
   }
 
   connectionState(): Promise<string> {

@@ -1,0 +1,250 @@
+/**
+ * The KMS-faithful mode (ENGINE_KMS_FAITHFUL=true): each behaviour of a real Kurento Media Server 7 that
+ * onair's media layer must cope with, driven with the unmodified kurento-client or raw JSON-RPC. Each test
+ * fails against the engine's normal mode (run the file with KMS_FAITHFUL_TEST_MODE=false to see it).
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, afterEach, before, describe, test } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { launchBrowser } from '../support/browser.js';
+import { skipUnless } from '../support/services.js';
+import {
+  assertBackToBaseline,
+  baselineOf,
+  call,
+  closeClients,
+  connectClient,
+  engineStats,
+  nextEvent,
+  startTestEngine,
+  waitFor,
+  type Baseline,
+} from './helpers/engineHarness.js';
+import { PeerPage, servePeerPage } from './helpers/peerPage.js';
+import { RawRpc } from './helpers/RawRpc.js';
+import { makeClip, probePackets, webmLayout } from './helpers/webmFiles.js';
+
+const FAITHFUL = process.env.KMS_FAITHFUL_TEST_MODE ?? 'true';
+const SETUP_TIMEOUT_MS = 3000;
+const KMS_STOP_AND_WAIT_MS = 4000;
+const MEDIA_TIMEOUT_MS = 30_000;
+
+describe('the KMS-faithful engine', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
+  let engine: Awaited<ReturnType<typeof startTestEngine>>;
+  let baseline: Baseline;
+  let browser: Browser;
+  let site: Awaited<ReturnType<typeof servePeerPage>>;
+  let dir: string;
+  let clip: string;
+  let videoOnlyClip: string;
+  const pages: PeerPage[] = [];
+
+  const openPage = async () => {
+    const page = await PeerPage.open(browser, site.url);
+    pages.push(page);
+    return page;
+  };
+
+  /** A pipeline with a player of `file` connected to a recorder writing `out` with `mediaProfile`. */
+  const playerInto = async (file: string, out: string, mediaProfile = 'WEBM') => {
+    const client = await connectClient(engine.uri);
+    const pipeline = await client.create('MediaPipeline');
+    const player = await pipeline.create('PlayerEndpoint', { uri: `file://${file}` });
+    const recorder = await pipeline.create('RecorderEndpoint', { uri: `file://${out}`, mediaProfile });
+    await call((cb) => player.connect(recorder, cb));
+    return { client, pipeline, player, recorder };
+  };
+
+  /** Records `clip` for a while: returns once the file holds some media. */
+  const recordSome = async (out: string) => {
+    const parts = await playerInto(clip, out);
+    await call((cb) => parts.recorder.record(cb));
+    await call((cb) => parts.player.play(cb));
+    await waitFor('the recording to hold media', async () => (await stat(out).catch(() => undefined))?.size! > 20_000);
+    return parts;
+  };
+
+  before(async () => {
+    engine = await startTestEngine({
+      env: {
+        ENGINE_KMS_FAITHFUL: FAITHFUL,
+        ENGINE_SETUP_TIMEOUT_MS: String(SETUP_TIMEOUT_MS),
+        ENGINE_SESSION_GRACE_MS: '300',
+      },
+    });
+    baseline = baselineOf(await engineStats(engine.uri));
+    browser = await launchBrowser();
+    site = await servePeerPage();
+    dir = await mkdtemp(path.join(os.tmpdir(), 'onair-engine-kms-'));
+    clip = await makeClip(dir, 'clip.webm', { seconds: 8 });
+    videoOnlyClip = await makeClip(dir, 'video-only.webm', { seconds: 8, audio: false });
+  });
+  after(async () => {
+    await browser?.close();
+    await site?.close();
+    await engine?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+  afterEach(async () => {
+    await Promise.all(pages.splice(0).map((page) => page.close()));
+    await closeClients();
+    await assertBackToBaseline(engine.uri, baseline, 20_000);
+  });
+
+  test('the requests of one connection are answered one at a time, in order: a slow one delays a ping', async () => {
+    const raw = await RawRpc.open(engine.uri);
+    const order: unknown[] = [];
+    raw.socket.on('message', (data) => order.push(JSON.parse(String(data)).id));
+    await raw.ok('ping');
+    order.length = 0;
+    // getUsedCpu samples the CPU over `interval` ms before it answers: a slow request.
+    const slow = raw.request('invoke', {
+      object: 'manager_ServerManager',
+      operation: 'getUsedCpu',
+      operationParams: { interval: 1500 },
+    });
+    const ping = raw.request('ping');
+    const [slowResponse, pingResponse] = await Promise.all([slow, ping]);
+    assert.ok(slowResponse.result, JSON.stringify(slowResponse.error));
+    assert.equal(pingResponse.result?.value, 'pong');
+    assert.deepEqual(order, [slowResponse.id, pingResponse.id], 'the ping was answered before the slow request');
+    await raw.close();
+  });
+
+  test('SDP offers and answers carry no candidates: they all trickle as IceCandidateFound', async () => {
+    const client = await connectClient(engine.uri);
+    const pipeline = await client.create('MediaPipeline');
+    const offerer = await pipeline.create('WebRtcEndpoint');
+    const answerer = await pipeline.create('WebRtcEndpoint');
+    const offer = await call<string>((cb) => offerer.generateOffer(cb));
+    assert.doesNotMatch(offer, /a=candidate:/, 'the generated offer carries candidates');
+    const answer = await call<string>((cb) => answerer.processOffer(offer, cb));
+    assert.doesNotMatch(answer, /a=candidate:/, 'the answer carries candidates');
+    const found = nextEvent(answerer, 'IceCandidateFound');
+    await call((cb) => answerer.gatherCandidates(cb));
+    assert.match((await found).candidate.candidate, /^candidate:/);
+    await call((cb) => pipeline.release(cb));
+  });
+
+  test("forwarded video is capped at the default 500 kbps: REMB brings the presenter's estimate down", async () => {
+    const client = await connectClient(engine.uri);
+    const pipeline = await client.create('MediaPipeline');
+    const presenterEndpoint = await pipeline.create('WebRtcEndpoint');
+    const viewerEndpoint = await pipeline.create('WebRtcEndpoint', { sendonly: true });
+    await call((cb) => presenterEndpoint.connect(viewerEndpoint, cb));
+    const presenter = await openPage();
+    await presenter.negotiate(presenterEndpoint, { send: true, receive: false });
+    const viewer = await openPage();
+    await viewer.negotiate(viewerEndpoint, { send: false, receive: true });
+    await waitFor('the viewer to decode', async () => (await viewer.stats()).framesDecoded > 10, MEDIA_TIMEOUT_MS);
+    // Without REMB the browser's estimate climbs past 500 kbps within seconds on loopback; with it, it stays under.
+    const estimates: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      estimates.push(await presenter.outgoingBitrate());
+      await sleep(250);
+    }
+    const highest = Math.max(...estimates);
+    assert.ok(highest > 0, 'the presenter has a send estimate');
+    assert.ok(highest <= 525_000, `the presenter's estimate reached ${highest} bps`);
+    await call((cb) => pipeline.release(cb));
+  });
+
+  test('a recorder that cannot write: record() succeeds, an Error event follows, stopAndWait returns after 4 s', async () => {
+    const blocker = path.join(dir, 'not-a-directory');
+    await writeFile(blocker, 'a file where a directory should be');
+    const { pipeline, player, recorder } = await playerInto(clip, path.join(blocker, 'rec.webm'));
+    const failed = nextEvent(recorder, 'Error');
+    await call((cb) => recorder.record(cb));
+    assert.match((await failed).description, /not-a-directory/);
+    await call((cb) => player.play(cb));
+    const stoppingAt = Date.now();
+    await call((cb) => recorder.stopAndWait(cb));
+    assert.ok(Date.now() - stoppingAt >= KMS_STOP_AND_WAIT_MS - 100, 'stopAndWait returned before its timeout');
+    await call((cb) => pipeline.release(cb));
+  });
+
+  test('an endpoint whose set-up times out reports an Error but is not released by the engine', async () => {
+    const client = await connectClient(engine.uri);
+    const pipeline = await client.create('MediaPipeline');
+    const [ghost, endpoint] = await Promise.all([pipeline.create('WebRtcEndpoint'), pipeline.create('WebRtcEndpoint')]);
+    const offer = await call<string>((cb) => ghost.generateOffer(cb));
+    await call((cb) => ghost.release(cb));
+    const failed = nextEvent(endpoint, 'Error', SETUP_TIMEOUT_MS + 15_000);
+    await call((cb) => endpoint.processOffer(offer, cb));
+    assert.equal((await failed).errorCode, 40004);
+    await sleep(500);
+    const other = await connectClient(engine.uri);
+    const found = await other.getMediaobjectById(endpoint.id);
+    assert.equal(found.id, endpoint.id);
+    assert.equal(await call((cb) => endpoint.getMediaState(cb)), 'DISCONNECTED');
+    await call((cb) => pipeline.release(cb));
+  });
+
+  test('a recorder released right after stop() leaves an unfinished file (no duration, no cues)', async () => {
+    const out = path.join(dir, 'released.webm');
+    const { pipeline, recorder } = await recordSome(out);
+    await call((cb) => recorder.stop(cb));
+    await call((cb) => recorder.release(cb));
+    await sleep(1500);
+    const layout = await webmLayout(out);
+    assert.equal(layout.durationMs, undefined, 'the file was finished with a duration');
+    assert.equal(layout.cuePoints, 0, 'the file was finished with cues');
+    await call((cb) => pipeline.release(cb));
+  });
+
+  test('a recorder whose pipeline is released while it records leaves an unfinished file', async () => {
+    const out = path.join(dir, 'pipeline-released.webm');
+    const { pipeline } = await recordSome(out);
+    await call((cb) => pipeline.release(cb));
+    await sleep(1500);
+    const layout = await webmLayout(out);
+    assert.equal(layout.durationMs, undefined, 'the file was finished with a duration');
+    assert.equal(layout.cuePoints, 0, 'the file was finished with cues');
+  });
+
+  test('a connected media type that never flows: WEBM records nothing, WEBM_VIDEO_ONLY records the video', async () => {
+    const both = path.join(dir, 'video-only-as-webm.webm');
+    const videoOnly = path.join(dir, 'video-only-as-video.webm');
+    const { pipeline, player, recorder } = await playerInto(videoOnlyClip, both, 'WEBM');
+    const videoRecorder = await pipeline.create('RecorderEndpoint', {
+      uri: `file://${videoOnly}`,
+      mediaProfile: 'WEBM_VIDEO_ONLY',
+    });
+    await call((cb) => player.connect(videoRecorder, cb));
+    await call((cb) => recorder.record(cb));
+    await call((cb) => videoRecorder.record(cb));
+    await call((cb) => player.play(cb));
+    await waitFor('the video-only recording to hold media', async () => (await stat(videoOnly)).size > 20_000);
+    await sleep(1000);
+    await Promise.all([call((cb) => recorder.stopAndWait(cb)), call((cb) => videoRecorder.stopAndWait(cb))]);
+    assert.ok((await probePackets(videoOnly, 'v')).length > 10, 'WEBM_VIDEO_ONLY recorded the video');
+    const recorded = await probePackets(both, 'v').catch(() => []);
+    assert.equal(recorded.length, 0, 'WEBM recorded video although audio never flowed');
+    await call((cb) => pipeline.release(cb));
+  });
+
+  test('a pipeline reached by more than one session is never collected; one only its creator used is', async () => {
+    const before = await engineStats(engine.uri);
+    const creator = await connectClient(engine.uri);
+    const alone = await creator.create('MediaPipeline');
+    const shared = await creator.create('MediaPipeline');
+    const other = await connectClient(engine.uri);
+    const reached = await other.getMediaobjectById(shared.id);
+    await call((cb) => reached.setName('shared', cb));
+    const sharedId = shared.id;
+    await closeClients();
+    await waitFor('both sessions to expire', async () => (await engineStats(engine.uri)).sessions === before.sessions);
+    await sleep(1000);
+    const stats = await engineStats(engine.uri);
+    assert.equal(stats.pipelines, before.pipelines + 1, 'the shared pipeline was collected (or the other kept)');
+    const cleaner = await connectClient(engine.uri);
+    const found = await cleaner.getMediaobjectById(sharedId);
+    assert.equal(await call((cb) => found.getName(cb)), 'shared');
+    await assert.rejects(cleaner.getMediaobjectById(alone.id), (err: any) => err.code === 40101);
+    await call((cb) => found.release(cb));
+  });
+});

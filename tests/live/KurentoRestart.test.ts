@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { test } from 'node:test';
+import { newEngineSecret, spawnEngine, type SpawnedEngine } from '../../media/engine/spawn.js';
+import { connectKurento, listPipelines } from '../../media/kurento.js';
+import { waitFor } from '../support/wait.js';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+test('a media server restarting under a connected, busy client raises no uncaught exception', async () => {
+  const uncaught: unknown[] = [];
+  const onUncaught = (error: unknown) => uncaught.push(error);
+  process.on('uncaughtException', onUncaught);
+  const port = await freePort();
+  // The same address and secret each time, as the API restarts its engine.
+  const env = { ENGINE_SECRET: newEngineSecret() };
+  let engine: SpawnedEngine = await spawnEngine({ host: '127.0.0.1', port, workers: 0, env });
+  const socketErrors: string[] = [];
+  const { client } = await connectKurento(engine.uri, {
+    onSocketError: (e) => socketErrors.push((e as NodeJS.ErrnoException).code ?? e.message),
+  });
+  let reconnections = 0;
+  client.on('reconnected', () => reconnections++);
+  let busy = true;
+  const load = (async () => {
+    while (busy) {
+      await Promise.all([1, 2, 3, 4].map(() => listPipelines(client).catch(() => undefined)));
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  })();
+  try {
+    for (let round = 1; round <= 3; round++) {
+      engine.kill('SIGKILL');
+      await new Promise((r) => setTimeout(r, 150 * round));
+      engine = await spawnEngine({ host: '127.0.0.1', port, workers: 0, env });
+      await waitFor(() => reconnections >= round, `reconnection ${round}`, { timeoutMs: 30_000 });
+      assert.ok(Array.isArray(await listPipelines(client)));
+    }
+  } finally {
+    busy = false;
+    await load;
+    client.close();
+    await engine.stop();
+    process.off('uncaughtException', onUncaught);
+  }
+  assert.deepEqual(uncaught, []);
+  assert.ok(socketErrors.length > 0, 'the restarts were seen as socket errors');
+});
