@@ -38,5 +38,7 @@ if (process.env.ENGINE_EXIT_WITH_PARENT === '1') {
   setInterval(() => process.ppid !== parent && void stop(), 1000).unref();
 }
 
+if (config.kmsFaithful) console.error('onair-engine: KMS-faithful mode (ENGINE_KMS_FAITHFUL=true)');
+
 // Last, once the signal handlers are in place: whoever waits for this line may stop the engine at once.
 process.stdout.write(`onair-engine ready ${server.url}\n`);
