@@ -226,7 +226,11 @@ for (const { kind, skip } of kinds) {
             [id, liveId, title, `${id}.webm`, 'video/webm', now, status, now, now],
           );
         }
-        assert.deepEqual((await db.migrate()).slice(0, 1), ['0003-library-scale'], 'the migrations after 0002 run, 0003 first');
+        assert.deepEqual(
+          (await db.migrate()).slice(0, 1),
+          ['0003-library-scale'],
+          'the migrations after 0002 run, 0003 first',
+        );
         const back = await db.Recording.findAll({ order: [['id', 'ASC']] });
         assert.deepEqual(
           back.map((r) => r.shelf),
