@@ -118,9 +118,9 @@ function parseCli() {
     liveSeconds: number('seconds', values.seconds, 0),
     callSeconds: number('call-seconds', values['call-seconds'], 0),
     timeoutMs: number('timeout', values.timeout, 1) * 1000,
-    relayOnly: values.relay!,
+    relayOnly: values.relay,
     media: values.media,
-    keep: values.keep!,
+    keep: values.keep,
   };
 }
 
@@ -131,7 +131,7 @@ async function until<T>(condition: () => T, what: string, state: () => string = 
   const deadline = Date.now() + options.timeoutMs;
   for (;;) {
     const value = condition();
-    if (value) return value as NonNullable<T>;
+    if (value) return value;
     if (Date.now() > deadline) {
       const seen = state();
       throw new SmokeError(
@@ -592,7 +592,7 @@ for (const [name] of STEPS) {
 const totalMs = Math.round(performance.now() - started);
 if (failed) {
   console.log(
-    `smoke: FAILED at step "${failed.step}" (${STEPS.find(([n]) => n === failed!.step)![1]}): ${failed.error}`,
+    `smoke: FAILED at step "${failed.step}" (${STEPS.find(([n]) => n === failed.step)![1]}): ${failed.error}`,
   );
 } else {
   console.log(`smoke: ok, ${results.length} steps in ${(totalMs / 1000).toFixed(1)} s`);

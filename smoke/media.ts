@@ -84,6 +84,7 @@ export async function makeClip(dir: string): Promise<string> {
     throw new Error(
       `${reason || `ffmpeg failed: ${String((error as { stderr?: string }).stderr ?? error).trim()}`}; ` +
         'install ffmpeg (with libvpx and libopus) or pass --media <a VP8 + Opus WebM file>',
+      { cause: error },
     );
   }
   return file;
@@ -101,7 +102,7 @@ export async function readClip(file: string): Promise<Clip> {
       throw new Error(`${file}: no Opus audio track (found ${audioTrack?.codec ?? 'none'})`);
     const frames = async (track: typeof videoTrack | typeof audioTrack) => {
       const out: CodedFrame[] = [];
-      for await (const packet of new EncodedPacketSink(track!).packets()) {
+      for await (const packet of new EncodedPacketSink(track).packets()) {
         out.push({ ms: Math.max(0, packet.timestamp * 1000), data: packet.data, key: packet.type === 'key' });
       }
       return out;

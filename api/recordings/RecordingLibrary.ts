@@ -89,7 +89,6 @@ export class RecordingLibrary {
   /** One page of the library as `viewerId` sees it. */
   /** `sessionId` (Session.id) binds the signed URLs to the viewer's session. */
   async list(filters: RecordingFilters, viewerId: number, sessionId?: string): Promise<RecordingList> {
-    const { sequelize } = this.#opts.db;
     const cursor = filters.cursor ? decodeCursor(filters.cursor, filters) : null;
     const presenterIds = filters.presenter === undefined ? null : await this.#presenterIds(filters.presenter);
     const query = listQuery(this.#dialect, filters, viewerId, presenterIds, cursor);
@@ -442,7 +441,7 @@ function cursorValue(value: unknown, type: 'date' | 'number' | 'text'): string |
   if (value === null || value === undefined) return null;
   if (type === 'date') return isoOf(value as Date | string);
   if (type === 'number') return Number(value);
-  return String(value);
+  return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
 async function rollback(transaction: Transaction): Promise<void> {

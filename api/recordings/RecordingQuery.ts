@@ -72,7 +72,7 @@ export const recordingListQuerySchema = z
     size: q.size ?? RECORDING_PAGE_SIZE_DEFAULT,
     mine: q.mine ?? false,
     sort: q.sort ?? ((q.q ? 'relevance' : 'startedAt') as RecordingSort),
-    order: q.order ?? ('desc' as 'asc' | 'desc'),
+    order: q.order ?? ('desc'),
   }));
 
 /** A validated list query, defaults applied. */
@@ -265,11 +265,26 @@ function mysqlSearch(q: string): Search {
 function filterSql(dialect: Dialect, filters: RecordingFilters): Sql {
   const conds: string[] = [];
   const params: unknown[] = [];
-  if (filters.from) conds.push('r.startedAt >= ?'), params.push(dateParam(dialect, filters.from));
-  if (filters.to) conds.push('r.startedAt < ?'), params.push(dateParam(dialect, filters.to));
-  if (filters.minDurationMs !== undefined) conds.push('r.durationMs >= ?'), params.push(filters.minDurationMs);
-  if (filters.maxDurationMs !== undefined) conds.push('r.durationMs <= ?'), params.push(filters.maxDurationMs);
-  if (filters.location) conds.push('instr(lower(r.location), ?) > 0'), params.push(filters.location.toLowerCase());
+  if (filters.from) {
+    conds.push('r.startedAt >= ?');
+    params.push(dateParam(dialect, filters.from));
+  }
+  if (filters.to) {
+    conds.push('r.startedAt < ?');
+    params.push(dateParam(dialect, filters.to));
+  }
+  if (filters.minDurationMs !== undefined) {
+    conds.push('r.durationMs >= ?');
+    params.push(filters.minDurationMs);
+  }
+  if (filters.maxDurationMs !== undefined) {
+    conds.push('r.durationMs <= ?');
+    params.push(filters.maxDurationMs);
+  }
+  if (filters.location) {
+    conds.push('instr(lower(r.location), ?) > 0');
+    params.push(filters.location.toLowerCase());
+  }
   return { sql: conds.join(' AND '), params };
 }
 

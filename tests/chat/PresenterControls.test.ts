@@ -79,7 +79,7 @@ describe('presenter controls through the UI', { skip: skipUnless('chromium', 'ma
   }
 
   const colour = (page: Page) =>
-    page.evaluate(`(${AVERAGE_COLOUR})('[data-testid="watch-video"]')`) as Promise<[number, number, number]>;
+    page.evaluate<[number, number, number]>(`(${AVERAGE_COLOUR})('[data-testid="watch-video"]')`);
   const isMagenta = ([r, g, b]: number[]) => r! > 150 && b! > 150 && g! < 110;
   const isGreen = ([r, g, b]: number[]) => g! > 100 && r! < 90 && b! < 90;
 

@@ -64,7 +64,10 @@ describe('the KMS-faithful engine', { skip: skipUnless('chromium', 'ffmpeg') }, 
     const parts = await playerInto(clip, out);
     await call((cb) => parts.recorder.record(cb));
     await call((cb) => parts.player.play(cb));
-    await waitFor('the recording to hold media', async () => (await stat(out).catch(() => undefined))?.size! > 20_000);
+    await waitFor(
+      'the recording to hold media',
+      async () => ((await stat(out).catch(() => undefined))?.size ?? 0) > 20_000,
+    );
     return parts;
   };
 

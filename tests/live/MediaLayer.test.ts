@@ -3,14 +3,7 @@ import { readdir, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext } from 'playwright-core';
-import {
-  connectKurento,
-  invoke,
-  listChildren,
-  release,
-  type KurentoClient,
-  type KurentoPipeline,
-} from '../../media/kurento.js';
+import { connectKurento, invoke, listChildren, release, type KurentoClient } from '../../media/kurento.js';
 import { PIPELINE_TAGS } from '../../media/MediaServer.js';
 import { launchBrowser, newContext } from '../support/browser.js';
 import { openHarness, type Harness } from '../support/harness.js';
@@ -86,9 +79,9 @@ describe('the media layer on the media server', { skip: skipUnless('chromium', '
       await new Promise((r) => setTimeout(r, 2000));
       const stopped = await page.stop(key);
       assert.ok(stopped.ok && typeof stopped.recordingId === 'number', JSON.stringify(stopped));
-      const recording = await server.server.db.Recording.findByPk(stopped.recordingId!);
+      const recording = await server.server.db.Recording.findByPk(stopped.recordingId);
       assert.equal(recording?.status, 'ready');
-      const probed = await probe(path.join(recordingsDir(), recording!.fileName));
+      const probed = await probe(path.join(recordingsDir(), recording.fileName));
       assert.deepEqual(probed.codecs, kind === 'video' ? ['vp8'] : ['opus']);
       assert.ok(probed.durationS > 1, `duration ${probed.durationS}`);
     });
@@ -180,13 +173,13 @@ describe('the media layer on the media server', { skip: skipUnless('chromium', '
 
   test("orphan pipelines of this deployment are released, recorders stopped first; other applications' are not", async () => {
     const uri = (name: string) => `file://${path.join(recordingsDir(), name)}`;
-    const orphan = (await raw.create('MediaPipeline')) as KurentoPipeline;
+    const orphan = await raw.create('MediaPipeline');
     await invoke(orphan, 'addTag', PIPELINE_TAGS.deployment, server.config.storePrefix);
     await invoke(orphan, 'addTag', PIPELINE_TAGS.live, 'deadlive0001');
     const recorder = await orphan.create('RecorderEndpoint', { uri: uri('orphan.webm') });
     await invoke(recorder, 'record');
-    const foreign = (await raw.create('MediaPipeline')) as KurentoPipeline;
-    const otherDeployment = (await raw.create('MediaPipeline')) as KurentoPipeline;
+    const foreign = await raw.create('MediaPipeline');
+    const otherDeployment = await raw.create('MediaPipeline');
     await invoke(otherDeployment, 'addTag', PIPELINE_TAGS.deployment, 'someone-else:');
     await invoke(otherDeployment, 'addTag', PIPELINE_TAGS.live, 'deadlive0002');
     // A live on air keeps its pipeline.

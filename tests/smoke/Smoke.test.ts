@@ -107,7 +107,7 @@ describe('npm run smoke against a deployment with media', () => {
     assert.equal(run.code, 1, run.stdout);
     assert.match(
       stepLine(run.stdout, 'golive')!,
-      /^  FAIL\s+golive\s.*--relay was given but the deployment hands out no TURN/,
+      /^ {2}FAIL\s+golive\s.*--relay was given but the deployment hands out no TURN/,
     );
     assert.equal(run.summary.failedStep, 'golive');
     assert.equal(await pipelineCount(server), 0);
@@ -158,15 +158,15 @@ describe('npm run smoke when a step fails', () => {
   it('exits 1 at the step that fails (golive without a media server), skipping the rest but cleaning up', async () => {
     const run = await smoke([server.url, '--timeout', '10']);
     assert.equal(run.code, 1, run.stdout);
-    for (const step of ['reach', 'source', 'signup', 'connect']) assert.match(stepLine(run.stdout, step)!, /^  ok/);
+    for (const step of ['reach', 'source', 'signup', 'connect']) assert.match(stepLine(run.stdout, step)!, /^ {2}ok/);
     assert.match(
       stepLine(run.stdout, 'golive')!,
-      /^  FAIL\s+golive\s+\d+\.\d\d s  presenter:start refused: media\.unavailable/,
+      /^ {2}FAIL\s+golive\s+\d+\.\d\d s {2}presenter:start refused: media\.unavailable/,
     );
     for (const step of ['watch', 'stop', 'recording', 'playback', 'seek', 'call', 'hangup']) {
-      assert.match(stepLine(run.stdout, step)!, /^  skip/, step);
+      assert.match(stepLine(run.stdout, step)!, /^ {2}skip/, step);
     }
-    assert.match(stepLine(run.stdout, 'cleanup')!, /^  ok/);
+    assert.match(stepLine(run.stdout, 'cleanup')!, /^ {2}ok/);
     assert.match(run.stdout, /smoke: FAILED at step "golive"/);
     assert.equal(run.summary.ok, false);
     assert.equal(run.summary.failedStep, 'golive');
@@ -175,12 +175,12 @@ describe('npm run smoke when a step fails', () => {
   it('exits 1 at "source" when there is no ffmpeg to make the clip (and no --media), saying what to do', async () => {
     const run = await smoke([server.url], { PATH: path.join(root, 'no-such-dir') });
     assert.equal(run.code, 1, run.stdout);
-    assert.match(stepLine(run.stdout, 'reach')!, /^  ok/);
+    assert.match(stepLine(run.stdout, 'reach')!, /^ {2}ok/);
     assert.match(
       stepLine(run.stdout, 'source')!,
-      /^  FAIL\s+source\s.*ffmpeg is not installed; install ffmpeg .* or pass --media <a VP8 \+ Opus WebM file>/,
+      /^ {2}FAIL\s+source\s.*ffmpeg is not installed; install ffmpeg .* or pass --media <a VP8 \+ Opus WebM file>/,
     );
-    assert.match(stepLine(run.stdout, 'signup')!, /^  skip/);
+    assert.match(stepLine(run.stdout, 'signup')!, /^ {2}skip/);
     assert.equal(run.summary.failedStep, 'source');
   });
 
@@ -188,8 +188,8 @@ describe('npm run smoke when a step fails', () => {
     const port = await freePort();
     const run = await smoke([`http://127.0.0.1:${port}`, '--timeout', '5']);
     assert.equal(run.code, 1, run.stdout);
-    assert.match(stepLine(run.stdout, 'reach')!, /^  FAIL\s+reach\s+.*no answer \(ECONNREFUSED\)/);
-    for (const step of STEPS.slice(1, -1)) assert.match(stepLine(run.stdout, step)!, /^  skip/, step);
+    assert.match(stepLine(run.stdout, 'reach')!, /^ {2}FAIL\s+reach\s+.*no answer \(ECONNREFUSED\)/);
+    for (const step of STEPS.slice(1, -1)) assert.match(stepLine(run.stdout, step)!, /^ {2}skip/, step);
     assert.equal(run.summary.failedStep, 'reach');
   });
 

@@ -665,7 +665,7 @@ export class WebRtcEndpoint extends MediaElement {
     });
     return {
       ...super.operations(),
-      ...Object.assign({}, ...(Object.keys(props) as (keyof typeof props)[]).map(prop)),
+      ...(Object.assign({}, ...(Object.keys(props) as (keyof typeof props)[]).map(prop)) as OperationTable),
       processOffer: (p) => {
         if (!p.has('offer')) throw new KurentoError('SDP_PARSE_ERROR', 'SDP offer is required');
         const offer = p.string('offer');

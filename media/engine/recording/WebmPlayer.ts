@@ -282,7 +282,11 @@ export class WebmPlayer extends EventEmitter<WebmPlayerEvents> {
       );
       await cursor.reading;
     }
-    if (cursor.failure !== undefined) throw cursor.failure;
+    if (cursor.failure !== undefined) {
+      throw cursor.failure instanceof Error
+        ? cursor.failure
+        : new Error('the WebM reader failed', { cause: cursor.failure });
+    }
   }
 
   #earliest(cursors: Cursor[]): Cursor | undefined {

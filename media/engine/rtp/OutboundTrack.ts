@@ -60,7 +60,7 @@ export class OutboundTrack {
   ) {
     const size = sender.kind === 'video' ? VIDEO_HISTORY : 0;
     this.#historySeq = new Int32Array(size).fill(-1);
-    this.#history = new Array(size);
+    this.#history = new Array<Buffer | undefined>(size);
   }
 
   /** Forwards one packet (`now`: Date.now()); returns false if it was not sent (transport not ready, padding only). */

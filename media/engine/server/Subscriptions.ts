@@ -26,7 +26,7 @@ export class Subscriptions {
     const subscription = { id: randomUUID(), sessionId, objectId, name, event };
     this.#byId.set(subscription.id, subscription);
     let byEvent = this.#byObject.get(objectId);
-    if (!byEvent) this.#byObject.set(objectId, (byEvent = new Map()));
+    if (!byEvent) this.#byObject.set(objectId, (byEvent = new Map<string, Set<Subscription>>()));
     let set = byEvent.get(event);
     if (!set) byEvent.set(event, (set = new Set()));
     set.add(subscription);
