@@ -31,6 +31,10 @@ export const useCallsStore = defineStore('calls', () => {
   const peerLive = ref<{ callId: string; liveId: string } | null>(null);
   /** The last call of this tab that ended (for its message), until dismissed. */
   const ended = ref<CallView | null>(null);
+  /** Calls that rang here and were missed since the user last opened Calls (the badge on Calls). */
+  const missed = ref(0);
+  /** The last call missed here (for its toast). */
+  const lastMissed = ref<CallView | null>(null);
   /** Bumped whenever a call of this user changes: the history is stale. */
   const historyVersion = ref(0);
   const client = shallowRef<SignallingClient | null>(null);
@@ -83,6 +87,8 @@ export const useCallsStore = defineStore('calls', () => {
     answeredAt.value = null;
     peerLive.value = null;
     ended.value = null;
+    missed.value = 0;
+    lastMissed.value = null;
     latest.clear();
   }
 
@@ -157,6 +163,11 @@ export const useCallsStore = defineStore('calls', () => {
     ended.value = null;
   }
 
+  /** The user has seen their missed calls (they opened Calls). */
+  function clearMissed(): void {
+    missed.value = 0;
+  }
+
   /** The user's call log. */
   async function history(): Promise<CallView[]> {
     return (await api.get<CallList>('/api/calls')).calls;
@@ -172,10 +183,16 @@ export const useCallsStore = defineStore('calls', () => {
     if (known && PROGRESS[known.state] > PROGRESS[view.state]) return;
     latest.set(view.id, view);
     const me = session.user?.id;
+    const rangHere = incoming.value.some((c) => c.id === view.id);
     if (view.state === 'ringing' && view.callee.id === me && active.value?.id !== view.id) {
-      if (!incoming.value.some((c) => c.id === view.id)) incoming.value = [...incoming.value, view];
+      if (!rangHere) incoming.value = [...incoming.value, view];
     } else {
       incoming.value = incoming.value.filter((c) => c.id !== view.id);
+      // It rang here and nobody answered (it timed out, or the caller gave up): a missed call.
+      if (rangHere && view.state === 'ended' && (view.outcome === 'missed' || view.outcome === 'cancelled')) {
+        missed.value++;
+        lastMissed.value = view;
+      }
     }
     if (active.value?.id === view.id) {
       if (view.state === 'ended') finish(view);
@@ -236,6 +253,8 @@ export const useCallsStore = defineStore('calls', () => {
     peerLiveId,
     ended,
     historyVersion,
+    missed,
+    lastMissed,
     busy,
     client,
     connect,
@@ -246,6 +265,7 @@ export const useCallsStore = defineStore('calls', () => {
     reject,
     hangUp,
     dismissEnded,
+    clearMissed,
     history,
   };
 });
