@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia';
 import { computed, ref, shallowRef, watch } from 'vue';
-import type { CallList, OnlineUsers } from '../../../api/contract/rest.js';
+import type { CallList, OnlineUser, OnlineUsers } from '../../../api/contract/rest.js';
 import type { CallView, UserSummary } from '../../../api/contract/signalling.js';
 import { api } from '../api/api.js';
 import { errorMessage } from '../api/ApiError.js';
@@ -18,7 +18,7 @@ const PROGRESS: Record<CallView['state'], number> = { ringing: 0, accepted: 1, e
  */
 export const useCallsStore = defineStore('calls', () => {
   const session = useSessionStore();
-  const online = ref<UserSummary[]>([]);
+  const online = ref<OnlineUser[]>([]);
   const onlineLoading = ref(true);
   const onlineError = ref('');
   /** Calls ringing for this user (they show as notifications on every page). */
@@ -63,6 +63,9 @@ export const useCallsStore = defineStore('calls', () => {
       }),
       current.on('presence:online', ({ user }) => presenceChanged({ user })),
       current.on('presence:offline', ({ userId }) => presenceChanged({ userId })),
+      // Someone going live is busy for calls from now on; a live that ends may free its presenter.
+      current.on('lives:updated', (live) => markBusy(live.presenter.id)),
+      current.on('lives:removed', () => void loadOnline()),
     ];
     const stop = watch(current.status, (status, before) => {
       // The server ends the calls of a connection that drops; what rang here may have changed meanwhile.
@@ -100,6 +103,11 @@ export const useCallsStore = defineStore('calls', () => {
     online.value = applyPresence(online.value, change, session.user?.id);
   }
 
+  function markBusy(userId: number): void {
+    if (online.value.some((u) => u.id === userId && !u.busy))
+      online.value = online.value.map((u) => (u.id === userId ? { ...u, busy: true } : u));
+  }
+
   async function loadOnline(): Promise<void> {
     const load = ++onlineLoad;
     presenceBuffer = [];
@@ -123,7 +131,13 @@ export const useCallsStore = defineStore('calls', () => {
 
   /** Rings a user; the call becomes this tab's active call. Throws an ApiError when refused. */
   async function invite(nickname: string): Promise<CallView> {
-    const { call } = await request().request('call:invite', { nickname });
+    const { call } = await request()
+      .request('call:invite', { nickname })
+      .catch((error: unknown) => {
+        // Refused: who is online or busy may have changed since the list was loaded.
+        void loadOnline();
+        throw error;
+      });
     ended.value = null;
     adopt(call);
     return call;
@@ -274,12 +288,13 @@ export type CallsStore = ReturnType<typeof useCallsStore>;
 
 type PresenceChange = { user: UserSummary } | { userId: number };
 
-function applyPresence(list: UserSummary[], change: PresenceChange, me: number | undefined): UserSummary[] {
+function applyPresence(list: OnlineUser[], change: PresenceChange, me: number | undefined): OnlineUser[] {
   if ('userId' in change) return list.filter((u) => u.id !== change.userId);
   if (change.user.id === me) return list;
-  return sortUsers([...list.filter((u) => u.id !== change.user.id), change.user]);
+  const known = list.find((u) => u.id === change.user.id);
+  return sortUsers([...list.filter((u) => u.id !== change.user.id), { ...change.user, busy: known?.busy ?? false }]);
 }
 
-function sortUsers(users: UserSummary[]): UserSummary[] {
+function sortUsers<T extends UserSummary>(users: T[]): T[] {
   return [...users].sort((a, b) => a.nickname.localeCompare(b.nickname, undefined, { sensitivity: 'base' }));
 }
