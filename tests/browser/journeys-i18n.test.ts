@@ -231,6 +231,15 @@ describe('the key journeys in Chinese and in English', { skip: skipUnless('chrom
         t('calls.hangUp'),
       );
       await screenshot(pb, 'call');
+      // A third user sees both sides of the call as busy.
+      const c = await registerUser(server.url);
+      const pc = await newPage(browserLocale, c);
+      await pc.goto('/calls');
+      for (const who of [nickname, b.nickname])
+        await pc
+          .locator(`[data-testid="online-user"][data-nickname="${who}"] [data-testid="call-user"][data-busy="true"]`)
+          .waitFor(WAIT);
+      await pc.context().close();
       await pb.getByTestId('hang-up').click();
       await pb.getByTestId('call-ended').waitFor(WAIT);
       const endedText = await text(pb, 'call-ended');
@@ -240,6 +249,19 @@ describe('the key journeys in Chinese and in English', { skip: skipUnless('chrom
       assert.ok(after.test(endedText) || endedText === t('calls.ended.completed', { other: nickname }), endedText);
       await pb.locator('[data-testid="call-entry"]').first().waitFor(WAIT);
       await screenshot(pb, 'call-ended');
+
+      // element-plus speaks the language too (the date picker of Recordings: its weekdays).
+      await pa.getByTestId('nav-recordings').click();
+      await pa.locator('.filter-days input').first().click();
+      const firstWeekday = pa.locator('.el-date-range-picker .el-date-table th').first();
+      await firstWeekday.waitFor(WAIT);
+      assert.equal((await firstWeekday.textContent())?.trim(), lang === 'zh-CN' ? '日' : 'Sun');
+      await pa.keyboard.press('Escape');
+      await pa.getByTestId('nav-calls').click();
+      await pa
+        .getByTestId('page-title')
+        .filter({ hasText: t('titles.calls') })
+        .waitFor(WAIT);
 
       // The user menu switches the language, remembered across a reload.
       await pa.getByTestId('user-menu').click();
