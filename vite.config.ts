@@ -13,6 +13,12 @@ const API = process.env.ONAIR_API_URL ?? 'http://localhost:8080';
 export default defineConfig({
   root: fileURLToPath(new URL('./front', import.meta.url)),
   plugins: [vue()],
+  // vue-i18n's bundler flags: the Composition API only (no legacy API), no devtools in production.
+  define: {
+    __VUE_I18N_FULL_INSTALL__: true,
+    __VUE_I18N_LEGACY_API__: false,
+    __INTLIFY_PROD_DEVTOOLS__: false,
+  },
   resolve: {
     alias: {
       'kurento-browser-extensions': fileURLToPath(new URL('./front/src/webrtc/empty.js', import.meta.url)),

@@ -494,6 +494,15 @@ export class CallService {
   }
 
   /** Take the user's call slot for this call; a slot left by a call that is over is taken over. */
+  /** Whether a call to this user would be refused as busy: they are live, or part of a call that is not over. */
+  async isBusy(userId: number): Promise<boolean> {
+    if ((await this.#opts.lives.registry.userLive(userId)) !== null) return true;
+    const held = await this.#store.get(slotKey(userId));
+    if (!held) return false;
+    const call = parseCallRecord(await this.#store.get(callKey(held)));
+    return call !== null && call.state !== 'ended';
+  }
+
   async #takeSlot(userId: number, callId: string, ttlMs: number): Promise<boolean> {
     for (let attempt = 0; attempt < 3; attempt++) {
       if (await this.#store.set(slotKey(userId), callId, { nx: true, ttlMs })) return true;

@@ -53,8 +53,14 @@ export function onlineRoutes(
           order: [['nicknameKey', 'ASC']],
         })
       : [];
+    const busy = await Promise.all(users.map((u) => calls.isBusy(u.id)));
     const body: OnlineUsers = {
-      users: users.map((u) => ({ id: u.id, nickname: u.nickname, avatarUrl: avatarUrl(u.id) })),
+      users: users.map((u, i) => ({
+        id: u.id,
+        nickname: u.nickname,
+        avatarUrl: avatarUrl(u.id),
+        busy: busy[i] ?? false,
+      })),
     };
     res.setHeader('Cache-Control', 'no-store');
     res.json(body);

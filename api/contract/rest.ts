@@ -85,8 +85,13 @@ export const CALL_LIST_LIMIT_MAX = 100;
 export const CALL_LIST_LIMIT_DEFAULT = 50;
 
 /** Answer of `GET /api/users/online`: the other users connected now, by nickname. */
+/** A user who is online, and whether a call to them would be refused as busy (they are live or in a call). */
+export interface OnlineUser extends UserSummary {
+  busy: boolean;
+}
+
 export interface OnlineUsers {
-  users: UserSummary[];
+  users: OnlineUser[];
 }
 
 /**

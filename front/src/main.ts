@@ -2,12 +2,15 @@ import { createPinia } from 'pinia';
 import { createApp } from 'vue';
 import App from './App.vue';
 import { api } from './api/api.js';
+import { followLocale, i18n } from './i18n/index.js';
 import { createAppRouter, guardRoutes } from './router.js';
 import { signalling } from './signalling/signalling.js';
 import { useSessionStore } from './stores/session.js';
 import './styles/main.css';
 
 const app = createApp(App);
+app.use(i18n);
+followLocale();
 const pinia = createPinia();
 app.use(pinia);
 

@@ -1,15 +1,21 @@
 import { watch } from 'vue';
 import { createRouter, createWebHistory, type RouteLocationNormalized, type Router } from 'vue-router';
 import AppLayout from './layouts/AppLayout.vue';
+import { t } from './i18n/index.js';
 import type { SessionStore } from './stores/session.js';
 
 declare module 'vue-router' {
   interface RouteMeta {
     /** Reachable while signed out (log in, register). Every other page needs a session. */
     public?: boolean;
-    /** Shown in the browser tab. */
-    title?: string;
+    /** Shown in the browser tab: a catalog key (titles.*). */
+    titleKey?: string;
   }
+}
+
+/** The browser tab's title of a page. */
+export function pageTitle(titleKey: string | undefined): string {
+  return titleKey ? `${t(titleKey)} · onair` : 'onair';
 }
 
 export function createAppRouter(): Router {
@@ -17,18 +23,24 @@ export function createAppRouter(): Router {
     history: createWebHistory(),
     routes: [
       {
+        path: '/welcome',
+        name: 'landing',
+        component: () => import('./pages/LandingPage.vue'),
+        meta: { public: true, titleKey: 'titles.landing' },
+      },
+      {
         path: '/login',
         name: 'login',
         component: () => import('./pages/AuthPage.vue'),
         props: { mode: 'login' },
-        meta: { public: true, title: 'Log in' },
+        meta: { public: true, titleKey: 'titles.login' },
       },
       {
         path: '/register',
         name: 'register',
         component: () => import('./pages/AuthPage.vue'),
         props: { mode: 'register' },
-        meta: { public: true, title: 'Create an account' },
+        meta: { public: true, titleKey: 'titles.register' },
       },
       {
         path: '/',
@@ -38,33 +50,38 @@ export function createAppRouter(): Router {
             path: '',
             name: 'liveNow',
             component: () => import('./pages/LiveNowPage.vue'),
-            meta: { title: 'Live now' },
+            meta: { titleKey: 'titles.liveNow' },
           },
           {
             path: 'go-live',
             name: 'goLive',
             component: () => import('./pages/GoLivePage.vue'),
-            meta: { title: 'Go live' },
+            meta: { titleKey: 'titles.goLive' },
           },
           {
             path: 'live/:liveId',
             name: 'watch',
             component: () => import('./pages/WatchPage.vue'),
             props: true,
-            meta: { title: 'Watch' },
+            meta: { titleKey: 'titles.watch' },
           },
           {
             path: 'recordings',
             name: 'recordings',
             component: () => import('./pages/RecordingsPage.vue'),
-            meta: { title: 'Recordings' },
+            meta: { titleKey: 'titles.recordings' },
           },
-          { path: 'calls', name: 'calls', component: () => import('./pages/CallsPage.vue'), meta: { title: 'Calls' } },
+          {
+            path: 'calls',
+            name: 'calls',
+            component: () => import('./pages/CallsPage.vue'),
+            meta: { titleKey: 'titles.calls' },
+          },
           {
             path: ':pathMatch(.*)*',
             name: 'notFound',
             component: () => import('./pages/NotFoundPage.vue'),
-            meta: { title: 'Page not found' },
+            meta: { titleKey: 'titles.notFound' },
           },
         ],
       },
@@ -79,11 +96,13 @@ export function createAppRouter(): Router {
 export function guardRoutes(router: Router, session: SessionStore): void {
   router.beforeEach((to) => {
     if (to.meta.public) return session.status === 'signedIn' ? safeRedirect(to) : true;
-    return session.status === 'signedOut' ? loginFor(to) : true;
+    if (session.status !== 'signedOut') return true;
+    // A first-time visitor at the root sees what onair is; any other page asks to log in (and comes back).
+    return to.fullPath === '/' ? { name: 'landing' } : loginFor(to);
   });
 
   router.afterEach((to, from) => {
-    document.title = to.meta.title ? `${to.meta.title} · onair` : 'onair';
+    document.title = pageTitle(to.meta.titleKey);
     // Moving between pages re-checks the session, so a revoked or expired token is noticed without a reload.
     if (!to.meta.public && from.matched.length > 0 && !from.meta.public) void session.revalidate();
   });

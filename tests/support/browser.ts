@@ -31,7 +31,10 @@ export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS });
 }
 
-/** A fresh context (its own storage) with camera and microphone granted. */
-export async function newContext(browser: Browser, baseURL?: string): Promise<BrowserContext> {
-  return browser.newContext({ permissions: ['camera', 'microphone'], ...(baseURL ? { baseURL } : {}) });
+/**
+ * A fresh context (its own storage) with camera and microphone granted, in a browser language (`locale`: what
+ * navigator.languages says; English unless asked, so that tests do not depend on the machine's language).
+ */
+export async function newContext(browser: Browser, baseURL?: string, locale = 'en-US'): Promise<BrowserContext> {
+  return browser.newContext({ permissions: ['camera', 'microphone'], locale, ...(baseURL ? { baseURL } : {}) });
 }

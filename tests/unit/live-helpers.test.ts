@@ -17,6 +17,24 @@ test('locationFromTimeZone() answers Unknown for absent or made-up zones', () =>
   assert.equal(locationFromTimeZone('../../etc/passwd'), UNKNOWN_LOCATION);
 });
 
+test('locationFromTimeZone() records no location for zones that are not places (a browser set to UTC)', () => {
+  for (const zone of [
+    'UTC',
+    'Etc/UTC',
+    'Etc/GMT+5',
+    'GMT',
+    'Universal',
+    'Zulu',
+    'Etc/Universal',
+    'EST',
+    'CET',
+    'Factory',
+  ])
+    assert.equal(locationFromTimeZone(zone), UNKNOWN_LOCATION, zone);
+  // Old names of real places still resolve.
+  assert.equal(locationFromTimeZone('US/Eastern'), 'New York, United States of America');
+});
+
 test('iceServersFor() gives coturn time-limited credentials, and nothing without TURN', () => {
   const now = 1_700_000_000_000;
   const [server] = iceServersFor(7, { urls: ['turn:turn.example:3478'], secret: 's3cret' }, 3600, now);

@@ -1,5 +1,5 @@
 /**
- * The server's account rules (api/auth/rules.ts, limits from api/contract/rest.ts), worded for the forms so they
+ * The server's account rules (api/auth/rules.ts, limits from api/contract/rest.ts), worded for the forms (in the chosen language) so they
  * can say what is wrong before sending. The server stays the judge: its answer is shown when it disagrees.
  */
 import {
@@ -9,6 +9,7 @@ import {
   PASSWORD_MAX,
   PASSWORD_MIN,
 } from '../../../api/contract/rest.js';
+import { t } from '../i18n/index.js';
 
 /** From this length on a password needs no letter-and-digit mix (as on the server). */
 export const PASSPHRASE_MIN = 16;
@@ -17,24 +18,23 @@ export { PASSWORD_MIN };
 
 /** Why a nickname is refused, or null when it is fine. */
 export function nicknameProblem(nickname: string): string | null {
-  if (!nickname) return 'Choose a nickname.';
+  if (!nickname) return t('rules.chooseNickname');
   if (nickname.length < NICKNAME_MIN || nickname.length > NICKNAME_MAX)
-    return `A nickname has ${NICKNAME_MIN} to ${NICKNAME_MAX} characters.`;
-  if (!NICKNAME_PATTERN.test(nickname)) return 'Use letters, digits, dots, dashes and underscores only.';
+    return t('rules.nicknameLength', { min: NICKNAME_MIN, max: NICKNAME_MAX });
+  if (!NICKNAME_PATTERN.test(nickname)) return t('rules.nicknameChars');
   return null;
 }
 
 /** Why a new password is refused, or null when it is fine. */
 export function passwordProblem(password: string, nickname: string): string | null {
   const chars = [...password];
-  if (chars.length === 0) return 'Choose a password.';
-  if (chars.length < PASSWORD_MIN) return `Use at least ${PASSWORD_MIN} characters.`;
-  if (chars.length > PASSWORD_MAX) return `Use at most ${PASSWORD_MAX} characters.`;
-  if (new Set(chars).size < 4) return 'Use at least 4 different characters.';
+  if (chars.length === 0) return t('rules.choosePassword');
+  if (chars.length < PASSWORD_MIN) return t('rules.passwordMin', { min: PASSWORD_MIN });
+  if (chars.length > PASSWORD_MAX) return t('rules.passwordMax', { max: PASSWORD_MAX });
+  if (new Set(chars).size < 4) return t('rules.passwordDistinct');
   if (chars.length < PASSPHRASE_MIN && (!/\p{L}/u.test(password) || !/\p{N}/u.test(password))) {
-    return `Mix letters and digits, or use at least ${PASSPHRASE_MIN} characters.`;
+    return t('rules.passwordMix', { min: PASSPHRASE_MIN });
   }
-  if (nickname && password.toLowerCase().includes(nickname.toLowerCase()))
-    return 'The password must not contain your nickname.';
+  if (nickname && password.toLowerCase().includes(nickname.toLowerCase())) return t('rules.passwordNickname');
   return null;
 }

@@ -7,6 +7,7 @@
  */
 import { markRaw, reactive } from 'vue';
 import type { IceCandidateInit, Role } from '../../../api/contract/signalling.js';
+import { t } from '../i18n/index.js';
 import { ApiError } from '../api/ApiError.js';
 import { liveErrorMessage } from '../live/messages.js';
 import type { SignallingClient } from '../signalling/SignallingClient.js';
@@ -94,8 +95,7 @@ export class CallMedia {
         video: this.#local,
         onCandidate: (candidate) => this.#sendCandidate(liveId, 'presenter', candidate),
         onConnectionState: (state) => {
-          if (state === 'failed' && this.#sender === peer)
-            this.#fail('The video connection to the media server failed.');
+          if (state === 'failed' && this.#sender === peer) this.#fail(t('calls.mediaServerFailed'));
         },
       });
       if (this.#closed) return peer.close();
@@ -124,8 +124,7 @@ export class CallMedia {
         video: this.#remote,
         onCandidate: (candidate) => this.#sendCandidate(liveId, 'viewer', candidate),
         onConnectionState: (state) => {
-          if (state === 'failed' && this.#receiver === peer)
-            this.#fail('The video connection to the other side was lost.');
+          if (state === 'failed' && this.#receiver === peer) this.#fail(t('calls.peerLost'));
         },
       });
       if (this.#closed) return peer.close();
@@ -204,8 +203,7 @@ export class CallMedia {
 }
 
 function callMediaMessage(error: unknown): string {
-  if (error instanceof ApiError && error.code === 'call.ended') return 'The call is over.';
-  if (error instanceof ApiError && error.code === 'live.alreadyLive')
-    return 'You are live elsewhere (another tab or window): end that live to talk here.';
+  if (error instanceof ApiError && error.code === 'call.ended') return t('calls.callOver');
+  if (error instanceof ApiError && error.code === 'live.alreadyLive') return t('calls.liveElsewhere');
   return liveErrorMessage(error);
 }

@@ -2,7 +2,8 @@
 import type { ErrorCode } from '../../../api/contract/errors.js';
 import type { CallView } from '../../../api/contract/signalling.js';
 import { ApiError, errorMessage } from '../api/ApiError.js';
-import { formatElapsed } from '../live/format.js';
+import { t } from '../i18n/index.js';
+import { formatDuration } from '../live/format.js';
 
 export type Direction = 'outgoing' | 'incoming';
 
@@ -20,22 +21,22 @@ export function outcomeLabel(call: CallView, me: number | undefined): string {
   const outgoing = directionOf(call, me) === 'outgoing';
   switch (call.outcome) {
     case 'completed':
-      return outgoing ? 'Outgoing call' : 'Incoming call';
+      return t(outgoing ? 'calls.outcome.outgoingCall' : 'calls.outcome.incomingCall');
     case 'answered':
-      return 'In progress';
+      return t('calls.outcome.inProgress');
     case 'ringing':
-      return 'Ringing';
+      return t('calls.outcome.ringing');
     case 'missed':
-      return outgoing ? 'No answer' : 'Missed call';
+      return t(outgoing ? 'calls.outcome.noAnswer' : 'calls.outcome.missed');
     case 'rejected':
-      return outgoing ? 'Declined' : 'You declined';
+      return t(outgoing ? 'calls.outcome.declined' : 'calls.outcome.youDeclined');
     case 'cancelled':
-      return outgoing ? 'Cancelled' : 'Missed call';
+      return t(outgoing ? 'calls.outcome.cancelled' : 'calls.outcome.missed');
     case 'busy':
-      return outgoing ? 'Busy' : 'Missed (you were busy)';
+      return t(outgoing ? 'calls.outcome.busy' : 'calls.outcome.missedBusy');
     case 'failed':
     default:
-      return 'Failed';
+      return t('calls.outcome.failed');
   }
 }
 
@@ -49,46 +50,35 @@ export function isMissed(call: CallView, me: number | undefined): boolean {
 export function endedMessage(call: CallView, me: number | undefined, durationMs: number | null): string {
   const other = otherParty(call, me).nickname;
   const outgoing = directionOf(call, me) === 'outgoing';
+  const after = durationMs === null ? '' : 'After';
+  const duration = durationMs === null ? '' : formatDuration(durationMs);
   switch (call.outcome) {
     case 'completed':
-      if (call.endReason === 'disconnected')
-        return `The call with ${other} ended: a connection was lost${duration(durationMs)}.`;
-      if (call.endReason === 'shutdown')
-        return `The call with ${other} ended: the server is restarting${duration(durationMs)}.`;
-      return `Call with ${other} ended${duration(durationMs)}.`;
+      if (call.endReason === 'disconnected') return t(`calls.ended.disconnected${after}`, { other, duration });
+      if (call.endReason === 'shutdown') return t(`calls.ended.shutdown${after}`, { other, duration });
+      return t(`calls.ended.completed${after}`, { other, duration });
     case 'rejected':
-      return outgoing ? `${other} declined the call.` : `You declined the call from ${other}.`;
+      return t(outgoing ? 'calls.ended.theyDeclined' : 'calls.ended.youDeclined', { other });
     case 'missed':
-      return outgoing ? `${other} did not answer.` : `You missed a call from ${other}.`;
+      return t(outgoing ? 'calls.ended.noAnswer' : 'calls.ended.youMissed', { other });
     case 'cancelled':
-      return outgoing ? 'You cancelled the call.' : `${other} hung up before you answered.`;
+      return t(outgoing ? 'calls.ended.youCancelled' : 'calls.ended.theyCancelled', { other });
     case 'busy':
-      return `${other} is busy.`;
+      return t('calls.ended.busy', { other });
     default:
-      return `The call with ${other} failed.`;
+      return t('calls.ended.failed', { other });
   }
 }
 
+/** Refusals that read better for calls than the code's general message. */
 const BY_CODE: Partial<Record<ErrorCode, string>> = {
-  'call.self': 'You cannot call yourself.',
-  'call.userNotFound': 'Nobody has this nickname.',
-  'call.userOffline': 'This person is not online any more.',
-  'call.busy': 'This person is busy (in a call or live). Try again later.',
-  'call.notYours': 'This call is not yours to answer.',
-  'call.alreadyAnswered': 'This call was already answered (maybe in another tab).',
-  'call.ended': 'This call is over.',
-  'call.notFound': 'This call is over.',
-  'live.alreadyLive': 'You are live (maybe in another tab). End that live to make or take calls.',
-  'request.rateLimited': 'Too many calls in a short time. Wait a minute, then try again.',
-  'media.unavailable': 'Calls are unavailable right now. Try again in a moment.',
+  'live.alreadyLive': 'calls.refused.live',
+  'request.rateLimited': 'calls.refused.rateLimited',
+  'media.unavailable': 'calls.refused.unavailable',
 };
 
 /** A sentence for a refused call request. */
 export function callErrorMessage(error: unknown): string {
-  if (error instanceof ApiError && !error.unreachable) return BY_CODE[error.code] ?? errorMessage(error);
-  return errorMessage(error);
-}
-
-function duration(ms: number | null): string {
-  return ms === null ? '' : ` after ${formatElapsed(ms)}`;
+  const key = error instanceof ApiError && !error.unreachable ? BY_CODE[error.code] : undefined;
+  return key ? t(key) : errorMessage(error);
 }

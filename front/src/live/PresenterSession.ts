@@ -6,7 +6,8 @@
  */
 import { markRaw, reactive, watch, type WatchStopHandle } from 'vue';
 import type { IceCandidateInit, LiveEndReason, UserSummary, ViewerEvent } from '../../../api/contract/signalling.js';
-import { ApiError } from '../api/ApiError.js';
+import { ApiError, errorMessage } from '../api/ApiError.js';
+import { t } from '../i18n/index.js';
 import type { SignallingClient } from '../signalling/SignallingClient.js';
 import { constraintsFor, deviceOf, type DeviceChoice } from '../chat/devices.js';
 import { openCamera } from '../webrtc/camera.js';
@@ -99,7 +100,7 @@ export class PresenterSession {
     this.#stopWatching = watch(client.status, (status) => {
       if (status !== 'reconnecting' && status !== 'closed') return;
       if (this.state.stage === 'connecting' || this.state.stage === 'live') {
-        this.#fail('The connection to the server was lost, so your live ended. What was recorded so far is kept.');
+        this.#fail(t('live.connectionLost'));
       } else if (this.state.stage === 'stopping') {
         this.#ended('stopped', this.state.recordingId);
       }
@@ -134,7 +135,7 @@ export class PresenterSession {
     try {
       stream = await openCamera(constraintsFor(this.state));
     } catch (error) {
-      if (current()) this.#fail(error instanceof Error ? error.message : String(error));
+      if (current()) this.#fail(errorMessage(error));
       return;
     }
     if (!current()) {
@@ -160,7 +161,7 @@ export class PresenterSession {
         onCandidate: (candidate) => this.#sendCandidate(id, candidate),
         onConnectionState: (state) => {
           if (state === 'failed' && this.#peer === peer && this.state.stage === 'live') {
-            this.#fail('The video connection to the media server failed, so your live ended.');
+            this.#fail(t('live.presenterMediaFailed'));
             this.#stopQuietly(id);
           }
         },
@@ -376,15 +377,15 @@ export class PresenterSession {
 }
 
 function endedMessage(reason: LiveEndReason, recordingId: number | null): string {
-  const recorded = recordingId === null ? '' : ' It was recorded: find it in Recordings.';
+  const recorded = recordingId === null ? '' : ` ${t('live.endedRecorded')}`;
   switch (reason) {
     case 'stopped':
-      return `Your live has ended.${recorded}`;
+      return `${t('live.endedStopped')}${recorded}`;
     case 'mediaServerLost':
-      return `Your live stopped because the media server went away.${recorded}`;
+      return `${t('live.endedMediaServerLost')}${recorded}`;
     case 'shutdown':
-      return `Your live stopped because the server is restarting.${recorded}`;
+      return `${t('live.endedShutdown')}${recorded}`;
     default:
-      return `Your live stopped because of a problem on our side.${recorded}`;
+      return `${t('live.endedFailed')}${recorded}`;
   }
 }

@@ -6,6 +6,7 @@
  */
 import { markRaw, reactive, watch, type WatchStopHandle } from 'vue';
 import type { IceCandidateInit, LiveEndReason, LiveSummary } from '../../../api/contract/signalling.js';
+import { t } from '../i18n/index.js';
 import { ApiError } from '../api/ApiError.js';
 import type { SignallingClient } from '../signalling/SignallingClient.js';
 import { MediaPeer } from '../webrtc/MediaPeer.js';
@@ -25,6 +26,8 @@ export interface ViewerState {
   muted: boolean;
   /** The browser refused to play at all until the user clicks. */
   blocked: boolean;
+  /** The viewer is the presenter of this live: it plays muted, so that they do not hear themself. */
+  ownLive: boolean;
 }
 
 export class ViewerSession {
@@ -36,6 +39,7 @@ export class ViewerSession {
     reconnecting: false,
     muted: false,
     blocked: false,
+    ownLive: false,
   });
 
   readonly #client: SignallingClient;
@@ -51,8 +55,12 @@ export class ViewerSession {
   #attempt = 0;
   #closed = false;
 
-  constructor(client: SignallingClient, video: HTMLVideoElement, liveId: string) {
+  /** The signed-in user: watching their own live starts muted. */
+  readonly #selfId: number | undefined;
+
+  constructor(client: SignallingClient, video: HTMLVideoElement, liveId: string, selfId?: number) {
     markRaw(this);
+    this.#selfId = selfId;
     this.#client = client;
     this.#video = video;
     this.liveId = liveId;
@@ -104,7 +112,7 @@ export class ViewerSession {
         video: this.#video,
         onCandidate: (candidate) => this.#sendCandidate(candidate),
         onConnectionState: (state) => {
-          if (state === 'failed' && this.#peer === peer) this.#fail('The video connection was lost.');
+          if (state === 'failed' && this.#peer === peer) this.#fail(t('live.viewerMediaLost'));
         },
       });
       if (!current()) {
@@ -168,6 +176,10 @@ export class ViewerSession {
   /** Autoplay with sound, else muted, else wait for a click. */
   async #play(): Promise<void> {
     const video = this.#video;
+    if (this.#selfId !== undefined && this.state.live?.presenter.id === this.#selfId) {
+      video.muted = true;
+      Object.assign(this.state, { muted: true, ownLive: true });
+    }
     try {
       await video.play();
       return;

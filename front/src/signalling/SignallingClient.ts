@@ -98,7 +98,8 @@ export class SignallingClient {
 
   /** Sends an event and resolves with its ok acknowledgement; throws an `ApiError` otherwise. */
   async request<E extends RequestEvent>(event: E, payload: RequestOf<E>): Promise<ResultOf<E>> {
-    if (this.#closed) throw new ApiError('internal', 'The connection to the server is closed.', NO_RESPONSE, true);
+    if (this.#closed)
+      throw new ApiError('internal', 'The connection to the server is closed.', NO_RESPONSE, true, 'closed');
     // The typed emitWithAck wants a literal event; this one is generic over the request events.
     const timed = this.#socket.timeout(this.#opts.timeoutMs ?? 20_000) as unknown as {
       emitWithAck(event: string, payload: unknown): Promise<unknown>;
@@ -107,10 +108,16 @@ export class SignallingClient {
     try {
       ack = await timed.emitWithAck(event, payload);
     } catch {
-      throw new ApiError('internal', NO_ANSWER, NO_RESPONSE, true);
+      throw new ApiError('internal', NO_ANSWER, NO_RESPONSE, true, 'noAnswer');
     }
     if (typeof ack !== 'object' || ack === null || typeof (ack as { ok?: unknown }).ok !== 'boolean') {
-      throw new ApiError('internal', `The server answered ${event} with something unexpected.`, NO_RESPONSE);
+      throw new ApiError(
+        'internal',
+        `The server answered ${event} with something unexpected.`,
+        NO_RESPONSE,
+        false,
+        'unexpectedAnswer',
+      );
     }
     if ((ack as { ok: boolean }).ok) return ack as ResultOf<E>;
     const body = (ack as { error?: { code?: unknown; message?: unknown } }).error;

@@ -31,7 +31,7 @@ export class Signalling {
   client(): SignallingClient {
     const session = this.#session;
     const token = session?.token;
-    if (!session || !token) throw new ApiError('auth.required', 'Sign in to go live or watch.', 401);
+    if (!session || !token) throw new ApiError('auth.required', 'Sign in to go live or watch.', 401, false, 'signIn');
     if (this.#client && !this.#client.closed && this.#client.token === token) return this.#client;
     this.#client?.close();
     this.#client = new SignallingClient({

@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia';
 import { computed, ref, shallowRef, watch } from 'vue';
-import type { CallList, OnlineUsers } from '../../../api/contract/rest.js';
+import type { CallList, OnlineUser, OnlineUsers } from '../../../api/contract/rest.js';
 import type { CallView, UserSummary } from '../../../api/contract/signalling.js';
 import { api } from '../api/api.js';
 import { errorMessage } from '../api/ApiError.js';
@@ -18,7 +18,7 @@ const PROGRESS: Record<CallView['state'], number> = { ringing: 0, accepted: 1, e
  */
 export const useCallsStore = defineStore('calls', () => {
   const session = useSessionStore();
-  const online = ref<UserSummary[]>([]);
+  const online = ref<OnlineUser[]>([]);
   const onlineLoading = ref(true);
   const onlineError = ref('');
   /** Calls ringing for this user (they show as notifications on every page). */
@@ -31,6 +31,10 @@ export const useCallsStore = defineStore('calls', () => {
   const peerLive = ref<{ callId: string; liveId: string } | null>(null);
   /** The last call of this tab that ended (for its message), until dismissed. */
   const ended = ref<CallView | null>(null);
+  /** Calls that rang here and were missed since the user last opened Calls (the badge on Calls). */
+  const missed = ref(0);
+  /** The last call missed here (for its toast). */
+  const lastMissed = ref<CallView | null>(null);
   /** Bumped whenever a call of this user changes: the history is stale. */
   const historyVersion = ref(0);
   const client = shallowRef<SignallingClient | null>(null);
@@ -59,6 +63,9 @@ export const useCallsStore = defineStore('calls', () => {
       }),
       current.on('presence:online', ({ user }) => presenceChanged({ user })),
       current.on('presence:offline', ({ userId }) => presenceChanged({ userId })),
+      // Someone going live is busy for calls from now on; a live that ends may free its presenter.
+      current.on('lives:updated', (live) => markBusy(live.presenter.id)),
+      current.on('lives:removed', () => void loadOnline()),
     ];
     const stop = watch(current.status, (status, before) => {
       // The server ends the calls of a connection that drops; what rang here may have changed meanwhile.
@@ -83,6 +90,8 @@ export const useCallsStore = defineStore('calls', () => {
     answeredAt.value = null;
     peerLive.value = null;
     ended.value = null;
+    missed.value = 0;
+    lastMissed.value = null;
     latest.clear();
   }
 
@@ -92,6 +101,11 @@ export const useCallsStore = defineStore('calls', () => {
   function presenceChanged(change: PresenceChange): void {
     presenceBuffer?.push(change);
     online.value = applyPresence(online.value, change, session.user?.id);
+  }
+
+  function markBusy(userId: number): void {
+    if (online.value.some((u) => u.id === userId && !u.busy))
+      online.value = online.value.map((u) => (u.id === userId ? { ...u, busy: true } : u));
   }
 
   async function loadOnline(): Promise<void> {
@@ -117,7 +131,13 @@ export const useCallsStore = defineStore('calls', () => {
 
   /** Rings a user; the call becomes this tab's active call. Throws an ApiError when refused. */
   async function invite(nickname: string): Promise<CallView> {
-    const { call } = await request().request('call:invite', { nickname });
+    const { call } = await request()
+      .request('call:invite', { nickname })
+      .catch((error: unknown) => {
+        // Refused: who is online or busy may have changed since the list was loaded.
+        void loadOnline();
+        throw error;
+      });
     ended.value = null;
     adopt(call);
     return call;
@@ -157,6 +177,11 @@ export const useCallsStore = defineStore('calls', () => {
     ended.value = null;
   }
 
+  /** The user has seen their missed calls (they opened Calls). */
+  function clearMissed(): void {
+    missed.value = 0;
+  }
+
   /** The user's call log. */
   async function history(): Promise<CallView[]> {
     return (await api.get<CallList>('/api/calls')).calls;
@@ -172,10 +197,16 @@ export const useCallsStore = defineStore('calls', () => {
     if (known && PROGRESS[known.state] > PROGRESS[view.state]) return;
     latest.set(view.id, view);
     const me = session.user?.id;
+    const rangHere = incoming.value.some((c) => c.id === view.id);
     if (view.state === 'ringing' && view.callee.id === me && active.value?.id !== view.id) {
-      if (!incoming.value.some((c) => c.id === view.id)) incoming.value = [...incoming.value, view];
+      if (!rangHere) incoming.value = [...incoming.value, view];
     } else {
       incoming.value = incoming.value.filter((c) => c.id !== view.id);
+      // It rang here and nobody answered (it timed out, or the caller gave up): a missed call.
+      if (rangHere && view.state === 'ended' && (view.outcome === 'missed' || view.outcome === 'cancelled')) {
+        missed.value++;
+        lastMissed.value = view;
+      }
     }
     if (active.value?.id === view.id) {
       if (view.state === 'ended') finish(view);
@@ -236,6 +267,8 @@ export const useCallsStore = defineStore('calls', () => {
     peerLiveId,
     ended,
     historyVersion,
+    missed,
+    lastMissed,
     busy,
     client,
     connect,
@@ -246,6 +279,7 @@ export const useCallsStore = defineStore('calls', () => {
     reject,
     hangUp,
     dismissEnded,
+    clearMissed,
     history,
   };
 });
@@ -254,12 +288,13 @@ export type CallsStore = ReturnType<typeof useCallsStore>;
 
 type PresenceChange = { user: UserSummary } | { userId: number };
 
-function applyPresence(list: UserSummary[], change: PresenceChange, me: number | undefined): UserSummary[] {
+function applyPresence(list: OnlineUser[], change: PresenceChange, me: number | undefined): OnlineUser[] {
   if ('userId' in change) return list.filter((u) => u.id !== change.userId);
   if (change.user.id === me) return list;
-  return sortUsers([...list.filter((u) => u.id !== change.user.id), change.user]);
+  const known = list.find((u) => u.id === change.user.id);
+  return sortUsers([...list.filter((u) => u.id !== change.user.id), { ...change.user, busy: known?.busy ?? false }]);
 }
 
-function sortUsers(users: UserSummary[]): UserSummary[] {
+function sortUsers<T extends UserSummary>(users: T[]): T[] {
   return [...users].sort((a, b) => a.nickname.localeCompare(b.nickname, undefined, { sensitivity: 'base' }));
 }

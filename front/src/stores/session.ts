@@ -5,7 +5,8 @@ import { api } from '../api/api.js';
 import type { ApiError } from '../api/ApiError.js';
 
 const TOKEN_KEY = 'onair.token';
-export const SESSION_EXPIRED = 'Your session has expired. Please log in again.';
+/** The login page's notice when the session ended: a catalog key (shown in the chosen language). */
+export const SESSION_EXPIRED = 'auth.sessionExpired';
 
 /** Where the session stands: being checked at start, signed in or out, or unknown because the server is down. */
 export type SessionStatus = 'checking' | 'signedIn' | 'signedOut' | 'unreachable';

@@ -15,10 +15,13 @@ const MESSAGES: Record<CameraProblem, string> = {
 
 export class CameraError extends Error {
   readonly problem: CameraProblem;
+  /** What to show (catalog key, in the chosen language). */
+  readonly messageKey: string;
   constructor(problem: CameraProblem, cause?: unknown) {
     super(MESSAGES[problem], { cause });
     this.name = 'CameraError';
     this.problem = problem;
+    this.messageKey = `camera.${problem}`;
   }
 }
 
