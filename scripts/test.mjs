@@ -13,6 +13,7 @@ const testsDir = path.join(root, 'tests');
 /** Which services each suite needs; a suite not listed needs none. */
 const SUITE_NEEDS = {
   unit: [],
+  lint: [],
   install: ['registry'],
   db: ['mariadb'],
   store: ['redis'],
