@@ -422,6 +422,8 @@ export default {
     empty: 'Nobody yet.',
   },
   media: {
+    cameraNumber: 'Camera {n}',
+    microphoneNumber: 'Microphone {n}',
     cameraOff: 'Camera off',
     muted: 'Muted',
     camera: 'Camera',

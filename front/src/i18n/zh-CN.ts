@@ -420,6 +420,8 @@ const zhCN: typeof en = {
     empty: '还没有人。',
   },
   media: {
+    cameraNumber: '摄像头 {n}',
+    microphoneNumber: '麦克风 {n}',
     cameraOff: '摄像头已关闭',
     muted: '已静音',
     camera: '摄像头',
