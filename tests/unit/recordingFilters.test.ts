@@ -69,5 +69,12 @@ describe('the Recordings page filters', () => {
     assert.equal(formatDuration(65_400), '1:05');
     assert.equal(formatDuration(3_723_000), '1:02:03');
     assert.equal(formatDuration(null), '–');
+    assert.equal(formatDuration(-1), '–');
+  });
+
+  it('durations are cut to whole seconds, as the player and the live pages do (never rounded up)', () => {
+    assert.equal(formatDuration(65_600), '1:05');
+    assert.equal(formatDuration(59_999), '0:59');
+    assert.equal(formatDuration(3_599_999), '59:59');
   });
 });

@@ -1,4 +1,5 @@
 /** The cameras and microphones of this browser, for the presenter's device picker. */
+import { t } from '../i18n/index.js';
 import { CAMERA_CONSTRAINTS } from '../webrtc/camera.js';
 
 export interface DeviceChoice {
@@ -13,11 +14,11 @@ export interface DeviceOption {
 
 export async function listDevices(): Promise<{ cameras: DeviceOption[]; microphones: DeviceOption[] }> {
   const all = (await navigator.mediaDevices?.enumerateDevices?.()) ?? [];
-  const of = (kind: MediaDeviceKind, name: string) =>
+  const of = (kind: MediaDeviceKind, key: string) =>
     all
       .filter((d) => d.kind === kind && d.deviceId !== '')
-      .map((d, i) => ({ id: d.deviceId, label: d.label || `${name} ${i + 1}` }));
-  return { cameras: of('videoinput', 'Camera'), microphones: of('audioinput', 'Microphone') };
+      .map((d, i) => ({ id: d.deviceId, label: d.label || t(key, { n: i + 1 }) }));
+  return { cameras: of('videoinput', 'media.cameraNumber'), microphones: of('audioinput', 'media.microphoneNumber') };
 }
 
 /** The camera constraints with these devices (the default ones when null). */

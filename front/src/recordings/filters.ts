@@ -7,11 +7,11 @@ import type { LocationQuery, LocationQueryRaw } from 'vue-router';
 import { RECORDING_PAGE_SIZE_DEFAULT, RECORDING_SORTS, type RecordingSort } from '../../../api/contract/rest.js';
 
 export const DURATION_PRESETS = {
-  any: { label: 'Any length', min: undefined, max: undefined },
-  short: { label: 'Under 5 min', min: undefined, max: 5 * 60_000 },
-  medium: { label: '5 to 30 min', min: 5 * 60_000, max: 30 * 60_000 },
-  long: { label: '30 to 60 min', min: 30 * 60_000, max: 60 * 60_000 },
-  longest: { label: 'Over 1 hour', min: 60 * 60_000, max: undefined },
+  any: { label: 'recordings.lengths.any', min: undefined, max: undefined },
+  short: { label: 'recordings.lengths.short', min: undefined, max: 5 * 60_000 },
+  medium: { label: 'recordings.lengths.medium', min: 5 * 60_000, max: 30 * 60_000 },
+  long: { label: 'recordings.lengths.long', min: 30 * 60_000, max: 60 * 60_000 },
+  longest: { label: 'recordings.lengths.longest', min: 60 * 60_000, max: undefined },
 } as const satisfies Record<string, { label: string; min: number | undefined; max: number | undefined }>;
 export type DurationPreset = keyof typeof DURATION_PRESETS;
 

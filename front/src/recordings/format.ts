@@ -1,20 +1,15 @@
-/** How recordings' figures read in the library. */
+/**
+ * How recordings' figures read in the library: the same helpers as the lives (live/format.ts), so that a duration is
+ * rounded once, down like the video player's clock, and dates follow the chosen language.
+ */
+import { formatDateTime, formatDuration as formatLiveDuration } from '../live/format.js';
 
-/** `4:05`, `1:02:03`; an unknown duration is a dash. */
+/** `4:05`, `1:02:03`; an unknown (or negative) duration is a dash. */
 export function formatDuration(ms: number | null): string {
-  if (ms === null || !Number.isFinite(ms) || ms < 0) return '–';
-  const total = Math.round(ms / 1000);
-  const h = Math.floor(total / 3600);
-  const m = Math.floor((total % 3600) / 60);
-  const s = total % 60;
-  const ss = String(s).padStart(2, '0');
-  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
+  return ms !== null && ms < 0 ? '–' : formatLiveDuration(ms);
 }
 
-const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-
-/** A start time in the user's locale and time zone. */
+/** A start time in the chosen language and the user's time zone. */
 export function formatDate(iso: string): string {
-  const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? '–' : dateFormat.format(date);
+  return formatDateTime(iso);
 }
