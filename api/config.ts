@@ -32,6 +32,7 @@
  * | VIDEO_MIN_KBPS       | 300                         | lowest video bitrate the media server sends to a viewer (kbps) |
  * | VIDEO_MAX_KBPS       | 2500                        | highest video bitrate taken from a presenter and sent to a viewer (kbps) |
  * | MEDIA_RECONCILE_MS   | 30000                       | how often lives are checked against the media server (ghosts, orphan pipelines) |
+ * | RESUME_GRACE_MS      | 10000                       | how long a live or call waits for a dropped connection to resume (0 = end at once) |
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
@@ -77,6 +78,8 @@ export interface Config {
   /** Video bitrate bounds of the media server's endpoints, in kbps (min ≤ max). */
   videoBandwidth: { minKbps: number; maxKbps: number };
   mediaReconcileMs: number;
+  /** How long a presenter's live (or a side of a call) waits for its dropped connection to resume; 0: ends at once. */
+  resumeGraceMs: number;
 }
 
 /** A configuration error: the message names the variable(s) at fault. */
@@ -186,6 +189,7 @@ const schema = z
       .default('6h'),
     SIGNING_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
     CALL_RING_TIMEOUT_MS: integer(100, 600_000).default('30000'),
+    RESUME_GRACE_MS: integer(0, 600_000).default('10000'),
     RECORD_CALLS: boolean.default('false'),
     ENGINE_WORKERS: integer(1, 256).optional(),
     AUTH_RATE_LIMIT: integer(1, 1_000_000).default('30'),
@@ -291,5 +295,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     loginFailureWindowMs: e.LOGIN_FAILURE_WINDOW,
     videoBandwidth: { minKbps: e.VIDEO_MIN_KBPS, maxKbps: e.VIDEO_MAX_KBPS },
     mediaReconcileMs: e.MEDIA_RECONCILE_MS,
+    resumeGraceMs: e.RESUME_GRACE_MS,
   };
 }

@@ -173,6 +173,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       },
       avatarUrl: (userId) => `/api/users/${userId}/avatar.svg`,
       recordCalls: finalConfig.recordCalls,
+      resumeGraceMs: finalConfig.resumeGraceMs,
     });
     await lives.start();
     cleanups.push(() => lives.close());
@@ -195,6 +196,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       log: log.child({ module: 'calls' }),
       avatarUrl,
       ringTimeoutMs: finalConfig.callRingTimeoutMs,
+      resumeGraceMs: finalConfig.resumeGraceMs,
       ...(options.presence ? { presence: options.presence } : {}),
     });
     await calls.start();

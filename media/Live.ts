@@ -153,6 +153,65 @@ export class Live extends SafeEmitter<LiveEvents> {
     return answer;
   }
 
+  /**
+   * The presenter came back (a dropped connection): a new endpoint in the same pipeline, answering the new offer,
+   * feeds itself (loopback), the same recorder and the same viewers; the old endpoint is then released. The
+   * recorder carries on in the same file (the engine's re-anchors a new SSRC and RTP clock). Until the new
+   * endpoint is connected, the old one is kept: a failed resume leaves the live as it was. Returns the SDP answer.
+   */
+  async resumePresenter(opts: Omit<PresenterOptions, 'recordingUri'>): Promise<string> {
+    if (!this.owner) throw new Error('only the owning process resumes the presenter');
+    this.#assertOpen();
+    validateOffer(opts.offer, 'presenter');
+    const presenter = await this.#guard(Endpoint.create(this.#pipeline, 'presenter', this.#ice, this.#bandwidth));
+    if (this.#closed) {
+      presenter.parentClosed();
+      throw new OnairError('live.ended', 'the live ended while the presenter resumed');
+    }
+    let answer: string;
+    try {
+      presenter.on('candidate', opts.onCandidate);
+      presenter.on('failed', (description) => this.safeEmit('mediaError', 'presenter', description));
+      await this.#guard(presenter.connect(presenter.kurento));
+      answer = await this.#guard(presenter.processOffer(opts.offer));
+      this.#assertOpen();
+    } catch (error) {
+      await presenter.close();
+      throw error;
+    }
+    const old = this.#presenter;
+    this.#presenter = presenter;
+    this.#source = presenter.kurento;
+    // A sink has one source per kind: connecting the new endpoint replaces the old one (on KMS as in the engine).
+    const sinks = [
+      ...(this.#recording ? [this.#recording.kurento] : []),
+      ...[...this.#viewers.values()].map((v) => v.kurento),
+    ];
+    await Promise.all(
+      sinks.map((sink) =>
+        this.#guard(presenter.connect(sink)).catch((error: unknown) => {
+          if (!this.#closed) this.safeEmit('mediaError', 'presenter', `could not feed ${sink.id}: ${String(error)}`);
+        }),
+      ),
+    );
+    await old?.close();
+    this.#assertOpen();
+    return answer;
+  }
+
+  /** On an attached live: the owner resumed its presenter on a new endpoint; this process's viewers follow it. */
+  async useSource(source: KurentoObject): Promise<void> {
+    if (this.owner || this.#closed) return;
+    this.#source = source;
+    await Promise.all(
+      [...this.#viewers.values()].map((viewer) =>
+        this.#guard(invoke(source, 'connect', viewer.kurento)).catch((error: unknown) =>
+          this.safeEmit('mediaError', 'viewer', `could not follow the resumed presenter: ${String(error)}`),
+        ),
+      ),
+    );
+  }
+
   /** Add a viewer fed by the presenter; resolves with the SDP answer for the viewer's browser. */
   async addViewer(key: string, offer: unknown, onCandidate: (c: IceCandidateInit) => void): Promise<string> {
     this.#assertOpen();

@@ -213,6 +213,14 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
     return this.#adopt(new Live(id, pipeline, { ...this.#liveOptions(false), source }));
   }
 
+  /** The owner of an attached live resumed its presenter on a new endpoint: this process's viewers follow it. */
+  async followPresenter(id: string, presenterEndpointId: string): Promise<void> {
+    const live = this.#lives.get(id);
+    if (!live || live.owner || live.closed) return;
+    const source = await this.guard(this.#client.getMediaobjectById(presenterEndpointId));
+    await live.useSource(source);
+  }
+
   #liveOptions(owner: boolean): ConstructorParameters<typeof Live>[2] {
     return {
       owner,

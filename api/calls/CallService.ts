@@ -44,6 +44,11 @@ export interface CallServiceOptions {
   ringTimeoutMs: number;
   /** Invitations one user may send per minute, before `request.rateLimited`. */
   invitesPerMinute?: number;
+  /**
+   * How long an accepted call waits for a side whose connection dropped to come back (`call:resume`) before it
+   * ends ('disconnected'); 0 (the default here; RESUME_GRACE_MS in the app): it ends at once.
+   */
+  resumeGraceMs?: number;
   /** Presence heart-beat (tests shorten it). */
   presence?: { heartbeatMs?: number; instanceTtlMs?: number };
 }
@@ -71,6 +76,8 @@ export class CallService {
   readonly #sockets = new Map<string, Caller>();
   /** Ring timers of the calls this process sent, by call id. */
   readonly #ringing = new Map<string, NodeJS.Timeout>();
+  /** Connections of this process that dropped while carrying an accepted call, waiting for `call:resume`. */
+  readonly #dropped = new Map<string, { callId: string; timer: NodeJS.Timeout }>();
   /** Work in flight (transitions, releases), awaited by close(). */
   readonly #work = new Set<Promise<unknown>>();
   #unsubscribe: Unsubscribe | undefined;
@@ -121,6 +128,10 @@ export class CallService {
       const callId = await this.#store.get(slotKey(caller.userId)).catch(() => null);
       if (callId) callIds.add(callId);
     }
+    for (const { callId, timer } of this.#dropped.values()) {
+      clearTimeout(timer);
+      callIds.add(callId);
+    }
     await Promise.allSettled(
       [...callIds].map((callId) => this.#end(callId, (call) => (this.#carriedHere(call) ? 'shutdown' : null))),
     );
@@ -140,14 +151,21 @@ export class CallService {
     return this.presence.socketJoined(caller);
   }
 
-  /** A connection went away: the call it carries ends (its media are released by LiveService.socketGone). */
+  /**
+   * A connection went away: the call it carries ends (its media are released by LiveService.socketGone), at once
+   * while it rings, after the grace period once accepted unless that side resumes (`call:resume`) meanwhile.
+   */
   async socketGone(socketId: string): Promise<void> {
     const caller = this.#sockets.get(socketId);
     if (!caller || this.#closed) return;
     this.#sockets.delete(socketId);
     const work = (async () => {
       const callId = await this.#store.get(slotKey(caller.userId));
-      if (callId) {
+      const grace = this.#opts.resumeGraceMs ?? 0;
+      const held = callId && grace > 0 ? await this.#get(callId).catch(() => null) : null;
+      if (held?.state === 'accepted' && (held.caller.socketId === socketId || held.callee.socketId === socketId)) {
+        this.#awaitResume(held.id, socketId, grace);
+      } else if (callId) {
         await this.#end(callId, (call) =>
           call.caller.socketId === socketId || call.callee.socketId === socketId ? 'disconnected' : null,
         ).catch((error: unknown) => this.#quiet(error));
@@ -156,6 +174,21 @@ export class CallService {
       await this.presence.socketLeft(caller.userId);
     })();
     await this.#track(work);
+  }
+
+  /** Wait `graceMs` for the side this dropped connection carried to resume; then the call ends ('disconnected'). */
+  #awaitResume(callId: string, socketId: string, graceMs: number): void {
+    const timer = setTimeout(() => {
+      this.#dropped.delete(socketId);
+      void this.#track(
+        this.#end(callId, (call) =>
+          call.caller.socketId === socketId || call.callee.socketId === socketId ? 'disconnected' : null,
+        ).catch((error: unknown) => this.#quiet(error)),
+      );
+    }, graceMs);
+    timer.unref();
+    this.#dropped.set(socketId, { callId, timer });
+    this.#opts.log.info({ callId, socketId, graceMs }, 'a side of a call dropped: waiting for it to resume');
   }
 
   // ---- the call flow
@@ -373,6 +406,50 @@ export class CallService {
     return { liveId: peer.liveId, iceServers };
   }
 
+  /**
+   * This connection carries the caller's side of an accepted call from now on (after a dropped connection, or
+   * taking it over from one the server still thinks open). Its live is resumed with `presenter:resume` when it
+   * waits for that (`liveId`), else this side goes live again (`call:present`); it watches the other side again.
+   */
+  async resume(
+    caller: Caller,
+    req: { callId: string },
+  ): Promise<{ call: CallView; liveId: string | null; iceServers: IceServer[] }> {
+    this.#open();
+    let previous: string | null = null;
+    let liveId: string | null = null;
+    const after = await this.#change(req.callId, (call) => {
+      const side = sideOf(call, caller.userId);
+      if (!side) throw new OnairError('call.notYours', 'this is not your call');
+      assertAccepted(call);
+      const own = call[side];
+      previous = own.socketId;
+      liveId = own.liveId && own.onAir && this.#opts.lives.resumable(caller.userId, own.liveId) ? own.liveId : null;
+      const media = liveId ? {} : { liveId: null, onAir: false };
+      return { ...call, [side]: { ...own, socketId: caller.socketId, instanceId: this.presence.instanceId, ...media } };
+    });
+    const dropped = previous ? this.#dropped.get(previous) : undefined;
+    if (previous && dropped?.callId === after.id) {
+      clearTimeout(dropped.timer);
+      this.#dropped.delete(previous);
+    }
+    this.#opts.log.info(
+      { callId: after.id, socketId: caller.socketId, resumedLive: liveId },
+      'a side of a call resumed',
+    );
+    if (!this.#sockets.has(caller.socketId)) {
+      const ended = await this.#end(after.id, (c) =>
+        c.caller.socketId === caller.socketId || c.callee.socketId === caller.socketId ? 'disconnected' : null,
+      );
+      return { call: viewOf(ended ?? after, this.#opts.avatarUrl), liveId: null, iceServers: [] };
+    }
+    return {
+      call: viewOf(after, this.#opts.avatarUrl),
+      liveId,
+      iceServers: this.#opts.lives.iceServers(caller.userId),
+    };
+  }
+
   // ---- REST
 
   /** The user's calls, made or received, newest first. */
@@ -526,9 +603,11 @@ export class CallService {
     this.#opts.notifier.toRoom(userRoom(call.callee.userId), 'call:state', view);
   }
 
-  /** Whether a side of this call is carried by a connection of this process. */
+  /** Whether a side of this call is carried by a connection of this process (or one waiting to resume here). */
   #carriedHere(call: CallRecord): boolean {
-    return [call.caller.socketId, call.callee.socketId].some((id) => id !== null && this.#sockets.has(id));
+    return [call.caller.socketId, call.callee.socketId].some(
+      (id) => id !== null && (this.#sockets.has(id) || this.#dropped.has(id)),
+    );
   }
 
   /**
@@ -540,6 +619,12 @@ export class CallService {
     for (const name of ['caller', 'callee'] as const) {
       const side = call[name];
       const caller = side.socketId ? this.#sockets.get(side.socketId) : undefined;
+      // A side whose connection dropped: its live may be waiting here for a resume that will not come.
+      if (!caller && side.liveId) work.push(this.#opts.lives.endParked(side.liveId).catch(() => undefined));
+      if (side.socketId) {
+        clearTimeout(this.#dropped.get(side.socketId)?.timer);
+        this.#dropped.delete(side.socketId);
+      }
       if (!caller || !side.liveId) continue;
       work.push(this.#opts.lives.stopPresenting(caller, { liveId: side.liveId }).catch(() => undefined));
     }

@@ -83,6 +83,17 @@ export interface ClientToServerEvents {
   ) => void;
   /** The presenter's SDP offer (sends audio/video, receives its own stream back): answered by the media server. */
   'presenter:offer': (req: { liveId: string; sdpOffer: string }, ack: AckFn<{ sdpAnswer: string }>) => void;
+  /**
+   * Resume one's own live (or one's side of a call) after a dropped connection, from a new connection of the same
+   * account, within RESUME_GRACE_MS of the drop (or to take it over from a connection of one's own that the server
+   * still thinks open). The new offer is answered by a new endpoint in the same pipeline, which feeds the same
+   * recorder and viewers: one live, one recording. ICE goes through `ice:candidate` (role 'presenter') as before.
+   * `live.notPresenter` when there is nothing of yours to resume on this API process, `live.ended` when it is over.
+   */
+  'presenter:resume': (
+    req: { liveId: string; sdpOffer: string },
+    ack: AckFn<{ sdpAnswer: string; viewerCount: number }>,
+  ) => void;
   /** End the live; the recording is finalised and stored. */
   'presenter:stop': (req: { liveId: string }, ack: AckFn<{ recordingId: number | null }>) => void;
   /** Join a live as a viewer; the offer follows with `viewer:offer`. */
@@ -116,6 +127,16 @@ export interface ClientToServerEvents {
   'call:offer': (req: { callId: string; liveId: string; sdpOffer: string }, ack: AckFn<{ sdpAnswer: string }>) => void;
   /** Watch the other side's live (once on air); the offer follows with `viewer:offer`. */
   'call:watch': (req: { callId: string }, ack: AckFn<{ liveId: string; iceServers: IceServer[] }>) => void;
+  /**
+   * After a dropped connection, within RESUME_GRACE_MS: this connection carries the caller's side of an accepted
+   * call from now on (the call never left `accepted`). `liveId` is this side's live when it waits to be resumed
+   * (then `presenter:resume`), null when this side must go live again (`call:present`); then `call:watch` and
+   * `viewer:offer` for the other side's live, as at the start.
+   */
+  'call:resume': (
+    req: { callId: string },
+    ack: AckFn<{ call: CallView; liveId: string | null; iceServers: IceServer[] }>,
+  ) => void;
 
   // Chat and reactions of a live (not of calls), for its presenter and the sockets watching it (after viewer:watch).
   /** The chat as it stands: the last messages, slow mode, whether the caller is muted. */
@@ -147,6 +168,13 @@ export interface ServerToClientEvents {
    * will be `incomplete` (or `failed` when nothing could be written).
    */
   'live:recordingFailed': (msg: { liveId: string }) => void;
+  /**
+   * To every viewer (and the other side of a call): the presenter's connection dropped; the live stays on air for
+   * `graceMs`, waiting for `presenter:resume` (then `live:presenterResumed`), or ends (`live:ended`, 'presenterLeft').
+   */
+  'live:presenterReconnecting': (msg: { liveId: string; graceMs: number }) => void;
+  /** To the presenter and every viewer: the presenter is back; its media flows again on the same viewer connections. */
+  'live:presenterResumed': (msg: { liveId: string }) => void;
   /** To the presenter and every viewer: the live is over. */
   'live:ended': (msg: { liveId: string; reason: LiveEndReason; recordingId: number | null }) => void;
   /** To every signed-in socket: a live went on air or its figures changed ("Live now" updates in real time). */

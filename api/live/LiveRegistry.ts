@@ -116,6 +116,11 @@ export class LiveRegistry {
     await this.#store.sadd(ON_AIR, id);
   }
 
+  /** The presenter resumed on a new endpoint: processes that attach from now on connect to it. */
+  async setPresenterEndpoint(id: string, presenterEndpointId: string): Promise<void> {
+    await this.#store.hset(liveKey(id), { presenterEndpointId });
+  }
+
   /** Forget a live entirely. */
   async remove(id: string): Promise<void> {
     await this.#store.srem(ON_AIR, id);

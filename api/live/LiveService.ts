@@ -60,6 +60,11 @@ export interface LiveServiceOptions {
   setupTimeoutMs?: number;
   /** Whether lives of kind 'call' are recorded. */
   recordCalls?: boolean;
+  /**
+   * How long a live on air waits for its presenter's dropped connection to come back (`presenter:resume`) before it
+   * ends ('presenterLeft'); 0 (the default here; RESUME_GRACE_MS in the app): it ends at once.
+   */
+  resumeGraceMs?: number;
 }
 
 /** Rooms: a live's audience (viewers and presenter get `live:ended`), and its presenter alone. */
@@ -71,6 +76,10 @@ export const rooms = {
 
 interface Presenting {
   liveId: string;
+  /** The connection presenting now (another one after `presenter:resume`). */
+  presenter: Caller;
+  /** A `presenter:resume` is under way: the presenter's candidates wait for its new endpoint. */
+  resuming: boolean;
   kind: 'broadcast' | 'call';
   callId: string | undefined;
   title: string;
@@ -116,6 +125,8 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
   readonly #endings = new Map<string, Promise<void>>();
   /** Bookkeeping of lives that ended (recording stored, everyone told), by id. */
   readonly #finishing = new Map<string, Promise<void>>();
+  /** Lives on air whose presenter's connection dropped, waiting (a grace period) for it to resume, by id. */
+  readonly #parked = new Map<string, { presenting: Presenting; timer: NodeJS.Timeout }>();
   /** Lives (of this process, owned or attached) whose media events this service listens to. */
   readonly #wired = new WeakSet<Live>();
   #unsubscribe: Unsubscribe | undefined;
@@ -150,6 +161,7 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
     this.#closed = true;
     for (const state of this.#sockets.values()) clearTimeout(state.presenting?.setupTimer);
     await Promise.all([...this.#sockets.values()].map((s) => this.socketGone(s.caller.socketId)));
+    await Promise.all([...this.#parked.keys()].map((liveId) => this.endParked(liveId)));
     await Promise.all(this.#endings.values());
     await Promise.all(this.#finishing.values());
     await this.#unsubscribe?.();
@@ -170,8 +182,43 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
     if (!state) return;
     this.#sockets.delete(socketId);
     const work: Promise<unknown>[] = [...state.watching.keys()].map((liveId) => this.#leave(state, liveId));
-    if (state.presenting) work.push(this.#abandon(state.presenting, state.caller, 'presenterLeft'));
+    if (state.presenting && !this.#park(state.presenting))
+      work.push(this.#abandon(state.presenting, state.caller, 'presenterLeft'));
     await Promise.allSettled(work);
+  }
+
+  /**
+   * The presenter's connection dropped while on air: with a grace period, the live stays on air (listed, recording,
+   * its viewers told `live:presenterReconnecting`) until `presenter:resume` or the grace runs out. Returns whether
+   * the live was kept.
+   */
+  #park(presenting: Presenting): boolean {
+    const grace = this.#opts.resumeGraceMs ?? 0;
+    const live = this.#opts.media()?.live(presenting.liveId);
+    if (this.#closed || grace <= 0 || presenting.stage !== 'live' || !live || live.closed) return false;
+    const { liveId } = presenting;
+    this.#queue.drop(queueKey(presenting.presenter.socketId, liveId, 'presenter'));
+    const timer = setTimeout(() => void this.endParked(liveId), grace);
+    timer.unref();
+    this.#parked.set(liveId, { presenting, timer });
+    this.#opts.log.info({ liveId, graceMs: grace }, "the presenter's connection dropped: waiting for it to resume");
+    this.#opts.notifier.toRoom(rooms.audience(liveId), 'live:presenterReconnecting', { liveId, graceMs: grace });
+    return true;
+  }
+
+  /** End a live waiting for its presenter to resume ('presenterLeft'), if this process holds one. */
+  async endParked(liveId: string): Promise<void> {
+    const parked = this.#parked.get(liveId);
+    if (!parked) return;
+    this.#unpark(liveId);
+    await this.#abandon(parked.presenting, parked.presenting.presenter, 'presenterLeft');
+  }
+
+  #unpark(liveId: string): void {
+    const parked = this.#parked.get(liveId);
+    if (!parked) return;
+    clearTimeout(parked.timer);
+    this.#parked.delete(liveId);
   }
 
   // ---- presenter
@@ -198,6 +245,8 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
     }
     const presenting: Presenting = {
       liveId,
+      presenter: caller,
+      resuming: false,
       kind,
       callId: req.callId,
       title: req.title,
@@ -262,7 +311,7 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
     this.#wire(live);
     live.on('recordingFailed', (description) => {
       this.#opts.log.error({ liveId, err: description }, 'the recorder of a live failed: its recording is incomplete');
-      this.#opts.notifier.toSocket(caller.socketId, 'live:recordingFailed', { liveId });
+      this.#opts.notifier.toSocket(presenting.presenter.socketId, 'live:recordingFailed', { liveId });
     });
     if (state.presenting !== presenting || !this.#sockets.has(caller.socketId) || presenting.stage !== 'starting') {
       await live.end('presenterLeft');
@@ -294,6 +343,83 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
     this.#opts.notifier.join(caller.socketId, rooms.audience(liveId));
     if (presenting.kind === 'broadcast') await this.#announce(liveId);
     return { sdpAnswer: answer };
+  }
+
+  /**
+   * The presenter is back on a new connection (same account) within the grace period, or takes its live over from
+   * a connection of its own that the server still thinks open (a network change): a new endpoint in the same
+   * pipeline feeds the same recorder and viewers (one live, one recording). Resolves with the SDP answer.
+   */
+  async resumePresenting(
+    caller: Caller,
+    req: { liveId: string; sdpOffer: string },
+  ): Promise<{ sdpAnswer: string; viewerCount: number }> {
+    const state = this.#state(caller);
+    if (state.presenting) throw new OnairError('live.alreadyLive', 'this connection is already presenting a live');
+    const { liveId } = req;
+    const presenting = this.#parked.get(liveId)?.presenting ?? this.#presentingElsewhere(caller.userId, liveId);
+    if (!presenting || presenting.presenter.userId !== caller.userId || presenting.stage !== 'live')
+      throw new OnairError('live.notPresenter', `live "${liveId}" has no presenter of yours to resume here`);
+    const live = this.#opts.media()?.live(liveId);
+    if (!live || live.closed) throw new OnairError('live.ended', 'the live is over');
+    this.#unpark(liveId);
+    const previous = this.#sockets.get(presenting.presenter.socketId);
+    if (previous?.presenting === presenting) {
+      previous.presenting = undefined;
+      this.#opts.notifier.leave(previous.caller.socketId, rooms.presenter(liveId));
+    }
+    this.#queue.drop(queueKey(presenting.presenter.socketId, liveId, 'presenter'));
+    presenting.presenter = caller;
+    presenting.resuming = true;
+    state.presenting = presenting;
+    let sdpAnswer: string;
+    try {
+      sdpAnswer = await live.resumePresenter({
+        offer: req.sdpOffer,
+        onCandidate: (candidate) =>
+          this.#opts.notifier.toSocket(caller.socketId, 'ice:candidate', { liveId, role: 'presenter', candidate }),
+      });
+    } catch (error) {
+      presenting.resuming = false;
+      if (state.presenting === presenting) state.presenting = undefined;
+      this.#queue.drop(queueKey(caller.socketId, liveId, 'presenter'));
+      // The presenter may try again within a new grace period (or the live ends when it runs out).
+      if (!live.closed && presenting.stage === 'live' && !this.#park(presenting))
+        await this.#abandon(presenting, caller, 'presenterLeft');
+      throw error;
+    }
+    presenting.resuming = false;
+    if (state.presenting !== presenting || !this.#sockets.has(caller.socketId)) {
+      if (!this.#park(presenting)) await this.#abandon(presenting, caller, 'presenterLeft');
+      throw new OnairError('live.notPresenter', 'the connection went away while resuming');
+    }
+    await this.#drain(caller.socketId, liveId, 'presenter', live);
+    const endpointId = live.presenterEndpointId;
+    if (endpointId) {
+      await this.registry.setPresenterEndpoint(liveId, endpointId);
+      await this.#opts.store.publish(LIVES_CHANNEL, JSON.stringify({ type: 'resumed', liveId, endpointId }));
+    }
+    this.#opts.notifier.join(caller.socketId, rooms.presenter(liveId));
+    this.#opts.notifier.join(caller.socketId, rooms.audience(liveId));
+    this.#opts.notifier.toRoom(rooms.audience(liveId), 'live:presenterResumed', { liveId });
+    this.#opts.log.info({ liveId, socketId: caller.socketId }, 'the presenter resumed');
+    const figures = await this.registry.figures(liveId);
+    return { sdpAnswer, viewerCount: figures?.viewers ?? 0 };
+  }
+
+  /** Whether `presenter:resume` of this user would find the live `liveId` on this process. */
+  resumable(userId: number, liveId: string): boolean {
+    const presenting = this.#parked.get(liveId)?.presenting ?? this.#presentingElsewhere(userId, liveId);
+    return presenting?.presenter.userId === userId && presenting.stage === 'live';
+  }
+
+  /** The live `liveId` on air, presented by another connection of this user on this process. */
+  #presentingElsewhere(userId: number, liveId: string): Presenting | undefined {
+    for (const other of this.#sockets.values()) {
+      const presenting = other.presenting;
+      if (presenting?.liveId === liveId && presenting.presenter.userId === userId) return presenting;
+    }
+    return undefined;
   }
 
   /** End the caller's live; resolves once the recording is stored. */
@@ -376,13 +502,14 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
     const { liveId, role } = req;
     if (role === 'presenter' && state.presenting?.liveId !== liveId)
       throw new OnairError('live.notPresenter', `you are not the presenter of live "${liveId}"`);
+    const resuming = role === 'presenter' && state.presenting?.resuming === true;
     if (role === 'viewer' && !state.watching.has(liveId))
       throw new OnairError('live.notWatching', `you are not watching live "${liveId}"`);
     const endpoint = this.#opts
       .media()
       ?.live(liveId)
       ?.endpoint(role, role === 'viewer' ? caller.socketId : undefined);
-    if (endpoint?.acceptsCandidates) {
+    if (endpoint?.acceptsCandidates && !resuming) {
       await endpoint.addCandidate(req.candidate);
       return {};
     }
@@ -478,9 +605,10 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
   /** Bookkeeping once a live this process owns is over, however it ended. */
   async #finish(live: Live, presenting: Presenting, caller: Caller, startedAt: Date, end: LiveEnd): Promise<void> {
     const { liveId } = presenting;
+    this.#unpark(liveId);
     const work = (async () => {
       await presenting.archiving?.catch(() => undefined);
-      const state = this.#sockets.get(caller.socketId);
+      const state = this.#sockets.get(presenting.presenter.socketId);
       if (state?.presenting === presenting) state.presenting = undefined;
       // Ended before it was ever on air (the presenter dropped mid-offer): no row will ever own the file.
       if (!presenting.archived) await this.#discardRecording(presenting);
@@ -590,10 +718,20 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
 
   /** Another process ended a live: release what this process holds of it. */
   #onLivesMessage(message: string): void {
-    let parsed: { type?: string; liveId?: string };
+    let parsed: { type?: string; liveId?: string; endpointId?: string };
     try {
       parsed = JSON.parse(message) as typeof parsed;
     } catch {
+      return;
+    }
+    if (parsed.type === 'resumed' && typeof parsed.liveId === 'string' && typeof parsed.endpointId === 'string') {
+      const { liveId: id, endpointId } = parsed;
+      void this.#opts
+        .media()
+        ?.followPresenter(id, endpointId)
+        .catch((error: unknown) =>
+          this.#opts.log.warn({ liveId: id, err: error }, 'the viewers here could not follow the resumed presenter'),
+        );
       return;
     }
     if (parsed.type !== 'ended' || typeof parsed.liveId !== 'string') return;

@@ -137,6 +137,7 @@ export class SignallingServer {
   serve(lives: LiveService, calls?: CallService, chat?: ChatService): void {
     this.#on('presenter:start', (caller, req) => lives.startPresenting(caller, req));
     this.#on('presenter:offer', (caller, req) => lives.presenterOffer(caller, req));
+    this.#on('presenter:resume', (caller, req) => lives.resumePresenting(caller, req));
     this.#on('presenter:stop', (caller, req) => lives.stopPresenting(caller, req));
     this.#on('viewer:watch', (caller, req) => lives.watch(caller, req));
     this.#on('viewer:offer', (caller, req) => lives.viewerOffer(caller, req));
@@ -151,6 +152,7 @@ export class SignallingServer {
       this.#on('call:present', (caller, req) => calls.present(caller, req));
       this.#on('call:offer', (caller, req) => calls.offer(caller, req));
       this.#on('call:watch', (caller, req) => calls.watch(caller, req));
+      this.#on('call:resume', (caller, req) => calls.resume(caller, req));
     }
     if (chat) {
       this.#on('chat:join', (caller, req) => chat.join(caller, req));

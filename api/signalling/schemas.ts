@@ -41,6 +41,7 @@ export const schemas = {
     })
     .strict(),
   'presenter:offer': z.object({ liveId, sdpOffer: sdp }).strict(),
+  'presenter:resume': z.object({ liveId, sdpOffer: sdp }).strict(),
   'presenter:stop': z.object({ liveId }).strict(),
   'viewer:watch': z.object({ liveId }).strict(),
   'viewer:offer': z.object({ liveId, sdpOffer: sdp }).strict(),
@@ -54,6 +55,7 @@ export const schemas = {
   'call:present': z.object({ callId, timeZone: timeZone.optional() }).strict(),
   'call:offer': z.object({ callId, liveId, sdpOffer: sdp }).strict(),
   'call:watch': z.object({ callId }).strict(),
+  'call:resume': z.object({ callId }).strict(),
   'chat:join': z.object({ liveId }).strict(),
   // Longer texts are refused by the chat with chat.tooLong (counted in characters, after normalisation).
   'chat:send': z.object({ liveId, text: z.string().max(CHAT_MAX_CHARS * 8, 'is far too long') }).strict(),

@@ -14,7 +14,8 @@ describe('calls: the flow', { skip: skipUnless('mariadb', 'redis') }, () => {
   const clients: CallClient[] = [];
 
   before(async () => {
-    server = await startTestServer({ store: 'redis' });
+    // A side that drops mid-call is waited for this long (RESUME_GRACE_MS) before the call ends.
+    server = await startTestServer({ store: 'redis', env: { RESUME_GRACE_MS: '1000' } });
   });
 
   after(async () => {
@@ -153,7 +154,7 @@ describe('calls: the flow', { skip: skipUnless('mariadb', 'redis') }, () => {
     assert.equal(missed.outcome, 'missed');
   });
 
-  test('a side disconnects mid-call: the other is told, and both are free again', async () => {
+  test('a side disconnects mid-call and does not resume within the grace period: the other is told, both are free', async () => {
     const { a, b, ca, cb } = await pair();
     const call = callOf(await ca.invite(b.nickname));
     callOf(await cb.accept(call.id));

@@ -18,7 +18,8 @@ describe('calls: media', { skip: skipUnless('chromium', 'mariadb') }, () => {
   let baseline: number;
 
   before(async () => {
-    server = await startTestServer({ server: { media: { lossGraceMs: 1500 } } });
+    // A side that drops mid-call is waited for this long (RESUME_GRACE_MS) before the call ends.
+    server = await startTestServer({ env: { RESUME_GRACE_MS: '1000' }, server: { media: { lossGraceMs: 1500 } } });
     browser = await launchBrowser();
     baseline = await pipelineCount(server);
   });
@@ -142,7 +143,7 @@ describe('calls: media', { skip: skipUnless('chromium', 'mariadb') }, () => {
     assert.equal(await Recording.count({ where: { liveId: [liveA, liveB] } }), 0, 'calls are not recorded by default');
   });
 
-  test("B's browser closes mid-call: A is told, and the media are released", async () => {
+  test("B's browser closes mid-call and does not come back: A is told, and the media are released", async () => {
     const { a, b, callId, liveB } = await establish();
     await b.context.close();
     const ended = await stateOf(a.page, callId, 'ended');

@@ -92,12 +92,31 @@ function wrapping(deliver: (packet: RtpPacket, track: TrackInfo) => void) {
   };
 }
 
+/**
+ * A presenter that drops and comes back on a new endpoint: from audio packet 100 (2 s in), 1 s of media is lost,
+ * then every packet comes from a new source (another SSRC, RTP timestamps 10 s behind, other sequence numbers).
+ */
+function switchingSource(deliver: (packet: RtpPacket, track: TrackInfo) => void) {
+  let audioPackets = 0;
+  return (packet: RtpPacket, track: TrackInfo) => {
+    if (track.kind === 'audio') audioPackets++;
+    if (audioPackets < 100) return deliver(packet, track);
+    if (audioPackets < 150) return;
+    const copy = packet.clone();
+    copy.header.ssrc = (packet.header.ssrc + 0x1234) >>> 0;
+    copy.header.timestamp = (packet.header.timestamp - 10 * track.clockRate + 2 ** 32) % 2 ** 32;
+    copy.header.sequenceNumber = (packet.header.sequenceNumber + 20_000) & 0xffff;
+    deliver(copy, track);
+  };
+}
+
 describe('WebmRecorder', { skip }, () => {
   let dir: string;
   let clip: string;
   let played: WebmPlayer;
   const captured: Capture[] = [];
-  const files: Record<'webm' | 'audioOnly' | 'videoOnly' | 'lossy' | 'wrapped' | 'paused', Recorded> = {} as never;
+  const files: Record<'webm' | 'audioOnly' | 'videoOnly' | 'lossy' | 'wrapped' | 'paused' | 'switched', Recorded> =
+    {} as never;
   let pausedForMs = 0;
   const recorderErrors: Error[] = [];
 
@@ -113,6 +132,7 @@ describe('WebmRecorder', { skip }, () => {
       lossy: recorderFor(path.join(dir, 'lossy.webm'), 'WEBM'),
       wrapped: recorderFor(path.join(dir, 'wrapped.webm'), 'WEBM'),
       paused: recorderFor(path.join(dir, 'paused.webm'), 'WEBM'),
+      switched: recorderFor(path.join(dir, 'switched.webm'), 'WEBM'),
     };
     for (const { recorder } of Object.values(setups)) {
       recorder.on('error', (error) => recorderErrors.push(error));
@@ -120,6 +140,7 @@ describe('WebmRecorder', { skip }, () => {
     }
     const lossy = lossyReordering((p, t) => setups.lossy.recorder.writeRtp(p, t));
     const wrapped = wrapping((p, t) => setups.wrapped.recorder.writeRtp(p, t));
+    const switched = switchingSource((p, t) => setups.switched.recorder.writeRtp(p, t));
     let audioPackets = 0;
     let pausedAt = 0;
     played.on('rtp', (packet, track) => {
@@ -129,6 +150,7 @@ describe('WebmRecorder', { skip }, () => {
       setups.videoOnly.recorder.writeRtp(packet, track);
       lossy(packet, track);
       wrapped(packet, track);
+      switched(packet, track);
       // The paused recorder misses 1.5 s of audio packets (50 per second), counted in media, not in timers.
       if (track.kind === 'audio' && ++audioPackets === 75) {
         setups.paused.recorder.pause();
@@ -285,6 +307,33 @@ describe('WebmRecorder', { skip }, () => {
     assert.ok(Math.abs(probed.duration * 1000 - played.durationMs) <= 500, `${probed.duration} s`);
     assert.equal((await probePackets(file, 'v')).length, CLIP_SECONDS * 20);
     assert.ok(largestGap(await probePackets(file, 'a')) < 0.03);
+  });
+
+  test('a new source mid-recording (new SSRC, RTP time going backwards) continues the file: monotonic, playable', async () => {
+    const { path: file } = files.switched;
+    const probed = await probeFile(file);
+    assert.deepEqual(probed.codecs, ['opus', 'vp8']);
+    // The second of media lost between the two sources is a hole in the timeline, not a jump back or a squeeze.
+    assert.ok(Math.abs(probed.duration * 1000 - played.durationMs) <= 500, `${probed.duration} s`);
+    for (const stream of ['a', 'v'] as const) {
+      const packets = await probePackets(file, stream);
+      for (let i = 1; i < packets.length; i++)
+        assert.ok(
+          packets[i]!.pts > packets[i - 1]!.pts,
+          `${stream} pts ${packets[i]!.pts} after ${packets[i - 1]!.pts}`,
+        );
+      assert.ok(
+        packets.some((p) => p.pts > 3.5),
+        `${stream} goes on after the switch`,
+      );
+    }
+    const video = await probePackets(file, 'v');
+    assert.ok(
+      video.some((p) => p.key && p.pts >= 2.9),
+      'video resumes on a keyframe of the new source',
+    );
+    assert.ok(largestGap(await probePackets(file, 'a')) >= 0.8, 'the lost second stays a hole');
+    assert.equal((await decode(file)).errors, '');
   });
 
   test('close() releases the file without finishing it, and is idempotent', async () => {

@@ -114,6 +114,29 @@ window.onair = {
     return negotiate(key + ':peer', c.socket, watched.liveId, 'viewer', { iceServers: watched.iceServers });
   },
   callEvents(key) { return callers[key] ? callers[key].events : []; },
+  // A dropped connection (the socket's transport cut, its peer connections gone, as on a reload), then a new
+  // socket of the same account that resumes the call: its own live (presenter:resume) and watching the other side.
+  callDrop(key) {
+    const c = callers[key];
+    c.socket.io.engine.close();
+    for (const k of [key + ':me', key + ':peer']) if (sessions[k]) { sessions[k].pc.close(); sessions[k].video.remove(); }
+  },
+  async callResume(key, token, callId) {
+    const old = callers[key];
+    const socket = connect(token);
+    socket.onAny((event, payload) => old.events.push([event, payload]));
+    callers[key] = { socket, events: old.events };
+    await new Promise((resolve) => socket.once('connect', resolve));
+    const resumed = await emitAck(socket, 'call:resume', { callId });
+    if (!resumed.ok) return resumed;
+    const own = resumed.liveId
+      ? await negotiate(key + ':me', socket, resumed.liveId, 'presenter', { iceServers: resumed.iceServers, offerEvent: 'presenter:resume' })
+      : await window.onair.callPresent(key, callId);
+    if (!own.ok) return own;
+    const watched = await window.onair.callWatch(key, callId);
+    if (!watched.ok) return watched;
+    return { ok: true, liveId: own.liveId, resumedLive: resumed.liveId };
+  },
   async present(key, token, title, opts = {}) {
     const socket = connect(token);
     const s0 = { events: [] };
@@ -129,7 +152,7 @@ window.onair = {
   async watch(key, token, liveId, opts = {}) {
     const t0 = performance.now();
     const socket = connect(token);
-    socket.on('live:ended', (m) => sessions[key] && sessions[key].events.push(['live:ended', m]));
+    for (const ev of ['live:ended', 'live:presenterReconnecting', 'live:presenterResumed']) socket.on(ev, (m) => sessions[key] && sessions[key].events.push([ev, m]));
     const joined = await emitAck(socket, 'viewer:watch', { liveId });
     if (!joined.ok) { socket.disconnect(); return joined; }
     return negotiate(key, socket, liveId, 'viewer', { ...opts, iceServers: joined.iceServers, t0, marks: { joined: Math.round(performance.now() - t0) } });
@@ -143,6 +166,24 @@ window.onair = {
     const res = await emitAck(s.socket, 'viewer:leave', { liveId: s.liveId });
     s.pc.close();
     s.video.remove();
+    return res;
+  },
+  // The presenter's connection drops (its socket's transport cut, its peer connection gone, as on a reload)...
+  dropPresenter(key) {
+    const s = sessions[key];
+    s.socket.io.engine.close();
+    s.pc.close();
+    s.video.remove();
+  },
+  // ...and comes back: a new socket of the same account resumes the live with a new peer connection.
+  async resume(key, token) {
+    const old = sessions[key];
+    const socket = connect(token);
+    await new Promise((resolve, reject) => { socket.once('connect', resolve); socket.once('connect_error', reject); });
+    const events = old.events;
+    for (const ev of ['live:viewerJoined', 'live:viewerLeft', 'live:ended', 'live:recordingFailed']) socket.on(ev, (m) => events.push([ev, m]));
+    const res = await negotiate(key, socket, old.liveId, 'presenter', { offerEvent: 'presenter:resume' });
+    sessions[key].events = events;
     return res;
   },
   drop(key) {
@@ -253,6 +294,34 @@ export class Harness {
 
   leave(key: string): Promise<{ ok: boolean }> {
     return this.page.evaluate((k) => (globalThis as any).onair.leave(k), key);
+  }
+
+  /** Cut the presenter's socket (its transport) and close its peer connection, as a reload or network change does. */
+  dropPresenter(key: string): Promise<void> {
+    return this.page.evaluate((k) => (globalThis as any).onair.dropPresenter(k), key);
+  }
+
+  /** A new socket of the same account resumes `key`'s live (`presenter:resume` with a new peer connection). */
+  resume(key: string, token: string): Promise<AckResult> {
+    return this.page.evaluate(([k, t]) => (globalThis as any).onair.resume(k, t), [key, token] as const);
+  }
+
+  /** Cut the socket that carries `key`'s call and close both its peer connections. */
+  callDrop(key: string): Promise<void> {
+    return this.page.evaluate((k) => (globalThis as any).onair.callDrop(k), key);
+  }
+
+  /** A new socket of the same account resumes the call: `call:resume`, its own live, watching the other side. */
+  callResume(
+    key: string,
+    token: string,
+    callId: string,
+  ): Promise<{ ok: true; liveId: string; resumedLive: string | null } | { ok: false; error: { code: string } }> {
+    return this.page.evaluate(([k, t, c]) => (globalThis as any).onair.callResume(k, t, c), [
+      key,
+      token,
+      callId,
+    ] as const);
   }
 
   drop(key: string): Promise<void> {

@@ -1,0 +1,179 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Browser, BrowserContext } from 'playwright-core';
+import type { CallView } from '../../api/contract/signalling.js';
+import { launchBrowser, newContext } from '../support/browser.js';
+import { openHarness, type Harness } from '../support/harness.js';
+import { registerUser, type SignedInUser } from '../support/http.js';
+import { pipelineCount } from '../support/media.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+import { skipUnless } from '../support/services.js';
+import { waitFor } from '../support/wait.js';
+
+const GRACE_MS = 5000;
+
+/** A call survives a dropped connection of either side within RESUME_GRACE_MS; media are re-established. */
+describe('calls: resuming after a dropped connection', { skip: skipUnless('chromium', 'mariadb') }, () => {
+  let server: TestServer;
+  let browser: Browser;
+  const contexts: BrowserContext[] = [];
+  let baseline: number;
+
+  before(async () => {
+    server = await startTestServer({
+      env: { RESUME_GRACE_MS: String(GRACE_MS) },
+      server: { media: { lossGraceMs: 1500 } },
+    });
+    browser = await launchBrowser();
+    baseline = await pipelineCount(server);
+  });
+
+  after(async () => {
+    for (const c of contexts) await c.close().catch(() => undefined);
+    await browser?.close();
+    await server?.close();
+  });
+
+  async function side(): Promise<{ user: SignedInUser; page: Harness; context: BrowserContext }> {
+    const context = await newContext(browser);
+    contexts.push(context);
+    const user = await registerUser(server.url);
+    const page = await openHarness(context, server.url);
+    const connected = await page.callConnect('me', user.token);
+    assert.ok(connected.ok, JSON.stringify(connected));
+    return { user, page, context };
+  }
+
+  async function stateOf(page: Harness, callId: string, state: CallView['state']): Promise<CallView> {
+    return waitFor(
+      async () =>
+        (await page.callEvents('me')).find(([e, m]) => e === 'call:state' && m.id === callId && m.state === state)?.[1],
+      `call ${callId} ${state}`,
+      { timeoutMs: 30_000 },
+    );
+  }
+
+  /** A calls B, B accepts, both go live and watch each other until both decode the other's video and audio. */
+  async function establish() {
+    const a = await side();
+    const b = await side();
+    const invited = await a.page.callRequest('me', 'call:invite', { nickname: b.user.nickname });
+    assert.ok(invited.ok, JSON.stringify(invited));
+    const callId: string = invited.call.id;
+    await stateOf(b.page, callId, 'ringing');
+    const accepted = await b.page.callRequest('me', 'call:accept', { callId });
+    assert.ok(accepted.ok, JSON.stringify(accepted));
+    await stateOf(a.page, callId, 'accepted');
+
+    const presented = await Promise.all([a.page.callPresent('me', callId), b.page.callPresent('me', callId)]);
+    for (const p of presented) assert.ok(p.ok, JSON.stringify(p));
+    const [liveA, liveB] = presented.map((p) => (p.ok ? p.liveId : ''));
+    // Each side is told the other's live once it is on air, and watches it.
+    for (const [me, peerLive] of [
+      [a, liveB],
+      [b, liveA],
+    ] as const) {
+      await waitFor(
+        async () =>
+          (await me.page.callEvents('me')).some(
+            ([e, m]) => e === 'call:peerLive' && m.callId === callId && m.liveId === peerLive,
+          ),
+        'the other side on air',
+      );
+      const watched = await me.page.callWatch('me', callId);
+      assert.ok(watched.ok, JSON.stringify(watched));
+      assert.equal(watched.ok && watched.liveId, peerLive);
+    }
+    for (const [name, me] of [
+      ['A', a],
+      ['B', b],
+    ] as const) {
+      await waitFor(async () => (await me.page.stats('me:me')).framesDecoded > 0, `${name}'s loopback preview`, {
+        timeoutMs: 30_000,
+      });
+      await waitFor(
+        async () => {
+          const s = await me.page.stats('me:peer');
+          return s.framesDecoded > 0 && s.audioSamples > 0;
+        },
+        `${name} decoding the other side's video and audio`,
+        { timeoutMs: 30_000 },
+      );
+    }
+    return { a, b, callId, liveA: liveA!, liveB: liveB! };
+  }
+
+  /** Decoded frames of a session keep growing (by more than `by`) from now on. */
+  async function decodesMore(page: Harness, key: string, by: number, what: string): Promise<void> {
+    const from = (await page.stats(key)).framesDecoded;
+    await waitFor(async () => (await page.stats(key)).framesDecoded > from + by, what, { timeoutMs: 30_000 });
+  }
+
+  for (const dropping of ['caller', 'callee'] as const) {
+    test(`the ${dropping}'s connection drops mid-call and comes back: the call stays accepted, media flow both ways again`, async () => {
+      const { a, b, callId, liveA, liveB } = await establish();
+      const [gone, stays, goneLive] = dropping === 'caller' ? [a, b, liveA] : [b, a, liveB];
+      await gone.page.callDrop('me');
+      await waitFor(
+        async () =>
+          (await stays.page.callEvents('me')).some(
+            ([e, m]) => e === 'live:presenterReconnecting' && m.liveId === goneLive,
+          ),
+        'the other side told the dropped side is reconnecting',
+      );
+      await new Promise((r) => setTimeout(r, 1000));
+      const resumed = await gone.page.callResume('me', gone.user.token, callId);
+      assert.ok(resumed.ok, JSON.stringify(resumed));
+      assert.equal(resumed.ok && resumed.resumedLive, goneLive, 'its own live was resumed, not replaced');
+      await waitFor(
+        async () =>
+          (await stays.page.callEvents('me')).some(([e, m]) => e === 'live:presenterResumed' && m.liveId === goneLive),
+        'the other side told it is back',
+      );
+      // The side that stayed decodes the resumed side on its same connection; the resumed side decodes again.
+      await decodesMore(stays.page, 'me:peer', 30, 'the side that stayed to decode the resumed video');
+      await waitFor(
+        async () => {
+          const s = await gone.page.stats('me:peer');
+          return s.framesDecoded > 0 && s.audioSamples > 0;
+        },
+        'the resumed side to decode the other side again',
+        { timeoutMs: 30_000 },
+      );
+      await waitFor(async () => (await gone.page.stats('me:me')).framesDecoded > 0, 'its new preview', {
+        timeoutMs: 30_000,
+      });
+      // Past the grace period, the call is still on: never ended, and a hang-up from the new connection ends it.
+      await new Promise((r) => setTimeout(r, GRACE_MS + 500));
+      for (const me of [a, b]) {
+        const states = (await me.page.callEvents('me')).filter(([e, m]) => e === 'call:state' && m.id === callId);
+        assert.ok(!states.some(([, m]) => m.state === 'ended'), 'the call never ended');
+      }
+      assert.equal(await pipelineCount(server), baseline + 2, 'the same two pipelines');
+      const hungUp = await gone.page.callRequest('me', 'call:hangUp', { callId });
+      assert.ok(hungUp.ok, JSON.stringify(hungUp));
+      for (const me of [a, b]) {
+        const ended = await stateOf(me.page, callId, 'ended');
+        assert.equal(ended.endReason, 'hangUp');
+        assert.equal(ended.outcome, 'completed');
+      }
+      await waitFor(async () => (await pipelineCount(server)) === baseline, 'every pipeline released');
+    });
+  }
+
+  test('a side that does not come back within the grace period: the call ends (disconnected) and its media are released', async () => {
+    const { a, b, callId, liveB } = await establish();
+    await b.page.callDrop('me');
+    const droppedAt = Date.now();
+    const ended = await stateOf(a.page, callId, 'ended');
+    assert.ok(Date.now() - droppedAt >= GRACE_MS - 500, 'not before the grace period ran out');
+    assert.equal(ended.endReason, 'disconnected');
+    await waitFor(
+      async () => (await a.page.callEvents('me')).some(([e, m]) => e === 'live:ended' && m.liveId === liveB),
+      "A told B's live ended",
+    );
+    await waitFor(async () => (await pipelineCount(server)) === baseline, 'every pipeline released');
+    const late = await b.page.callResume('me', b.user.token, callId);
+    assert.equal(!late.ok && late.error.code, 'call.ended');
+  });
+});
