@@ -142,3 +142,68 @@ describe(
     });
   },
 );
+
+describe(
+  'a presenter resumes while its viewers are on another API process',
+  { skip: skipUnless('chromium', 'mariadb', 'redis') },
+  () => {
+    let first: TestServer;
+    let second: TestServer;
+    let browser: Browser;
+    let context: BrowserContext;
+
+    before(async () => {
+      const env = { RESUME_GRACE_MS: String(GRACE_MS) };
+      first = await startTestServer({ store: 'redis', env, server: { media: {} } });
+      second = await startTestServer({
+        shareWith: first,
+        env: { ...env, KMS_URI: first.server.services.media!.engine!.uri },
+        server: { media: {} },
+      });
+      browser = await launchBrowser();
+      context = await newContext(browser);
+    });
+
+    after(async () => {
+      await context?.close();
+      await browser?.close();
+      await second?.close();
+      await first?.close();
+    });
+
+    test("the other process's viewer endpoints follow the new presenter endpoint", async () => {
+      const presenter = await registerUser(first.url);
+      const viewer = await registerUser(second.url);
+      const presenterPage = await openHarness(context, first.url);
+      const viewerPage = await openHarness(context, second.url);
+      const started = await presenterPage.present('p', presenter.token, 'Across processes');
+      assert.ok(started.ok, JSON.stringify(started));
+      assert.ok((await viewerPage.watch('v', viewer.token, started.liveId)).ok);
+      await waitFor(async () => (await viewerPage.stats('v')).framesDecoded > 0, 'the viewer to decode frames', {
+        timeoutMs: 30_000,
+      });
+      await presenterPage.dropPresenter('p');
+      await waitFor(
+        async () => (await viewerPage.events('v')).some(([e]) => e === 'live:presenterReconnecting'),
+        'the viewer on the other process told',
+      );
+      await new Promise((r) => setTimeout(r, 1000));
+      const before = (await viewerPage.stats('v')).framesDecoded;
+      const resumed = await presenterPage.resume('p', presenter.token);
+      assert.ok(resumed.ok, JSON.stringify(resumed));
+      await waitFor(
+        async () => (await viewerPage.stats('v')).framesDecoded > before + 30,
+        'the viewer on the other process to decode the resumed video',
+        { timeoutMs: 30_000 },
+      );
+      assert.ok((await presenterPage.stop('p')).ok);
+      await waitFor(
+        async () => (await viewerPage.events('v')).some(([e]) => e === 'live:ended'),
+        'the viewer told the live ended',
+      );
+      assert.equal(await first.server.db.Recording.count({ where: { liveId: started.liveId } }), 1);
+      await presenterPage.page.close();
+      await viewerPage.page.close();
+    });
+  },
+);

@@ -5,8 +5,8 @@
  * Microphone and camera toggles only pause the tracks. Hanging up is the calls store's; `close()` releases the
  * browser side. `state` is reactive for the page.
  */
-import { markRaw, reactive } from 'vue';
-import type { IceCandidateInit, Role } from '../../../api/contract/signalling.js';
+import { markRaw, reactive, watch, type WatchStopHandle } from 'vue';
+import type { IceCandidateInit, IceServer, Role } from '../../../api/contract/signalling.js';
 import { t } from '../i18n/index.js';
 import { ApiError } from '../api/ApiError.js';
 import { liveErrorMessage } from '../live/messages.js';
@@ -28,6 +28,10 @@ export interface CallMediaState {
   /** The browser refused to play the other side's sound until a click. */
   muted: boolean;
   message: string;
+  /** The connection to the server dropped: the call resumes by itself once it is back (in time). */
+  reconnecting: boolean;
+  /** The other side's connection dropped: its video comes back by itself when it resumes. */
+  peerReconnecting: boolean;
 }
 
 export class CallMedia {
@@ -40,12 +44,17 @@ export class CallMedia {
     cameraOn: true,
     muted: false,
     message: '',
+    reconnecting: false,
+    peerReconnecting: false,
   });
 
   readonly #client: SignallingClient;
   readonly #local: HTMLVideoElement;
   readonly #remote: HTMLVideoElement;
   readonly #unsubscribe: Array<() => void> = [];
+  readonly #stopWatching: WatchStopHandle;
+  /** The call could not be resumed after a dropped connection (it is over). */
+  readonly #onLost: (() => void) | undefined;
   readonly #onRemotePlaying = () => {
     this.state.receiving = true;
     if (this.state.stage === 'connecting') this.state.stage = 'connected';
@@ -55,10 +64,20 @@ export class CallMedia {
   #receiver: MediaPeer | null = null;
   #liveId: string | null = null;
   #peerLiveId: string | null = null;
+  #iceServers: IceServer[] = [];
+  /** Bumped by a resume: the steps of an older set-up back off. */
+  #attempt = 0;
   #closed = false;
 
-  constructor(client: SignallingClient, callId: string, local: HTMLVideoElement, remote: HTMLVideoElement) {
+  constructor(
+    client: SignallingClient,
+    callId: string,
+    local: HTMLVideoElement,
+    remote: HTMLVideoElement,
+    onLost?: () => void,
+  ) {
     markRaw(this);
+    this.#onLost = onLost;
     this.#client = client;
     this.callId = callId;
     this.#local = local;
@@ -69,7 +88,19 @@ export class CallMedia {
         if (msg.role === 'presenter' && msg.liveId === this.#liveId) this.#sender?.addRemoteCandidate(msg.candidate);
         if (msg.role === 'viewer' && msg.liveId === this.#peerLiveId) this.#receiver?.addRemoteCandidate(msg.candidate);
       }),
+      client.on('live:presenterReconnecting', (msg) => {
+        if (msg.liveId === this.#peerLiveId) this.state.peerReconnecting = true;
+      }),
+      client.on('live:presenterResumed', (msg) => {
+        if (msg.liveId === this.#peerLiveId) this.state.peerReconnecting = false;
+      }),
     );
+    // The server keeps an answered call for a while when this side's connection drops: resume it once back.
+    this.#stopWatching = watch(client.status, (status) => {
+      if (this.#closed || this.state.stage === 'failed' || this.state.stage === 'camera') return;
+      if (status === 'reconnecting') this.state.reconnecting = true;
+      else if (status === 'connected' && this.state.reconnecting) void this.#resume();
+    });
   }
 
   /** Goes on air for the call; the outcome is in `state` (it never throws). */
@@ -82,33 +113,99 @@ export class CallMedia {
       }
       this.#stream = stream;
       this.state.stage = 'connecting';
-      const timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-      const reserved = await this.#client.request('call:present', {
-        callId: this.callId,
-        ...(timeZone ? { timeZone } : {}),
-      });
-      if (this.#closed) return;
-      const liveId = reserved.liveId;
-      this.#liveId = liveId;
-      const peer = await MediaPeer.sending(stream, {
-        iceServers: reserved.iceServers,
-        video: this.#local,
-        onCandidate: (candidate) => this.#sendCandidate(liveId, 'presenter', candidate),
-        onConnectionState: (state) => {
-          if (state === 'failed' && this.#sender === peer) this.#fail(t('calls.mediaServerFailed'));
-        },
-      });
-      if (this.#closed) return peer.close();
-      this.#sender = peer;
-      const sdpOffer = await peer.offer();
-      const { sdpAnswer } = await this.#client.request('call:offer', { callId: this.callId, liveId, sdpOffer });
-      if (this.#closed) return;
-      await peer.answer(sdpAnswer);
-      this.state.sending = true;
-      this.#local.muted = true;
-      void this.#local.play().catch(() => undefined);
+      await this.#present(stream, ++this.#attempt);
     } catch (error) {
       if (!this.#closed) this.#fail(callMediaMessage(error));
+    }
+  }
+
+  /** This side's live for the call: reserve, a sending peer, the offer. */
+  async #present(stream: MediaStream, attempt: number): Promise<void> {
+    const current = () => attempt === this.#attempt && !this.#closed;
+    const timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    const reserved = await this.#client.request('call:present', {
+      callId: this.callId,
+      ...(timeZone ? { timeZone } : {}),
+    });
+    if (!current()) return;
+    const liveId = reserved.liveId;
+    this.#liveId = liveId;
+    this.#iceServers = reserved.iceServers;
+    const peer = await this.#sendingPeer(stream, liveId);
+    if (!current()) return peer.close();
+    this.#sender = peer;
+    const sdpOffer = await peer.offer();
+    const { sdpAnswer } = await this.#client.request('call:offer', { callId: this.callId, liveId, sdpOffer });
+    if (!current()) return;
+    await peer.answer(sdpAnswer);
+    this.#onAir();
+  }
+
+  #sendingPeer(stream: MediaStream, liveId: string): Promise<MediaPeer> {
+    const peer: Promise<MediaPeer> = MediaPeer.sending(stream, {
+      iceServers: this.#iceServers,
+      video: this.#local,
+      onCandidate: (candidate) => this.#sendCandidate(liveId, 'presenter', candidate),
+      onConnectionState: (state) => {
+        void peer.then((p) => {
+          if (state === 'failed' && this.#sender === p && !this.state.reconnecting)
+            this.#fail(t('calls.mediaServerFailed'));
+        });
+      },
+    });
+    return peer;
+  }
+
+  #onAir(): void {
+    this.state.sending = true;
+    this.#local.muted = true;
+    void this.#local.play().catch(() => undefined);
+  }
+
+  /**
+   * The connection is back after a drop: this connection carries the call again (`call:resume`); this side's live
+   * is resumed on a new peer (`presenter:resume`), or goes on air again if it was not, and the other side is
+   * watched again. A call that is over meanwhile ends here too.
+   */
+  async #resume(): Promise<void> {
+    const attempt = ++this.#attempt;
+    const current = () => attempt === this.#attempt && !this.#closed;
+    const stream = this.#stream;
+    const peerLiveId = this.#peerLiveId;
+    this.#sender?.close();
+    this.#receiver?.close();
+    this.#sender = null;
+    this.#receiver = null;
+    this.#peerLiveId = null;
+    Object.assign(this.state, { sending: false, receiving: false });
+    try {
+      const resumed = await this.#client.request('call:resume', { callId: this.callId });
+      if (!current() || !stream) return;
+      this.#iceServers = resumed.iceServers;
+      if (resumed.liveId) {
+        const liveId = resumed.liveId;
+        this.#liveId = liveId;
+        const peer = await this.#sendingPeer(stream, liveId);
+        if (!current()) return peer.close();
+        this.#sender = peer;
+        const sdpOffer = await peer.offer();
+        const { sdpAnswer } = await this.#client.request('presenter:resume', { liveId, sdpOffer });
+        if (!current()) return;
+        await peer.answer(sdpAnswer);
+        this.#onAir();
+      } else {
+        this.#liveId = null;
+        await this.#present(stream, attempt);
+      }
+      if (!current()) return;
+      this.state.reconnecting = false;
+      if (peerLiveId) await this.watchPeer(peerLiveId);
+    } catch (error) {
+      if (!current()) return;
+      this.state.reconnecting = false;
+      const over = error instanceof ApiError && (error.code === 'call.ended' || error.code === 'call.notFound');
+      this.#fail(callMediaMessage(error));
+      if (over) this.#onLost?.();
     }
   }
 
@@ -124,10 +221,12 @@ export class CallMedia {
         video: this.#remote,
         onCandidate: (candidate) => this.#sendCandidate(liveId, 'viewer', candidate),
         onConnectionState: (state) => {
-          if (state === 'failed' && this.#receiver === peer) this.#fail(t('calls.peerLost'));
+          if (state === 'failed' && this.#receiver === peer && !this.state.reconnecting)
+            this.#fail(t('calls.peerLost'));
         },
       });
       if (this.#closed) return peer.close();
+      this.#receiver?.close();
       this.#receiver = peer;
       const sdpOffer = await peer.offer();
       const { sdpAnswer } = await this.#client.request('viewer:offer', { liveId, sdpOffer });
@@ -163,6 +262,7 @@ export class CallMedia {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#stopWatching();
     for (const off of this.#unsubscribe.splice(0)) off();
     this.#remote.removeEventListener('playing', this.#onRemotePlaying);
     this.#release();

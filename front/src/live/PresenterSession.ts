@@ -5,7 +5,13 @@
  * `state` is reactive for the page; `close()` (leaving the page) stops the live without waiting.
  */
 import { markRaw, reactive, watch, type WatchStopHandle } from 'vue';
-import type { IceCandidateInit, LiveEndReason, UserSummary, ViewerEvent } from '../../../api/contract/signalling.js';
+import type {
+  IceCandidateInit,
+  IceServer,
+  LiveEndReason,
+  UserSummary,
+  ViewerEvent,
+} from '../../../api/contract/signalling.js';
 import { ApiError, errorMessage } from '../api/ApiError.js';
 import { t } from '../i18n/index.js';
 import type { SignallingClient } from '../signalling/SignallingClient.js';
@@ -36,6 +42,8 @@ export interface PresenterState {
   feed: FeedEntry[];
   /** Why it failed, or how it ended. */
   message: string;
+  /** On air, but the connection to the server dropped: the live resumes by itself when it is back (in time). */
+  reconnecting: boolean;
   /** The recording of the live once it ended (null when there is none). */
   recordingId: number | null;
   /** What is sent (viewers are told): the camera and microphone on, a screen instead of the camera. */
@@ -60,6 +68,7 @@ export class PresenterSession {
     viewerCount: 0,
     feed: [],
     message: '',
+    reconnecting: false,
     recordingId: null,
     camera: true,
     microphone: true,
@@ -74,6 +83,8 @@ export class PresenterSession {
   readonly #unsubscribe: Array<() => void> = [];
   readonly #stopWatching: WatchStopHandle;
   #peer: MediaPeer | null = null;
+  /** The ICE servers of this live (from presenter:start), for the peer of a resume. */
+  #iceServers: IceServer[] = [];
   #stream: MediaStream | null = null;
   /** The screen being sent instead of the camera. */
   #screen: MediaStreamTrack | null = null;
@@ -96,10 +107,17 @@ export class PresenterSession {
         if (msg.liveId === this.state.liveId) this.#ended(msg.reason, msg.recordingId);
       }),
     );
-    // The server ends a live whose presenter's connection drops.
+    // The server keeps a live on air for a while (RESUME_GRACE_MS) when its presenter's connection drops: once the
+    // connection is back, the live is resumed with a new peer (the same viewers and recording). A live still being
+    // set up ends with the connection.
     this.#stopWatching = watch(client.status, (status) => {
-      if (status !== 'reconnecting' && status !== 'closed') return;
-      if (this.state.stage === 'connecting' || this.state.stage === 'live') {
+      if (status === 'connected') {
+        if (this.state.reconnecting) void this.#resume();
+        return;
+      }
+      if (status === 'reconnecting' && this.state.stage === 'live') {
+        this.state.reconnecting = true;
+      } else if (this.state.stage === 'connecting' || this.state.stage === 'live') {
         this.#fail(t('live.connectionLost'));
       } else if (this.state.stage === 'stopping') {
         this.#ended('stopped', this.state.recordingId);
@@ -124,6 +142,7 @@ export class PresenterSession {
       viewerCount: 0,
       feed: [],
       message: '',
+      reconnecting: false,
       recordingId: null,
       camera: true,
       microphone: true,
@@ -154,13 +173,14 @@ export class PresenterSession {
       liveId = reserved.liveId;
       if (!current()) return this.#stopQuietly(liveId);
       this.state.liveId = liveId;
+      this.#iceServers = reserved.iceServers;
       const id = liveId;
       const peer = await MediaPeer.sending(stream, {
         iceServers: reserved.iceServers,
         video: this.#video,
         onCandidate: (candidate) => this.#sendCandidate(id, candidate),
         onConnectionState: (state) => {
-          if (state === 'failed' && this.#peer === peer && this.state.stage === 'live') {
+          if (state === 'failed' && this.#peer === peer && this.state.stage === 'live' && !this.state.reconnecting) {
             this.#fail(t('live.presenterMediaFailed'));
             this.#stopQuietly(id);
           }
@@ -184,6 +204,50 @@ export class PresenterSession {
       if (!current()) return;
       this.#fail(liveErrorMessage(error));
       if (liveId) this.#stopQuietly(liveId);
+    }
+  }
+
+  /** The connection to the server is back after a drop: resume the live on a new peer (the server kept it on air). */
+  async #resume(): Promise<void> {
+    const { liveId, stage } = this.state;
+    const stream = this.#stream;
+    if (!liveId || !stream || stage !== 'live' || this.#closed) return;
+    const attempt = ++this.#attempt;
+    const current = () => attempt === this.#attempt && !this.#closed;
+    this.#peer?.close();
+    this.#peer = null;
+    try {
+      const peer = await MediaPeer.sending(stream, {
+        iceServers: this.#iceServers,
+        video: this.#video,
+        onCandidate: (candidate) => this.#sendCandidate(liveId, candidate),
+        onConnectionState: (state) => {
+          if (state === 'failed' && this.#peer === peer && this.state.stage === 'live' && !this.state.reconnecting) {
+            this.#fail(t('live.presenterMediaFailed'));
+            this.#stopQuietly(liveId);
+          }
+        },
+      });
+      if (!current()) {
+        peer.close();
+        return;
+      }
+      this.#peer = peer;
+      const sdpOffer = await peer.offer();
+      const { sdpAnswer, viewerCount } = await this.#client.request('presenter:resume', { liveId, sdpOffer });
+      if (!current()) return;
+      await peer.answer(sdpAnswer);
+      if (!current()) return;
+      if (this.#screen) await peer.replaceTrack(this.#screen);
+      this.state.reconnecting = false;
+      this.state.viewerCount = viewerCount;
+      this.#announce();
+      void this.#video.play().catch(() => undefined);
+    } catch {
+      if (!current()) return;
+      // Too late (the grace period ran out) or refused: the live is over; what was recorded is kept.
+      this.state.reconnecting = false;
+      this.#fail(t('live.resumeFailed'));
     }
   }
 
@@ -341,6 +405,7 @@ export class PresenterSession {
     if (this.state.stage === 'ended' || this.state.stage === 'failed' || this.state.stage === 'idle') return;
     this.#attempt++;
     this.#release();
+    this.state.reconnecting = false;
     this.state.stage = 'ended';
     this.state.recordingId = recordingId;
     this.state.message = endedMessage(reason, recordingId);
@@ -349,6 +414,7 @@ export class PresenterSession {
   #fail(message: string): void {
     this.#attempt++;
     this.#release();
+    this.state.reconnecting = false;
     this.state.stage = 'failed';
     this.state.message = message;
   }

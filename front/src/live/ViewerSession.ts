@@ -22,6 +22,8 @@ export interface ViewerState {
   message: string;
   /** Waiting for the connection to the server to come back. */
   reconnecting: boolean;
+  /** The presenter's connection dropped: the live waits for it to resume (the video comes back by itself). */
+  presenterReconnecting: boolean;
   /** Playing without sound because the browser refused autoplay with sound. */
   muted: boolean;
   /** The browser refused to play at all until the user clicks. */
@@ -37,6 +39,7 @@ export class ViewerSession {
     live: null,
     message: '',
     reconnecting: false,
+    presenterReconnecting: false,
     muted: false,
     blocked: false,
     ownLive: false,
@@ -71,6 +74,12 @@ export class ViewerSession {
       }),
       client.on('live:ended', (msg) => {
         if (msg.liveId === liveId) this.#ended(msg.reason);
+      }),
+      client.on('live:presenterReconnecting', (msg) => {
+        if (msg.liveId === liveId && this.#watchingOrTrying()) this.state.presenterReconnecting = true;
+      }),
+      client.on('live:presenterResumed', (msg) => {
+        if (msg.liveId === liveId) this.state.presenterReconnecting = false;
       }),
       client.on('lives:removed', (msg) => {
         if (msg.liveId === liveId) this.#ended('stopped');
@@ -200,7 +209,13 @@ export class ViewerSession {
     this.#attempt++;
     this.#joined = false;
     this.#releasePeer();
-    Object.assign(this.state, { stage: 'ended', message: endedMessage(reason), reconnecting: false, blocked: false });
+    Object.assign(this.state, {
+      stage: 'ended',
+      message: endedMessage(reason),
+      reconnecting: false,
+      presenterReconnecting: false,
+      blocked: false,
+    });
   }
 
   #notFound(): void {
@@ -212,7 +227,7 @@ export class ViewerSession {
   #fail(message: string): void {
     this.#attempt++;
     this.#releasePeer();
-    Object.assign(this.state, { stage: 'failed', message, reconnecting: false });
+    Object.assign(this.state, { stage: 'failed', message, reconnecting: false, presenterReconnecting: false });
   }
 
   #releasePeer(): void {

@@ -68,8 +68,9 @@ export const useCallsStore = defineStore('calls', () => {
       current.on('lives:removed', () => void loadOnline()),
     ];
     const stop = watch(current.status, (status, before) => {
-      // The server ends the calls of a connection that drops; what rang here may have changed meanwhile.
-      if (status === 'reconnecting') lostConnection();
+      // The server ends the calls of a connection that drops, except an answered one, which waits a while
+      // (RESUME_GRACE_MS) for this tab to resume it (calls/CallMedia.ts); what rang here may have changed meanwhile.
+      if (status === 'reconnecting' && active.value?.state !== 'accepted') lostConnection();
       if (status === 'connected' && before === 'reconnecting') void loadOnline();
     });
     unsubscribe.push(stop);
@@ -257,6 +258,7 @@ export const useCallsStore = defineStore('calls', () => {
   );
 
   return {
+    lostConnection,
     peerLive,
     online,
     onlineLoading,

@@ -1,0 +1,115 @@
+/**
+ * A dropped connection through the UI, in real Chromium against a real server with the embedded media engine: the
+ * Go live page resumes its live by itself when its socket comes back, the Watch page says the presenter is
+ * reconnecting and then plays again, and the live leaves one recording.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchBrowser, newContext } from '../support/browser.js';
+import { registerUser, type SignedInUser } from '../support/http.js';
+import { pipelineCount } from '../support/media.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+import { skipUnless } from '../support/services.js';
+import { waitFor } from '../support/wait.js';
+
+const WAIT = { timeout: 30_000 };
+
+/** Keeps every WebSocket the page opens, so that a test can cut them (as a network change does). */
+const TRACK_SOCKETS = `(() => {
+  const Native = window.WebSocket;
+  window.__sockets = [];
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      window.__sockets.push(this);
+    }
+  };
+})();`;
+
+describe('resuming a live through the UI', { skip: skipUnless('chromium', 'mariadb') }, () => {
+  let server: TestServer;
+  let browser: Browser;
+  const contexts: BrowserContext[] = [];
+
+  before(async () => {
+    server = await startTestServer({ env: { RESUME_GRACE_MS: '20000' }, server: { media: {} } });
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    for (const context of contexts) await context.close();
+    await browser?.close();
+    await server?.close();
+  });
+
+  async function pageOf(user: SignedInUser, locale?: string): Promise<{ page: Page; context: BrowserContext }> {
+    const context = await newContext(browser, server.url, locale);
+    contexts.push(context);
+    await context.addInitScript(`localStorage.setItem('onair.token', ${JSON.stringify(user.token)})`);
+    await context.addInitScript(TRACK_SOCKETS);
+    return { page: await context.newPage(), context };
+  }
+
+  /** The video shows new frames from now on. */
+  async function expectNewFrames(page: Page, testid: string): Promise<void> {
+    const selector = `[data-testid="${testid}"]`;
+    const before = await page.$eval(selector, (v: HTMLVideoElement) => v.getVideoPlaybackQuality().totalVideoFrames);
+    await page.waitForFunction(
+      ([s, n]) => document.querySelector<HTMLVideoElement>(s)!.getVideoPlaybackQuality().totalVideoFrames > n + 20,
+      [selector, before] as const,
+      WAIT,
+    );
+  }
+
+  for (const locale of ['en-US', 'zh-CN']) {
+    it(`the presenter's socket drops: the watch page says so (${locale}), the live resumes by itself, one recording`, async () => {
+      const presenter = await registerUser(server.url);
+      const viewer = await registerUser(server.url);
+      const baseline = await pipelineCount(server);
+      const studio = await pageOf(presenter);
+      await studio.page.goto('/go-live');
+      await studio.page.getByTestId('live-title').fill('Commute');
+      await studio.page.getByTestId('start-live').click();
+      await studio.page.locator('[data-testid="live-status"][data-stage="live"]').waitFor(WAIT);
+      const link = await studio.page.getByTestId('watch-link').inputValue();
+      const liveId = link.split('/').pop()!;
+
+      const watching = await pageOf(viewer, locale);
+      await watching.page.goto(link);
+      await watching.page.locator('[data-testid="watch-status"][data-stage="playing"]').waitFor(WAIT);
+      await expectNewFrames(watching.page, 'watch-video');
+
+      // The studio loses the network for a moment: its socket is cut and cannot come back until it is online.
+      await studio.context.setOffline(true);
+      await studio.page.evaluate(() => {
+        for (const socket of (window as unknown as { __sockets: WebSocket[] }).__sockets) socket.close();
+      });
+      await studio.page.getByTestId('live-reconnecting').waitFor(WAIT);
+      const notice = watching.page.getByTestId('watch-presenter-reconnecting');
+      await notice.waitFor(WAIT);
+      const expected = locale === 'zh-CN' ? '主播正在重新连接…' : 'The presenter is reconnecting…';
+      const shown = (await notice.textContent()) ?? '';
+      assert.ok(shown.includes(expected), shown);
+      assert.deepEqual(
+        (await presenter.client.get('/api/lives')).body.lives.map((l: { id: string }) => l.id),
+        [liveId],
+        'still listed',
+      );
+
+      await studio.context.setOffline(false);
+      await studio.page.getByTestId('live-reconnecting').waitFor({ state: 'detached', ...WAIT });
+      await notice.waitFor({ state: 'detached', ...WAIT });
+      assert.equal(await studio.page.getAttribute('[data-testid="live-status"]', 'data-stage'), 'live');
+      await expectNewFrames(watching.page, 'watch-video');
+      await expectNewFrames(studio.page, 'preview');
+
+      await studio.page.getByTestId('stop-live').click();
+      await studio.page.locator('[data-testid="live-status"][data-stage="ended"]').waitFor(WAIT);
+      await watching.page.getByTestId('watch-ended').waitFor(WAIT);
+      assert.equal(await server.server.db.Recording.count({ where: { liveId } }), 1, 'one live, one recording');
+      assert.equal((await server.server.db.Live.findByPk(liveId))?.endReason, 'stopped');
+      await waitFor(async () => (await pipelineCount(server)) === baseline, 'the pipeline released');
+    });
+  }
+});
