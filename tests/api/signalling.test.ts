@@ -316,6 +316,7 @@ describe('every malformed event answers request.invalid and the socket stays usa
   const CLIENT_EVENTS = [
     'presenter:start',
     'presenter:offer',
+    'presenter:resume',
     'presenter:stop',
     'viewer:watch',
     'viewer:offer',
@@ -329,6 +330,7 @@ describe('every malformed event answers request.invalid and the socket stays usa
     'call:present',
     'call:offer',
     'call:watch',
+    'call:resume',
   ];
   before(async () => {
     // One account sends them all, quickly: its own event limit is not what this tests.

@@ -243,3 +243,18 @@ describe('loadConfig(): media settings', () => {
     );
   });
 });
+
+describe('loadConfig(): resuming after a dropped connection', () => {
+  test('RESUME_GRACE_MS is 10 s by default, 0 ends at once, and must be whole milliseconds up to 10 minutes', () => {
+    assert.equal(loadConfig({}).resumeGraceMs, 10_000);
+    assert.equal(loadConfig({ RESUME_GRACE_MS: '0' }).resumeGraceMs, 0);
+    assert.equal(loadConfig({ RESUME_GRACE_MS: '2500' }).resumeGraceMs, 2500);
+    for (const value of ['-1', '1.5', '10s', '600001']) {
+      assert.throws(
+        () => loadConfig({ RESUME_GRACE_MS: value }),
+        (e: unknown) => e instanceof ConfigError && e.variables.includes('RESUME_GRACE_MS'),
+        value,
+      );
+    }
+  });
+});

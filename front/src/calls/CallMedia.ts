@@ -11,7 +11,7 @@ import { t } from '../i18n/index.js';
 import { ApiError } from '../api/ApiError.js';
 import { liveErrorMessage } from '../live/messages.js';
 import type { SignallingClient } from '../signalling/SignallingClient.js';
-import { openCamera } from '../webrtc/camera.js';
+import { cloneStream, openCamera } from '../webrtc/camera.js';
 import { MediaPeer } from '../webrtc/MediaPeer.js';
 
 /** `camera`: waiting for the permission; `connecting`: until the other side plays; `failed`: see `message`. */
@@ -170,7 +170,9 @@ export class CallMedia {
   async #resume(): Promise<void> {
     const attempt = ++this.#attempt;
     const current = () => attempt === this.#attempt && !this.#closed;
-    const stream = this.#stream;
+    // Closing a peer stops the tracks it sent: the new peer sends clones (microphone and camera as they were).
+    const stream = this.#stream ? cloneStream(this.#stream) : null;
+    this.#stream = stream;
     const peerLiveId = this.#peerLiveId;
     this.#sender?.close();
     this.#receiver?.close();

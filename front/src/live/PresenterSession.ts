@@ -16,7 +16,7 @@ import { ApiError, errorMessage } from '../api/ApiError.js';
 import { t } from '../i18n/index.js';
 import type { SignallingClient } from '../signalling/SignallingClient.js';
 import { constraintsFor, deviceOf, type DeviceChoice } from '../chat/devices.js';
-import { openCamera } from '../webrtc/camera.js';
+import { cloneStream, openCamera } from '../webrtc/camera.js';
 import { MediaPeer } from '../webrtc/MediaPeer.js';
 import { liveErrorMessage } from './messages.js';
 
@@ -210,10 +210,12 @@ export class PresenterSession {
   /** The connection to the server is back after a drop: resume the live on a new peer (the server kept it on air). */
   async #resume(): Promise<void> {
     const { liveId, stage } = this.state;
-    const stream = this.#stream;
-    if (!liveId || !stream || stage !== 'live' || this.#closed) return;
+    if (!liveId || !this.#stream || stage !== 'live' || this.#closed) return;
     const attempt = ++this.#attempt;
     const current = () => attempt === this.#attempt && !this.#closed;
+    // Closing a peer stops the tracks it sent: the new peer sends clones (on, off and devices as they were).
+    const stream = cloneStream(this.#stream);
+    this.#stream = stream;
     this.#peer?.close();
     this.#peer = null;
     try {

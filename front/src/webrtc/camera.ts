@@ -61,3 +61,8 @@ function problemOf(error: unknown): CameraProblem {
       return 'other';
   }
 }
+
+/** A stream of clones of `stream`'s tracks (a closed peer stops the tracks it sent; clones outlive them). */
+export function cloneStream(stream: MediaStream): MediaStream {
+  return new MediaStream(stream.getTracks().map((track) => track.clone()));
+}
