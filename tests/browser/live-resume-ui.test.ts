@@ -6,7 +6,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchBrowser, newContext } from '../support/browser.js';
+import {
+  CUTTABLE_SOCKETS,
+  cutSockets,
+  expectNewFrames,
+  launchBrowser,
+  newContext,
+  restoreSockets,
+} from '../support/browser.js';
 import { registerUser, type SignedInUser } from '../support/http.js';
 import { pipelineCount } from '../support/media.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -14,22 +21,6 @@ import { skipUnless } from '../support/services.js';
 import { waitFor } from '../support/wait.js';
 
 const WAIT = { timeout: 30_000 };
-
-/**
- * Keeps every WebSocket the page opens, so that a test can cut them (as a network change does); while
- * `__blockSockets` is set, new ones go nowhere (the server is out of reach).
- */
-const TRACK_SOCKETS = `(() => {
-  const Native = window.WebSocket;
-  window.__sockets = [];
-  window.__blockSockets = false;
-  window.WebSocket = class extends Native {
-    constructor(url, ...rest) {
-      super(window.__blockSockets ? 'ws://127.0.0.1:9/' : url, ...rest);
-      window.__sockets.push(this);
-    }
-  };
-})();`;
 
 describe('resuming a live through the UI', { skip: skipUnless('chromium', 'mariadb') }, () => {
   let server: TestServer;
@@ -51,19 +42,8 @@ describe('resuming a live through the UI', { skip: skipUnless('chromium', 'maria
     const context = await newContext(browser, server.url, locale);
     contexts.push(context);
     await context.addInitScript(`localStorage.setItem('onair.token', ${JSON.stringify(user.token)})`);
-    await context.addInitScript(TRACK_SOCKETS);
+    await context.addInitScript(CUTTABLE_SOCKETS);
     return { page: await context.newPage(), context };
-  }
-
-  /** The video shows new frames from now on. */
-  async function expectNewFrames(page: Page, testid: string): Promise<void> {
-    const selector = `[data-testid="${testid}"]`;
-    const before = await page.$eval(selector, (v: HTMLVideoElement) => v.getVideoPlaybackQuality().totalVideoFrames);
-    await page.waitForFunction(
-      ([s, n]) => document.querySelector<HTMLVideoElement>(s)!.getVideoPlaybackQuality().totalVideoFrames > n + 20,
-      [selector, before] as const,
-      WAIT,
-    );
   }
 
   for (const locale of ['en-US', 'zh-CN']) {
@@ -85,11 +65,7 @@ describe('resuming a live through the UI', { skip: skipUnless('chromium', 'maria
       await expectNewFrames(watching.page, 'watch-video');
 
       // The studio's socket is cut and cannot come back for a moment.
-      await studio.page.evaluate(() => {
-        const w = window as unknown as { __sockets: WebSocket[]; __blockSockets: boolean };
-        w.__blockSockets = true;
-        for (const socket of w.__sockets) socket.close();
-      });
+      await cutSockets(studio.page);
       await studio.page.getByTestId('live-reconnecting').waitFor(WAIT);
       const notice = watching.page.getByTestId('watch-presenter-reconnecting');
       await notice.waitFor(WAIT);
@@ -99,7 +75,7 @@ describe('resuming a live through the UI', { skip: skipUnless('chromium', 'maria
       const listed = (await presenter.client.get('/api/lives')).body.lives.map((l: { id: string }) => l.id);
       assert.ok(listed.includes(liveId), 'still listed');
 
-      await studio.page.evaluate(() => ((window as unknown as { __blockSockets: boolean }).__blockSockets = false));
+      await restoreSockets(studio.page);
       await studio.page.getByTestId('live-reconnecting').waitFor({ state: 'detached', ...WAIT });
       await notice.waitFor({ state: 'detached', ...WAIT });
       assert.equal(await studio.page.getAttribute('[data-testid="live-status"]', 'data-stage'), 'live');
