@@ -75,6 +75,33 @@ export default tseslint.config(
     },
   },
   {
+    // Layers point one way: the media layer (and its engine) never imports the API.
+    files: ['media/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '(^|/)api/', message: 'media/ must not depend on api/: give media its own type.' }] },
+      ],
+    },
+  },
+  {
+    // The front end shares only the wire contract with the server.
+    files: ['front/**/*.ts', 'front/**/*.vue'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^|/)(api|media)/(?!contract/)',
+              message: 'front/ may import only api/contract/ from the server.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Plain JavaScript files carry no types.
     files: ['**/*.mjs', '**/*.js'],
     ...tseslint.configs.disableTypeChecked,

@@ -1,4 +1,4 @@
-import { OnairError } from '../api/contract/errors.js';
+import { MediaError } from './errors.js';
 import { Endpoint, type EndpointIce, type VideoBandwidth } from './Endpoint.js';
 import {
   invoke,
@@ -125,12 +125,12 @@ export class Live extends SafeEmitter<LiveEvents> {
    */
   async startPresenter(opts: PresenterOptions): Promise<string> {
     if (!this.owner) throw new Error('only the owning process starts the presenter');
-    if (this.#presenter) throw new OnairError('live.alreadyLive', 'this live already has its presenter');
+    if (this.#presenter) throw new MediaError('live.exists', 'this live already has its presenter');
     const offer = validateOffer(opts.offer, 'presenter');
     const presenter = await this.#guard(Endpoint.create(this.#pipeline, 'presenter', this.#ice, this.#bandwidth));
     if (this.#closed) {
       presenter.parentClosed();
-      throw new OnairError('live.ended', 'the live ended during set-up');
+      throw new MediaError('closed', 'the live ended during set-up');
     }
     this.#presenter = presenter;
     this.#source = presenter.kurento;
@@ -156,12 +156,12 @@ export class Live extends SafeEmitter<LiveEvents> {
   /** Add a viewer fed by the presenter; resolves with the SDP answer for the viewer's browser. */
   async addViewer(key: string, offer: unknown, onCandidate: (c: IceCandidateInit) => void): Promise<string> {
     this.#assertOpen();
-    if (!this.#source) throw new OnairError('live.notFound', 'the live has no presenter yet');
-    if (this.#viewers.has(key)) throw new OnairError('request.invalid', 'already watching this live');
+    if (!this.#source) throw new MediaError('live.noPresenter', 'the live has no presenter yet');
+    if (this.#viewers.has(key)) throw new MediaError('viewer.exists', 'already watching this live');
     const viewer = await this.#guard(Endpoint.create(this.#pipeline, 'viewer', this.#ice, this.#bandwidth));
     if (this.#closed) {
       await viewer.close();
-      throw new OnairError('live.ended', 'the live ended while joining');
+      throw new MediaError('closed', 'the live ended while joining');
     }
     this.#viewers.set(key, viewer);
     viewer.once('closed', () => {
@@ -287,6 +287,6 @@ export class Live extends SafeEmitter<LiveEvents> {
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new OnairError('live.ended', 'the live has ended');
+    if (this.#closed) throw new MediaError('closed', 'the live has ended');
   }
 }

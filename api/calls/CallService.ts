@@ -15,6 +15,7 @@ import type { Models } from '../db/index.js';
 import { nicknameKey } from '../auth/rules.js';
 import type { Caller, LiveService, Notifier } from '../live/LiveService.js';
 import type { Logger } from '../logger.js';
+import { contractError } from '../mediaErrors.js';
 import type { Store, Unsubscribe } from '../store/Store.js';
 import {
   accept,
@@ -603,7 +604,7 @@ export class CallService {
   }
 
   #quiet(error: unknown): void {
-    if (error instanceof OnairError && error.status < 500) return;
+    if ((contractError(error)?.status ?? 500) < 500) return;
     throw error;
   }
 }

@@ -12,6 +12,7 @@ import {
 import type { CallService } from '../calls/CallService.js';
 import type { ChatService } from '../chat/ChatService.js';
 import type { Logger } from '../logger.js';
+import { contractError } from '../mediaErrors.js';
 import type { Caller, LiveService, Notifier } from '../live/LiveService.js';
 import type { Store } from '../store/Store.js';
 import { payloadProblem } from './payload.js';
@@ -412,6 +413,5 @@ export function forwardedAddress(trustProxy: boolean | number): (req: IncomingMe
 }
 
 function toOnairError(error: unknown): OnairError {
-  if (error instanceof OnairError) return error;
-  return new OnairError('internal', 'something went wrong on our side');
+  return contractError(error) ?? new OnairError('internal', 'something went wrong on our side');
 }

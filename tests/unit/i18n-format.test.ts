@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { ApiError, errorMessage } from '../../front/src/api/ApiError.js';
+import { ApiError, errorMessage } from '../../front/src/rest/ApiError.js';
 import { passwordProblem } from '../../front/src/auth/accountRules.js';
 import { endedMessage } from '../../front/src/calls/format.js';
 import { i18n, localeFromLanguages, setLocale } from '../../front/src/i18n/index.js';
