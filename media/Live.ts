@@ -8,16 +8,17 @@ import {
   type KurentoPipeline,
   type MediaProfile,
 } from './kurento.js';
-import { Recording, type RecordingResult } from './Recording.js';
+import { Recording, type RecordingEnd } from './Recording.js';
 import { SafeEmitter } from './SafeEmitter.js';
+import type { LiveEndReason } from './shared.js';
 import { sentMedia, validateOffer } from './sdp.js';
 
-export type LiveEndReason = 'stopped' | 'presenterLeft' | 'mediaServerLost' | 'failed' | 'shutdown' | 'endedElsewhere';
+export type { LiveEndReason };
 
 export interface LiveEnd {
   reason: LiveEndReason;
   /** The recorder's outcome; null when the live had no recorder here or it never started. */
-  recording: RecordingResult | null;
+  recording: RecordingEnd | null;
 }
 
 export interface LiveEvents {
@@ -252,7 +253,7 @@ export class Live extends SafeEmitter<LiveEvents> {
 
   async #end(reason: LiveEndReason): Promise<LiveEnd> {
     this.#closed = true;
-    let recording: RecordingResult | null = null;
+    let recording: RecordingEnd | null = null;
     if (this.owner) {
       if (this.#recording) recording = await this.#recording.stop();
       await release(this.#pipeline);

@@ -22,6 +22,11 @@ export interface PublicUser {
 }
 export type User = PublicUser;
 
+/** Where a user's avatar is served (`GET /api/users/:id/avatar.svg`). */
+export function avatarUrl(userId: number): string {
+  return `/api/users/${userId}/avatar.svg`;
+}
+
 /** Body of `POST /api/auth/register` and `POST /api/auth/login`. */
 export interface Credentials {
   nickname: string;

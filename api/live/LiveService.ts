@@ -3,6 +3,7 @@ import { unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { OnairError } from '../contract/errors.js';
+import type { LiveKind } from '../contract/rest.js';
 import type {
   IceCandidateInit,
   IceServer,
@@ -71,7 +72,7 @@ export const rooms = {
 
 interface Presenting {
   liveId: string;
-  kind: 'broadcast' | 'call';
+  kind: LiveKind;
   callId: string | undefined;
   title: string;
   location: string;
@@ -102,7 +103,7 @@ const LIVES_CHANNEL = 'lives';
 /** A live of this process is over (after its bookkeeping): the calls layer ends a call whose live failed. */
 export interface LiveEndedEvent {
   liveId: string;
-  kind: 'broadcast' | 'call';
+  kind: LiveKind;
   callId: string | undefined;
   reason: LiveEndReason;
 }
@@ -179,7 +180,7 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
   /** Reserve a live for the caller (one at a time); the offer follows. */
   async startPresenting(
     caller: Caller,
-    req: { title: string; timeZone?: string | undefined; kind?: 'broadcast' | 'call'; callId?: string },
+    req: { title: string; timeZone?: string | undefined; kind?: LiveKind; callId?: string },
   ): Promise<{ liveId: string; iceServers: IceServer[] }> {
     const state = this.#state(caller);
     if (state.presenting) throw new OnairError('live.alreadyLive', 'this connection is already presenting a live');
