@@ -186,7 +186,6 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       await recordings.close();
       await reconciling;
     });
-    media?.server.on('lost', () => lives.mediaLost());
     const calls = new CallService({
       store,
       models: db,

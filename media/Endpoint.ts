@@ -87,11 +87,6 @@ export class Endpoint extends SafeEmitter<EndpointEvents> {
     return endpoint;
   }
 
-  /** Wrap an endpoint that already exists on the media server (created by another API process). */
-  static existing(kurento: KurentoObject, role: SdpRole): Endpoint {
-    return new Endpoint(role, kurento);
-  }
-
   /** The media server's id of this endpoint. */
   get id(): string {
     return this.#kurento.id;

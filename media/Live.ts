@@ -9,6 +9,7 @@ import {
   type MediaProfile,
 } from './kurento.js';
 import { Recording, type RecordingEnd } from './Recording.js';
+import type { MediaLog } from './MediaServer.js';
 import { SafeEmitter } from './SafeEmitter.js';
 import type { LiveEndReason } from './shared.js';
 import { sentMedia, validateOffer } from './sdp.js';
@@ -64,6 +65,7 @@ export class Live extends SafeEmitter<LiveEvents> {
   readonly #guard: Guard;
   readonly #ice: EndpointIce;
   readonly #bandwidth: VideoBandwidth | undefined;
+  readonly #log: MediaLog | undefined;
   #presenter: Endpoint | undefined;
   /** The presenter's endpoint as a media source (also set on attached lives). */
   #source: KurentoObject | undefined;
@@ -75,7 +77,14 @@ export class Live extends SafeEmitter<LiveEvents> {
   constructor(
     id: string,
     pipeline: KurentoPipeline,
-    opts: { owner: boolean; guard: Guard; ice?: EndpointIce; bandwidth?: VideoBandwidth; source?: KurentoObject },
+    opts: {
+      owner: boolean;
+      guard: Guard;
+      ice?: EndpointIce;
+      bandwidth?: VideoBandwidth;
+      source?: KurentoObject;
+      log?: MediaLog;
+    },
   ) {
     super();
     this.id = id;
@@ -85,6 +94,7 @@ export class Live extends SafeEmitter<LiveEvents> {
     this.#ice = opts.ice ?? {};
     this.#bandwidth = opts.bandwidth;
     this.#source = opts.source;
+    this.#log = opts.log;
   }
 
   /** The pipeline as a media-server object (for tags and children). */
@@ -161,7 +171,7 @@ export class Live extends SafeEmitter<LiveEvents> {
     if (this.#viewers.has(key)) throw new MediaError('viewer.exists', 'already watching this live');
     const viewer = await this.#guard(Endpoint.create(this.#pipeline, 'viewer', this.#ice, this.#bandwidth));
     if (this.#closed) {
-      await viewer.close();
+      this.#released('a viewer endpoint', await viewer.close());
       throw new MediaError('closed', 'the live ended while joining');
     }
     this.#viewers.set(key, viewer);
@@ -177,7 +187,7 @@ export class Live extends SafeEmitter<LiveEvents> {
       this.#assertOpen();
       return answer;
     } catch (error) {
-      await viewer.close();
+      this.#released('a viewer endpoint', await viewer.close());
       throw error;
     }
   }
@@ -239,7 +249,8 @@ export class Live extends SafeEmitter<LiveEvents> {
 
   /** Release one viewer's endpoint. Idempotent. */
   async removeViewer(key: string): Promise<void> {
-    await this.#viewers.get(key)?.close();
+    const viewer = this.#viewers.get(key);
+    if (viewer) this.#released('a viewer endpoint', await viewer.close());
   }
 
   /**
@@ -256,12 +267,13 @@ export class Live extends SafeEmitter<LiveEvents> {
     let recording: RecordingEnd | null = null;
     if (this.owner) {
       if (this.#recording) recording = await this.#recording.stop();
-      await release(this.#pipeline);
+      this.#released('the pipeline', await release(this.#pipeline));
       this.#presenter?.parentClosed();
       this.#recording?.parentClosed();
       for (const viewer of [...this.#viewers.values()]) viewer.parentClosed();
     } else {
-      await Promise.all([...this.#viewers.values()].map((v) => v.close()));
+      const viewers = [...this.#viewers.values()];
+      for (const error of await Promise.all(viewers.map((v) => v.close()))) this.#released('a viewer endpoint', error);
     }
     const end: LiveEnd = { reason, recording };
     this.safeEmit('ended', end);
@@ -284,7 +296,12 @@ export class Live extends SafeEmitter<LiveEvents> {
 
   /** After a loss that turned out to keep the session (a long network blip): release what is left. */
   async releaseRemains(): Promise<void> {
-    if (this.owner) await release(this.#pipeline);
+    if (this.owner) this.#released('the pipeline', await release(this.#pipeline));
+  }
+
+  /** A failed release is logged, never thrown: the object may already be gone on the media server. */
+  #released(what: string, error: Error | undefined): void {
+    if (error) this.#log?.warn({ liveId: this.id, err: error.message }, `could not release ${what} of a live`);
   }
 
   #assertOpen(): void {

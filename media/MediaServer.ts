@@ -218,6 +218,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
       owner,
       guard: this.guard,
       ice: this.#ice,
+      log: this.#log,
       ...(this.#bandwidth ? { bandwidth: this.#bandwidth } : {}),
     };
   }

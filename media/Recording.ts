@@ -1,4 +1,4 @@
-import { invoke, listen, release, type KurentoObject, type KurentoPipeline, type MediaProfile } from './kurento.js';
+import { invoke, listen, type KurentoObject, type KurentoPipeline, type MediaProfile } from './kurento.js';
 import { SafeEmitter } from './SafeEmitter.js';
 
 /** How a recording ended. */
@@ -92,13 +92,6 @@ export class Recording extends SafeEmitter<RecordingEvents> {
       clearTimeout(timer);
       this.#onStopped = undefined;
     }
-  }
-
-  /** Release the recorder (after stop). Idempotent. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await release(this.#kurento);
   }
 
   /** The pipeline or server is gone: local state only. */

@@ -27,12 +27,6 @@ export function avatarUrl(userId: number): string {
   return `/api/users/${userId}/avatar.svg`;
 }
 
-/** Body of `POST /api/auth/register` and `POST /api/auth/login`. */
-export interface Credentials {
-  nickname: string;
-  password: string;
-}
-
 /** Answer of register and login; the token goes in `Authorization: Bearer <token>`. */
 export interface AuthResponse {
   token: string;

@@ -410,11 +410,6 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
     return iceServersFor(userId, this.#opts.turn);
   }
 
-  /** The media server is gone: every live of this process has already ended through its local path. */
-  mediaLost(): void {
-    this.#opts.log.warn({ sockets: this.#sockets.size }, 'media server lost');
-  }
-
   // ---- internals
 
   #state(caller: Caller): SocketState {
