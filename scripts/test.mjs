@@ -10,23 +10,16 @@ import path from 'node:path';
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const testsDir = path.join(root, 'tests');
 
-/** Which services each suite needs; a suite not listed needs none. */
-const SUITE_NEEDS = {
-  unit: [],
-  lint: [],
-  install: ['registry'],
-  db: ['mariadb'],
-  store: ['redis'],
-  api: ['mariadb', 'redis'],
-  browser: ['chromium', 'mariadb'],
-  engine: ['chromium', 'ffmpeg'],
-  media: ['chromium', 'ffmpeg'],
-  live: ['chromium', 'ffmpeg', 'mariadb', 'redis'],
-  recordings: ['chromium', 'ffmpeg', 'mariadb'],
-  calls: ['chromium', 'mariadb', 'redis'],
-  smoke: ['ffmpeg', 'coturn'],
-  chat: ['chromium', 'ffmpeg', 'mariadb', 'redis'],
-};
+/**
+ * The services a test file needs, read from its `skipUnless(...)` calls (tests/support/services.ts): each file
+ * declares its own needs, once, and a suite needs what its files need.
+ */
+function needsOf(file) {
+  const needs = new Set();
+  for (const call of readFileSync(file, 'utf8').matchAll(/skipUnless\(([^)]*)\)/g))
+    for (const name of call[1].matchAll(/'([a-z]+)'/g)) needs.add(name[1]);
+  return [...needs];
+}
 
 /** Suites that drive the built front end (front/dist), which is built once before them. */
 const FRONT_SUITES = ['browser', 'live', 'recordings', 'calls', 'chat'];
@@ -118,11 +111,10 @@ const planSuites = new Set();
 let missingRequired = false;
 console.log('onair test suites');
 for (const suite of suites) {
-  const needs = SUITE_NEEDS[suite] ?? [];
-  const missing = needs.filter((s) => services[s] !== true).map((s) => services[s]);
   let files = testFiles(path.join(testsDir, suite));
   if (selectors.length) files = files.filter((f) => selectors.some((s) => f === s || f.startsWith(s + path.sep)));
   if (files.length === 0) continue;
+  const missing = [...new Set(files.flatMap(needsOf))].filter((s) => services[s] !== true).map((s) => services[s]);
   if (missing.length) {
     if (requireAll) missingRequired = true;
     console.log(`  ${requireAll ? 'FAILED ' : 'skipped'} ${suite} (${files.length} files): ${missing.join('; ')}`);

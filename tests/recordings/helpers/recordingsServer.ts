@@ -12,7 +12,7 @@ import type { LiveKind } from '../../../api/contract/rest.js';
 import { pino } from 'pino';
 import { newPublicId, type Database, type Recording } from '../../../api/db/index.js';
 import { createRecordings, type Recordings } from '../../../api/recordings/index.js';
-import { registerUser, type SignedInUser } from '../../support/http.js';
+import { registerUser, type SignedInUser } from '../../../drivers/http.js';
 import { startTestServer, type TestServer, type TestServerOptions } from '../../support/server.js';
 
 const run = promisify(execFile);
