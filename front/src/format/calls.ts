@@ -3,7 +3,7 @@ import type { ErrorCode } from '../../../api/contract/errors.js';
 import type { CallView } from '../../../api/contract/signalling.js';
 import { ApiError, errorMessage } from '../rest/ApiError.js';
 import { t } from '../i18n/index.js';
-import { formatDuration } from '../live/format.js';
+import { formatDuration } from './index.js';
 
 export type Direction = 'outgoing' | 'incoming';
 
