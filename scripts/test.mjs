@@ -99,7 +99,14 @@ function testFiles(dir) {
   return out;
 }
 
-const selectors = process.argv.slice(2).map((a) => path.resolve(a));
+// A bare suite name (`unit`) selects tests/<suite>; anything else is a path (a folder or a file).
+const selectors = process.argv
+  .slice(2)
+  .map((a) =>
+    /^[\w-]+$/.test(a) && statSync(path.join(testsDir, a), { throwIfNoEntry: false })?.isDirectory()
+      ? path.join(testsDir, a)
+      : path.resolve(a),
+  );
 const services = await probe();
 const requireAll = process.env.ONAIR_TEST_REQUIRE === 'all';
 const suites = readdirSync(testsDir)
@@ -123,6 +130,12 @@ for (const suite of suites) {
   console.log(`  run     ${suite} (${files.length} files)`);
   plan.push(...files);
   planSuites.add(suite);
+}
+if (plan.length === 0) {
+  // node --test with no file would run every test file it finds: never that.
+  console.log('No test file to run: none matches, or each match was skipped above.');
+  console.log('0 passed, 1 failed');
+  process.exit(1);
 }
 if (missingRequired) {
   console.log('ONAIR_TEST_REQUIRE=all and a required service is missing: failing.');
