@@ -60,7 +60,7 @@ export default tseslint.config(
   {
     // Tests, benchmarks and the smoke check read untyped JSON, raw JSON-RPC and kurento-client's untyped objects on purpose: the
     // `any` family is allowed there; promises are still checked.
-    files: ['tests/**/*.ts', 'bench/**/*.ts', 'smoke/**/*.ts'],
+    files: ['tests/**/*.ts', 'bench/**/*.ts', 'smoke/**/*.ts', 'drivers/**/*.ts'],
     rules: {
       '@typescript-eslint/no-explicit-any': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',
@@ -72,6 +72,47 @@ export default tseslint.config(
       '@typescript-eslint/prefer-promise-reject-errors': 'off',
       '@typescript-eslint/no-redundant-type-constituents': 'off',
       '@typescript-eslint/no-base-to-string': 'off',
+    },
+  },
+  {
+    // Layers point one way: the media layer (and its engine) never imports the API.
+    files: ['media/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '(^|/)api/', message: 'media/ must not depend on api/: give media its own type.' }] },
+      ],
+    },
+  },
+  {
+    // Benchmarks and the shared drivers stand on their own: nothing of the test suites.
+    files: ['bench/**/*.ts', 'drivers/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '(^|/)tests/', message: 'bench/ and drivers/ must not import tests/: move it to drivers/.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The front end shares only the wire contract with the server.
+    files: ['front/**/*.ts', 'front/**/*.vue'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^|/)(api|media)/(?!contract/)',
+              message: 'front/ may import only api/contract/ from the server.',
+            },
+          ],
+        },
+      ],
     },
   },
   {

@@ -13,6 +13,7 @@ import { Accounts } from './auth/Accounts.js';
 import { Sessions } from './auth/Sessions.js';
 import type { Config } from './config.js';
 import { ERROR_CODES, OnairError, type ErrorBody } from './contract/errors.js';
+import { avatarUrl } from './contract/rest.js';
 import { openDatabase, type Database } from './db/index.js';
 import { createMetrics, type Metrics } from './http/metrics.js';
 import { createLogger } from './logger.js';
@@ -171,7 +172,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         secret: finalConfig.turn?.secret,
         ttlSeconds: Math.ceil(finalConfig.tokenTtlMs / 1000),
       },
-      avatarUrl: (userId) => `/api/users/${userId}/avatar.svg`,
+      avatarUrl,
       recordCalls: finalConfig.recordCalls,
       resumeGraceMs: finalConfig.resumeGraceMs,
     });
@@ -186,8 +187,6 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       await recordings.close();
       await reconciling;
     });
-    media?.server.on('lost', () => lives.mediaLost());
-    const avatarUrl = (userId: number) => `/api/users/${userId}/avatar.svg`;
     const calls = new CallService({
       store,
       models: db,

@@ -10,10 +10,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../api/config.js';
 import { startServer } from '../api/server.js';
-import { launchBrowser, newContext } from '../tests/support/browser.js';
-import { openHarness, type Harness } from '../tests/support/harness.js';
-import { registerUser } from '../tests/support/http.js';
-import { waitFor } from '../tests/support/wait.js';
+import { launchBrowser, newContext } from '../drivers/browser.js';
+import { openHarness, type Harness } from '../drivers/harness.js';
+import { registerUser } from '../drivers/http.js';
+import { waitFor } from '../drivers/wait.js';
 
 const calls = Number(process.argv[2] ?? 10);
 const dir = await mkdtemp(path.join(os.tmpdir(), 'onair-bench-call-'));

@@ -9,10 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../api/config.js';
 import { startServer } from '../api/server.js';
-import { launchBrowser, newContext } from '../tests/support/browser.js';
-import { openHarness } from '../tests/support/harness.js';
-import { registerUser } from '../tests/support/http.js';
-import { waitFor } from '../tests/support/wait.js';
+import { launchBrowser, newContext } from '../drivers/browser.js';
+import { openHarness } from '../drivers/harness.js';
+import { registerUser } from '../drivers/http.js';
+import { waitFor } from '../drivers/wait.js';
 
 const joins = Number(process.argv[2] ?? 20);
 const dir = await mkdtemp(path.join(os.tmpdir(), 'onair-bench-join-'));

@@ -1,4 +1,4 @@
-import { OnairError } from '../api/contract/errors.js';
+import { MediaError } from './errors.js';
 import {
   invoke,
   listen,
@@ -87,11 +87,6 @@ export class Endpoint extends SafeEmitter<EndpointEvents> {
     return endpoint;
   }
 
-  /** Wrap an endpoint that already exists on the media server (created by another API process). */
-  static existing(kurento: KurentoObject, role: SdpRole): Endpoint {
-    return new Endpoint(role, kurento);
-  }
-
   /** The media server's id of this endpoint. */
   get id(): string {
     return this.#kurento.id;
@@ -114,7 +109,7 @@ export class Endpoint extends SafeEmitter<EndpointEvents> {
     try {
       answer = await invoke<string>(this.#kurento, 'processOffer', sdp);
     } catch (error) {
-      throw new OnairError('sdp.invalid', `the media server refused the offer: ${(error as Error).message}`);
+      throw new MediaError('sdp.invalid', `the media server refused the offer: ${(error as Error).message}`);
     }
     this.#assertOpen();
     this.#offerProcessed = true;
@@ -128,11 +123,11 @@ export class Endpoint extends SafeEmitter<EndpointEvents> {
 
   /** Add a browser ICE candidate (after the offer was processed). */
   async addCandidate(candidate: IceCandidateInit): Promise<void> {
-    if (!this.acceptsCandidates) throw new OnairError('ice.invalid', 'the endpoint does not take candidates yet');
+    if (!this.acceptsCandidates) throw new MediaError('ice.invalid', 'the endpoint does not take candidates yet');
     try {
       await invoke(this.#kurento, 'addIceCandidate', toKurentoCandidate(candidate));
     } catch (error) {
-      throw new OnairError('ice.invalid', `the media server refused the candidate: ${(error as Error).message}`);
+      throw new MediaError('ice.invalid', `the media server refused the candidate: ${(error as Error).message}`);
     }
   }
 
@@ -163,7 +158,7 @@ export class Endpoint extends SafeEmitter<EndpointEvents> {
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new OnairError('live.ended', 'the media session was closed');
+    if (this.#closed) throw new MediaError('closed', 'the media session was closed');
   }
 }
 

@@ -1,4 +1,4 @@
-import { OnairError } from '../api/contract/errors.js';
+import { MediaError } from './errors.js';
 import { Endpoint, type EndpointIce, type VideoBandwidth } from './Endpoint.js';
 import {
   invoke,
@@ -8,16 +8,18 @@ import {
   type KurentoPipeline,
   type MediaProfile,
 } from './kurento.js';
-import { Recording, type RecordingResult } from './Recording.js';
+import { Recording, type RecordingEnd } from './Recording.js';
+import type { MediaLog } from './MediaServer.js';
 import { SafeEmitter } from './SafeEmitter.js';
+import type { LiveEndReason } from './shared.js';
 import { sentMedia, validateOffer } from './sdp.js';
 
-export type LiveEndReason = 'stopped' | 'presenterLeft' | 'mediaServerLost' | 'failed' | 'shutdown' | 'endedElsewhere';
+export type { LiveEndReason };
 
 export interface LiveEnd {
   reason: LiveEndReason;
   /** The recorder's outcome; null when the live had no recorder here or it never started. */
-  recording: RecordingResult | null;
+  recording: RecordingEnd | null;
 }
 
 export interface LiveEvents {
@@ -63,6 +65,7 @@ export class Live extends SafeEmitter<LiveEvents> {
   readonly #guard: Guard;
   readonly #ice: EndpointIce;
   readonly #bandwidth: VideoBandwidth | undefined;
+  readonly #log: MediaLog | undefined;
   #presenter: Endpoint | undefined;
   /** The presenter's endpoint as a media source (also set on attached lives). */
   #source: KurentoObject | undefined;
@@ -74,7 +77,14 @@ export class Live extends SafeEmitter<LiveEvents> {
   constructor(
     id: string,
     pipeline: KurentoPipeline,
-    opts: { owner: boolean; guard: Guard; ice?: EndpointIce; bandwidth?: VideoBandwidth; source?: KurentoObject },
+    opts: {
+      owner: boolean;
+      guard: Guard;
+      ice?: EndpointIce;
+      bandwidth?: VideoBandwidth;
+      source?: KurentoObject;
+      log?: MediaLog;
+    },
   ) {
     super();
     this.id = id;
@@ -84,6 +94,7 @@ export class Live extends SafeEmitter<LiveEvents> {
     this.#ice = opts.ice ?? {};
     this.#bandwidth = opts.bandwidth;
     this.#source = opts.source;
+    this.#log = opts.log;
   }
 
   /** The pipeline as a media-server object (for tags and children). */
@@ -125,12 +136,12 @@ export class Live extends SafeEmitter<LiveEvents> {
    */
   async startPresenter(opts: PresenterOptions): Promise<string> {
     if (!this.owner) throw new Error('only the owning process starts the presenter');
-    if (this.#presenter) throw new OnairError('live.alreadyLive', 'this live already has its presenter');
+    if (this.#presenter) throw new MediaError('live.exists', 'this live already has its presenter');
     const offer = validateOffer(opts.offer, 'presenter');
     const presenter = await this.#guard(Endpoint.create(this.#pipeline, 'presenter', this.#ice, this.#bandwidth));
     if (this.#closed) {
       presenter.parentClosed();
-      throw new OnairError('live.ended', 'the live ended during set-up');
+      throw new MediaError('closed', 'the live ended during set-up');
     }
     this.#presenter = presenter;
     this.#source = presenter.kurento;
@@ -166,7 +177,7 @@ export class Live extends SafeEmitter<LiveEvents> {
     const presenter = await this.#guard(Endpoint.create(this.#pipeline, 'presenter', this.#ice, this.#bandwidth));
     if (this.#closed) {
       presenter.parentClosed();
-      throw new OnairError('live.ended', 'the live ended while the presenter resumed');
+      throw new MediaError('closed', 'the live ended while the presenter resumed');
     }
     let answer: string;
     try {
@@ -215,12 +226,12 @@ export class Live extends SafeEmitter<LiveEvents> {
   /** Add a viewer fed by the presenter; resolves with the SDP answer for the viewer's browser. */
   async addViewer(key: string, offer: unknown, onCandidate: (c: IceCandidateInit) => void): Promise<string> {
     this.#assertOpen();
-    if (!this.#source) throw new OnairError('live.notFound', 'the live has no presenter yet');
-    if (this.#viewers.has(key)) throw new OnairError('request.invalid', 'already watching this live');
+    if (!this.#source) throw new MediaError('live.noPresenter', 'the live has no presenter yet');
+    if (this.#viewers.has(key)) throw new MediaError('viewer.exists', 'already watching this live');
     const viewer = await this.#guard(Endpoint.create(this.#pipeline, 'viewer', this.#ice, this.#bandwidth));
     if (this.#closed) {
-      await viewer.close();
-      throw new OnairError('live.ended', 'the live ended while joining');
+      this.#released('a viewer endpoint', await viewer.close());
+      throw new MediaError('closed', 'the live ended while joining');
     }
     this.#viewers.set(key, viewer);
     viewer.once('closed', () => {
@@ -235,7 +246,7 @@ export class Live extends SafeEmitter<LiveEvents> {
       this.#assertOpen();
       return answer;
     } catch (error) {
-      await viewer.close();
+      this.#released('a viewer endpoint', await viewer.close());
       throw error;
     }
   }
@@ -297,7 +308,8 @@ export class Live extends SafeEmitter<LiveEvents> {
 
   /** Release one viewer's endpoint. Idempotent. */
   async removeViewer(key: string): Promise<void> {
-    await this.#viewers.get(key)?.close();
+    const viewer = this.#viewers.get(key);
+    if (viewer) this.#released('a viewer endpoint', await viewer.close());
   }
 
   /**
@@ -311,15 +323,16 @@ export class Live extends SafeEmitter<LiveEvents> {
 
   async #end(reason: LiveEndReason): Promise<LiveEnd> {
     this.#closed = true;
-    let recording: RecordingResult | null = null;
+    let recording: RecordingEnd | null = null;
     if (this.owner) {
       if (this.#recording) recording = await this.#recording.stop();
-      await release(this.#pipeline);
+      this.#released('the pipeline', await release(this.#pipeline));
       this.#presenter?.parentClosed();
       this.#recording?.parentClosed();
       for (const viewer of [...this.#viewers.values()]) viewer.parentClosed();
     } else {
-      await Promise.all([...this.#viewers.values()].map((v) => v.close()));
+      const viewers = [...this.#viewers.values()];
+      for (const error of await Promise.all(viewers.map((v) => v.close()))) this.#released('a viewer endpoint', error);
     }
     const end: LiveEnd = { reason, recording };
     this.safeEmit('ended', end);
@@ -342,10 +355,15 @@ export class Live extends SafeEmitter<LiveEvents> {
 
   /** After a loss that turned out to keep the session (a long network blip): release what is left. */
   async releaseRemains(): Promise<void> {
-    if (this.owner) await release(this.#pipeline);
+    if (this.owner) this.#released('the pipeline', await release(this.#pipeline));
+  }
+
+  /** A failed release is logged, never thrown: the object may already be gone on the media server. */
+  #released(what: string, error: Error | undefined): void {
+    if (error) this.#log?.warn({ liveId: this.id, err: error.message }, `could not release ${what} of a live`);
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new OnairError('live.ended', 'the live has ended');
+    if (this.#closed) throw new MediaError('closed', 'the live has ended');
   }
 }

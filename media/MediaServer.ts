@@ -1,4 +1,4 @@
-import { OnairError } from '../api/contract/errors.js';
+import { MediaError } from './errors.js';
 import type { EndpointIce, VideoBandwidth } from './Endpoint.js';
 import {
   connectKurento,
@@ -178,7 +178,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
   /** Start a live on a new pipeline; resolves with the live and the presenter's SDP answer. */
   async startLive(id: string, presenter: PresenterOptions): Promise<{ live: Live; answer: string }> {
     this.#assertAvailable();
-    if (this.#lives.has(id)) throw new OnairError('live.alreadyLive', `live "${id}" already exists`);
+    if (this.#lives.has(id)) throw new MediaError('live.exists', `live "${id}" already exists`);
     const pipeline = await this.guard(this.#client.create('MediaPipeline'));
     const live = this.#adopt(new Live(id, pipeline, this.#liveOptions(true)));
     try {
@@ -205,8 +205,8 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
       pipeline = (await this.guard(this.#client.getMediaobjectById(pipelineId))) as KurentoPipeline;
       source = await this.guard(this.#client.getMediaobjectById(presenterEndpointId));
     } catch (error) {
-      if (error instanceof OnairError) throw error;
-      throw new OnairError('live.notFound', `live "${id}" is not on the media server any more`);
+      if (error instanceof MediaError) throw error;
+      throw new MediaError('live.gone', `live "${id}" is not on the media server any more`);
     }
     const raced = this.#lives.get(id);
     if (raced) return raced;
@@ -226,6 +226,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
       owner,
       guard: this.guard,
       ice: this.#ice,
+      log: this.#log,
       ...(this.#bandwidth ? { bandwidth: this.#bandwidth } : {}),
     };
   }
@@ -404,7 +405,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
   #armLoss(): void {
     this.#lost = new Promise<never>((_, reject) => {
       this.#declareLost = (reason) =>
-        reject(new OnairError('media.unavailable', `the media server is unavailable (${reason})`));
+        reject(new MediaError('server.unavailable', `the media server is unavailable (${reason})`));
     });
     this.#lost.catch(() => undefined);
   }
@@ -467,7 +468,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
   }
 
   #assertAvailable(): void {
-    if (!this.available) throw new OnairError('media.unavailable', 'the media server is unavailable');
+    if (!this.available) throw new MediaError('server.unavailable', 'the media server is unavailable');
   }
 }
 

@@ -1,7 +1,8 @@
-import { invoke, listen, release, type KurentoObject, type KurentoPipeline, type MediaProfile } from './kurento.js';
+import { invoke, listen, type KurentoObject, type KurentoPipeline, type MediaProfile } from './kurento.js';
 import { SafeEmitter } from './SafeEmitter.js';
 
-export interface RecordingResult {
+/** How a recording ended. */
+export interface RecordingEnd {
   /** Whether the media server confirmed the file was finalised (`Stopped`, and no `Error` on the recorder). */
   stopped: boolean;
 }
@@ -27,7 +28,7 @@ export class Recording extends SafeEmitter<RecordingEvents> {
   readonly profile: MediaProfile;
   readonly #kurento: KurentoObject;
   #started = false;
-  #stopping: Promise<RecordingResult> | undefined;
+  #stopping: Promise<RecordingEnd> | undefined;
   #closed = false;
   #failure: string | undefined;
   #stoppedEvent = false;
@@ -68,12 +69,12 @@ export class Recording extends SafeEmitter<RecordingEvents> {
   }
 
   /** Stop and wait until the file is finalised (the `Stopped` event), for at most `timeoutMs`. Idempotent. */
-  stop(timeoutMs = RECORDING_STOP_TIMEOUT_MS): Promise<RecordingResult> {
+  stop(timeoutMs = RECORDING_STOP_TIMEOUT_MS): Promise<RecordingEnd> {
     this.#stopping ??= this.#stop(timeoutMs);
     return this.#stopping;
   }
 
-  async #stop(timeoutMs: number): Promise<RecordingResult> {
+  async #stop(timeoutMs: number): Promise<RecordingEnd> {
     if (!this.#started || this.#closed) return { stopped: false };
     let timer: NodeJS.Timeout | undefined;
     const stopped = new Promise<boolean>((resolve) => {
@@ -91,13 +92,6 @@ export class Recording extends SafeEmitter<RecordingEvents> {
       clearTimeout(timer);
       this.#onStopped = undefined;
     }
-  }
-
-  /** Release the recorder (after stop). Idempotent. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await release(this.#kurento);
   }
 
   /** The pipeline or server is gone: local state only. */

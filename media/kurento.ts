@@ -8,16 +8,12 @@
  * - Event payloads arrive as raw JSON; ICE candidates are converted with the client's complex type.
  */
 import kurentoClient from 'kurento-client';
+import type { IceCandidateInit } from './shared.js';
 
 export type MediaType = 'AUDIO' | 'VIDEO' | 'DATA';
 export type MediaProfile = 'WEBM' | 'WEBM_AUDIO_ONLY' | 'WEBM_VIDEO_ONLY' | 'MP4' | 'MP4_AUDIO_ONLY' | 'MP4_VIDEO_ONLY';
 
-/** An ICE candidate as both the browser and Kurento spell it. */
-export interface IceCandidateInit {
-  candidate: string;
-  sdpMid?: string | null;
-  sdpMLineIndex?: number | null;
-}
+export type { IceCandidateInit } from './shared.js';
 
 /** Kurento events onair listens to, with their payloads. */
 export interface KurentoEvents {

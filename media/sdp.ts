@@ -1,4 +1,4 @@
-import { OnairError } from '../api/contract/errors.js';
+import { MediaError } from './errors.js';
 
 /** Largest SDP accepted from a browser (Chromium's offers are a few kB). */
 export const MAX_SDP_BYTES = 32 * 1024;
@@ -10,23 +10,23 @@ export type SdpRole = 'presenter' | 'viewer';
  * a presenter must send audio or video, a viewer must send nothing. Throws `sdp.invalid` with the reason.
  */
 export function validateOffer(sdp: unknown, role: SdpRole): string {
-  if (typeof sdp !== 'string') throw new OnairError('sdp.invalid', 'the SDP offer must be a string');
+  if (typeof sdp !== 'string') throw new MediaError('sdp.invalid', 'the SDP offer must be a string');
   if (Buffer.byteLength(sdp) > MAX_SDP_BYTES)
-    throw new OnairError('sdp.invalid', `the SDP offer is larger than ${MAX_SDP_BYTES} bytes`);
+    throw new MediaError('sdp.invalid', `the SDP offer is larger than ${MAX_SDP_BYTES} bytes`);
   const lines = sdp.split(/\r?\n/).filter((l) => l.length > 0);
-  if (lines[0] !== 'v=0') throw new OnairError('sdp.invalid', 'the SDP offer does not start with v=0');
-  if (!lines.every((l) => /^[a-z]=/.test(l))) throw new OnairError('sdp.invalid', 'the SDP offer has a malformed line');
+  if (lines[0] !== 'v=0') throw new MediaError('sdp.invalid', 'the SDP offer does not start with v=0');
+  if (!lines.every((l) => /^[a-z]=/.test(l))) throw new MediaError('sdp.invalid', 'the SDP offer has a malformed line');
   const sections = mediaSections(lines);
-  if (sections.length === 0) throw new OnairError('sdp.invalid', 'the SDP offer has no media section');
+  if (sections.length === 0) throw new MediaError('sdp.invalid', 'the SDP offer has no media section');
   for (const s of sections) {
     if (!/^m=(audio|video|application) \d+ [A-Z/]+ .+$/.test(s.mLine))
-      throw new OnairError('sdp.invalid', `malformed media line: ${s.mLine.slice(0, 80)}`);
+      throw new MediaError('sdp.invalid', `malformed media line: ${s.mLine.slice(0, 80)}`);
   }
   const sends = (s: MediaSection) => s.direction === 'sendrecv' || s.direction === 'sendonly';
   const av = sections.filter((s) => s.kind === 'audio' || s.kind === 'video');
-  if (role === 'viewer' && av.some(sends)) throw new OnairError('sdp.invalid', 'a viewer offer must be receive-only');
+  if (role === 'viewer' && av.some(sends)) throw new MediaError('sdp.invalid', 'a viewer offer must be receive-only');
   if (role === 'presenter' && !av.some(sends)) {
-    throw new OnairError('sdp.invalid', 'a presenter offer must send audio or video');
+    throw new MediaError('sdp.invalid', 'a presenter offer must send audio or video');
   }
   return sdp;
 }

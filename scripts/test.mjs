@@ -10,23 +10,16 @@ import path from 'node:path';
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const testsDir = path.join(root, 'tests');
 
-/** Which services each suite needs; a suite not listed needs none. */
-const SUITE_NEEDS = {
-  unit: [],
-  lint: [],
-  install: ['registry'],
-  db: ['mariadb'],
-  store: ['redis'],
-  api: ['mariadb', 'redis'],
-  browser: ['chromium', 'mariadb'],
-  engine: ['chromium', 'ffmpeg'],
-  media: ['chromium', 'ffmpeg'],
-  live: ['chromium', 'ffmpeg', 'mariadb', 'redis'],
-  recordings: ['chromium', 'ffmpeg', 'mariadb'],
-  calls: ['chromium', 'mariadb', 'redis'],
-  smoke: ['ffmpeg', 'coturn'],
-  chat: ['chromium', 'ffmpeg', 'mariadb', 'redis'],
-};
+/**
+ * The services a test file needs, read from its `skipUnless(...)` calls (tests/support/services.ts): each file
+ * declares its own needs, once, and a suite needs what its files need.
+ */
+function needsOf(file) {
+  const needs = new Set();
+  for (const call of readFileSync(file, 'utf8').matchAll(/skipUnless\(([^)]*)\)/g))
+    for (const name of call[1].matchAll(/'([a-z]+)'/g)) needs.add(name[1]);
+  return [...needs];
+}
 
 /** Suites that drive the built front end (front/dist), which is built once before them. */
 const FRONT_SUITES = ['browser', 'live', 'recordings', 'calls', 'chat'];
@@ -106,7 +99,14 @@ function testFiles(dir) {
   return out;
 }
 
-const selectors = process.argv.slice(2).map((a) => path.resolve(a));
+// A bare suite name (`unit`) selects tests/<suite>; anything else is a path (a folder or a file).
+const selectors = process.argv
+  .slice(2)
+  .map((a) =>
+    /^[\w-]+$/.test(a) && statSync(path.join(testsDir, a), { throwIfNoEntry: false })?.isDirectory()
+      ? path.join(testsDir, a)
+      : path.resolve(a),
+  );
 const services = await probe();
 const requireAll = process.env.ONAIR_TEST_REQUIRE === 'all';
 const suites = readdirSync(testsDir)
@@ -118,11 +118,10 @@ const planSuites = new Set();
 let missingRequired = false;
 console.log('onair test suites');
 for (const suite of suites) {
-  const needs = SUITE_NEEDS[suite] ?? [];
-  const missing = needs.filter((s) => services[s] !== true).map((s) => services[s]);
   let files = testFiles(path.join(testsDir, suite));
   if (selectors.length) files = files.filter((f) => selectors.some((s) => f === s || f.startsWith(s + path.sep)));
   if (files.length === 0) continue;
+  const missing = [...new Set(files.flatMap(needsOf))].filter((s) => services[s] !== true).map((s) => services[s]);
   if (missing.length) {
     if (requireAll) missingRequired = true;
     console.log(`  ${requireAll ? 'FAILED ' : 'skipped'} ${suite} (${files.length} files): ${missing.join('; ')}`);
@@ -131,6 +130,12 @@ for (const suite of suites) {
   console.log(`  run     ${suite} (${files.length} files)`);
   plan.push(...files);
   planSuites.add(suite);
+}
+if (plan.length === 0) {
+  // node --test with no file would run every test file it finds: never that.
+  console.log('No test file to run: none matches, or each match was skipped above.');
+  console.log('0 passed, 1 failed');
+  process.exit(1);
 }
 if (missingRequired) {
   console.log('ONAIR_TEST_REQUIRE=all and a required service is missing: failing.');

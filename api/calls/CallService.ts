@@ -13,8 +13,9 @@ import type { CallEndReason, CallView, IceServer } from '../contract/signalling.
 import { newPublicId } from '../db/ids.js';
 import type { Models } from '../db/index.js';
 import { nicknameKey } from '../auth/rules.js';
-import type { Caller, LiveService, Notifier } from '../live/LiveService.js';
+import type { SocketUser, LiveService, Notifier } from '../live/LiveService.js';
 import type { Logger } from '../logger.js';
+import { contractError } from '../mediaErrors.js';
 import type { Store, Unsubscribe } from '../store/Store.js';
 import {
   accept,
@@ -69,11 +70,11 @@ type CallMessage = { type: 'ended'; call: CallRecord };
 
 export class CallService {
   readonly presence: Presence;
-  readonly log: CallLog;
+  readonly callLog: CallLog;
   readonly #opts: CallServiceOptions;
   readonly #store: Store;
   /** Connections on this process, by socket id. */
-  readonly #sockets = new Map<string, Caller>();
+  readonly #sockets = new Map<string, SocketUser>();
   /** Ring timers of the calls this process sent, by call id. */
   readonly #ringing = new Map<string, NodeJS.Timeout>();
   /** Connections of this process that dropped while carrying an accepted call, waiting for `call:resume`. */
@@ -86,7 +87,7 @@ export class CallService {
   constructor(opts: CallServiceOptions) {
     this.#opts = opts;
     this.#store = opts.store;
-    this.log = new CallLog(opts.models, opts.avatarUrl);
+    this.callLog = new CallLog(opts.models, opts.avatarUrl);
     this.presence = new Presence({
       store: opts.store,
       notifier: opts.notifier,
@@ -144,7 +145,7 @@ export class CallService {
 
   // ---- connections
 
-  socketJoined(caller: Caller): Promise<void> {
+  socketJoined(caller: SocketUser): Promise<void> {
     if (this.#closed) return Promise.resolve();
     this.#sockets.set(caller.socketId, caller);
     this.#opts.notifier.join(caller.socketId, userRoom(caller.userId));
@@ -194,7 +195,7 @@ export class CallService {
   // ---- the call flow
 
   /** Ring an online user by nickname. */
-  async invite(caller: Caller, req: { nickname: string }): Promise<{ call: CallView }> {
+  async invite(caller: SocketUser, req: { nickname: string }): Promise<{ call: CallView }> {
     this.#open();
     await this.#limitInvites(caller.userId);
     if (nicknameKey(req.nickname) === nicknameKey(caller.nickname))
@@ -231,7 +232,7 @@ export class CallService {
     if (calleeBusy) {
       await this.#releaseSlot(caller.userId, call.id);
       const busy = end(call, 'busy', now);
-      await this.log
+      await this.callLog
         .opened(busy)
         .catch((error: unknown) => this.#opts.log.error({ err: error, callId: call.id }, 'could not log a call'));
       this.#tell(busy);
@@ -240,7 +241,7 @@ export class CallService {
 
     try {
       await this.#store.set(callKey(call.id), JSON.stringify(call), { ttlMs: ringTtl });
-      await this.log.opened(call);
+      await this.callLog.opened(call);
     } catch (error) {
       await this.#store.del(callKey(call.id)).catch(() => 0);
       await Promise.allSettled([this.#releaseSlot(caller.userId, call.id), this.#releaseSlot(callee.id, call.id)]);
@@ -267,7 +268,7 @@ export class CallService {
   }
 
   /** The callee answers from this connection. */
-  async accept(caller: Caller, req: { callId: string }): Promise<{ call: CallView }> {
+  async accept(caller: SocketUser, req: { callId: string }): Promise<{ call: CallView }> {
     this.#open();
     const current = await this.#get(req.callId);
     if (
@@ -286,7 +287,7 @@ export class CallService {
         this.#store.compareAndSet(slotKey(userId), after.id, after.id, { ttlMs: ACCEPTED_TTL_MS }),
       ),
     );
-    await this.log
+    await this.callLog
       .changed(after)
       .catch((error: unknown) => this.#opts.log.error({ err: error, callId: after.id }, 'could not log a call'));
     this.#tell(after);
@@ -299,7 +300,7 @@ export class CallService {
   }
 
   /** The callee declines. */
-  reject(caller: Caller, req: { callId: string }): Promise<{ call: CallView }> {
+  reject(caller: SocketUser, req: { callId: string }): Promise<{ call: CallView }> {
     return this.#endBy(caller, req.callId, (call, side) => {
       if (side !== 'callee') throw new OnairError('call.notYours', 'only the person called can reject this call');
       if (call.state === 'accepted')
@@ -309,7 +310,7 @@ export class CallService {
   }
 
   /** The caller gives up before an answer. */
-  cancel(caller: Caller, req: { callId: string }): Promise<{ call: CallView }> {
+  cancel(caller: SocketUser, req: { callId: string }): Promise<{ call: CallView }> {
     return this.#endBy(caller, req.callId, (call, side) => {
       if (side !== 'caller') throw new OnairError('call.notYours', 'only the caller can cancel this call');
       if (call.state === 'accepted')
@@ -319,7 +320,7 @@ export class CallService {
   }
 
   /** Either side ends the call; while it rings, that is a cancel (caller) or a reject (callee). */
-  hangUp(caller: Caller, req: { callId: string }): Promise<{ call: CallView }> {
+  hangUp(caller: SocketUser, req: { callId: string }): Promise<{ call: CallView }> {
     return this.#endBy(caller, req.callId, (call, side) => {
       if (call.state === 'ringing') return side === 'caller' ? 'cancelled' : 'rejected';
       return 'hangUp';
@@ -330,7 +331,7 @@ export class CallService {
 
   /** Reserve this side's live for the call. */
   async present(
-    caller: Caller,
+    caller: SocketUser,
     req: { callId: string; timeZone?: string | undefined },
   ): Promise<{ liveId: string; iceServers: IceServer[] }> {
     this.#open();
@@ -358,7 +359,7 @@ export class CallService {
 
   /** This side's offer; once on air, the other side is told. */
   async offer(
-    caller: Caller,
+    caller: SocketUser,
     req: { callId: string; liveId: string; sdpOffer: string },
   ): Promise<{ sdpAnswer: string }> {
     this.#open();
@@ -396,7 +397,7 @@ export class CallService {
   }
 
   /** Watch the other side's live (once on air). */
-  async watch(caller: Caller, req: { callId: string }): Promise<{ liveId: string; iceServers: IceServer[] }> {
+  async watch(caller: SocketUser, req: { callId: string }): Promise<{ liveId: string; iceServers: IceServer[] }> {
     this.#open();
     const call = await this.#get(req.callId);
     const side = this.#carrier(call, caller);
@@ -412,7 +413,7 @@ export class CallService {
    * waits for that (`liveId`), else this side goes live again (`call:present`); it watches the other side again.
    */
   async resume(
-    caller: Caller,
+    caller: SocketUser,
     req: { callId: string },
   ): Promise<{ call: CallView; liveId: string | null; iceServers: IceServer[] }> {
     this.#open();
@@ -454,7 +455,7 @@ export class CallService {
 
   /** The user's calls, made or received, newest first. */
   history(userId: number, limit: number): Promise<CallView[]> {
-    return this.log.list(userId, limit);
+    return this.callLog.list(userId, limit);
   }
 
   // ---- internals
@@ -470,7 +471,7 @@ export class CallService {
   }
 
   /** The side this connection carries in an accepted call. */
-  #carrier(call: CallRecord, caller: Caller): SideName {
+  #carrier(call: CallRecord, caller: SocketUser): SideName {
     const side = sideOf(call, caller.userId);
     if (!side) throw new OnairError('call.notYours', 'this is not your call');
     assertAccepted(call);
@@ -480,7 +481,7 @@ export class CallService {
   }
 
   async #endBy(
-    caller: Caller,
+    caller: SocketUser,
     callId: string,
     reason: (call: CallRecord, side: SideName) => CallEndReason,
   ): Promise<{ call: CallView }> {
@@ -509,7 +510,7 @@ export class CallService {
     const call = changed.after;
     this.#clearRing(call.id);
     await Promise.all([call.caller.userId, call.callee.userId].map((userId) => this.#releaseSlot(userId, call.id)));
-    await this.log
+    await this.callLog
       .changed(call)
       .catch((error: unknown) => this.#opts.log.error({ err: error, callId }, 'could not log a call'));
     this.#tell(call);
@@ -560,7 +561,7 @@ export class CallService {
 
   /** The error for a call the store does not hold: over (the log knows it) or unknown. */
   async #missing(callId: string): Promise<OnairError> {
-    const outcome = await this.log.outcomeOf(callId);
+    const outcome = await this.callLog.outcomeOf(callId);
     if (!outcome) return new OnairError('call.notFound', `no call with id "${callId}"`);
     return endedError({ outcome: outcome === 'ringing' || outcome === 'answered' ? 'failed' : outcome });
   }
@@ -672,8 +673,8 @@ export class CallService {
   /** Calls the log shows as going on but the store forgot (every process stopped meanwhile) failed. */
   async #reconcile(): Promise<void> {
     const now = new Date();
-    for (const callId of await this.log.openCalls(500)) {
-      if (!(await this.#store.get(callKey(callId)))) await this.log.markFailed(callId, now);
+    for (const callId of await this.callLog.openCalls(500)) {
+      if (!(await this.#store.get(callKey(callId)))) await this.callLog.markFailed(callId, now);
     }
   }
 
@@ -688,7 +689,7 @@ export class CallService {
   }
 
   #quiet(error: unknown): void {
-    if (error instanceof OnairError && error.status < 500) return;
+    if ((contractError(error)?.status ?? 500) < 500) return;
     throw error;
   }
 }

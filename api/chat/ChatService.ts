@@ -21,7 +21,7 @@ import {
 import { OnairError } from '../contract/errors.js';
 import type { RecordingView } from '../contract/rest.js';
 import type { Database } from '../db/index.js';
-import type { Caller, Notifier } from '../live/LiveService.js';
+import type { SocketUser, Notifier } from '../live/LiveService.js';
 import { rooms } from '../live/LiveService.js';
 import type { LiveEntry, LiveRegistry } from '../live/LiveRegistry.js';
 import type { Logger } from '../logger.js';
@@ -82,7 +82,7 @@ export class ChatService {
 
   // ---- chat
 
-  async join(caller: Caller, req: { liveId: string }): Promise<ChatState> {
+  async join(caller: SocketUser, req: { liveId: string }): Promise<ChatState> {
     const entry = await this.#member(caller, req.liveId);
     const moderator = entry.userId === caller.userId;
     const [rows, settings, muted] = await Promise.all([
@@ -105,7 +105,7 @@ export class ChatService {
     };
   }
 
-  async send(caller: Caller, req: { liveId: string; text: string }): Promise<{ message: ChatMessage }> {
+  async send(caller: SocketUser, req: { liveId: string; text: string }): Promise<{ message: ChatMessage }> {
     const { liveId } = req;
     const entry = await this.#member(caller, liveId);
     const text = chatText(req.text);
@@ -146,7 +146,7 @@ export class ChatService {
   }
 
   /** The presenter deletes a message: gone from the history, and everybody is told to remove it. */
-  async remove(caller: Caller, req: { liveId: string; messageId: number }): Promise<object> {
+  async remove(caller: SocketUser, req: { liveId: string; messageId: number }): Promise<object> {
     await this.#moderator(caller, req.liveId);
     const deleted = await this.#models.ChatMessage.destroy({ where: { id: req.messageId, liveId: req.liveId } });
     if (deleted === 0)
@@ -159,7 +159,7 @@ export class ChatService {
   }
 
   /** The presenter mutes (or unmutes) an account in this live's chat. */
-  async mute(caller: Caller, req: { liveId: string; userId: number; muted: boolean }): Promise<object> {
+  async mute(caller: SocketUser, req: { liveId: string; userId: number; muted: boolean }): Promise<object> {
     await this.#moderator(caller, req.liveId);
     if (req.userId === caller.userId) throw new OnairError('request.invalid', 'chat:mute: you cannot mute yourself');
     const key = mutedKey(req.liveId);
@@ -177,7 +177,7 @@ export class ChatService {
     return {};
   }
 
-  async slowMode(caller: Caller, req: { liveId: string; seconds: number }): Promise<object> {
+  async slowMode(caller: SocketUser, req: { liveId: string; seconds: number }): Promise<object> {
     await this.#moderator(caller, req.liveId);
     const key = settingsKey(req.liveId);
     await this.#opts.store.hset(key, { slowModeSeconds: String(req.seconds) });
@@ -191,7 +191,7 @@ export class ChatService {
 
   // ---- reactions
 
-  async react(caller: Caller, req: { liveId: string; reaction: ReactionKind }): Promise<object> {
+  async react(caller: SocketUser, req: { liveId: string; reaction: ReactionKind }): Promise<object> {
     const entry = await this.#member(caller, req.liveId);
     try {
       await this.#reactionLimiter.consume(`${caller.userId}`);
@@ -205,7 +205,7 @@ export class ChatService {
   // ---- presenter controls (lives and calls alike)
 
   /** The presenter's camera, microphone and screen, for everybody watching (and late joiners). */
-  async setMedia(caller: Caller, req: { liveId: string } & PresenterMedia): Promise<object> {
+  async setMedia(caller: SocketUser, req: { liveId: string } & PresenterMedia): Promise<object> {
     const entry = await this.#onAir(req.liveId, true);
     if (entry.userId !== caller.userId)
       throw new OnairError('live.notPresenter', `you are not the presenter of live "${req.liveId}"`);
@@ -221,7 +221,7 @@ export class ChatService {
     return {};
   }
 
-  async mediaState(caller: Caller, req: { liveId: string }): Promise<{ media: PresenterMedia }> {
+  async mediaState(caller: SocketUser, req: { liveId: string }): Promise<{ media: PresenterMedia }> {
     await this.#onAir(req.liveId, true);
     if (!this.#opts.inRoom(caller.socketId, rooms.audience(req.liveId)))
       throw new OnairError('live.notWatching', `watch live "${req.liveId}" first`);
@@ -290,14 +290,14 @@ export class ChatService {
   // ---- internals
 
   /** The live on air, for a socket in its audience (its presenter or a viewer). */
-  async #member(caller: Caller, liveId: string): Promise<LiveEntry> {
+  async #member(caller: SocketUser, liveId: string): Promise<LiveEntry> {
     const entry = await this.#onAir(liveId);
     if (!this.#opts.inRoom(caller.socketId, rooms.audience(liveId)))
       throw new OnairError('live.notWatching', `watch live "${liveId}" before using its chat`);
     return entry;
   }
 
-  async #moderator(caller: Caller, liveId: string): Promise<LiveEntry> {
+  async #moderator(caller: SocketUser, liveId: string): Promise<LiveEntry> {
     const entry = await this.#onAir(liveId);
     if (entry.userId !== caller.userId)
       throw new OnairError('live.notPresenter', 'only the presenter of this live moderates its chat');

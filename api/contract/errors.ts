@@ -18,7 +18,6 @@ export const ERROR_CODES = {
   'auth.invalidCredentials': 401,
   'auth.nicknameTaken': 409,
   'auth.weakPassword': 400,
-  'auth.forbidden': 403,
   // lives and signalling
   'live.notFound': 404,
   'live.ended': 410,

@@ -22,10 +22,9 @@ export interface PublicUser {
 }
 export type User = PublicUser;
 
-/** Body of `POST /api/auth/register` and `POST /api/auth/login`. */
-export interface Credentials {
-  nickname: string;
-  password: string;
+/** Where a user's avatar is served (`GET /api/users/:id/avatar.svg`). */
+export function avatarUrl(userId: number): string {
+  return `/api/users/${userId}/avatar.svg`;
 }
 
 /** Answer of register and login; the token goes in `Authorization: Bearer <token>`. */

@@ -6,6 +6,7 @@
 import type { Ack, ErrorBody } from './errors.js';
 import type { ChatMessage, ChatState, PresenterMedia, ReactionBurst, ReactionKind } from './chat.js';
 import type { CallOutcome } from './rest.js';
+import type { IceCandidateInit, LiveEndReason as MediaLiveEndReason } from '../../media/shared.js';
 
 export const SIGNALLING_PATH = '/socket.io/webrtc';
 
@@ -16,11 +17,7 @@ export interface IceServer {
   credential?: string;
 }
 
-export interface IceCandidateInit {
-  candidate: string;
-  sdpMid?: string | null;
-  sdpMLineIndex?: number | null;
-}
+export type { IceCandidateInit };
 
 export interface UserSummary {
   id: number;
@@ -40,7 +37,8 @@ export interface LiveSummary {
 
 export type Role = 'presenter' | 'viewer';
 
-export type LiveEndReason = 'stopped' | 'presenterLeft' | 'mediaServerLost' | 'failed' | 'shutdown';
+/** Why a live ended, as browsers are told: `stopped`, `presenterLeft`, `mediaServerLost`, `failed`, `shutdown`. */
+export type LiveEndReason = Exclude<MediaLiveEndReason, 'endedElsewhere'>;
 
 export interface ViewerEvent {
   liveId: string;

@@ -7,7 +7,7 @@ import {
   type InferCreationAttributes,
   type Sequelize,
 } from 'sequelize';
-import type { PublicUser } from '../contract/rest.js';
+import { avatarUrl, type PublicUser } from '../contract/rest.js';
 
 export class User extends Model<InferAttributes<User>, InferCreationAttributes<User>> {
   declare id: CreationOptional<number>;
@@ -27,7 +27,7 @@ export class User extends Model<InferAttributes<User>, InferCreationAttributes<U
     return {
       id: this.id,
       nickname: this.nickname,
-      avatarUrl: `/api/users/${this.id}/avatar.svg`,
+      avatarUrl: avatarUrl(this.id),
       createdAt: this.createdAt.toISOString(),
     };
   }

@@ -7,6 +7,7 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { OnairError } from '../contract/errors.js';
 import type { ErrorResponse } from '../contract/rest.js';
+import { contractError } from '../mediaErrors.js';
 
 interface HttpError extends Error {
   type?: string;
@@ -17,7 +18,8 @@ interface HttpError extends Error {
 
 /** Maps any thrown value to an OnairError. */
 export function toOnairError(err: unknown): OnairError {
-  if (err instanceof OnairError) return err;
+  const known = contractError(err);
+  if (known) return known;
   const e = err as HttpError;
   switch (e?.type) {
     case 'entity.too.large':

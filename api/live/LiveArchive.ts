@@ -1,3 +1,4 @@
+import type { LiveKind } from '../contract/rest.js';
 import type { LiveEndReason } from '../../media/Live.js';
 
 /** What the live layer stores in the database: every live, and the recording each broadcast leaves. */
@@ -7,7 +8,7 @@ export interface LiveArchive {
     id: string;
     userId: number;
     title: string;
-    kind: 'broadcast' | 'call';
+    kind: LiveKind;
     startedAt: Date;
     recording: { fileName: string; location: string } | null;
   }): Promise<void>;

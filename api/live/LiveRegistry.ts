@@ -1,10 +1,11 @@
+import type { LiveKind } from '../contract/rest.js';
 import type { LiveSummary, UserSummary } from '../contract/signalling.js';
 import type { Store } from '../store/Store.js';
 
 /** A live as the store knows it, shared by every API process. */
 export interface LiveEntry {
   id: string;
-  kind: 'broadcast' | 'call';
+  kind: LiveKind;
   status: 'starting' | 'live';
   title: string;
   userId: number;

@@ -3,6 +3,7 @@ import { unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { OnairError } from '../contract/errors.js';
+import type { LiveKind } from '../contract/rest.js';
 import type {
   IceCandidateInit,
   IceServer,
@@ -24,7 +25,7 @@ import { LiveRegistry, type LiveEntry } from './LiveRegistry.js';
 import { locationFromTimeZone } from './location.js';
 
 /** Who is asking: the signed-in user behind a socket. */
-export interface Caller {
+export interface SocketUser {
   userId: number;
   nickname: string;
   /** The socket's server-side id: candidate queues and viewer endpoints are keyed by it. */
@@ -77,10 +78,10 @@ export const rooms = {
 interface Presenting {
   liveId: string;
   /** The connection presenting now (another one after `presenter:resume`). */
-  presenter: Caller;
+  presenter: SocketUser;
   /** A `presenter:resume` is under way: the presenter's candidates wait for its new endpoint. */
   resuming: boolean;
-  kind: 'broadcast' | 'call';
+  kind: LiveKind;
   callId: string | undefined;
   title: string;
   location: string;
@@ -95,7 +96,7 @@ interface Presenting {
 }
 
 interface SocketState {
-  caller: Caller;
+  caller: SocketUser;
   presenting: Presenting | undefined;
   /** Lives this socket watches, with the stage of each. */
   watching: Map<string, 'joined' | 'negotiating' | 'watching'>;
@@ -111,7 +112,7 @@ const LIVES_CHANNEL = 'lives';
 /** A live of this process is over (after its bookkeeping): the calls layer ends a call whose live failed. */
 export interface LiveEndedEvent {
   liveId: string;
-  kind: 'broadcast' | 'call';
+  kind: LiveKind;
   callId: string | undefined;
   reason: LiveEndReason;
 }
@@ -171,7 +172,7 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
 
   // ---- sockets
 
-  socketJoined(caller: Caller): void {
+  socketJoined(caller: SocketUser): void {
     this.#sockets.set(caller.socketId, { caller, presenting: undefined, watching: new Map() });
     this.#opts.notifier.join(caller.socketId, rooms.everyone);
   }
@@ -225,8 +226,8 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
 
   /** Reserve a live for the caller (one at a time); the offer follows. */
   async startPresenting(
-    caller: Caller,
-    req: { title: string; timeZone?: string | undefined; kind?: 'broadcast' | 'call'; callId?: string },
+    caller: SocketUser,
+    req: { title: string; timeZone?: string | undefined; kind?: LiveKind; callId?: string },
   ): Promise<{ liveId: string; iceServers: IceServer[] }> {
     const state = this.#state(caller);
     if (state.presenting) throw new OnairError('live.alreadyLive', 'this connection is already presenting a live');
@@ -274,7 +275,7 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
   }
 
   /** The presenter's offer: pipeline, loopback, recorder; resolves with the SDP answer. */
-  async presenterOffer(caller: Caller, req: { liveId: string; sdpOffer: string }): Promise<{ sdpAnswer: string }> {
+  async presenterOffer(caller: SocketUser, req: { liveId: string; sdpOffer: string }): Promise<{ sdpAnswer: string }> {
     const state = this.#state(caller);
     const presenting = state.presenting;
     if (!presenting || presenting.liveId !== req.liveId)
@@ -351,7 +352,7 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
    * pipeline feeds the same recorder and viewers (one live, one recording). Resolves with the SDP answer.
    */
   async resumePresenting(
-    caller: Caller,
+    caller: SocketUser,
     req: { liveId: string; sdpOffer: string },
   ): Promise<{ sdpAnswer: string; viewerCount: number }> {
     const state = this.#state(caller);
@@ -423,7 +424,7 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
   }
 
   /** End the caller's live; resolves once the recording is stored. */
-  async stopPresenting(caller: Caller, req: { liveId: string }): Promise<{ recordingId: number | null }> {
+  async stopPresenting(caller: SocketUser, req: { liveId: string }): Promise<{ recordingId: number | null }> {
     const state = this.#state(caller);
     const presenting = state.presenting;
     if (!presenting || presenting.liveId !== req.liveId)
@@ -434,7 +435,7 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
 
   // ---- viewer
 
-  async watch(caller: Caller, req: { liveId: string }): Promise<{ live: LiveSummary; iceServers: IceServer[] }> {
+  async watch(caller: SocketUser, req: { liveId: string }): Promise<{ live: LiveSummary; iceServers: IceServer[] }> {
     const state = this.#state(caller);
     const entry = await this.#entry(req.liveId);
     if (entry.kind === 'call') throw new OnairError('live.notFound', `no live with id "${req.liveId}"`);
@@ -445,7 +446,7 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
   }
 
   /** Watch a live whose kind is 'call' (the calls layer authorises the caller). */
-  async watchCall(caller: Caller, liveId: string): Promise<{ iceServers: IceServer[] }> {
+  async watchCall(caller: SocketUser, liveId: string): Promise<{ iceServers: IceServer[] }> {
     const state = this.#state(caller);
     await this.#entry(liveId);
     if (!state.watching.has(liveId)) state.watching.set(liveId, 'joined');
@@ -453,7 +454,7 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
     return { iceServers: this.iceServers(caller.userId) };
   }
 
-  async viewerOffer(caller: Caller, req: { liveId: string; sdpOffer: string }): Promise<{ sdpAnswer: string }> {
+  async viewerOffer(caller: SocketUser, req: { liveId: string; sdpOffer: string }): Promise<{ sdpAnswer: string }> {
     const state = this.#state(caller);
     const { liveId } = req;
     if (state.watching.get(liveId) !== 'joined')
@@ -483,7 +484,7 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
     }
   }
 
-  async leave(caller: Caller, req: { liveId: string }): Promise<object> {
+  async leave(caller: SocketUser, req: { liveId: string }): Promise<object> {
     const state = this.#state(caller);
     if (!state.watching.has(req.liveId))
       throw new OnairError('live.notWatching', `you are not watching live "${req.liveId}"`);
@@ -495,7 +496,7 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
 
   /** A browser candidate: applied now if its endpoint takes candidates, else queued (bounded, with a TTL). */
   async addCandidate(
-    caller: Caller,
+    caller: SocketUser,
     req: { liveId: string; role: Role; candidate: IceCandidateInit },
   ): Promise<object> {
     const state = this.#state(caller);
@@ -536,14 +537,9 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
     return iceServersFor(userId, this.#opts.turn);
   }
 
-  /** The media server is gone: every live of this process has already ended through its local path. */
-  mediaLost(): void {
-    this.#opts.log.warn({ sockets: this.#sockets.size }, 'media server lost');
-  }
-
   // ---- internals
 
-  #state(caller: Caller): SocketState {
+  #state(caller: SocketUser): SocketState {
     if (this.#closed) throw new OnairError('media.unavailable', 'the server is shutting down');
     const state = this.#sockets.get(caller.socketId);
     if (!state) throw new OnairError('auth.required', 'this connection is not signed in');
@@ -574,7 +570,7 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
   }
 
   /** End (or give up) the caller's live. Idempotent per live. */
-  #abandon(presenting: Presenting, caller: Caller, reason: LiveEndReason): Promise<void> {
+  #abandon(presenting: Presenting, caller: SocketUser, reason: LiveEndReason): Promise<void> {
     const existing = this.#endings.get(presenting.liveId);
     if (existing) return existing;
     const ending = (async () => {
@@ -603,7 +599,7 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
   }
 
   /** Bookkeeping once a live this process owns is over, however it ended. */
-  async #finish(live: Live, presenting: Presenting, caller: Caller, startedAt: Date, end: LiveEnd): Promise<void> {
+  async #finish(live: Live, presenting: Presenting, caller: SocketUser, startedAt: Date, end: LiveEnd): Promise<void> {
     const { liveId } = presenting;
     this.#unpark(liveId);
     const work = (async () => {
@@ -696,7 +692,7 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
 
   async #viewerChanged(
     liveId: string,
-    caller: Caller,
+    caller: SocketUser,
     event: 'live:viewerJoined' | 'live:viewerLeft',
     viewerCount: number,
     entry: LiveEntry,

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { QueryTypes, type Transaction } from 'sequelize';
 import { OnairError } from '../contract/errors.js';
-import type { RecordingList, RecordingShare, RecordingView } from '../contract/rest.js';
+import { avatarUrl, type RecordingList, type RecordingShare, type RecordingView } from '../contract/rest.js';
 import type { Database, Recording } from '../db/index.js';
 import { nicknameKey } from '../auth/rules.js';
 import { SHELF } from '../db/Recording.js';
@@ -409,7 +409,7 @@ export class RecordingLibrary {
       id,
       liveId: row.liveId,
       title: row.title,
-      presenter: { id: userId, nickname: row.nickname ?? 'unknown', avatarUrl: `/api/users/${userId}/avatar.svg` },
+      presenter: { id: userId, nickname: row.nickname ?? 'unknown', avatarUrl: avatarUrl(userId) },
       startedAt: isoOf(row.startedAt),
       endedAt: row.endedAt === null ? null : isoOf(row.endedAt),
       durationMs: row.durationMs === null ? null : Number(row.durationMs),

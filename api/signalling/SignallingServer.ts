@@ -12,7 +12,8 @@ import {
 import type { CallService } from '../calls/CallService.js';
 import type { ChatService } from '../chat/ChatService.js';
 import type { Logger } from '../logger.js';
-import type { Caller, LiveService, Notifier } from '../live/LiveService.js';
+import { contractError } from '../mediaErrors.js';
+import type { SocketUser, LiveService, Notifier } from '../live/LiveService.js';
 import type { Store } from '../store/Store.js';
 import { payloadProblem } from './payload.js';
 import { schemas } from './schemas.js';
@@ -87,7 +88,7 @@ export class SignallingServer {
   readonly #admitting = new Map<string, number>();
   readonly #handlers = new Map<
     string,
-    { schema: z.ZodTypeAny; handler: (caller: Caller, req: never) => Promise<object> }
+    { schema: z.ZodTypeAny; handler: (caller: SocketUser, req: never) => Promise<object> }
   >();
   #unsubscribe: (() => Promise<void>) | undefined;
   #closed = false;
@@ -250,7 +251,7 @@ export class SignallingServer {
 
   #onConnection(socket: OnairSocket, lives: LiveService, calls: CallService | undefined): void {
     (socket as OnairSocket & { onairAdmitted?: () => void }).onairAdmitted?.();
-    const caller: Caller = { userId: socket.data.userId, nickname: socket.data.nickname, socketId: socket.id };
+    const caller: SocketUser = { userId: socket.data.userId, nickname: socket.data.nickname, socketId: socket.id };
     const { tokenHash } = socket.data;
     let sessionSockets = this.#bySession.get(tokenHash);
     if (!sessionSockets) this.#bySession.set(tokenHash, (sessionSockets = new Set()));
@@ -323,7 +324,7 @@ export class SignallingServer {
   /** Register one client event: its schema is `schemas[event]`; every gate of #dispatch applies to it. */
   #on<E extends keyof typeof schemas>(
     event: E,
-    handler: (caller: Caller, req: z.infer<(typeof schemas)[E]>) => Promise<object>,
+    handler: (caller: SocketUser, req: z.infer<(typeof schemas)[E]>) => Promise<object>,
   ): void {
     this.#handlers.set(event, {
       schema: schemas[event],
@@ -331,7 +332,7 @@ export class SignallingServer {
     });
   }
 
-  #dispatch(socket: OnairSocket, caller: Caller, event: string, args: unknown[]): void {
+  #dispatch(socket: OnairSocket, caller: SocketUser, event: string, args: unknown[]): void {
     // The ack is the last argument when it is a function: an event sent without a payload still gets its answer.
     const last = args.at(-1);
     const reply = typeof last === 'function' ? (last as (res: Ack) => void) : () => undefined;
@@ -379,7 +380,7 @@ export class SignallingServer {
   }
 
   /** One event of this socket and of its account: `request.rateLimited` past either limit. */
-  async #consume(socket: OnairSocket, caller: Caller): Promise<void> {
+  async #consume(socket: OnairSocket, caller: SocketUser): Promise<void> {
     const limited = () => new OnairError('request.rateLimited', 'too many events: slow down');
     await this.#socketLimiter.consume(socket.id).catch((res: unknown) => {
       throw res instanceof RateLimiterRes ? limited() : res;
@@ -414,6 +415,5 @@ export function forwardedAddress(trustProxy: boolean | number): (req: IncomingMe
 }
 
 function toOnairError(error: unknown): OnairError {
-  if (error instanceof OnairError) return error;
-  return new OnairError('internal', 'something went wrong on our side');
+  return contractError(error) ?? new OnairError('internal', 'something went wrong on our side');
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { MAX_SDP_BYTES } from '../../media/sdp.js';
 import { CHAT_MAX_CHARS, CHAT_MAX_SLOW_MODE_S, REACTION_KINDS, type ReactionKind } from '../contract/chat.js';
 import { PUBLIC_ID_PATTERN } from '../db/ids.js';
+import type { ClientToServerEvents } from '../contract/signalling.js';
 
 /** Payload schemas of the client events (api/contract/signalling.ts); strict: unknown keys are refused. */
 const liveId = z.string().regex(PUBLIC_ID_PATTERN, 'must be a live id');
@@ -68,3 +69,16 @@ export const schemas = {
   'live:mediaState': z.object({ liveId }).strict(),
   'reaction:send': z.object({ liveId, reaction: z.enum(REACTION_KINDS as [ReactionKind, ...ReactionKind[]]) }).strict(),
 } as const;
+
+// One shape per request: the contract's ClientToServerEvents. The compiler pins every schema to it, both ways: what
+// a handler gets is a valid request, and every valid request passes the schema.
+type Request<E extends keyof ClientToServerEvents> = Parameters<ClientToServerEvents[E]>[0];
+type Mismatched = {
+  [E in keyof ClientToServerEvents]: [z.output<(typeof schemas)[E]>] extends [Request<E>]
+    ? [Request<E>] extends [z.input<(typeof schemas)[E]>]
+      ? never
+      : E
+    : E;
+}[keyof ClientToServerEvents];
+/** Fails to compile, naming the event, when a schema and its request type drift apart. */
+export const schemasMatchTheContract: [Mismatched] extends [never] ? true : Mismatched = true;

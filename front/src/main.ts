@@ -1,7 +1,7 @@
 import { createPinia } from 'pinia';
 import { createApp } from 'vue';
 import App from './App.vue';
-import { api } from './api/api.js';
+import { api } from './rest/api.js';
 import { followLocale, i18n } from './i18n/index.js';
 import { createAppRouter, guardRoutes } from './router.js';
 import { signalling } from './signalling/signalling.js';

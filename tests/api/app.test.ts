@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { Router } from 'express';
 import { OnairError } from '../../api/contract/errors.js';
 import { createLogger } from '../../api/logger.js';
-import { registerUser } from '../support/http.js';
+import { registerUser } from '../../drivers/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 /** A logger whose JSON lines the test can read. */

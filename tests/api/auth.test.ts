@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { AuthResponse, PublicUser } from '../../api/contract/rest.js';
 import { type DatabaseKind } from '../support/db.js';
-import { http, registerUser, TEST_PASSWORD, uniqueNickname } from '../support/http.js';
+import { http, registerUser, TEST_PASSWORD, uniqueNickname } from '../../drivers/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { skipUnless } from '../support/services.js';
-import { waitFor } from '../support/wait.js';
+import { waitFor } from '../../drivers/wait.js';
 
 const kinds: Array<{ db: DatabaseKind; skip: string | false }> = [
   { db: 'mariadb', skip: skipUnless('mariadb') },

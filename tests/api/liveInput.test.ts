@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { RTCPeerConnection, type RTCIceCandidate } from 'werift';
 import type { Ack } from '../../api/contract/errors.js';
-import { registerUser, type SignedInUser } from '../support/http.js';
+import { registerUser, type SignedInUser } from '../../drivers/http.js';
 import { pipelineCount } from '../support/media.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { connectSocket, errorCode, request, type ClientSocket } from '../support/signalling.js';
-import { waitFor } from '../support/wait.js';
+import { waitFor } from '../../drivers/wait.js';
 
 const stripCandidates = (sdp: string) =>
   sdp

@@ -4,9 +4,9 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { AuthResponse, RecordingList, RecordingView } from '../../api/contract/rest.js';
-import { registerUser, type SignedInUser } from '../support/http.js';
+import { registerUser, type SignedInUser } from '../../drivers/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { waitFor } from '../support/wait.js';
+import { waitFor } from '../../drivers/wait.js';
 
 describe('signed media URLs follow their session', () => {
   let srv: TestServer;

@@ -8,7 +8,7 @@ import { startServer } from '../../api/server.js';
 import { createTestDatabase } from '../support/db.js';
 import { startTestServer } from '../support/server.js';
 import { skipUnless } from '../support/services.js';
-import { waitFor } from '../support/wait.js';
+import { waitFor } from '../../drivers/wait.js';
 
 describe('startServer()', () => {
   test('derives the public URL from the real port when PORT=0 and PUBLIC_URL is unset', async () => {

@@ -6,11 +6,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { ErrorBody } from '../../api/contract/errors.js';
 import type { OnlineUsers } from '../../api/contract/rest.js';
-import { registerUser, type SignedInUser } from '../support/http.js';
+import { registerUser, type SignedInUser } from '../../drivers/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { skipUnless } from '../support/services.js';
 import { connectSocket, errorCode, request, type ClientSocket } from '../support/signalling.js';
-import { waitFor } from '../support/wait.js';
+import { waitFor } from '../../drivers/wait.js';
 
 type HandshakeError = Error & { data?: ErrorBody };
 

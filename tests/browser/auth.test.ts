@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, beforeEach, afterEach, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchBrowser, newContext } from '../support/browser.js';
+import { launchBrowser, newContext } from '../../drivers/browser.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { skipUnless } from '../support/services.js';
 

@@ -4,39 +4,19 @@
  * hear each other; the toggles pause A's tracks; A hangs up; both see how it ended and the history. One context per user.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchBrowser, newContext } from '../support/browser.js';
-import { registerUser, type SignedInUser } from '../support/http.js';
+import { describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
+import { registerUser, type SignedInUser } from '../../drivers/http.js';
 import { pipelineCount } from '../support/media.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { useBrowserApp } from '../support/browserApp.js';
 import { skipUnless } from '../support/services.js';
-import { waitFor } from '../support/wait.js';
+import { waitFor } from '../../drivers/wait.js';
 
 const WAIT = { timeout: 30_000 };
 
 describe('calls through the UI', { skip: skipUnless('chromium', 'mariadb') }, () => {
-  let server: TestServer;
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
-
-  before(async () => {
-    server = await startTestServer({ server: { media: {} } });
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    for (const context of contexts) await context.close();
-    await browser?.close();
-    await server?.close();
-  });
-
-  async function pageOf(user: SignedInUser): Promise<Page> {
-    const context = await newContext(browser, server.url);
-    contexts.push(context);
-    await context.addInitScript(`localStorage.setItem('onair.token', ${JSON.stringify(user.token)})`);
-    return context.newPage();
-  }
+  const app = useBrowserApp();
+  const pageOf = (user: SignedInUser): Promise<Page> => app.page({ user });
 
   /** The video shows new frames (and, for the other side, its sound is on). */
   async function expectPlaying(page: Page, testid: string): Promise<void> {
@@ -66,9 +46,9 @@ describe('calls through the UI', { skip: skipUnless('chromium', 'mariadb') }, ()
     );
 
   it('A calls B from the online list, B accepts from the notification, both see each other, A hangs up', async () => {
-    const a = await registerUser(server.url);
-    const b = await registerUser(server.url);
-    const baseline = await pipelineCount(server);
+    const a = await registerUser(app.server.url);
+    const b = await registerUser(app.server.url);
+    const baseline = await pipelineCount(app.server);
 
     const pb = await pageOf(b);
     await pb.goto('/recordings');
@@ -84,7 +64,7 @@ describe('calls through the UI', { skip: skipUnless('chromium', 'mariadb') }, ()
     await notice.waitFor(WAIT);
     assert.equal(await notice.getByTestId('incoming-caller').textContent(), a.nickname);
     await notice.getByTestId('accept-call').click();
-    await pb.waitForURL(`${server.url}/calls`, WAIT);
+    await pb.waitForURL(`${app.server.url}/calls`, WAIT);
     await notice.waitFor({ state: 'detached', ...WAIT });
 
     for (const page of [pa, pb]) {
@@ -95,7 +75,7 @@ describe('calls through the UI', { skip: skipUnless('chromium', 'mariadb') }, ()
     }
     assert.equal(await pa.getByTestId('call-peer').textContent(), b.nickname);
     assert.equal(await pb.getByTestId('call-peer').textContent(), a.nickname);
-    assert.equal(await pipelineCount(server), baseline + 2);
+    assert.equal(await pipelineCount(app.server), baseline + 2);
     await pa
       .getByTestId('call-duration')
       .filter({ hasText: /^0:0[1-9]|^0:[1-5]\d/ })
@@ -120,12 +100,12 @@ describe('calls through the UI', { skip: skipUnless('chromium', 'mariadb') }, ()
     }
     assert.equal(await pa.locator('[data-testid="call-entry"]').first().getAttribute('data-direction'), 'outgoing');
     assert.equal(await pb.locator('[data-testid="call-entry"]').first().getAttribute('data-direction'), 'incoming');
-    await waitFor(async () => (await pipelineCount(server)) === baseline, 'every pipeline released');
+    await waitFor(async () => (await pipelineCount(app.server)) === baseline, 'every pipeline released');
   });
 
   it('B declines: A is told; a user who goes offline leaves the list', async () => {
-    const a = await registerUser(server.url);
-    const b = await registerUser(server.url);
+    const a = await registerUser(app.server.url);
+    const b = await registerUser(app.server.url);
     const pa = await pageOf(a);
     await pa.goto('/calls');
     const pb = await pageOf(b);

@@ -9,16 +9,15 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
 import en from '../../front/src/i18n/en.js';
 import zhCN from '../../front/src/i18n/zh-CN.js';
-import { launchBrowser, newContext } from '../support/browser.js';
-import { registerUser, uniqueNickname, type SignedInUser } from '../support/http.js';
+import { registerUser, uniqueNickname, type SignedInUser } from '../../drivers/http.js';
 import { pipelineCount } from '../support/media.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { useBrowserApp } from '../support/browserApp.js';
 import { skipUnless } from '../support/services.js';
-import { waitFor } from '../support/wait.js';
+import { waitFor } from '../../drivers/wait.js';
 
 const WAIT = { timeout: 30_000 };
 const PASSWORD = 'correct horse battery';
@@ -42,27 +41,8 @@ function msg(catalog: Catalog, key: string, params: Record<string, string> = {})
 }
 
 describe('the key journeys in Chinese and in English', { skip: skipUnless('chromium', 'mariadb') }, () => {
-  let server: TestServer;
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
-
-  before(async () => {
-    server = await startTestServer({ server: { media: {} } });
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    for (const context of contexts) await context.close();
-    await browser?.close();
-    await server?.close();
-  });
-
-  async function newPage(locale: string, user?: SignedInUser): Promise<Page> {
-    const context = await newContext(browser, server.url, locale);
-    contexts.push(context);
-    if (user) await context.addInitScript(`localStorage.setItem('onair.token', ${JSON.stringify(user.token)})`);
-    return context.newPage();
-  }
+  const app = useBrowserApp();
+  const newPage = (locale: string, user?: SignedInUser): Promise<Page> => app.page({ locale, user });
 
   const text = async (page: Page, testid: string) => ((await page.getByTestId(testid).textContent()) ?? '').trim();
   const htmlLang = (page: Page) => page.evaluate(() => document.documentElement.lang);
@@ -74,7 +54,7 @@ describe('the key journeys in Chinese and in English', { skip: skipUnless('chrom
       let shot = 0;
       const screenshot = (page: Page, name: string) =>
         page.screenshot({ path: path.join(shots, `${String(++shot).padStart(2, '0')}-${name}.png`) });
-      const baseline = await pipelineCount(server);
+      const baseline = await pipelineCount(app.server);
       const t = (key: string, params?: Record<string, string>) => msg(catalog, key, params);
 
       // A signed-out visitor lands on what onair is, in the browser's language.
@@ -125,7 +105,7 @@ describe('the key journeys in Chinese and in English', { skip: skipUnless('chrom
       await screenshot(pa, 'go-live');
 
       // A viewer pastes the watch link into "watch by live ID".
-      const b = await registerUser(server.url);
+      const b = await registerUser(app.server.url);
       const pb = await newPage(browserLocale, b);
       await pb.goto('/');
       await pb.locator(`[data-testid="live-card"][data-live-id="${liveId}"]`).waitFor(WAIT);
@@ -232,7 +212,7 @@ describe('the key journeys in Chinese and in English', { skip: skipUnless('chrom
       );
       await screenshot(pb, 'call');
       // A third user sees both sides of the call as busy.
-      const c = await registerUser(server.url);
+      const c = await registerUser(app.server.url);
       const pc = await newPage(browserLocale, c);
       await pc.goto('/calls');
       for (const who of [nickname, b.nickname])
@@ -282,7 +262,7 @@ describe('the key journeys in Chinese and in English', { skip: skipUnless('chrom
 
       await pa.context().close();
       await pb.context().close();
-      await waitFor(async () => (await pipelineCount(server)) === baseline, 'every pipeline released', {
+      await waitFor(async () => (await pipelineCount(app.server)) === baseline, 'every pipeline released', {
         timeoutMs: 30_000,
       });
     });

@@ -13,12 +13,12 @@ import {
   launchBrowser,
   newContext,
   restoreSockets,
-} from '../support/browser.js';
-import { registerUser, type SignedInUser } from '../support/http.js';
+} from '../../drivers/browser.js';
+import { registerUser, type SignedInUser } from '../../drivers/http.js';
 import { pipelineCount } from '../support/media.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { skipUnless } from '../support/services.js';
-import { waitFor } from '../support/wait.js';
+import { waitFor } from '../../drivers/wait.js';
 
 const WAIT = { timeout: 30_000 };
 

@@ -4,14 +4,13 @@
  * (playing, ended, not found). One browser, one context per user.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchBrowser, newContext } from '../support/browser.js';
-import { registerUser, type SignedInUser } from '../support/http.js';
+import { describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
+import { registerUser, type SignedInUser } from '../../drivers/http.js';
 import { pipelineCount } from '../support/media.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { useBrowserApp } from '../support/browserApp.js';
 import { skipUnless } from '../support/services.js';
-import { waitFor } from '../support/wait.js';
+import { waitFor } from '../../drivers/wait.js';
 
 const WAIT = { timeout: 30_000 };
 
@@ -28,29 +27,10 @@ const RECORD_PEER_CONFIGS = `(() => {
 })();`;
 
 describe('going live and watching through the UI', { skip: skipUnless('chromium', 'mariadb') }, () => {
-  let server: TestServer;
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
-
-  before(async () => {
-    server = await startTestServer({ server: { media: {} } });
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    for (const context of contexts) await context.close();
-    await browser?.close();
-    await server?.close();
-  });
+  const app = useBrowserApp();
 
   /** A page of its own context, signed in as `user`. */
-  async function pageOf(user: SignedInUser): Promise<Page> {
-    const context = await newContext(browser, server.url);
-    contexts.push(context);
-    await context.addInitScript(`localStorage.setItem('onair.token', ${JSON.stringify(user.token)})`);
-    await context.addInitScript(RECORD_PEER_CONFIGS);
-    return context.newPage();
-  }
+  const pageOf = (user: SignedInUser): Promise<Page> => app.page({ user, init: [RECORD_PEER_CONFIGS] });
 
   /** The video has a picture and shows new frames (its clock moves and a frame is presented). */
   async function expectPlaying(page: Page, testid: string): Promise<void> {
@@ -81,9 +61,9 @@ describe('going live and watching through the UI', { skip: skipUnless('chromium'
     );
 
   it('a presenter goes live, Live now shows it at once, a viewer watches, the presenter sees them, and stopping ends it for the viewer', async () => {
-    const presenter = await registerUser(server.url);
-    const viewer = await registerUser(server.url);
-    const baseline = await pipelineCount(server);
+    const presenter = await registerUser(app.server.url);
+    const viewer = await registerUser(app.server.url);
+    const baseline = await pipelineCount(app.server);
 
     const watching = await pageOf(viewer);
     await watching.goto('/');
@@ -94,10 +74,10 @@ describe('going live and watching through the UI', { skip: skipUnless('chromium'
     await studio.getByTestId('live-title').fill('Morning show');
     await studio.getByTestId('start-live').click();
     await studio.locator('[data-testid="live-status"][data-stage="live"]').waitFor(WAIT);
-    // The preview is the presenter's own stream, back from the media server.
+    // The preview is the presenter's own stream, back from the media app.server.
     await expectPlaying(studio, 'preview');
     const link = await studio.getByTestId('watch-link').inputValue();
-    assert.match(link, new RegExp(`^${server.url}/live/[a-z0-9]{12}$`));
+    assert.match(link, new RegExp(`^${app.server.url}/live/[a-z0-9]{12}$`));
 
     // Live now, open since before, lists the live without a reload.
     const card = watching.getByTestId('live-card');
@@ -122,7 +102,7 @@ describe('going live and watching through the UI', { skip: skipUnless('chromium'
     await studio.locator('[data-testid="live-status"][data-stage="ended"]').waitFor(WAIT);
     await watching.getByTestId('watch-ended').waitFor(WAIT);
     assert.equal(await watching.getByTestId('watch-status').getAttribute('data-stage'), 'ended');
-    await waitFor(async () => (await pipelineCount(server)) === baseline, 'the live pipeline to be released');
+    await waitFor(async () => (await pipelineCount(app.server)) === baseline, 'the live pipeline to be released');
 
     // kurento-utils used only the ICE servers onair handed out (none without TURN), never its public STUN defaults.
     for (const page of [studio, watching]) {
@@ -133,7 +113,7 @@ describe('going live and watching through the UI', { skip: skipUnless('chromium'
   });
 
   it('a watch link with an unknown live id shows that the live does not exist', async () => {
-    const viewer = await registerUser(server.url);
+    const viewer = await registerUser(app.server.url);
     const page = await pageOf(viewer);
     await page.goto('/live/zzzzzzzzzzzz');
     await page.getByTestId('watch-not-found').waitFor(WAIT);

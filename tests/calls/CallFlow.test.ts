@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { CallView } from '../../api/contract/signalling.js';
 import { openDatabase } from '../../api/db/index.js';
-import { registerUser, type SignedInUser } from '../support/http.js';
+import { registerUser, type SignedInUser } from '../../drivers/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { skipUnless } from '../support/services.js';
-import { waitFor } from '../support/wait.js';
+import { waitFor } from '../../drivers/wait.js';
 import { CallClient, callOf, codeOf } from './helpers/CallClient.js';
 
 /** The call flow over signalling, without media: every transition, its events, its log row, and bad input. */

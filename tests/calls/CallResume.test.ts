@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext } from 'playwright-core';
 import type { CallView } from '../../api/contract/signalling.js';
-import { launchBrowser, newContext } from '../support/browser.js';
-import { openHarness, type Harness } from '../support/harness.js';
-import { registerUser, type SignedInUser } from '../support/http.js';
+import { launchBrowser, newContext } from '../../drivers/browser.js';
+import { openHarness, type Harness } from '../../drivers/harness.js';
+import { registerUser, type SignedInUser } from '../../drivers/http.js';
 import { pipelineCount } from '../support/media.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { skipUnless } from '../support/services.js';
-import { waitFor } from '../support/wait.js';
+import { waitFor } from '../../drivers/wait.js';
 
 const GRACE_MS = 5000;
 

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { UserSummary } from '../../api/contract/signalling.js';
-import { registerUser, type SignedInUser } from '../support/http.js';
+import { registerUser, type SignedInUser } from '../../drivers/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { skipUnless } from '../support/services.js';
-import { waitFor } from '../support/wait.js';
+import { waitFor } from '../../drivers/wait.js';
 import { CallClient, callOf } from './helpers/CallClient.js';
 import { startChildServer, type ChildServer } from './helpers/childServer.js';
 

@@ -5,11 +5,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { CHAT_MAX_CHARS, type ChatMessage, type ReactionBurst } from '../../api/contract/chat.js';
-import { registerUser, type SignedInUser } from '../support/http.js';
+import { registerUser, type SignedInUser } from '../../drivers/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { skipUnless } from '../support/services.js';
 import { connectSocket, errorCode, makeOffer, request, type ClientSocket } from '../support/signalling.js';
-import { waitFor } from '../support/wait.js';
+import { waitFor } from '../../drivers/wait.js';
 
 /** A socket with what it heard. */
 interface Member {

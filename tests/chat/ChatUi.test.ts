@@ -6,13 +6,12 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import { launchBrowser, newContext } from '../support/browser.js';
-import { registerUser, type SignedInUser } from '../support/http.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { before, describe, it } from 'node:test';
+import type { Locator, Page } from 'playwright-core';
+import { registerUser, type SignedInUser } from '../../drivers/http.js';
+import { useBrowserApp } from '../support/browserApp.js';
 import { skipUnless } from '../support/services.js';
-import { waitFor } from '../support/wait.js';
+import { waitFor } from '../../drivers/wait.js';
 
 const WAIT = { timeout: 30_000 };
 const ARTIFACTS = path.resolve('.test-artifacts');
@@ -21,37 +20,17 @@ describe(
   'chat, reactions and their replay through the UI',
   { skip: skipUnless('chromium', 'ffmpeg', 'mariadb') },
   () => {
-    let server: TestServer;
-    let browser: Browser;
-    const contexts: BrowserContext[] = [];
+    const app = useBrowserApp();
+    before(() => mkdirSync(ARTIFACTS, { recursive: true }));
 
-    before(async () => {
-      mkdirSync(ARTIFACTS, { recursive: true });
-      server = await startTestServer({ server: { media: {} } });
-      browser = await launchBrowser();
-    });
-
-    after(async () => {
-      for (const context of contexts) await context.close();
-      await browser?.close();
-      await server?.close();
-    });
-
-    async function pageOf(user: SignedInUser): Promise<Page> {
-      const context = await newContext(browser, server.url);
-      contexts.push(context);
-      await context.addInitScript(`localStorage.setItem('onair.token', ${JSON.stringify(user.token)})`);
-      const page = await context.newPage();
-      await page.setViewportSize({ width: 1280, height: 900 });
-      return page;
-    }
+    const pageOf = (user: SignedInUser): Promise<Page> => app.page({ user, viewport: { width: 1280, height: 900 } });
 
     const messageWith = (page: Page, text: string): Locator =>
       page.getByTestId('chat-message').filter({ hasText: text });
 
     it('chat while live (plain text, safe links, moderation), a reaction burst, the audience, then the replay after a seek', async () => {
-      const presenter = await registerUser(server.url);
-      const viewer = await registerUser(server.url);
+      const presenter = await registerUser(app.server.url);
+      const viewer = await registerUser(app.server.url);
 
       const studio = await pageOf(presenter);
       await studio.goto('/go-live');

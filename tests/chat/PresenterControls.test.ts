@@ -8,13 +8,12 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchBrowser, newContext } from '../support/browser.js';
-import { registerUser, type SignedInUser } from '../support/http.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { before, describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
+import { registerUser, type SignedInUser } from '../../drivers/http.js';
+import { useBrowserApp } from '../support/browserApp.js';
 import { skipUnless } from '../support/services.js';
-import { waitFor } from '../support/wait.js';
+import { waitFor } from '../../drivers/wait.js';
 
 const WAIT = { timeout: 30_000 };
 const ARTIFACTS = path.resolve('.test-artifacts');
@@ -52,31 +51,11 @@ const AVERAGE_COLOUR = `(selector) => {
 }`;
 
 describe('presenter controls through the UI', { skip: skipUnless('chromium', 'mariadb') }, () => {
-  let server: TestServer;
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
+  const app = useBrowserApp();
+  before(() => mkdirSync(ARTIFACTS, { recursive: true }));
 
-  before(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    server = await startTestServer({ server: { media: {} } });
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    for (const context of contexts) await context.close();
-    await browser?.close();
-    await server?.close();
-  });
-
-  async function pageOf(user: SignedInUser, init?: string): Promise<Page> {
-    const context = await newContext(browser, server.url);
-    contexts.push(context);
-    await context.addInitScript(`localStorage.setItem('onair.token', ${JSON.stringify(user.token)})`);
-    if (init) await context.addInitScript(init);
-    const page = await context.newPage();
-    await page.setViewportSize({ width: 1280, height: 900 });
-    return page;
-  }
+  const pageOf = (user: SignedInUser, init?: string): Promise<Page> =>
+    app.page({ user, init: init ? [init] : [], viewport: { width: 1280, height: 900 } });
 
   const colour = (page: Page) =>
     page.evaluate<[number, number, number]>(`(${AVERAGE_COLOUR})('[data-testid="watch-video"]')`);
@@ -84,8 +63,8 @@ describe('presenter controls through the UI', { skip: skipUnless('chromium', 'ma
   const isGreen = ([r, g, b]: number[]) => g! > 100 && r! < 90 && b! < 90;
 
   it('camera and microphone off show the viewer a "camera off" card; a screen share switches in and out and is decoded', async () => {
-    const presenter = await registerUser(server.url);
-    const viewer = await registerUser(server.url);
+    const presenter = await registerUser(app.server.url);
+    const viewer = await registerUser(app.server.url);
     const studio = await pageOf(presenter, MAGENTA_SCREEN);
     await studio.goto('/go-live');
     await studio.getByTestId('live-title').fill('Controls');

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { launchBrowser } from '../support/browser.js';
+import { launchBrowser } from '../../drivers/browser.js';
 import { skipUnless } from '../support/services.js';
 import {
   assertBackToBaseline,

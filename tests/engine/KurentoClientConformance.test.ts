@@ -6,19 +6,17 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { after, afterEach, before, describe, test } from 'node:test';
+import { afterEach, describe, test } from 'node:test';
 import { skipUnless } from '../support/services.js';
 import {
   assertBackToBaseline,
-  baselineOf,
   call,
-  closeClients,
   connectClient,
   engineStats,
   nextEvent,
   startTestEngine,
+  useTestEngine,
   waitFor,
-  type Baseline,
 } from './helpers/engineHarness.js';
 import { TcpProxy } from './helpers/TcpProxy.js';
 
@@ -27,21 +25,13 @@ const ELEMENT_ID = (pipelineId: string, type: string) =>
   new RegExp(`^${pipelineId.replace(/[.]/g, '\\.')}/[0-9a-f-]{36}_kurento\\.${type}$`);
 
 describe('the engine driven by kurento-client', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
-  let engine: Awaited<ReturnType<typeof startTestEngine>>;
-  let baseline: Baseline;
-
-  before(async () => {
-    engine = await startTestEngine();
-    baseline = baselineOf(await engineStats(engine.uri));
-  });
-  after(() => engine.stop());
+  const fixture = useTestEngine();
   afterEach(async () => {
-    await closeClients();
-    await assertBackToBaseline(engine.uri, baseline);
+    await assertBackToBaseline(fixture.engine.uri, fixture.baseline);
   });
 
   test('creates a pipeline and its elements with Kurento ids, and describes them', async () => {
-    const client = await connectClient(engine.uri);
+    const client = await connectClient(fixture.engine.uri);
     const pipeline = await client.create('MediaPipeline');
     assert.match(pipeline.id, PIPELINE_ID);
     const webRtc = await pipeline.create('WebRtcEndpoint');
@@ -59,7 +49,7 @@ describe('the engine driven by kurento-client', { skip: skipUnless('chromium', '
   });
 
   test('the ServerManager reports its modules, pipelines, sessions and memory', async () => {
-    const client = await connectClient(engine.uri);
+    const client = await connectClient(fixture.engine.uri);
     const manager = await client.getServerManager();
     const info = await call<any>((cb) => manager.getInfo(cb));
     assert.deepEqual(info.modules.map((m: any) => m.name).sort(), ['core', 'elements', 'filters']);
@@ -75,7 +65,7 @@ describe('the engine driven by kurento-client', { skip: skipUnless('chromium', '
   });
 
   test('events reach the subscriber: connecting elements emits ElementConnected for each media type', async () => {
-    const client = await connectClient(engine.uri);
+    const client = await connectClient(fixture.engine.uri);
     const pipeline = await client.create('MediaPipeline');
     const [source, sink] = await Promise.all([pipeline.create('PassThrough'), pipeline.create('PassThrough')]);
     const types: string[] = [];
@@ -89,8 +79,8 @@ describe('the engine driven by kurento-client', { skip: skipUnless('chromium', '
   });
 
   test('a second client reaches objects by id and receives their events', async () => {
-    const first = await connectClient(engine.uri);
-    const second = await connectClient(engine.uri);
+    const first = await connectClient(fixture.engine.uri);
+    const second = await connectClient(fixture.engine.uri);
     const pipeline = await first.create('MediaPipeline');
     const [source, sink] = await Promise.all([pipeline.create('PassThrough'), pipeline.create('PassThrough')]);
     const seen = await second.getMediaobjectById(source.id);
@@ -107,7 +97,7 @@ describe('the engine driven by kurento-client', { skip: skipUnless('chromium', '
   });
 
   test('release followed by unsubscribe never fails and the client keeps working', async () => {
-    const client = await connectClient(engine.uri);
+    const client = await connectClient(fixture.engine.uri);
     const pipeline = await client.create('MediaPipeline');
     const webRtc = await pipeline.create('WebRtcEndpoint');
     webRtc.on('IceCandidateFound', () => undefined);
@@ -122,17 +112,17 @@ describe('the engine driven by kurento-client', { skip: skipUnless('chromium', '
   });
 
   test('releasing a pipeline releases its elements', async () => {
-    const client = await connectClient(engine.uri);
-    const other = await connectClient(engine.uri);
+    const client = await connectClient(fixture.engine.uri);
+    const other = await connectClient(fixture.engine.uri);
     const pipeline = await client.create('MediaPipeline');
     const webRtc = await pipeline.create('WebRtcEndpoint');
     await call((cb) => pipeline.release(cb));
     await assert.rejects(other.getMediaobjectById(webRtc.id), (err: any) => err.code === 40101);
-    assert.equal((await engineStats(engine.uri)).objects, 0);
+    assert.equal((await engineStats(fixture.engine.uri)).objects, 0);
   });
 
   test('implicit transactions batch creations and invocations', async () => {
-    const client = await connectClient(engine.uri, { useImplicitTransactions: true });
+    const client = await connectClient(fixture.engine.uri, { useImplicitTransactions: true });
     const pipeline = await client.create('MediaPipeline');
     const [a, b] = await Promise.all([pipeline.create('PassThrough'), pipeline.create('PassThrough')]);
     await Promise.all([call((cb) => a.connect(b, cb)), call((cb) => a.setName('a', cb))]);
@@ -142,7 +132,7 @@ describe('the engine driven by kurento-client', { skip: skipUnless('chromium', '
   });
 
   test('errors reach callbacks with Kurento codes', async () => {
-    const client = await connectClient(engine.uri);
+    const client = await connectClient(fixture.engine.uri);
     const pipeline = await client.create('MediaPipeline');
     await assert.rejects(
       pipeline.create('Composite'),
@@ -176,7 +166,7 @@ describe('the engine driven by kurento-client', { skip: skipUnless('chromium', '
   test('a recorder reports its URI and state changes: Recording, Paused, Stopped', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'onair-engine-conf-'));
     try {
-      const client = await connectClient(engine.uri);
+      const client = await connectClient(fixture.engine.uri);
       const pipeline = await client.create('MediaPipeline');
       const uri = `file://${dir}/empty.webm`;
       const recorder = await pipeline.create('RecorderEndpoint', { uri, mediaProfile: 'WEBM_AUDIO_ONLY' });
@@ -200,7 +190,7 @@ describe('the engine driven by kurento-client', { skip: skipUnless('chromium', '
   });
 
   test('a player on a missing file fails play() with a clear error and an Error event', async () => {
-    const client = await connectClient(engine.uri);
+    const client = await connectClient(fixture.engine.uri);
     const pipeline = await client.create('MediaPipeline');
     const player = await pipeline.create('PlayerEndpoint', { uri: 'file:///nonexistent/clip.webm' });
     const error = nextEvent(player, 'Error');
@@ -213,7 +203,7 @@ describe('the engine driven by kurento-client', { skip: skipUnless('chromium', '
   });
 
   test('reconnected(true) after the connection drops: same session, same objects', async () => {
-    const proxy = await TcpProxy.start(engine.uri);
+    const proxy = await TcpProxy.start(fixture.engine.uri);
     const client = await connectClient(proxy.uri);
     const pipeline = await client.create('MediaPipeline');
     await call((cb) => pipeline.setName('kept', cb));

@@ -11,7 +11,7 @@ import { WebmPlayer } from '../../media/engine/recording/WebmPlayer.js';
 import { WebmRecorder } from '../../media/engine/recording/WebmRecorder.js';
 import { InvalidStateError, MediaFileError, UnsupportedError } from '../../media/engine/recording/errors.js';
 import type { RecordingProfile, RecordingResult, TrackInfo } from '../../media/engine/recording/types.js';
-import { launchBrowser } from '../support/browser.js';
+import { launchBrowser } from '../../drivers/browser.js';
 import { skipUnless } from '../support/services.js';
 import { coverage, decode, largestGap, makeClip, probeFile, probePackets, webmLayout } from './helpers/webmFiles.js';
 

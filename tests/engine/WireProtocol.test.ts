@@ -3,36 +3,22 @@
  * 6.x event names, connect, and the subscribe/unsubscribe rules after release.
  */
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, test } from 'node:test';
+import { afterEach, describe, test } from 'node:test';
 import { skipUnless } from '../support/services.js';
-import {
-  assertBackToBaseline,
-  baselineOf,
-  engineStats,
-  startTestEngine,
-  waitFor,
-  type Baseline,
-} from './helpers/engineHarness.js';
+import { assertBackToBaseline, useTestEngine, waitFor } from './helpers/engineHarness.js';
 import { RawRpc } from './helpers/RawRpc.js';
 
 describe('the Kurento wire protocol', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
-  let engine: Awaited<ReturnType<typeof startTestEngine>>;
-  let baseline: Baseline;
+  const fixture = useTestEngine();
   const sockets: RawRpc[] = [];
   const open = async () => {
-    const rpc = await RawRpc.open(engine.uri);
+    const rpc = await RawRpc.open(fixture.engine.uri);
     sockets.push(rpc);
     return rpc;
   };
-
-  before(async () => {
-    engine = await startTestEngine();
-    baseline = baselineOf(await engineStats(engine.uri));
-  });
-  after(() => engine.stop());
   afterEach(async () => {
     await Promise.all(sockets.splice(0).map((s) => s.close()));
-    await assertBackToBaseline(engine.uri, baseline);
+    await assertBackToBaseline(fixture.engine.uri, fixture.baseline);
   });
 
   test('ping answers pong with or without params, and carries no session', async () => {

@@ -3,44 +3,33 @@
  * inside it; a worker that dies takes only its own pipelines (their clients are told) and is replaced.
  */
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, test } from 'node:test';
+import { afterEach, describe, test } from 'node:test';
 import { skipUnless } from '../support/services.js';
 import {
   assertBackToBaseline,
-  baselineOf,
   call,
-  closeClients,
   connectClient,
   engineStats,
   nextEvent,
-  startTestEngine,
+  useTestEngine,
   waitFor,
-  type Baseline,
 } from './helpers/engineHarness.js';
 
 describe('media workers', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
-  let engine: Awaited<ReturnType<typeof startTestEngine>>;
-  let baseline: Baseline;
-
-  before(async () => {
-    engine = await startTestEngine({ workers: 2 });
-    baseline = baselineOf(await engineStats(engine.uri));
-  });
-  after(() => engine.stop());
+  const fixture = useTestEngine({ workers: 2 });
   afterEach(async () => {
-    await closeClients();
-    await assertBackToBaseline(engine.uri, baseline);
+    await assertBackToBaseline(fixture.engine.uri, fixture.baseline);
   });
 
   test('pipelines go to the least loaded worker, each with all its elements', async () => {
-    const client = await connectClient(engine.uri);
+    const client = await connectClient(fixture.engine.uri);
     const busy = await client.create('MediaPipeline');
     await Promise.all([busy.create('WebRtcEndpoint'), busy.create('WebRtcEndpoint'), busy.create('PassThrough')]);
     const second = await client.create('MediaPipeline');
     await second.create('PassThrough');
     const third = await client.create('MediaPipeline');
     await third.create('PassThrough');
-    const hosts = (await engineStats(engine.uri)).hosts;
+    const hosts = (await engineStats(fixture.engine.uri)).hosts;
     assert.equal(hosts.length, 2);
     assert.notEqual(hosts[0]!.pid, hosts[1]!.pid);
     const counts = hosts.map((h) => [h.pipelines, h.elements]).sort();
@@ -56,21 +45,21 @@ describe('media workers', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
   });
 
   test('pipelines created at the same moment spread over the workers', async () => {
-    const client = await connectClient(engine.uri);
+    const client = await connectClient(fixture.engine.uri);
     const pipelines = await Promise.all([1, 2, 3, 4].map(() => client.create('MediaPipeline')));
     assert.deepEqual(
-      (await engineStats(engine.uri)).hosts.map((h) => h.pipelines),
+      (await engineStats(fixture.engine.uri)).hosts.map((h) => h.pipelines),
       [2, 2],
     );
     await Promise.all(pipelines.map((p) => call((cb) => p.release(cb))));
   });
 
   test('a worker that dies takes only its pipelines, their clients get an Error event, and it is replaced', async () => {
-    const client = await connectClient(engine.uri);
+    const client = await connectClient(fixture.engine.uri);
     const doomed = await client.create('MediaPipeline');
     await doomed.create('PassThrough');
     const survivor = await client.create('MediaPipeline');
-    const before = (await engineStats(engine.uri)).hosts;
+    const before = (await engineStats(fixture.engine.uri)).hosts;
     const victim = before.find((h) => h.elements === 1);
     assert.ok(victim, 'the doomed pipeline is on a worker of its own');
     const lost = nextEvent(doomed, 'Error');
@@ -83,7 +72,7 @@ describe('media workers', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
     );
     assert.equal(await call((cb) => survivor.getName(cb)), survivor.id);
     await waitFor('a replacement worker', async () => {
-      const hosts = (await engineStats(engine.uri)).hosts;
+      const hosts = (await engineStats(fixture.engine.uri)).hosts;
       return hosts.length === 2 && hosts.every((h) => h.pid !== victim.pid);
     });
     const fresh = await client.create('MediaPipeline');

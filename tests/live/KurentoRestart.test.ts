@@ -3,7 +3,7 @@ import net from 'node:net';
 import { test } from 'node:test';
 import { newEngineSecret, spawnEngine, type SpawnedEngine } from '../../media/engine/spawn.js';
 import { connectKurento, listPipelines } from '../../media/kurento.js';
-import { waitFor } from '../support/wait.js';
+import { waitFor } from '../../drivers/wait.js';
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { registerUser, type SignedInUser } from '../support/http.js';
+import { registerUser, type SignedInUser } from '../../drivers/http.js';
 import { pipelineCount } from '../support/media.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { skipUnless } from '../support/services.js';
 import { connectSocket, errorCode, makeOffer, request, type ClientSocket } from '../support/signalling.js';
-import { waitFor } from '../support/wait.js';
+import { waitFor } from '../../drivers/wait.js';
 
 describe('signalling refuses bad input with clear codes and leaks nothing', { skip: skipUnless('mariadb') }, () => {
   let server: TestServer;

@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext } from 'playwright-core';
-import { launchBrowser, newContext } from '../support/browser.js';
-import { openHarness, type Harness } from '../support/harness.js';
-import { registerUser } from '../support/http.js';
+import { launchBrowser, newContext } from '../../drivers/browser.js';
+import { openHarness, type Harness } from '../../drivers/harness.js';
+import { registerUser } from '../../drivers/http.js';
 import { decodeErrors, pipelineCount, probe } from '../support/media.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { skipUnless } from '../support/services.js';
-import { waitFor } from '../support/wait.js';
+import { waitFor } from '../../drivers/wait.js';
 import { probePackets } from '../engine/helpers/webmFiles.js';
 
 const GRACE_MS = 4000;

@@ -5,13 +5,13 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { connectKurento, invoke, listChildren, release, type KurentoClient } from '../../media/kurento.js';
 import { PIPELINE_TAGS } from '../../media/MediaServer.js';
-import { launchBrowser, newContext } from '../support/browser.js';
-import { openHarness, type Harness } from '../support/harness.js';
-import { registerUser } from '../support/http.js';
+import { launchBrowser, newContext } from '../../drivers/browser.js';
+import { openHarness, type Harness } from '../../drivers/harness.js';
+import { registerUser } from '../../drivers/http.js';
 import { pipelineCount, probe } from '../support/media.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { skipUnless } from '../support/services.js';
-import { waitFor } from '../support/wait.js';
+import { waitFor } from '../../drivers/wait.js';
 
 describe('the media layer on the media server', { skip: skipUnless('chromium', 'ffmpeg', 'mariadb') }, () => {
   let server: TestServer;

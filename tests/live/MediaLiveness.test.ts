@@ -3,12 +3,12 @@ import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { connectKurento, listChildren, release } from '../../media/kurento.js';
-import { launchBrowser, newContext } from '../support/browser.js';
-import { openHarness, type Harness } from '../support/harness.js';
-import { registerUser } from '../support/http.js';
+import { launchBrowser, newContext } from '../../drivers/browser.js';
+import { openHarness, type Harness } from '../../drivers/harness.js';
+import { registerUser } from '../../drivers/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { skipUnless } from '../support/services.js';
-import { waitFor } from '../support/wait.js';
+import { waitFor } from '../../drivers/wait.js';
 
 /**
  * A TCP relay to the media server whose connections can be stalled one by one: a stalled connection's bytes are

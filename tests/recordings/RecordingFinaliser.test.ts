@@ -13,7 +13,7 @@ import { SequelizeLiveArchive } from '../../api/live/SequelizeLiveArchive.js';
 import { MediaTools } from '../../api/recordings/MediaTools.js';
 import { RecordingFinaliser } from '../../api/recordings/RecordingFinaliser.js';
 import { isSeekable, webmInfo } from '../../api/recordings/webmInfo.js';
-import type { SignedInUser } from '../support/http.js';
+import type { SignedInUser } from '../../drivers/http.js';
 import { skipUnless } from '../support/services.js';
 import { makeWebm, startRecordingsServer, type RecordingsServer } from './helpers/recordingsServer.js';
 

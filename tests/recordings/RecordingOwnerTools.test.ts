@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import type { RecordingList, RecordingShare, RecordingView } from '../../api/contract/rest.js';
 import { newPublicId, type Recording } from '../../api/db/index.js';
 import { UrlSigner } from '../../api/recordings/UrlSigner.js';
-import type { SignedInUser } from '../support/http.js';
+import type { SignedInUser } from '../../drivers/http.js';
 import { skipUnless } from '../support/services.js';
 import { makeWebm, startRecordingsServer, type RecordingsServer } from './helpers/recordingsServer.js';
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RecordingList } from '../../api/contract/rest.js';
 import { newPublicId } from '../../api/db/index.js';
-import type { SignedInUser } from '../support/http.js';
+import type { SignedInUser } from '../../drivers/http.js';
 import { skipUnless } from '../support/services.js';
 import { startRecordingsServer, type RecordingsServer } from './helpers/recordingsServer.js';
 

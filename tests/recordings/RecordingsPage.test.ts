@@ -10,10 +10,10 @@ import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { newPublicId } from '../../api/db/index.js';
 import { SequelizeLiveArchive } from '../../api/live/SequelizeLiveArchive.js';
-import { launchBrowser, newContext } from '../support/browser.js';
-import type { SignedInUser } from '../support/http.js';
+import { launchBrowser, newContext } from '../../drivers/browser.js';
+import type { SignedInUser } from '../../drivers/http.js';
 import { skipUnless } from '../support/services.js';
-import { waitFor } from '../support/wait.js';
+import { waitFor } from '../../drivers/wait.js';
 import { makeWebm, startRecordingsServer, type RecordingsServer } from './helpers/recordingsServer.js';
 
 const WAIT = { timeout: 30_000 };

@@ -11,7 +11,7 @@ import { newPublicId } from '../../api/db/index.js';
 import { MANIFEST, TRASH_DIR } from '../../api/recordings/RecordingLibrary.js';
 import type { ReconcileReport } from '../../api/recordings/reconcileRecordings.js';
 import { isSeekable, webmInfo } from '../../api/recordings/webmInfo.js';
-import type { SignedInUser } from '../support/http.js';
+import type { SignedInUser } from '../../drivers/http.js';
 import { skipUnless } from '../support/services.js';
 import { makeWebm, startRecordingsServer, type RecordingsServer } from './helpers/recordingsServer.js';
 

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import type { RecordingList, RecordingView } from '../../api/contract/rest.js';
 import { newPublicId } from '../../api/db/index.js';
 import { isSeekable, webmInfo } from '../../api/recordings/webmInfo.js';
-import type { SignedInUser } from '../support/http.js';
+import type { SignedInUser } from '../../drivers/http.js';
 import { skipUnless } from '../support/services.js';
 import { makeWebm, startRecordingsServer, type RecordingsServer } from './helpers/recordingsServer.js';
 

@@ -12,7 +12,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pipelineCount } from '../support/media.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { waitFor } from '../support/wait.js';
+import { skipUnless } from '../support/services.js';
+import { waitFor } from '../../drivers/wait.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const STEPS = [
@@ -65,7 +66,7 @@ function stepLine(stdout: string, step: string): string | undefined {
   return stdout.split('\n').find((line) => new RegExp(`^  (ok|FAIL|skip)\\s+${step}\\b`).test(line));
 }
 
-describe('npm run smoke against a deployment with media', () => {
+describe('npm run smoke against a deployment with media', { skip: skipUnless('ffmpeg') }, () => {
   let server: TestServer;
   before(async () => {
     server = await startTestServer({ server: { media: {} } });
@@ -114,38 +115,42 @@ describe('npm run smoke against a deployment with media', () => {
   });
 });
 
-describe('npm run smoke through the TURN server the deployment hands out (coturn)', () => {
-  let turn: Coturn;
-  let server: TestServer;
-  before(async () => {
-    turn = await startCoturn();
-    server = await startTestServer({
-      server: { media: {} },
-      env: { TURN_URLS: `turn:127.0.0.1:${turn.port}?transport=udp`, TURN_SECRET: turn.secret },
+describe(
+  'npm run smoke through the TURN server the deployment hands out (coturn)',
+  { skip: skipUnless('ffmpeg', 'coturn') },
+  () => {
+    let turn: Coturn;
+    let server: TestServer;
+    before(async () => {
+      turn = await startCoturn();
+      server = await startTestServer({
+        server: { media: {} },
+        env: { TURN_URLS: `turn:127.0.0.1:${turn.port}?transport=udp`, TURN_SECRET: turn.secret },
+      });
     });
-  });
-  after(async () => {
-    await server?.close();
-    await turn?.stop();
-  });
+    after(async () => {
+      await server?.close();
+      await turn?.stop();
+    });
 
-  it('passes relay only: every peer gets its media through coturn with the time-limited credentials', async () => {
-    const run = await smoke([server.url, '--relay', '--seconds', '1', '--call-seconds', '1']);
-    assert.equal(run.code, 0, `smoke failed:\n${run.stdout}\n${run.stderr}\ncoturn:\n${turn.log().slice(-3000)}`);
-    assert.match(
-      stepLine(run.stdout, 'golive')!,
-      /path relay; ICE servers turn:127\.0\.0\.1:\d+\?transport=udp \(TURN credentials\)/,
-    );
-    assert.match(stepLine(run.stdout, 'watch')!, /path relay/);
-    // coturn allocated relays for both smoke accounts, with the deployment's credentials (`<expiry>:<user id>`).
-    const users = new Set(
-      [...turn.log().matchAll(/user <\d+:(\d+)>: incoming packet ALLOCATE processed, success/g)].map((m) => m[1]),
-    );
-    assert.equal(users.size, 2, turn.log().slice(-3000));
-  });
-});
+    it('passes relay only: every peer gets its media through coturn with the time-limited credentials', async () => {
+      const run = await smoke([server.url, '--relay', '--seconds', '1', '--call-seconds', '1']);
+      assert.equal(run.code, 0, `smoke failed:\n${run.stdout}\n${run.stderr}\ncoturn:\n${turn.log().slice(-3000)}`);
+      assert.match(
+        stepLine(run.stdout, 'golive')!,
+        /path relay; ICE servers turn:127\.0\.0\.1:\d+\?transport=udp \(TURN credentials\)/,
+      );
+      assert.match(stepLine(run.stdout, 'watch')!, /path relay/);
+      // coturn allocated relays for both smoke accounts, with the deployment's credentials (`<expiry>:<user id>`).
+      const users = new Set(
+        [...turn.log().matchAll(/user <\d+:(\d+)>: incoming packet ALLOCATE processed, success/g)].map((m) => m[1]),
+      );
+      assert.equal(users.size, 2, turn.log().slice(-3000));
+    });
+  },
+);
 
-describe('npm run smoke when a step fails', () => {
+describe('npm run smoke when a step fails', { skip: skipUnless('ffmpeg') }, () => {
   let server: TestServer;
   before(async () => {
     // A deployment whose API runs without a media server: going live must fail.

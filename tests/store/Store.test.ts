@@ -5,7 +5,7 @@ import { MemoryStore } from '../../api/store/MemoryStore.js';
 import { RedisStore } from '../../api/store/RedisStore.js';
 import { StoreClosedError, type Store } from '../../api/store/Store.js';
 import { skipUnless } from '../support/services.js';
-import { waitFor } from '../support/wait.js';
+import { waitFor } from '../../drivers/wait.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 

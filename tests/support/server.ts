@@ -13,7 +13,7 @@ import { loadConfig, type Config } from '../../api/config.js';
 import { RedisStore } from '../../api/store/RedisStore.js';
 import { startServer, type RunningServer, type ServerOptions } from '../../api/server.js';
 import { createTestDatabase, type DatabaseKind, type TestDatabase } from './db.js';
-import { http, type HttpClient } from './http.js';
+import { http, type HttpClient } from '../../drivers/http.js';
 import { has } from './services.js';
 
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';

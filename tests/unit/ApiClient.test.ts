@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { ApiClient, type ApiSession } from '../../front/src/api/ApiClient.js';
-import { ApiError, NO_RESPONSE } from '../../front/src/api/ApiError.js';
+import { ApiClient, type ApiSession } from '../../front/src/rest/ApiClient.js';
+import { ApiError, NO_RESPONSE } from '../../front/src/rest/ApiError.js';
 
 /** A session double that records how often it was ended. */
 class FakeSession implements ApiSession {

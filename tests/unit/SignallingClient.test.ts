@@ -10,9 +10,9 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { Server, type Socket } from 'socket.io';
 import { watch } from 'vue';
 import { SIGNALLING_PATH } from '../../api/contract/signalling.js';
-import { ApiError, NO_RESPONSE } from '../../front/src/api/ApiError.js';
+import { ApiError, NO_RESPONSE } from '../../front/src/rest/ApiError.js';
 import { SignallingClient } from '../../front/src/signalling/SignallingClient.js';
-import { waitFor } from '../support/wait.js';
+import { waitFor } from '../../drivers/wait.js';
 
 const LIVE = {
   id: 'abcdefabcdef',

@@ -15,7 +15,6 @@ const PINNED = [
   'auth.invalidCredentials',
   'auth.nicknameTaken',
   'auth.weakPassword',
-  'auth.forbidden',
   'live.notFound',
   'live.ended',
   'live.alreadyLive',

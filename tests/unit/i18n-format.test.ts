@@ -4,11 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { ApiError, errorMessage } from '../../front/src/api/ApiError.js';
+import { ApiError, errorMessage } from '../../front/src/rest/ApiError.js';
 import { passwordProblem } from '../../front/src/auth/accountRules.js';
-import { endedMessage } from '../../front/src/calls/format.js';
+import { endedMessage } from '../../front/src/format/calls.js';
 import { i18n, localeFromLanguages, setLocale } from '../../front/src/i18n/index.js';
-import { formatCount, formatDuration, formatSince, formatViewers } from '../../front/src/live/format.js';
+import { formatCount, formatDuration, formatSince, formatViewers } from '../../front/src/format/index.js';
 import { parseLiveId } from '../../front/src/live/liveId.js';
 import type { CallView } from '../../api/contract/signalling.js';
 

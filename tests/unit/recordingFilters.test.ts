@@ -7,7 +7,7 @@ import {
   toApiQuery,
   toRouteQuery,
 } from '../../front/src/recordings/filters.js';
-import { formatDuration } from '../../front/src/recordings/format.js';
+import { formatDuration } from '../../front/src/format/recordings.js';
 
 describe('the Recordings page filters', () => {
   it('default filters ask for the newest 20 and leave the address clean', () => {

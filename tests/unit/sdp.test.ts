@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { OnairError } from '../../api/contract/errors.js';
+import { MediaError } from '../../media/errors.js';
 import { MAX_SDP_BYTES, sentMedia, validateOffer } from '../../media/sdp.js';
 
 const offer = (video: string, audio = video) =>
@@ -24,7 +24,7 @@ const offer = (video: string, audio = video) =>
 function rejects(sdp: unknown, role: 'presenter' | 'viewer', pattern: RegExp) {
   assert.throws(
     () => validateOffer(sdp, role),
-    (e: unknown) => e instanceof OnairError && e.code === 'sdp.invalid' && pattern.test(e.message),
+    (e: unknown) => e instanceof MediaError && e.code === 'sdp.invalid' && pattern.test(e.message),
   );
 }
 

@@ -8,7 +8,7 @@
 import { markRaw, reactive, watch, type WatchStopHandle } from 'vue';
 import type { IceCandidateInit, IceServer, Role } from '../../../api/contract/signalling.js';
 import { t } from '../i18n/index.js';
-import { ApiError } from '../api/ApiError.js';
+import { ApiError } from '../rest/ApiError.js';
 import { liveErrorMessage } from '../live/messages.js';
 import type { SignallingClient } from '../signalling/SignallingClient.js';
 import { cloneStream, openCamera } from '../webrtc/camera.js';

@@ -11,7 +11,7 @@ import {
   type ReactionBurst,
   type ReactionKind,
 } from '../../../api/contract/chat.js';
-import { ApiError } from '../api/ApiError.js';
+import { ApiError } from '../rest/ApiError.js';
 import type { SignallingClient } from '../signalling/SignallingClient.js';
 
 const KEEP = 200;

@@ -5,8 +5,8 @@
  */
 import { computed, markRaw, reactive, watch, type ComputedRef, type WatchStopHandle } from 'vue';
 import type { LiveSummary } from '../../../api/contract/signalling.js';
-import { api } from '../api/api.js';
-import { errorMessage } from '../api/ApiError.js';
+import { api } from '../rest/api.js';
+import { errorMessage } from '../rest/ApiError.js';
 import type { SignallingClient } from '../signalling/SignallingClient.js';
 
 type Change = { type: 'updated'; live: LiveSummary } | { type: 'removed'; liveId: string };

@@ -12,7 +12,7 @@ import type {
   UserSummary,
   ViewerEvent,
 } from '../../../api/contract/signalling.js';
-import { ApiError, errorMessage } from '../api/ApiError.js';
+import { ApiError, errorMessage } from '../rest/ApiError.js';
 import { t } from '../i18n/index.js';
 import type { SignallingClient } from '../signalling/SignallingClient.js';
 import { constraintsFor, deviceOf, type DeviceChoice } from '../chat/devices.js';

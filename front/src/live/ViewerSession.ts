@@ -7,7 +7,7 @@
 import { markRaw, reactive, watch, type WatchStopHandle } from 'vue';
 import type { IceCandidateInit, LiveEndReason, LiveSummary } from '../../../api/contract/signalling.js';
 import { t } from '../i18n/index.js';
-import { ApiError } from '../api/ApiError.js';
+import { ApiError } from '../rest/ApiError.js';
 import type { SignallingClient } from '../signalling/SignallingClient.js';
 import { MediaPeer } from '../webrtc/MediaPeer.js';
 import { endedMessage, liveErrorMessage } from './messages.js';

@@ -1,6 +1,6 @@
 /** What going live and watching tell the user, by error code and by the way a live ended (in the chosen language). */
 import type { LiveEndReason } from '../../../api/contract/signalling.js';
-import { errorMessage } from '../api/ApiError.js';
+import { errorMessage } from '../rest/ApiError.js';
 import { t } from '../i18n/index.js';
 
 /** A sentence for a failed signalling request (the catalog has one for every error code). */

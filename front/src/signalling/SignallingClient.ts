@@ -12,7 +12,7 @@ import {
   type ClientToServerEvents,
   type ServerToClientEvents,
 } from '../../../api/contract/signalling.js';
-import { ApiError, NO_RESPONSE } from '../api/ApiError.js';
+import { ApiError, NO_RESPONSE } from '../rest/ApiError.js';
 
 /** `connecting` until the first connection, `reconnecting` after a loss (server-side state is then gone). */
 export type SignallingStatus = 'connecting' | 'connected' | 'reconnecting' | 'closed';

@@ -3,7 +3,7 @@
  * token, closed when the token changes or goes (logout, expiry, another tab), and a refused token ends the session.
  */
 import { watch } from 'vue';
-import { ApiError } from '../api/ApiError.js';
+import { ApiError } from '../rest/ApiError.js';
 import { SignallingClient } from './SignallingClient.js';
 
 /** What the connection needs from the session: the token to send, and a way to end it. */

@@ -1,8 +1,8 @@
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
 import type { AuthResponse, PublicUser } from '../../../api/contract/rest.js';
-import { api } from '../api/api.js';
-import type { ApiError } from '../api/ApiError.js';
+import { api } from '../rest/api.js';
+import type { ApiError } from '../rest/ApiError.js';
 
 const TOKEN_KEY = 'onair.token';
 /** The login page's notice when the session ended: a catalog key (shown in the chosen language). */

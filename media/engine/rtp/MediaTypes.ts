@@ -1,15 +1,10 @@
 /**
- * Media kinds and codecs as the engine forwards them. TrackInfo has the shape the recording module
- * (media/engine/recording/) expects with every packet.
+ * Media kinds and codecs as the engine forwards them. Their home is the recording module
+ * (media/engine/recording/types.ts), whose TrackInfo comes with every packet.
  */
-export type MediaKind = 'audio' | 'video';
-export type CodecName = 'VP8' | 'H264' | 'OPUS';
+import type { MediaKind } from '../recording/types.js';
 
-export interface TrackInfo {
-  kind: MediaKind;
-  codec: CodecName;
-  clockRate: number;
-}
+export type { CodecName, MediaKind, TrackInfo } from '../recording/types.js';
 
 export const MEDIA_KINDS: readonly MediaKind[] = ['audio', 'video'];
 
@@ -28,7 +23,3 @@ export function kindsOf(mediaType: KurentoMediaType | undefined): MediaKind[] {
   if (mediaType === 'VIDEO') return ['video'];
   return [];
 }
-
-export const AUDIO_OPUS: TrackInfo = { kind: 'audio', codec: 'OPUS', clockRate: 48_000 };
-export const VIDEO_VP8: TrackInfo = { kind: 'video', codec: 'VP8', clockRate: 90_000 };
-export const VIDEO_H264: TrackInfo = { kind: 'video', codec: 'H264', clockRate: 90_000 };

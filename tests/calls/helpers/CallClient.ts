@@ -10,7 +10,7 @@ import {
   type ClientToServerEvents,
   type ServerToClientEvents,
 } from '../../../api/contract/signalling.js';
-import { waitFor } from '../../support/wait.js';
+import { waitFor } from '../../../drivers/wait.js';
 
 type Received = [event: string, payload: any];
 

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { after, afterEach, before, beforeEach } from 'node:test';
 import kurento from 'kurento-client';
 import { spawnEngine, type SpawnEngineOptions, type SpawnedEngine } from '../../../media/engine/spawn.js';
 
@@ -131,3 +132,40 @@ export function call<T = unknown>(invoke: (cb: (err: any, value: T) => void) => 
 
 // kurento-client ships no usable types: objects are used dynamically in tests.
 export type KurentoClient = any;
+
+export interface EngineFixture {
+  readonly engine: SpawnedEngine & { logs: string[] };
+  /** The engine's figures right after it started. */
+  readonly baseline: Baseline;
+}
+
+/**
+ * The engine fixture of a `describe`: a test engine started before (and its baseline taken), stopped after.
+ * `perTest` gives every test a fresh engine instead (beforeEach / afterEach). Clients opened with `connectClient`
+ * are closed after each test.
+ */
+export function useTestEngine(opts: SpawnEngineOptions = {}, { perTest = false } = {}): EngineFixture {
+  let engine: (SpawnedEngine & { logs: string[] }) | undefined;
+  let baseline: Baseline | undefined;
+  const start = async () => {
+    engine = await startTestEngine(opts);
+    baseline = baselineOf(await engineStats(engine.uri));
+  };
+  const stop = async () => {
+    await engine?.stop();
+    engine = undefined;
+  };
+  (perTest ? beforeEach : before)(start);
+  afterEach(closeClients);
+  (perTest ? afterEach : after)(stop);
+  return {
+    get engine() {
+      if (!engine) throw new Error('the test engine is not running (use the fixture inside a test)');
+      return engine;
+    },
+    get baseline() {
+      if (!baseline) throw new Error('the test engine is not running (use the fixture inside a test)');
+      return baseline;
+    },
+  };
+}

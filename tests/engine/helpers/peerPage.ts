@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import kurento from 'kurento-client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { newContext } from '../../support/browser.js';
+import { newContext } from '../../../drivers/browser.js';
 import { call } from './engineHarness.js';
 
 const PAGE = `<!doctype html><html><body><script>

@@ -8,10 +8,11 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { RequestHandler } from 'express';
+import type { LiveKind } from '../../../api/contract/rest.js';
 import { pino } from 'pino';
 import { newPublicId, type Database, type Recording } from '../../../api/db/index.js';
 import { createRecordings, type Recordings } from '../../../api/recordings/index.js';
-import { registerUser, type SignedInUser } from '../../support/http.js';
+import { registerUser, type SignedInUser } from '../../../drivers/http.js';
 import { startTestServer, type TestServer, type TestServerOptions } from '../../support/server.js';
 
 const run = promisify(execFile);
@@ -25,7 +26,7 @@ export interface RecordingsServer {
   recordings: Recordings;
   register(prefix?: string): Promise<SignedInUser>;
   /** A live row of `userId` (a broadcast unless told) and its id. */
-  live(userId: number, options?: { kind?: 'broadcast' | 'call'; title?: string; startedAt?: Date }): Promise<string>;
+  live(userId: number, options?: { kind?: LiveKind; title?: string; startedAt?: Date }): Promise<string>;
   /** A finished recording row for a file in the recordings folder (made with `makeWebm`, or not). */
   recording(userId: number, values?: Partial<Recording['_creationAttributes']>): Promise<Recording>;
   close(): Promise<void>;

@@ -1,9 +1,9 @@
 /** How calls read: outcomes in the history, why a call ended, and refusals by error code. */
 import type { ErrorCode } from '../../../api/contract/errors.js';
 import type { CallView } from '../../../api/contract/signalling.js';
-import { ApiError, errorMessage } from '../api/ApiError.js';
+import { ApiError, errorMessage } from '../rest/ApiError.js';
 import { t } from '../i18n/index.js';
-import { formatDuration } from '../live/format.js';
+import { formatDuration } from './index.js';
 
 export type Direction = 'outgoing' | 'incoming';
 

@@ -3,7 +3,7 @@
  * (status, headers, parsed body) so tests can assert on every part. Never throws on an HTTP error status.
  */
 import { randomBytes } from 'node:crypto';
-import type { AuthResponse, PublicUser } from '../../api/contract/rest.js';
+import type { AuthResponse, PublicUser } from '../api/contract/rest.js';
 
 export interface HttpAnswer<T = any> {
   status: number;

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { BrowserContext, Page } from 'playwright-core';
 
 const SOCKET_IO_JS = readFileSync(
-  fileURLToPath(new URL('../../node_modules/socket.io-client/dist/socket.io.min.js', import.meta.url)),
+  fileURLToPath(new URL('../node_modules/socket.io-client/dist/socket.io.min.js', import.meta.url)),
   'utf8',
 );
 

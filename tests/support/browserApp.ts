@@ -1,0 +1,62 @@
+/**
+ * The browser-app fixture: a real onair server with the embedded media engine, one Chromium, and a context per
+ * page (so per user), all closed after the suite. Call `useBrowserApp()` inside a `describe`.
+ */
+import { after, before } from 'node:test';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchBrowser, newContext } from '../../drivers/browser.js';
+import type { SignedInUser } from '../../drivers/http.js';
+import { startTestServer, type TestServer } from './server.js';
+
+export interface PageOptions {
+  /** Signed in as this user (the token the front end keeps in localStorage). */
+  user?: SignedInUser | undefined;
+  /** The browser's language (Accept-Language and navigator.language). */
+  locale?: string;
+  /** Scripts run in every document before the app's own. */
+  init?: string[];
+  viewport?: { width: number; height: number };
+}
+
+export interface BrowserApp {
+  readonly server: TestServer;
+  readonly browser: Browser;
+  /** A new page in a context of its own. */
+  page(options?: PageOptions): Promise<Page>;
+}
+
+export function useBrowserApp(): BrowserApp {
+  let server: TestServer | undefined;
+  let browser: Browser | undefined;
+  const contexts: BrowserContext[] = [];
+  before(async () => {
+    server = await startTestServer({ server: { media: {} } });
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    for (const context of contexts.splice(0)) await context.close();
+    await browser?.close();
+    await server?.close();
+  });
+  const app: BrowserApp = {
+    get server() {
+      if (!server) throw new Error('the browser app is not started yet (use it inside a test)');
+      return server;
+    },
+    get browser() {
+      if (!browser) throw new Error('the browser app is not started yet (use it inside a test)');
+      return browser;
+    },
+    async page(options = {}) {
+      const context = await newContext(app.browser, app.server.url, options.locale);
+      contexts.push(context);
+      if (options.user)
+        await context.addInitScript(`localStorage.setItem('onair.token', ${JSON.stringify(options.user.token)})`);
+      for (const script of options.init ?? []) await context.addInitScript(script);
+      const page = await context.newPage();
+      if (options.viewport) await page.setViewportSize(options.viewport);
+      return page;
+    },
+  };
+  return app;
+}
