@@ -1,18 +1,21 @@
 /**
  * API benchmark of the recordings library: `GET /api/recordings` with filters over 100 000 recordings in a fresh
  * MariaDB database (p50/p95/p99 latency at a fixed concurrency, per query shape and overall), and the throughput
- * of range requests on the media route. The server is onair's own (startServer), in this process.
+ * of range requests on the media route. The server is onair's own (startServer), in this process; the list
+ * requests come from a worker thread (bench/apiClient.ts; BENCH_CLIENT=inline sends them from the server's thread).
  * Then each shape alone (BENCH_PER_SHAPE requests, default 300): its req/s and p50/p95/p99.
  * Usage: npm run bench:api [-- rows concurrency requests]   env BENCH_MYSQL_URL (default mysql://root@127.0.0.1:3306/test)
  * Last output line: one JSON object.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import inspector from 'node:inspector/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import type { RequestHandler } from 'express';
 import mysql from 'mysql2/promise';
 import { pino } from 'pino';
@@ -21,6 +24,7 @@ import type { AuthResponse, RecordingList, RecordingView } from '../api/contract
 import { newPublicId } from '../api/db/index.js';
 import { createRecordings, type Recordings } from '../api/recordings/index.js';
 import { startServer } from '../api/server.js';
+import type { ClientJob, ClientResult } from './apiClient.js';
 
 const ROWS = Number(process.argv[2] ?? 100_000);
 const CONCURRENCY = Number(process.argv[3] ?? 16);
@@ -274,35 +278,80 @@ try {
     totals[shape.name] = ((await res.json()) as RecordingList).total;
   }
 
+  // The load generator: a worker thread (BENCH_CLIENT=inline: this thread, sharing the server's event loop).
+  const inline = process.env.BENCH_CLIENT === 'inline';
+  const client = inline ? null : new Worker(new URL('./apiClient.ts', import.meta.url));
+  async function load(requests: ClientJob['requests']): Promise<ClientResult> {
+    if (client) {
+      const done = new Promise<ClientResult>((resolve, reject) => {
+        client.once('message', resolve);
+        client.once('error', reject);
+      });
+      client.postMessage({ requests, concurrency: CONCURRENCY } satisfies ClientJob);
+      return done;
+    }
+    const ms: number[] = [];
+    const status: number[] = [];
+    const seconds = await pool(requests.length, async (i) => {
+      const r = await timed(requests[i]!.url, requests[i]!.token);
+      ms[i] = r.ms;
+      status[i] = r.status;
+    });
+    return { ms, status, seconds };
+  }
+
   // Warm-up, then the measured run.
-  await pool(
-    200,
-    async (i) => void (await timed(`${base}/api/recordings?${shapes[i % shapes.length]!.query(i)}`, someone.token)),
+  await load(
+    Array.from({ length: 200 }, (_, i) => ({
+      url: `${base}/api/recordings?${shapes[i % shapes.length]!.query(i)}`,
+      token: someone.token,
+    })),
   );
   const perShape = new Map<string, number[]>(shapes.map((s) => [s.name, []]));
-  const all: number[] = [];
   let errors = 0;
-  const listSeconds = await pool(REQUESTS, async (i) => {
-    const shape = shapes[i % shapes.length]!;
-    const r = await timed(`${base}/api/recordings?${shape.query(i)}`, users[i % USERS]!.token);
-    if (r.status !== 200) errors++;
-    perShape.get(shape.name)!.push(r.ms);
-    all.push(r.ms);
+  const profiler = process.env.BENCH_CPU_PROFILE ? new inspector.Session() : null;
+  if (profiler) {
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+  }
+  // CPU of this thread (the server's, when the client has its own), or of the process on a Node without it.
+  const threadCpu = () => (process.threadCpuUsage ?? process.cpuUsage)();
+  const cpu0 = threadCpu();
+  const mixed = await load(
+    Array.from({ length: REQUESTS }, (_, i) => ({
+      url: `${base}/api/recordings?${shapes[i % shapes.length]!.query(i)}`,
+      token: users[i % USERS]!.token,
+    })),
+  );
+  const cpu1 = threadCpu();
+  const cpuMsPerRequest = (cpu1.user - cpu0.user + cpu1.system - cpu0.system) / 1000 / REQUESTS;
+  if (profiler) {
+    const { profile } = await profiler.post('Profiler.stop');
+    await writeFile(process.env.BENCH_CPU_PROFILE!, JSON.stringify(profile));
+    profiler.disconnect();
+  }
+  const listSeconds = mixed.seconds;
+  mixed.ms.forEach((ms, i) => {
+    if (mixed.status[i] !== 200) errors++;
+    perShape.get(shapes[i % shapes.length]!.name)!.push(ms);
   });
-  all.sort((a, b) => a - b);
+  const all = [...mixed.ms].sort((a, b) => a - b);
   const loadDuringList = os.loadavg();
 
   // Each shape alone: its own throughput and latency at the same concurrency.
   const solo = new Map<string, { rps: number; ms: number[] }>();
   for (const shape of shapes) {
-    const ms: number[] = [];
-    const seconds = await pool(PER_SHAPE, async (i) => {
-      const r = await timed(`${base}/api/recordings?${shape.query(i + REQUESTS)}`, users[i % USERS]!.token);
-      if (r.status !== 200) errors++;
-      ms.push(r.ms);
-    });
-    solo.set(shape.name, { rps: PER_SHAPE / seconds, ms: ms.sort((a, b) => a - b) });
+    const alone = await load(
+      Array.from({ length: PER_SHAPE }, (_, i) => ({
+        url: `${base}/api/recordings?${shape.query(i + REQUESTS)}`,
+        token: users[i % USERS]!.token,
+      })),
+    );
+    errors += alone.status.filter((s) => s !== 200).length;
+    solo.set(shape.name, { rps: PER_SHAPE / alone.seconds, ms: [...alone.ms].sort((a, b) => a - b) });
   }
+  await client?.terminate();
 
   // Range requests on the media route (a <video> seeking around): random 256 KiB ranges for a few seconds.
   const view = (await (
@@ -347,7 +396,7 @@ try {
   }
   console.log(`${'all (mixed)'.padEnd(24)}${''.padStart(9)}${cols(all)}`);
   console.log(
-    `throughput ${round(REQUESTS / listSeconds)} req/s mixed, ${errors} errors; load average ${loadDuringList.map((l) => l.toFixed(2)).join(' ')} (1, 5, 15 min) at the end of the mixed run\n`,
+    `throughput ${round(REQUESTS / listSeconds)} req/s mixed, ${errors} errors; server thread ${round(cpuMsPerRequest, 2)} ms of CPU per request (client ${inline ? 'in the same thread' : 'in a worker thread'}); load average ${loadDuringList.map((l) => l.toFixed(2)).join(' ')} (1, 5, 15 min) at the end of the mixed run\n`,
   );
   const rangeMBps = rangeBytes / rangeSeconds / 1024 / 1024;
   console.log(
@@ -367,6 +416,8 @@ try {
       p99Ms: round(percentile(all, 99)),
       rps: round(REQUESTS / listSeconds),
       errors,
+      cpuMsPerRequest: round(cpuMsPerRequest, 2),
+      client: inline ? 'inline' : 'worker',
       rangeRps: round(rangeMs.length / rangeSeconds),
       rangeMBps: round(rangeMBps),
       rangeP50Ms: round(percentile(rangeMs, 50)),
