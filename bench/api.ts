@@ -4,13 +4,15 @@
  * of range requests on the media route. The server is onair's own (startServer), in this process; the list
  * requests come from a worker thread (bench/apiClient.ts; BENCH_CLIENT=inline sends them from the server's thread).
  * Then each shape alone (BENCH_PER_SHAPE requests, default 300): its req/s and p50/p95/p99.
- * Usage: npm run bench:api [-- rows concurrency requests]   env BENCH_MYSQL_URL (default mysql://root@127.0.0.1:3306/test)
+ * Usage: npm run bench:api [-- rows concurrency requests]   env BENCH_MYSQL_URL (default mysql://root@127.0.0.1:3306/test),
+ * BENCH_DB=sqlite (the embedded database instead), BENCH_CLIENT=inline, BENCH_CPU_PROFILE=<file> (the server
+ * thread's CPU profile of the mixed run, for DevTools).
  * Last output line: one JSON object.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import inspector from 'node:inspector/promises';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import os from 'node:os';
 import path from 'node:path';
@@ -48,6 +50,23 @@ const CJK_WORDS = ['音乐会', '直播', '讲座', '足球比赛', '周末', '�
 /** Requests per shape when each shape runs alone (after the mixed run). */
 const PER_SHAPE = Number(process.env.BENCH_PER_SHAPE ?? 300);
 
+/** CPU time (ms) of the local MariaDB/MySQL server so far, from /proc; null when there is none to read. */
+async function databaseCpuMs(): Promise<number | null> {
+  try {
+    for (const pid of await readdir('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+      const m = /^\d+ \((mariadbd|mysqld)\) (.*)$/.exec(stat.trim());
+      if (!m) continue;
+      const fields = m[2]!.split(' '); // from field 3 (state): utime is field 14, stime 15
+      return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks of 10 ms
+    }
+  } catch {
+    // not Linux, or no permission
+  }
+  return null;
+}
+
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
@@ -68,9 +87,13 @@ const admin = () =>
 const dir = await mkdtemp(path.join(tmpdir(), 'onair-bench-api-'));
 const recordingsDir = path.join(dir, 'recordings');
 
-const conn = await admin();
-await conn.query(`CREATE DATABASE \`${dbName}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
-await conn.end();
+/** BENCH_DB=sqlite: the embedded database (a file in a temporary folder) instead of MariaDB. */
+const SQLITE = process.env.BENCH_DB === 'sqlite';
+if (!SQLITE) {
+  const conn = await admin();
+  await conn.query(`CREATE DATABASE \`${dbName}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+  await conn.end();
+}
 
 let recordings: Recordings | null = null;
 let closeServer: (() => Promise<void>) | null = null;
@@ -84,7 +107,7 @@ try {
     PORT: '0',
     HOST: '127.0.0.1',
     LOG_LEVEL: 'silent',
-    DATABASE_URL: dbUrl.toString(),
+    DATABASE_URL: SQLITE ? `sqlite:${path.join(dir, 'bench.sqlite')}` : dbUrl.toString(),
     RECORDINGS_DIR: recordingsDir,
     SIGNING_SECRET: randomBytes(24).toString('base64url'),
     AUTH_RATE_LIMIT: '100000',
@@ -162,7 +185,7 @@ try {
     await server.db.Live.bulkCreate(lives as never[]);
     await server.db.Recording.bulkCreate(rows as never[]);
   }
-  await server.db.sequelize.query('ANALYZE TABLE recordings, lives, users');
+  await server.db.sequelize.query(SQLITE ? 'ANALYZE' : 'ANALYZE TABLE recordings, lives, users');
   const seedSeconds = (performance.now() - started) / 1000;
 
   // One real media file, for the range requests.
@@ -318,6 +341,8 @@ try {
   // CPU of this thread (the server's, when the client has its own), or of the process on a Node without it.
   const threadCpu = () => (process.threadCpuUsage ?? process.cpuUsage)();
   const cpu0 = threadCpu();
+  const process0 = process.cpuUsage();
+  const db0 = SQLITE ? null : await databaseCpuMs();
   const mixed = await load(
     Array.from({ length: REQUESTS }, (_, i) => ({
       url: `${base}/api/recordings?${shapes[i % shapes.length]!.query(i)}`,
@@ -325,7 +350,11 @@ try {
     })),
   );
   const cpu1 = threadCpu();
+  const process1 = process.cpuUsage(process0);
+  const db1 = SQLITE ? null : await databaseCpuMs();
   const cpuMsPerRequest = (cpu1.user - cpu0.user + cpu1.system - cpu0.system) / 1000 / REQUESTS;
+  const processCpuMsPerRequest = (process1.user + process1.system) / 1000 / REQUESTS;
+  const dbCpuMsPerRequest = db0 !== null && db1 !== null ? (db1 - db0) / REQUESTS : null;
   if (profiler) {
     const { profile } = await profiler.post('Profiler.stop');
     await writeFile(process.env.BENCH_CPU_PROFILE!, JSON.stringify(profile));
@@ -378,7 +407,7 @@ try {
 
   // Report.
   console.log(
-    `\nonair bench:api: ${ROWS} recordings (+${ROWS} lives, ${USERS} users) in MariaDB, seeded in ${round(seedSeconds)} s; ${os.availableParallelism()} cores`,
+    `\nonair bench:api: ${ROWS} recordings (+${ROWS} lives, ${USERS} users) in ${SQLITE ? 'SQLite' : 'MariaDB'}, seeded in ${round(seedSeconds)} s; ${os.availableParallelism()} cores`,
   );
   console.log(
     `GET /api/recordings, concurrency ${CONCURRENCY}, ${REQUESTS} requests rotating ${shapes.length} query shapes\n`,
@@ -396,7 +425,7 @@ try {
   }
   console.log(`${'all (mixed)'.padEnd(24)}${''.padStart(9)}${cols(all)}`);
   console.log(
-    `throughput ${round(REQUESTS / listSeconds)} req/s mixed, ${errors} errors; server thread ${round(cpuMsPerRequest, 2)} ms of CPU per request (client ${inline ? 'in the same thread' : 'in a worker thread'}); load average ${loadDuringList.map((l) => l.toFixed(2)).join(' ')} (1, 5, 15 min) at the end of the mixed run\n`,
+    `throughput ${round(REQUESTS / listSeconds)} req/s mixed, ${errors} errors; CPU per request: server thread ${round(cpuMsPerRequest, 2)} ms, this process ${round(processCpuMsPerRequest, 2)} ms (client ${inline ? 'in the same thread' : 'in a worker thread'}), MariaDB ${dbCpuMsPerRequest === null ? 'n/a' : `${round(dbCpuMsPerRequest, 2)} ms`}; load average ${loadDuringList.map((l) => l.toFixed(2)).join(' ')} (1, 5, 15 min) at the end of the mixed run\n`,
   );
   const rangeMBps = rangeBytes / rangeSeconds / 1024 / 1024;
   console.log(
@@ -408,6 +437,7 @@ try {
   console.log(
     JSON.stringify({
       bench: 'api',
+      database: SQLITE ? 'sqlite' : 'mariadb',
       rows: ROWS,
       concurrency: CONCURRENCY,
       requests: REQUESTS,
@@ -417,6 +447,8 @@ try {
       rps: round(REQUESTS / listSeconds),
       errors,
       cpuMsPerRequest: round(cpuMsPerRequest, 2),
+      processCpuMsPerRequest: round(processCpuMsPerRequest, 2),
+      dbCpuMsPerRequest: dbCpuMsPerRequest === null ? null : round(dbCpuMsPerRequest, 2),
       client: inline ? 'inline' : 'worker',
       rangeRps: round(rangeMs.length / rangeSeconds),
       rangeMBps: round(rangeMBps),
@@ -448,7 +480,9 @@ try {
 } finally {
   await recordings?.close();
   await closeServer?.();
-  if (process.env.BENCH_KEEP_DB) {
+  if (SQLITE) {
+    // the file goes with the temporary folder
+  } else if (process.env.BENCH_KEEP_DB) {
     console.error(`kept database ${dbName}`);
   } else {
     const c = await admin();
