@@ -153,10 +153,19 @@ export class RecordingLibrary {
   async #listPage(filters: RecordingFilters, viewerId: number, cursor: Cursor | null, version: string | null): Promise<ListPage> {
     const presenterIds = filters.presenter === undefined ? null : await this.#presenterIds(filters.presenter);
     const query = listQuery(this.#dialect, filters, viewerId, presenterIds, cursor);
-    const [rows, totals] = await Promise.all([
+    const [rows, others] = await Promise.all([
       this.#page(query, viewerId, version),
-      Promise.all(query.counts.map((count) => this.#cache.count(count.sql, count.params, version))),
+      Promise.all(query.counts.map((count, i) => (i === query.pageCounts ? Promise.resolve(null) : this.#cache.count(count.sql, count.params, version)))),
     ]);
+    const carried = query.pageCounts >= 0 ? query.counts[query.pageCounts]! : null;
+    const totals = await Promise.all(
+      others.map(async (total) => {
+        if (total) return total;
+        // The count the page's rows carry (an empty page carries none: counted on its own).
+        if (rows.length > 0 && rows[0]!.ownCount !== undefined) return { value: Number(rows[0]!.ownCount), at: Date.now(), fresh: true };
+        return this.#cache.count(carried!.sql, carried!.params, version);
+      }),
+    );
     const more = rows.length >= query.limit;
     const shown = more ? rows.slice(0, filters.size) : rows;
     const last = shown[shown.length - 1];
