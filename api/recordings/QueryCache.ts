@@ -32,7 +32,7 @@ export class QueryCache {
   constructor(sequelize: Sequelize, options: { ttlMs?: number; max?: number } = {}) {
     this.#sequelize = sequelize;
     this.#ttlMs = options.ttlMs ?? RECORDING_TOTAL_TTL_S * 1000;
-    this.#max = options.max ?? 4000;
+    this.#max = options.max ?? 2000;
   }
 
   /** The rows of a SELECT. */

@@ -136,7 +136,7 @@ export class RecordingLibrary {
       `{"recordings":[${rows.join(',')}],"page":${cursor ? 0 : filters.page},"size":${filters.size},"total":${page.total},` +
       `"totalKind":"${totalKind}","totalAsOf":"${new Date(page.asOf).toISOString()}","nextCursor":${JSON.stringify(page.nextCursor)}}`;
     if (totalKind === 'cached') {
-      if (page.signed.size >= 64) page.signed.clear();
+      if (page.signed.size >= 8) page.signed.clear();
       page.signed.set(signedKey, json);
     }
     return json;
