@@ -159,7 +159,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     });
     cleanups.push(() => signalling.close());
     await signalling.start();
-    const recordings = await createRecordings({ db, config: finalConfig, sessions, log });
+    const recordings = await createRecordings({ db, config: finalConfig, sessions, log, store });
     const lives = new LiveService({
       media: () => media?.server ?? null,
       store,

@@ -1,18 +1,23 @@
 /**
  * API benchmark of the recordings library: `GET /api/recordings` with filters over 100 000 recordings in a fresh
  * MariaDB database (p50/p95/p99 latency at a fixed concurrency, per query shape and overall), and the throughput
- * of range requests on the media route. The server is onair's own (startServer), in this process.
+ * of range requests on the media route. The server is onair's own (startServer), in this process; the list
+ * requests come from a worker thread (bench/apiClient.ts; BENCH_CLIENT=inline sends them from the server's thread).
  * Then each shape alone (BENCH_PER_SHAPE requests, default 300): its req/s and p50/p95/p99.
- * Usage: npm run bench:api [-- rows concurrency requests]   env BENCH_MYSQL_URL (default mysql://root@127.0.0.1:3306/test)
+ * Usage: npm run bench:api [-- rows concurrency requests]   env BENCH_MYSQL_URL (default mysql://root@127.0.0.1:3306/test),
+ * BENCH_DB=sqlite (the embedded database instead), BENCH_CLIENT=inline, BENCH_CPU_PROFILE=<file> (the server
+ * thread's CPU profile of the mixed run, for DevTools).
  * Last output line: one JSON object.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import inspector from 'node:inspector/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import type { RequestHandler } from 'express';
 import mysql from 'mysql2/promise';
 import { pino } from 'pino';
@@ -21,6 +26,7 @@ import type { AuthResponse, RecordingList, RecordingView } from '../api/contract
 import { newPublicId } from '../api/db/index.js';
 import { createRecordings, type Recordings } from '../api/recordings/index.js';
 import { startServer } from '../api/server.js';
+import type { ClientJob, ClientResult } from './apiClient.js';
 
 const ROWS = Number(process.argv[2] ?? 100_000);
 const CONCURRENCY = Number(process.argv[3] ?? 16);
@@ -44,6 +50,23 @@ const CJK_WORDS = ['音乐会', '直播', '讲座', '足球比赛', '周末', '�
 /** Requests per shape when each shape runs alone (after the mixed run). */
 const PER_SHAPE = Number(process.env.BENCH_PER_SHAPE ?? 300);
 
+/** CPU time (ms) of the local MariaDB/MySQL server so far, from /proc; null when there is none to read. */
+async function databaseCpuMs(): Promise<number | null> {
+  try {
+    for (const pid of await readdir('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+      const m = /^\d+ \((mariadbd|mysqld)\) (.*)$/.exec(stat.trim());
+      if (!m) continue;
+      const fields = m[2]!.split(' '); // from field 3 (state): utime is field 14, stime 15
+      return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks of 10 ms
+    }
+  } catch {
+    // not Linux, or no permission
+  }
+  return null;
+}
+
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
@@ -64,9 +87,13 @@ const admin = () =>
 const dir = await mkdtemp(path.join(tmpdir(), 'onair-bench-api-'));
 const recordingsDir = path.join(dir, 'recordings');
 
-const conn = await admin();
-await conn.query(`CREATE DATABASE \`${dbName}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
-await conn.end();
+/** BENCH_DB=sqlite: the embedded database (a file in a temporary folder) instead of MariaDB. */
+const SQLITE = process.env.BENCH_DB === 'sqlite';
+if (!SQLITE) {
+  const conn = await admin();
+  await conn.query(`CREATE DATABASE \`${dbName}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+  await conn.end();
+}
 
 let recordings: Recordings | null = null;
 let closeServer: (() => Promise<void>) | null = null;
@@ -80,7 +107,7 @@ try {
     PORT: '0',
     HOST: '127.0.0.1',
     LOG_LEVEL: 'silent',
-    DATABASE_URL: dbUrl.toString(),
+    DATABASE_URL: SQLITE ? `sqlite:${path.join(dir, 'bench.sqlite')}` : dbUrl.toString(),
     RECORDINGS_DIR: recordingsDir,
     SIGNING_SECRET: randomBytes(24).toString('base64url'),
     AUTH_RATE_LIMIT: '100000',
@@ -158,7 +185,7 @@ try {
     await server.db.Live.bulkCreate(lives as never[]);
     await server.db.Recording.bulkCreate(rows as never[]);
   }
-  await server.db.sequelize.query('ANALYZE TABLE recordings, lives, users');
+  await server.db.sequelize.query(SQLITE ? 'ANALYZE' : 'ANALYZE TABLE recordings, lives, users');
   const seedSeconds = (performance.now() - started) / 1000;
 
   // One real media file, for the range requests.
@@ -274,35 +301,86 @@ try {
     totals[shape.name] = ((await res.json()) as RecordingList).total;
   }
 
+  // The load generator: a worker thread (BENCH_CLIENT=inline: this thread, sharing the server's event loop).
+  const inline = process.env.BENCH_CLIENT === 'inline';
+  const client = inline ? null : new Worker(new URL('./apiClient.ts', import.meta.url));
+  async function load(requests: ClientJob['requests']): Promise<ClientResult> {
+    if (client) {
+      const done = new Promise<ClientResult>((resolve, reject) => {
+        client.once('message', resolve);
+        client.once('error', reject);
+      });
+      client.postMessage({ requests, concurrency: CONCURRENCY } satisfies ClientJob);
+      return done;
+    }
+    const ms: number[] = [];
+    const status: number[] = [];
+    const seconds = await pool(requests.length, async (i) => {
+      const r = await timed(requests[i]!.url, requests[i]!.token);
+      ms[i] = r.ms;
+      status[i] = r.status;
+    });
+    return { ms, status, seconds };
+  }
+
   // Warm-up, then the measured run.
-  await pool(
-    200,
-    async (i) => void (await timed(`${base}/api/recordings?${shapes[i % shapes.length]!.query(i)}`, someone.token)),
+  await load(
+    Array.from({ length: 200 }, (_, i) => ({
+      url: `${base}/api/recordings?${shapes[i % shapes.length]!.query(i)}`,
+      token: someone.token,
+    })),
   );
   const perShape = new Map<string, number[]>(shapes.map((s) => [s.name, []]));
-  const all: number[] = [];
   let errors = 0;
-  const listSeconds = await pool(REQUESTS, async (i) => {
-    const shape = shapes[i % shapes.length]!;
-    const r = await timed(`${base}/api/recordings?${shape.query(i)}`, users[i % USERS]!.token);
-    if (r.status !== 200) errors++;
-    perShape.get(shape.name)!.push(r.ms);
-    all.push(r.ms);
+  const profiler = process.env.BENCH_CPU_PROFILE ? new inspector.Session() : null;
+  if (profiler) {
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+  }
+  // CPU of this thread (the server's, when the client has its own), or of the process on a Node without it.
+  const threadCpu = () => (process.threadCpuUsage ?? process.cpuUsage)();
+  const cpu0 = threadCpu();
+  const process0 = process.cpuUsage();
+  const db0 = SQLITE ? null : await databaseCpuMs();
+  const mixed = await load(
+    Array.from({ length: REQUESTS }, (_, i) => ({
+      url: `${base}/api/recordings?${shapes[i % shapes.length]!.query(i)}`,
+      token: users[i % USERS]!.token,
+    })),
+  );
+  const cpu1 = threadCpu();
+  const process1 = process.cpuUsage(process0);
+  const db1 = SQLITE ? null : await databaseCpuMs();
+  const cpuMsPerRequest = (cpu1.user - cpu0.user + cpu1.system - cpu0.system) / 1000 / REQUESTS;
+  const processCpuMsPerRequest = (process1.user + process1.system) / 1000 / REQUESTS;
+  const dbCpuMsPerRequest = db0 !== null && db1 !== null ? (db1 - db0) / REQUESTS : null;
+  if (profiler) {
+    const { profile } = await profiler.post('Profiler.stop');
+    await writeFile(process.env.BENCH_CPU_PROFILE!, JSON.stringify(profile));
+    profiler.disconnect();
+  }
+  const listSeconds = mixed.seconds;
+  mixed.ms.forEach((ms, i) => {
+    if (mixed.status[i] !== 200) errors++;
+    perShape.get(shapes[i % shapes.length]!.name)!.push(ms);
   });
-  all.sort((a, b) => a - b);
+  const all = [...mixed.ms].sort((a, b) => a - b);
   const loadDuringList = os.loadavg();
 
   // Each shape alone: its own throughput and latency at the same concurrency.
   const solo = new Map<string, { rps: number; ms: number[] }>();
   for (const shape of shapes) {
-    const ms: number[] = [];
-    const seconds = await pool(PER_SHAPE, async (i) => {
-      const r = await timed(`${base}/api/recordings?${shape.query(i + REQUESTS)}`, users[i % USERS]!.token);
-      if (r.status !== 200) errors++;
-      ms.push(r.ms);
-    });
-    solo.set(shape.name, { rps: PER_SHAPE / seconds, ms: ms.sort((a, b) => a - b) });
+    const alone = await load(
+      Array.from({ length: PER_SHAPE }, (_, i) => ({
+        url: `${base}/api/recordings?${shape.query(i + REQUESTS)}`,
+        token: users[i % USERS]!.token,
+      })),
+    );
+    errors += alone.status.filter((s) => s !== 200).length;
+    solo.set(shape.name, { rps: PER_SHAPE / alone.seconds, ms: [...alone.ms].sort((a, b) => a - b) });
   }
+  await client?.terminate();
 
   // Range requests on the media route (a <video> seeking around): random 256 KiB ranges for a few seconds.
   const view = (await (
@@ -329,7 +407,7 @@ try {
 
   // Report.
   console.log(
-    `\nonair bench:api: ${ROWS} recordings (+${ROWS} lives, ${USERS} users) in MariaDB, seeded in ${round(seedSeconds)} s; ${os.availableParallelism()} cores`,
+    `\nonair bench:api: ${ROWS} recordings (+${ROWS} lives, ${USERS} users) in ${SQLITE ? 'SQLite' : 'MariaDB'}, seeded in ${round(seedSeconds)} s; ${os.availableParallelism()} cores`,
   );
   console.log(
     `GET /api/recordings, concurrency ${CONCURRENCY}, ${REQUESTS} requests rotating ${shapes.length} query shapes\n`,
@@ -347,7 +425,7 @@ try {
   }
   console.log(`${'all (mixed)'.padEnd(24)}${''.padStart(9)}${cols(all)}`);
   console.log(
-    `throughput ${round(REQUESTS / listSeconds)} req/s mixed, ${errors} errors; load average ${loadDuringList.map((l) => l.toFixed(2)).join(' ')} (1, 5, 15 min) at the end of the mixed run\n`,
+    `throughput ${round(REQUESTS / listSeconds)} req/s mixed, ${errors} errors; CPU per request: server thread ${round(cpuMsPerRequest, 2)} ms, this process ${round(processCpuMsPerRequest, 2)} ms (client ${inline ? 'in the same thread' : 'in a worker thread'}), MariaDB ${dbCpuMsPerRequest === null ? 'n/a' : `${round(dbCpuMsPerRequest, 2)} ms`}; load average ${loadDuringList.map((l) => l.toFixed(2)).join(' ')} (1, 5, 15 min) at the end of the mixed run\n`,
   );
   const rangeMBps = rangeBytes / rangeSeconds / 1024 / 1024;
   console.log(
@@ -359,6 +437,7 @@ try {
   console.log(
     JSON.stringify({
       bench: 'api',
+      database: SQLITE ? 'sqlite' : 'mariadb',
       rows: ROWS,
       concurrency: CONCURRENCY,
       requests: REQUESTS,
@@ -367,6 +446,10 @@ try {
       p99Ms: round(percentile(all, 99)),
       rps: round(REQUESTS / listSeconds),
       errors,
+      cpuMsPerRequest: round(cpuMsPerRequest, 2),
+      processCpuMsPerRequest: round(processCpuMsPerRequest, 2),
+      dbCpuMsPerRequest: dbCpuMsPerRequest === null ? null : round(dbCpuMsPerRequest, 2),
+      client: inline ? 'inline' : 'worker',
       rangeRps: round(rangeMs.length / rangeSeconds),
       rangeMBps: round(rangeMBps),
       rangeP50Ms: round(percentile(rangeMs, 50)),
@@ -397,7 +480,9 @@ try {
 } finally {
   await recordings?.close();
   await closeServer?.();
-  if (process.env.BENCH_KEEP_DB) {
+  if (SQLITE) {
+    // the file goes with the temporary folder
+  } else if (process.env.BENCH_KEEP_DB) {
     console.error(`kept database ${dbName}`);
   } else {
     const c = await admin();

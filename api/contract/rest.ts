@@ -196,7 +196,8 @@ export interface RecordingList {
   total: number;
   /**
    * `exact`: counted for this answer; `cached`: counted at `totalAsOf` (at most RECORDING_TOTAL_TTL_S seconds
-   * ago, and never across a change this server made), so recordings added since by another server may be missing.
+   * ago, and never across a change made through any server sharing the store; without a shared store, recordings
+   * added since by another server may be missing).
    */
   totalKind: 'exact' | 'cached';
   totalAsOf: string;

@@ -46,9 +46,6 @@ export class Recording extends Model<InferAttributes<Recording>, InferCreationAt
   /** Relative to RECORDINGS_DIR: the trimmed file cut from the trim, beside the original until confirmed. */
   declare cutFileName: CreationOptional<string | null>;
 
-  /** Bumped after every write of recordings through this model (the library's cached totals key on it). */
-  static generation = 0;
-
   declare owner?: NonAttribute<User>;
   declare live?: NonAttribute<Live>;
 }
@@ -162,11 +159,6 @@ export function defineRecording(sequelize: Sequelize): typeof Recording {
             );
           }
         },
-        afterSave: () => void Bound.generation++,
-        afterDestroy: () => void Bound.generation++,
-        afterBulkCreate: () => void Bound.generation++,
-        afterBulkUpdate: () => void Bound.generation++,
-        afterBulkDestroy: () => void Bound.generation++,
       },
     },
   );

@@ -20,12 +20,15 @@ import {
   listQuery,
   presenterCandidates,
   ROW_COLUMNS,
+  type Cursor,
   type Dialect,
   type ListQuery,
   type RawRow,
   type RecordingFilters,
 } from './RecordingQuery.js';
+import { LibraryVersion } from './LibraryVersion.js';
 import { QueryCache } from './QueryCache.js';
+import type { Store } from '../store/Store.js';
 import { realPathInside, resolveInside } from './recordingPath.js';
 import type { MediaTools } from './MediaTools.js';
 import type { SignedKind, UrlSigner } from './UrlSigner.js';
@@ -35,6 +38,8 @@ export interface RecordingLibraryOptions {
   recordingsDir: string;
   signer: UrlSigner;
   log: Logger;
+  /** Shares the library's version between API processes (without: only this process's writes are seen). */
+  store?: Store;
   /** ffmpeg and ffprobe, for cutting a trimmed recording (without: cutting answers media.unavailable). */
   tools?: MediaTools;
 }
@@ -77,26 +82,90 @@ export class RecordingLibrary {
   readonly #opts: RecordingLibraryOptions;
   readonly #dialect: Dialect;
   readonly #cache: QueryCache;
+  readonly #version: LibraryVersion;
   /** Nickname keys → user ids of presenters asked for. */
   readonly #userIds = new Map<string, number>();
 
   constructor(options: RecordingLibraryOptions) {
     this.#opts = options;
     this.#dialect = options.db.sequelize.getDialect() === 'sqlite' ? 'sqlite' : 'mysql';
-    this.#cache = new QueryCache(options.db.sequelize, () => options.db.Recording.generation);
+    this.#cache = new QueryCache(options.db.sequelize);
+    this.#version = new LibraryVersion(options.db.sequelize, [options.db.Recording, options.db.User], options.store ?? null, options.log);
+  }
+
+  /** Stops watching the database's writes. Idempotent. */
+  close(): void {
+    this.#version.close();
   }
 
   /** One page of the library as `viewerId` sees it. */
   /** `sessionId` (Session.id) binds the signed URLs to the viewer's session. */
   async list(filters: RecordingFilters, viewerId: number, sessionId?: string): Promise<RecordingList> {
+    const { page, totalKind, cursor } = await this.#cachedPage(filters, viewerId);
+    const exp = this.#opts.signer.expiry();
+    return {
+      recordings: page.rows.map((row) => this.#signed(row.view, viewerId, exp, sessionId)),
+      page: cursor ? 0 : filters.page,
+      size: filters.size,
+      total: page.total,
+      totalKind,
+      totalAsOf: new Date(page.asOf).toISOString(),
+      nextCursor: page.nextCursor,
+    };
+  }
+
+  /** `list()`'s answer as JSON text (the rows' unsigned parts are serialised once, when they are cached). */
+  async listJson(filters: RecordingFilters, viewerId: number, sessionId?: string): Promise<string> {
+    const { page, totalKind, cursor } = await this.#cachedPage(filters, viewerId);
+    const { signer } = this.#opts;
+    const exp = signer.expiry();
+    // The same session asking again for a cached page gets the same text (its URLs are signed to the same expiry).
+    const signedKey = `${exp}:${sessionId ?? ''}`;
+    const again = totalKind === 'cached' ? page.signed.get(signedKey) : undefined;
+    if (again !== undefined) return again;
+    const expiresAt = JSON.stringify(new Date(exp * 1000).toISOString());
+    const rows = page.rows.map(({ view, json }) => {
+      const { id } = view;
+      const url = (kind: SignedKind) => `"${signer.url(kind, id, exp, sessionId).url}"`;
+      return (
+        `${json},"mediaUrl":${url('media')},"posterUrl":${view.hasPoster ? url('poster') : 'null'},"urlsExpireAt":${expiresAt},` +
+        `"downloadUrl":${view.mine ? url('download') : 'null'},"cutUrl":${view.mine && view.hasCut ? url('cut') : 'null'}}`
+      );
+    });
+    const json =
+      `{"recordings":[${rows.join(',')}],"page":${cursor ? 0 : filters.page},"size":${filters.size},"total":${page.total},` +
+      `"totalKind":"${totalKind}","totalAsOf":"${new Date(page.asOf).toISOString()}","nextCursor":${JSON.stringify(page.nextCursor)}}`;
+    if (totalKind === 'cached') {
+      if (page.signed.size >= 8) page.signed.clear();
+      page.signed.set(signedKey, json);
+    }
+    return json;
+  }
+
+  /** The answer for this viewer and query, from the cache when the library has not changed since. */
+  async #cachedPage(filters: RecordingFilters, viewerId: number): Promise<{ page: ListPage; totalKind: 'exact' | 'cached'; cursor: Cursor | null }> {
     const cursor = filters.cursor ? decodeCursor(filters.cursor, filters) : null;
+    const version = await this.#version.current();
+    const answer = await this.#cache.get(listKey(filters, viewerId), version, () => this.#listPage(filters, viewerId, cursor, version));
+    return { page: answer.value, totalKind: answer.fresh && answer.value.counted ? 'exact' : 'cached', cursor };
+  }
+
+  async #listPage(filters: RecordingFilters, viewerId: number, cursor: Cursor | null, version: string | null): Promise<ListPage> {
     const presenterIds = filters.presenter === undefined ? null : await this.#presenterIds(filters.presenter);
     const query = listQuery(this.#dialect, filters, viewerId, presenterIds, cursor);
-    const [rows, totals] = await Promise.all([
-      this.#page(query, viewerId),
-      Promise.all(query.counts.map((count) => this.#cache.count(count.sql, count.params))),
+    const [rows, others] = await Promise.all([
+      this.#page(query, viewerId, version),
+      Promise.all(query.counts.map((count, i) => (i === query.pageCounts ? Promise.resolve(null) : this.#cache.count(count.sql, count.params, version)))),
     ]);
-    const exp = this.#opts.signer.expiry();
+    const carried = query.pageCounts >= 0 ? query.counts[query.pageCounts]! : null;
+    const totals = await Promise.all(
+      others.map(async (total) => {
+        if (total) return total;
+        // The count the page's rows carry (an empty page carries none: counted on its own).
+        if (rows.length > 0 && rows[0]!.ownCount !== undefined) return { value: Number(rows[0]!.ownCount), at: Date.now(), fresh: true };
+        return this.#cache.count(carried!.sql, carried!.params, version);
+      }),
+    );
     const more = rows.length >= query.limit;
     const shown = more ? rows.slice(0, filters.size) : rows;
     const last = shown[shown.length - 1];
@@ -109,28 +178,30 @@ export class RecordingLibrary {
             id: Number(last.id),
           })
         : null;
-    const counted = totals.every((t) => t.fresh);
-    const asOf = totals.reduce((min, t) => Math.min(min, t.at), Date.now());
     return {
-      recordings: shown.map((row) => this.#view(row, viewerId, exp, sessionId)),
-      page: cursor ? 0 : filters.page,
-      size: filters.size,
+      rows: shown.map((row) => {
+        const view = unsigned(row, viewerId);
+        const { hasPoster: _poster, hasCut: _cut, ...fields } = view;
+        // The view's JSON but its last brace: the signed URLs follow (listJson).
+        return { view, json: JSON.stringify(fields).slice(0, -1) };
+      }),
       total: totals.reduce((sum, t) => sum + t.value, 0),
-      totalKind: counted ? 'exact' : 'cached',
-      totalAsOf: new Date(asOf).toISOString(),
+      counted: totals.every((t) => t.fresh),
+      asOf: totals.reduce((min, t) => Math.min(min, t.at), Date.now()),
       nextCursor,
+      signed: new Map(),
     };
   }
 
   /** The rows of a list query's page (and one more when there is a next page), in order. */
-  async #page(query: ListQuery, viewerId: number): Promise<Array<RawRow & Record<string, unknown>>> {
+  async #page(query: ListQuery, viewerId: number, version: string | null): Promise<Array<RawRow & Record<string, unknown>>> {
     type PageRow = RawRow & Record<string, unknown>;
     if (!query.page) return [];
     const { sequelize } = this.#opts.db;
     if (query.shared) {
       // A search: the candidates every viewer shares (cached), less what this viewer may not see.
       const { sql, take } = query.shared;
-      const candidates = (await this.#cache.rows<{ id: number; shelf: number; userId: number } & Record<string, unknown>>(sql.sql, sql.params)).value;
+      const candidates = (await this.#cache.rows<{ id: number; shelf: number; userId: number } & Record<string, unknown>>(sql.sql, sql.params, version)).value;
       const visible = candidates.filter((c) => Number(c.shelf) === SHELF.everyone || Number(c.userId) === viewerId);
       if (candidates.length < take || visible.length >= query.offset + query.limit) {
         const picked = visible.slice(query.offset, query.offset + query.limit);
@@ -401,32 +472,86 @@ export class RecordingLibrary {
   }
 
   #view(row: RawRow, viewerId: number, exp: number, sessionId: string | undefined): RecordingView {
+    return this.#signed(unsigned(row, viewerId), viewerId, exp, sessionId);
+  }
+
+  /** A view with its signed URLs (bound to the session `sessionId`, until `exp`). */
+  #signed(row: UnsignedView, viewerId: number, exp: number, sessionId: string | undefined): RecordingView {
     const { signer } = this.#opts;
-    const id = Number(row.id);
-    const userId = Number(row.userId);
+    const { id } = row;
     const media = signer.url('media', id, exp, sessionId);
     return {
       id,
       liveId: row.liveId,
       title: row.title,
-      presenter: { id: userId, nickname: row.nickname ?? 'unknown', avatarUrl: avatarUrl(userId) },
-      startedAt: isoOf(row.startedAt),
-      endedAt: row.endedAt === null ? null : isoOf(row.endedAt),
-      durationMs: row.durationMs === null ? null : Number(row.durationMs),
-      sizeBytes: row.sizeBytes === null ? null : Number(row.sizeBytes),
+      presenter: row.presenter,
+      startedAt: row.startedAt,
+      endedAt: row.endedAt,
+      durationMs: row.durationMs,
+      sizeBytes: row.sizeBytes,
       location: row.location,
       status: row.status,
       mimeType: row.mimeType,
       mediaUrl: media.url,
-      posterUrl: row.posterFileName ? signer.url('poster', id, exp, sessionId).url : null,
+      posterUrl: row.hasPoster ? signer.url('poster', id, exp, sessionId).url : null,
       urlsExpireAt: media.expiresAt.toISOString(),
-      mine: userId === viewerId,
-      trimStartMs: row.trimStartMs === null ? null : Number(row.trimStartMs),
-      trimEndMs: row.trimEndMs === null ? null : Number(row.trimEndMs),
-      downloadUrl: userId === viewerId ? signer.url('download', id, exp, sessionId).url : null,
-      cutUrl: userId === viewerId && row.cutFileName ? signer.url('cut', id, exp, sessionId).url : null,
+      mine: row.mine,
+      trimStartMs: row.trimStartMs,
+      trimEndMs: row.trimEndMs,
+      downloadUrl: row.mine ? signer.url('download', id, exp, sessionId).url : null,
+      cutUrl: row.mine && row.hasCut ? signer.url('cut', id, exp, sessionId).url : null,
     };
   }
+}
+
+/** What a view holds but its signed URLs (the same for every session of its viewer). */
+type UnsignedView = Omit<RecordingView, 'mediaUrl' | 'posterUrl' | 'urlsExpireAt' | 'downloadUrl' | 'cutUrl'> & {
+  hasPoster: boolean;
+  hasCut: boolean;
+};
+
+/** A list answer before signing: what the cache keeps. */
+interface ListPage {
+  rows: Array<{ view: UnsignedView; json: string }>;
+  total: number;
+  /** Every total was counted for this answer. */
+  counted: boolean;
+  /** When the oldest total was counted (ms since the epoch). */
+  asOf: number;
+  nextCursor: string | null;
+  /** listJson's answers for a cached page, by the signed URLs' expiry and the session they are bound to. */
+  signed: Map<string, string>;
+}
+
+/** The cache key of a list answer: the viewer and the validated query, field by field. */
+function listKey(f: RecordingFilters, viewerId: number): string {
+  return JSON.stringify([
+    viewerId, f.page, f.size, f.from?.getTime() ?? null, f.to?.getTime() ?? null, f.minDurationMs ?? null, f.maxDurationMs ?? null,
+    f.location ?? null, f.q ?? null, f.presenter ?? null, f.mine, f.sort, f.order, f.cursor ?? null,
+  ]);
+}
+
+function unsigned(row: RawRow, viewerId: number): UnsignedView {
+  const id = Number(row.id);
+  const userId = Number(row.userId);
+  return {
+    id,
+    liveId: row.liveId,
+    title: row.title,
+    presenter: { id: userId, nickname: row.nickname ?? 'unknown', avatarUrl: avatarUrl(userId) },
+    startedAt: isoOf(row.startedAt),
+    endedAt: row.endedAt === null ? null : isoOf(row.endedAt),
+    durationMs: row.durationMs === null ? null : Number(row.durationMs),
+    sizeBytes: row.sizeBytes === null ? null : Number(row.sizeBytes),
+    location: row.location,
+    status: row.status,
+    mimeType: row.mimeType,
+    mine: userId === viewerId,
+    trimStartMs: row.trimStartMs === null ? null : Number(row.trimStartMs),
+    trimEndMs: row.trimEndMs === null ? null : Number(row.trimEndMs),
+    hasPoster: !!row.posterFileName,
+    hasCut: !!row.cutFileName,
+  };
 }
 
 /** A date as the driver gives it (mysql2: a Date; SQLite: `2025-03-30 10:00:00.000 +00:00`), in ISO 8601. */

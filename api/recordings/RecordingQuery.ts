@@ -341,6 +341,12 @@ export interface ListQuery {
   /** null when nothing can match. */
   page: Sql | null;
   counts: Sql[];
+  /**
+   * Which of `counts` the page's rows also carry, as column `ownCount` (the viewer's own calls: a count only this
+   * viewer asks for, so it rides on the page's query instead of a round trip of its own), or -1. An empty page has
+   * no row to carry it: then that count is run on its own.
+   */
+  pageCounts: number;
   keys: SortKey[];
   /** Rows asked for: the page and one more (to know whether there is a next page). */
   limit: number;
@@ -373,7 +379,7 @@ export function listQuery(
   const limit = filters.size + 1;
   const offset = cursor ? 0 : (filters.page - 1) * filters.size;
   const parts = branches(filters, viewerId, presenterIds);
-  if (parts.length === 0 || search?.none) return { page: null, counts: [], keys, limit, offset, shared: null };
+  if (parts.length === 0 || search?.none) return { page: null, counts: [], pageCounts: -1, keys, limit, offset, shared: null };
   const filtered = filterSql(dialect, filters);
   const from = search?.join ? { sql: `recordings r ${search.join.sql}`, params: search.join.params } : { sql: 'recordings r', params: [] };
   const counts = parts.map((b) => {
@@ -408,11 +414,13 @@ export function listQuery(
   // The page is cut from the merged keys first; only its rows are then read in full.
   const keysOrder = [...keys.map((_, i) => `m.k${i} ${dir}`), `m.id ${dir}`].join(', ');
   const merged = `SELECT * FROM (${inner.map((p) => p.sql).join(' UNION ALL ')}) AS m ORDER BY ${keysOrder} LIMIT ${limit} OFFSET ${offset}`;
+  const pageCounts = search ? -1 : parts.findIndex((b) => b.shelf === SHELF.owner);
+  const carried = pageCounts < 0 ? null : { sql: counts[pageCounts]!.sql.replace('COUNT(*) AS n', 'COUNT(*)'), params: counts[pageCounts]!.params };
   const page: Sql = {
     sql:
-      `SELECT ${ROW_COLUMNS}, ${keys.map((_, i) => `k.k${i}`).join(', ')} FROM (${merged}) AS k ` +
+      `SELECT ${ROW_COLUMNS}, ${keys.map((_, i) => `k.k${i}`).join(', ')}${carried ? `, (${carried.sql}) AS ownCount` : ''} FROM (${merged}) AS k ` +
       `JOIN recordings r ON r.id = k.id LEFT JOIN users u ON u.id = r.userId ORDER BY ${outerOrder}`,
-    params: inner.flatMap((p) => p.params),
+    params: [...(carried?.params ?? []), ...inner.flatMap((p) => p.params)],
   };
   let shared: ListQuery['shared'] = null;
   if (search) {
@@ -430,5 +438,5 @@ export function listQuery(
       },
     };
   }
-  return { page, counts, keys, limit, offset, shared };
+  return { page, counts, pageCounts, keys, limit, offset, shared };
 }

@@ -40,6 +40,9 @@ export class UrlSigner {
   readonly #ttlMs: number;
   readonly #bucketMs: number;
   readonly #now: () => number;
+  /** Signatures handed out at the current expiry (a list signs the same rows for the same session again and again). */
+  #signed = new Map<string, string>();
+  #signedExp = 0;
 
   constructor(secret: string, options: UrlSignerOptions = {}) {
     if (secret.length < 16) throw new TypeError('the signing secret has at least 16 characters');
@@ -70,9 +73,26 @@ export class UrlSigner {
   url(kind: SignedKind, id: number, exp = this.expiry(), sid?: string): SignedUrl {
     const session = sid === undefined ? '' : `&sid=${sid}`;
     return {
-      url: `/api/recordings/${id}/${kind}?exp=${exp}${session}&sig=${this.signature(kind, id, exp, sid)}`,
+      url: `/api/recordings/${id}/${kind}?exp=${exp}${session}&sig=${this.#memoSignature(kind, id, exp, sid)}`,
       expiresAt: new Date(exp * 1000),
     };
+  }
+
+  #memoSignature(kind: SignedKind, id: number, exp: number, sid: string | undefined): string {
+    if (kind === 'share') return this.signature(kind, id, exp, sid);
+    if (exp !== this.#signedExp) {
+      if (exp < this.#signedExp) return this.signature(kind, id, exp, sid);
+      this.#signed = new Map();
+      this.#signedExp = exp;
+    }
+    const key = `${kind}:${id}:${sid ?? ''}`;
+    let sig = this.#signed.get(key);
+    if (sig === undefined) {
+      sig = this.signature(kind, id, exp, sid);
+      if (this.#signed.size >= 100_000) this.#signed.clear();
+      this.#signed.set(key, sig);
+    }
+    return sig;
   }
 
   /**

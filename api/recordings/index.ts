@@ -13,6 +13,7 @@ import { reconcileRecordings, type ReconcileOptions, type ReconcileReport } from
 import { recordingsRouter } from './routes.js';
 import { UrlSigner, type UrlSignerOptions } from './UrlSigner.js';
 import type { Router } from 'express';
+import type { Store } from '../store/Store.js';
 
 export { MediaTools } from './MediaTools.js';
 export { RecordingFinaliser, type FinaliseOutcome } from './RecordingFinaliser.js';
@@ -26,6 +27,8 @@ export interface RecordingsDeps {
   config: Pick<Config, 'recordingsDir' | 'signingSecret'>;
   sessions: Sessions;
   log: Logger;
+  /** Shares the library's version (and so its cached answers' validity) between API processes. */
+  store?: Store;
   /** Detected when absent. */
   tools?: MediaTools;
   /** Signed URL lifetime and rounding (default 30 min, rounded up to 5 min). */
@@ -43,7 +46,7 @@ export interface Recordings {
   reconcile(options?: Pick<ReconcileOptions, 'isOnAir' | 'graceMs'>): Promise<ReconcileReport | null>;
   /** The last reconciliation started, or null (so that tests can wait for the start-up one). */
   readonly reconciling: Promise<ReconcileReport | null> | null;
-  /** Stops the finaliser (a running remux is cut short; the file stays as it was). Idempotent. */
+  /** Stops the finaliser (a running remux is cut short; the file stays as it was) and the library. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -53,7 +56,7 @@ export async function createRecordings(deps: RecordingsDeps): Promise<Recordings
   if (!tools.ffmpeg) log.warn('ffmpeg was not found: recordings will not be remuxed (seekable) nor get posters');
   else if (!tools.ffprobe) log.warn('ffprobe was not found: durations come from the files\' headers');
   const signer = new UrlSigner(deps.config.signingSecret, deps.urls);
-  const library = new RecordingLibrary({ db: deps.db, recordingsDir: deps.config.recordingsDir, signer, log, tools });
+  const library = new RecordingLibrary({ db: deps.db, recordingsDir: deps.config.recordingsDir, signer, log, tools, store: deps.store });
   const finaliser = new RecordingFinaliser({ db: deps.db, recordingsDir: deps.config.recordingsDir, tools, log });
   let reconciling: Promise<ReconcileReport | null> | null = null;
   return {
@@ -72,6 +75,9 @@ export async function createRecordings(deps: RecordingsDeps): Promise<Recordings
     get reconciling() {
       return reconciling;
     },
-    close: () => finaliser.close(),
+    async close() {
+      library.close();
+      await finaliser.close();
+    },
   };
 }
