@@ -22,7 +22,7 @@ import { ChatService } from './chat/ChatService.js';
 import { chatRoutes } from './chat/routes.js';
 import { callRoutes, onlineRoutes } from './calls/routes.js';
 import { liveRoutes } from './http/liveRoutes.js';
-import { LiveService } from './live/LiveService.js';
+import { LiveService, rooms } from './live/LiveService.js';
 import { SequelizeLiveArchive } from './live/SequelizeLiveArchive.js';
 import { createRecordings, type Recordings } from './recordings/index.js';
 import { MediaConnection, type MediaConnectionOptions } from './MediaConnection.js';
@@ -158,11 +158,20 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     });
     cleanups.push(() => signalling.close());
     await signalling.start();
-    const recordings = await createRecordings({ db, config: finalConfig, sessions, log });
+    const recordings = await createRecordings({
+      db,
+      config: finalConfig,
+      sessions,
+      log,
+      announce: {
+        added: (recordingId) => signalling.notifier.toRoom(rooms.everyone, 'recordings:added', { recordingId }),
+        removed: (recordingId) => signalling.notifier.toRoom(rooms.everyone, 'recordings:removed', { recordingId }),
+      },
+    });
     const lives = new LiveService({
       media: () => media?.server ?? null,
       store,
-      archive: new SequelizeLiveArchive(db, finalConfig.recordingsDir, (id) => recordings.finaliser.enqueue(id)),
+      archive: new SequelizeLiveArchive(db, finalConfig.recordingsDir, (id) => recordings.stored(id)),
       notifier: signalling.notifier,
       log: log.child({ module: 'live' }),
       recordingsDir: finalConfig.recordingsDir,

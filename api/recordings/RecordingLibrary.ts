@@ -37,6 +37,8 @@ export interface RecordingLibraryOptions {
   log: Logger;
   /** ffmpeg and ffprobe, for cutting a trimmed recording (without: cutting answers media.unavailable). */
   tools?: MediaTools;
+  /** Told of each recording deleted, once its row is gone (to tell other users' open lists). */
+  onDeleted?: (recordingId: number) => void;
 }
 
 /** A file to serve. */
@@ -335,6 +337,7 @@ export class RecordingLibrary {
       this.#opts.log.warn({ err, recordingId: id }, 'removing a deleted recording\'s files failed; start-up reconciliation retries'),
     );
     this.#opts.log.info({ recordingId: id, userId: viewerId }, 'recording deleted');
+    this.#opts.onDeleted?.(id);
   }
 
   /**

@@ -30,7 +30,8 @@ describe('the Recordings page', { skip: skipUnless('chromium', 'mariadb', 'ffmpe
 
   /** A live of `user` recorded like a real KMS records (no duration, no index), ended and finalised. */
   async function recordLive(user: SignedInUser, title: string, seconds: number, location: string, minutesAgo: number): Promise<number> {
-    const archive = new SequelizeLiveArchive(s.db, s.recordingsDir, (id) => s.recordings.finaliser.enqueue(id));
+    // As the server does: finalised, then announced to every signed-in socket (`recordings:added`).
+    const archive = new SequelizeLiveArchive(s.db, s.recordingsDir, (id) => s.recordings.stored(id));
     const liveId = newPublicId();
     const startedAt = new Date(Date.now() - minutesAgo * 60_000);
     await archive.liveStarted({ id: liveId, userId: user.user.id, title, kind: 'broadcast', startedAt, recording: { fileName: `${liveId}.webm`, location } });
@@ -258,6 +259,74 @@ describe('the Recordings page', { skip: skipUnless('chromium', 'mariadb', 'ffmpe
     await page.getByRole('button', { name: 'Delete', exact: true }).click();
     await waitFor(async () => JSON.stringify(await titles()) === JSON.stringify(['Quick hello', 'Morning lecture']), 'the list without it');
     assert.equal(await s.db.Recording.findByPk(concertId), null, 'deleted on the server');
+  });
+});
+
+describe('the Recordings page of two users at once', { skip: skipUnless('chromium', 'mariadb', 'ffmpeg') }, () => {
+  let s: RecordingsServer;
+  let browser: Browser;
+  const contexts: BrowserContext[] = [];
+
+  before(async () => {
+    s = await startRecordingsServer({ db: 'mariadb' });
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    for (const context of contexts) await context.close();
+    await browser?.close();
+    await s?.close();
+  });
+
+  async function open(user: SignedInUser): Promise<Page> {
+    const context = await newContext(browser, s.url);
+    contexts.push(context);
+    await context.addInitScript(`localStorage.setItem('onair.token', ${JSON.stringify(user.token)})`);
+    const page = await context.newPage();
+    await page.goto('/recordings');
+    await page.getByTestId('page-title').filter({ hasText: 'Recordings' }).waitFor(WAIT);
+    // Set once: still there later means the page was never reloaded.
+    await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
+    return page;
+  }
+  const titlesOf = (page: Page) => page.getByTestId('recording-title').allTextContents();
+  const notReloaded = (page: Page) => page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded === true);
+
+  it('shows another user\'s new recording and drops a deleted one from the other open list without a reload', async () => {
+    const ann = await s.register('ann');
+    const bob = await s.register('bob');
+    const archive = new SequelizeLiveArchive(s.db, s.recordingsDir, (id) => s.recordings.stored(id));
+    const record = async (title: string) => {
+      const liveId = newPublicId();
+      const startedAt = new Date(Date.now() - 60_000);
+      await archive.liveStarted({ id: liveId, userId: ann.user.id, title, kind: 'broadcast', startedAt, recording: { fileName: `${liveId}.webm`, location: 'Paris, France' } });
+      await makeWebm(path.join(s.recordingsDir, `${liveId}.webm`), { seconds: 2, seekable: false });
+      return (await archive.liveEnded({
+        id: liveId, startedAt, endedAt: new Date(startedAt.getTime() + 2000), reason: 'stopped', peakViewers: 0, totalViewers: 0, recordingStopped: true,
+      }))!;
+    };
+    await record('Morning walk');
+    await s.recordings.finaliser.idle();
+
+    const bobs = await open(bob);
+    const anns = await open(ann);
+    await waitFor(async () => JSON.stringify(await titlesOf(bobs)) === JSON.stringify(['Morning walk']), 'bob sees ann\'s recording');
+
+    // Ann's next live ends while bob's list is open: it appears there once finalised.
+    const id = await record('Evening walk');
+    await waitFor(async () => JSON.stringify(await titlesOf(bobs)) === JSON.stringify(['Evening walk', 'Morning walk']), 'the new recording in bob\'s list');
+    await waitFor(async () => (await titlesOf(anns)).length === 2, 'and in ann\'s');
+
+    // Bob plays it; ann deletes it: bob's row and player go, with no reload.
+    await bobs.getByTestId('recording-title').filter({ hasText: 'Evening walk' }).click();
+    await bobs.getByTestId('player-video').waitFor(WAIT);
+    await anns.locator('.el-table__row', { hasText: 'Evening walk' }).getByTestId('delete').click();
+    await anns.getByRole('button', { name: 'Delete', exact: true }).click();
+    await waitFor(async () => JSON.stringify(await titlesOf(bobs)) === JSON.stringify(['Morning walk']), 'bob\'s list without it');
+    await waitFor(async () => (await bobs.getByTestId('player-video').count()) === 0, 'bob\'s player closed');
+    assert.equal(await s.db.Recording.findByPk(id), null, 'deleted on the server');
+    assert.ok(await notReloaded(bobs), 'bob\'s page was not reloaded');
+    assert.ok(await notReloaded(anns), 'nor ann\'s');
   });
 });
 
