@@ -22,6 +22,7 @@ import { ChatService } from './chat/ChatService.js';
 import { chatRoutes } from './chat/routes.js';
 import { callRoutes, onlineRoutes } from './calls/routes.js';
 import { liveRoutes } from './http/liveRoutes.js';
+import { LivePosters } from './live/LivePosters.js';
 import { LiveService, rooms } from './live/LiveService.js';
 import { SequelizeLiveArchive } from './live/SequelizeLiveArchive.js';
 import { createRecordings, type Recordings } from './recordings/index.js';
@@ -217,7 +218,11 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       avatarUrl,
       inRoom: (socketId, room) => signalling.io.sockets.sockets.get(socketId)?.rooms.has(room) ?? false,
     });
+    const posters = new LivePosters(store, lives.registry);
     lives.on('ended', ({ liveId }) => {
+      void posters
+        .liveEnded(liveId)
+        .catch((err: unknown) => log.warn({ err, liveId }, "removing a live's frame failed"));
       void chat.liveEnded(liveId).catch((err: unknown) => log.warn({ err, liveId }, 'chat clean-up failed'));
     });
     cleanups.push(() => chat.close());
@@ -244,7 +249,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       ...(mediaProbe ? { mediaProbe } : {}),
       ...(options.frontDir !== undefined ? { frontDir: options.frontDir } : {}),
       routers: [
-        { path: '/api/lives', router: liveRoutes(lives, sessions) },
+        { path: '/api/lives', router: liveRoutes(lives, sessions, posters) },
         { path: '/api/calls', router: callRoutes(calls, sessions) },
         { path: '/api/recordings', router: chatRoutes(chat, recordings.library, sessions) },
         { path: '/api/recordings', router: recordings.router },
