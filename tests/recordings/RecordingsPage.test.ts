@@ -187,6 +187,34 @@ describe('the Recordings page', { skip: skipUnless('chromium', 'mariadb', 'ffmpe
     await waitFor(async () => JSON.stringify(await titles()) === JSON.stringify(['Quick hello', 'Morning lecture', 'Evening concert']), 'shortest first');
   });
 
+  it('on a phone, folds the filters beyond the search behind a toggle that counts those in use', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await openAs(bob);
+    await waitFor(async () => (await titles()).length === 3, 'the list');
+    const toggle = page.getByTestId('filters-toggle');
+    assert.ok(await toggle.isVisible(), 'a toggle on a phone');
+    assert.equal(await toggle.getAttribute('aria-expanded'), 'false');
+    assert.ok(await page.getByTestId('filter-q').isVisible(), 'the search stays');
+    assert.equal(await page.getByTestId('filter-presenter').isVisible(), false, 'the other fields are folded');
+    const firstRow = await page.locator('.el-table__row').first().boundingBox();
+    assert.ok(firstRow && firstRow.y < 844, `the first recording is on the first screen (at ${firstRow?.y} px)`);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'recordings-phone-filters-folded.png') });
+
+    await toggle.click();
+    assert.equal(await toggle.getAttribute('aria-expanded'), 'true');
+    await page.getByTestId('filter-location').fill('france');
+    await waitFor(async () => JSON.stringify(await titles()) === JSON.stringify(['Quick hello', 'Evening concert']), 'the location filter');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'recordings-phone-filters-open.png') });
+    await toggle.click();
+    assert.equal(await page.getByTestId('filter-location').isVisible(), false, 'folded again');
+    assert.equal((await toggle.textContent())?.trim(), 'Filters (1)', 'the toggle counts the filter in use');
+
+    // On a wide screen every field shows and there is no toggle.
+    await page.setViewportSize({ width: 1280, height: 800 });
+    assert.equal(await toggle.isVisible(), false);
+    assert.ok(await page.getByTestId('filter-presenter').isVisible());
+  });
+
   it('shows an error with a way to try again when the library cannot be loaded', async () => {
     let fail = true;
     await page.route('**/api/recordings?**', (route) =>

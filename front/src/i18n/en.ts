@@ -375,6 +375,8 @@ export default {
   recordings: {
     lead: 'Every live, recorded. Watch what you missed.',
     filtersLabel: 'Filter recordings',
+    filtersToggle: 'Filters',
+    filtersToggleCount: 'Filters ({count})',
     searchPlaceholder: 'Search titles and presenters',
     presenter: 'Presenter',
     presenterLabel: 'Presenter nickname',
