@@ -162,7 +162,10 @@ export interface RecordingView {
   /** The playable length (measured from the file once finalised). */
   durationMs: number | null;
   sizeBytes: number | null;
+  /** "City, Country" in English, from the presenter's time zone (null: unknown). */
   location: string | null;
+  /** ISO 3166-1 alpha-2 code of the location's country (for Intl.DisplayNames), or null. */
+  locationCountry: string | null;
   /** `ready`, or `incomplete` when the recording was cut short (still playable up to where it stops). */
   status: RecordingStatus;
   mimeType: string;

@@ -8,6 +8,7 @@ import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { QueryTypes, type Transaction } from 'sequelize';
+import { countryCodeOfLocation } from '../live/location.js';
 import { OnairError } from '../contract/errors.js';
 import type { RecordingList, RecordingShare, RecordingView } from '../contract/rest.js';
 import type { Database, Recording } from '../db/index.js';
@@ -418,6 +419,7 @@ export class RecordingLibrary {
       durationMs: row.durationMs === null ? null : Number(row.durationMs),
       sizeBytes: row.sizeBytes === null ? null : Number(row.sizeBytes),
       location: row.location,
+      locationCountry: countryCodeOfLocation(row.location),
       status: row.status,
       mimeType: row.mimeType,
       mediaUrl: media.url,

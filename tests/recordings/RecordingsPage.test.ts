@@ -96,6 +96,22 @@ describe('the Recordings page', { skip: skipUnless('chromium', 'mariadb', 'ffmpe
     await page.screenshot({ path: path.join(ARTIFACTS, 'recordings-list-phone.png'), fullPage: true });
   });
 
+  it('names the locations\' countries in the chosen language (Intl), in the list and the player', async () => {
+    const zh = await newContext(browser, s.url, 'zh-CN');
+    try {
+      await zh.addInitScript(`localStorage.setItem('onair.token', ${JSON.stringify(bob.token)})`);
+      const p = await zh.newPage();
+      await p.goto('/recordings');
+      await waitFor(async () => (await p.getByTestId('recording-location').allTextContents()).length === 3, 'the list in Chinese');
+      assert.deepEqual(await p.getByTestId('recording-location').allTextContents(), ['法国 Lyon', '尼日利亚 Lagos', '法国 Paris']);
+      await p.getByTestId('recording-title').filter({ hasText: 'Morning lecture' }).click();
+      await p.getByTestId('player').getByText('尼日利亚 Lagos').waitFor(WAIT);
+      await p.screenshot({ path: path.join(ARTIFACTS, 'recordings-locations-zh-CN.png') });
+    } finally {
+      await zh.close();
+    }
+  });
+
   it('plays a recording, and seeking to the middle moves currentTime there and renders frames', async () => {
     await openAs(bob);
     await page.getByTestId('recording-title').filter({ hasText: 'Evening concert' }).click();

@@ -375,6 +375,8 @@ export default {
   recordings: {
     lead: 'Every live, recorded. Watch what you missed.',
     filtersLabel: 'Filter recordings',
+    place: '{city}, {country}',
+    unknownLocation: 'Unknown place',
     filtersToggle: 'Filters',
     filtersToggleCount: 'Filters ({count})',
     searchPlaceholder: 'Search titles and presenters',
