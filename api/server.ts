@@ -23,7 +23,8 @@ import { ChatService } from './chat/ChatService.js';
 import { chatRoutes } from './chat/routes.js';
 import { callRoutes, onlineRoutes } from './calls/routes.js';
 import { liveRoutes } from './http/liveRoutes.js';
-import { LiveService } from './live/LiveService.js';
+import { LivePosters } from './live/LivePosters.js';
+import { LiveService, rooms } from './live/LiveService.js';
 import { SequelizeLiveArchive } from './live/SequelizeLiveArchive.js';
 import { createRecordings, type Recordings } from './recordings/index.js';
 import { MediaConnection, type MediaConnectionOptions } from './MediaConnection.js';
@@ -159,11 +160,21 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     });
     cleanups.push(() => signalling.close());
     await signalling.start();
-    const recordings = await createRecordings({ db, config: finalConfig, sessions, log, store });
+    const recordings = await createRecordings({
+      db,
+      config: finalConfig,
+      sessions,
+      log,
+      store,
+      announce: {
+        added: (recordingId) => signalling.notifier.toRoom(rooms.everyone, 'recordings:added', { recordingId }),
+        removed: (recordingId) => signalling.notifier.toRoom(rooms.everyone, 'recordings:removed', { recordingId }),
+      },
+    });
     const lives = new LiveService({
       media: () => media?.server ?? null,
       store,
-      archive: new SequelizeLiveArchive(db, finalConfig.recordingsDir, (id) => recordings.finaliser.enqueue(id)),
+      archive: new SequelizeLiveArchive(db, finalConfig.recordingsDir, (id) => recordings.stored(id)),
       notifier: signalling.notifier,
       log: log.child({ module: 'live' }),
       recordingsDir: finalConfig.recordingsDir,
@@ -209,7 +220,11 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       avatarUrl,
       inRoom: (socketId, room) => signalling.io.sockets.sockets.get(socketId)?.rooms.has(room) ?? false,
     });
+    const posters = new LivePosters(store, lives.registry);
     lives.on('ended', ({ liveId }) => {
+      void posters
+        .liveEnded(liveId)
+        .catch((err: unknown) => log.warn({ err, liveId }, "removing a live's frame failed"));
       void chat.liveEnded(liveId).catch((err: unknown) => log.warn({ err, liveId }, 'chat clean-up failed'));
     });
     cleanups.push(() => chat.close());
@@ -236,7 +251,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       ...(mediaProbe ? { mediaProbe } : {}),
       ...(options.frontDir !== undefined ? { frontDir: options.frontDir } : {}),
       routers: [
-        { path: '/api/lives', router: liveRoutes(lives, sessions) },
+        { path: '/api/lives', router: liveRoutes(lives, sessions, posters) },
         { path: '/api/calls', router: callRoutes(calls, sessions) },
         { path: '/api/recordings', router: chatRoutes(chat, recordings.library, sessions) },
         { path: '/api/recordings', router: recordings.router },

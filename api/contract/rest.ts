@@ -63,6 +63,26 @@ export type LiveStatus = (typeof LIVE_STATUSES)[number];
 export const RECORDING_STATUSES = ['recording', 'ready', 'incomplete', 'failed'] as const;
 export type RecordingStatus = (typeof RECORDING_STATUSES)[number];
 
+/**
+ * A recent frame of a live on air, for its "Live now" card: the presenter's page takes one from what it sends when
+ * the live starts and every `LIVE_POSTER_INTERVAL_MS` (`PUT /api/lives/:id/poster`, body `LivePosterUpload`), and
+ * cards fetch it as often (`GET /api/lives/:id/poster` → `{ poster: LivePoster }`, 404 `live.notFound` when the live
+ * is not on air or has no frame yet). A frame older than `LIVE_POSTER_TTL_MS` is gone.
+ */
+export interface LivePoster {
+  /** `data:image/jpeg;base64,…` (for an `<img>`). */
+  imageUrl: string;
+  /** When the frame was taken (ISO 8601, server time of the upload). */
+  takenAt: string;
+}
+export interface LivePosterUpload {
+  /** A JPEG, base64, at most `LIVE_POSTER_MAX_BYTES` once decoded. */
+  jpeg: string;
+}
+export const LIVE_POSTER_INTERVAL_MS = 10_000;
+export const LIVE_POSTER_TTL_MS = 45_000;
+export const LIVE_POSTER_MAX_BYTES = 20 * 1024;
+
 /** How a call ended; `ringing` and `answered` while it is still going on. */
 export const CALL_OUTCOMES = [
   'ringing',
@@ -141,7 +161,10 @@ export interface RecordingView {
   /** The playable length (measured from the file once finalised). */
   durationMs: number | null;
   sizeBytes: number | null;
+  /** "City, Country" in English, from the presenter's time zone (null: unknown). */
   location: string | null;
+  /** ISO 3166-1 alpha-2 code of the location's country (for Intl.DisplayNames), or null. */
+  locationCountry: string | null;
   /** `ready`, or `incomplete` when the recording was cut short (still playable up to where it stops). */
   status: RecordingStatus;
   mimeType: string;

@@ -178,6 +178,13 @@ export interface ServerToClientEvents {
   /** To every signed-in socket: a live went on air or its figures changed ("Live now" updates in real time). */
   'lives:updated': (live: LiveSummary) => void;
   'lives:removed': (msg: { liveId: string }) => void;
+  /**
+   * To every signed-in socket: a recording that everyone may see entered the library (its live ended and it was
+   * finalised: true length, poster). Open recordings lists fetch again.
+   */
+  'recordings:added': (msg: { recordingId: number }) => void;
+  /** To every signed-in socket: a recording was deleted (by its presenter). Open lists and players drop it. */
+  'recordings:removed': (msg: { recordingId: number }) => void;
   /** To both parties (every connection of each): a call changed state. */
   'call:state': (call: CallView) => void;
   /** To one side: the other side's live for this call is on air (watch it with `call:watch`). */

@@ -20,3 +20,15 @@ export function locationFromTimeZone(timeZone: string | undefined | null): strin
 }
 
 export const UNKNOWN_LOCATION = 'Unknown';
+
+const COUNTRY_CODES = new Map(Object.values(ct.getAllCountries()).map((c) => [c.name, c.id]));
+
+/**
+ * The ISO 3166-1 alpha-2 code of the country a stored location names ("Paris, France" → "FR"), so that clients can
+ * name it in their language (Intl.DisplayNames); null when it names none.
+ */
+export function countryCodeOfLocation(location: string | null | undefined): string | null {
+  if (!location) return null;
+  const comma = location.indexOf(', ');
+  return COUNTRY_CODES.get(comma === -1 ? location : location.slice(comma + 2)) ?? null;
+}

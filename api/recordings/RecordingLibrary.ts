@@ -8,6 +8,7 @@ import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { QueryTypes, type Transaction } from 'sequelize';
+import { countryCodeOfLocation } from '../live/location.js';
 import { OnairError } from '../contract/errors.js';
 import { avatarUrl, type RecordingList, type RecordingShare, type RecordingView } from '../contract/rest.js';
 import type { Database, Recording } from '../db/index.js';
@@ -42,6 +43,8 @@ export interface RecordingLibraryOptions {
   store?: Store;
   /** ffmpeg and ffprobe, for cutting a trimmed recording (without: cutting answers media.unavailable). */
   tools?: MediaTools;
+  /** Told of each recording deleted, once its row is gone (to tell other users' open lists). */
+  onDeleted?: (recordingId: number) => void;
 }
 
 /** A file to serve. */
@@ -406,6 +409,7 @@ export class RecordingLibrary {
       this.#opts.log.warn({ err, recordingId: id }, 'removing a deleted recording\'s files failed; start-up reconciliation retries'),
     );
     this.#opts.log.info({ recordingId: id, userId: viewerId }, 'recording deleted');
+    this.#opts.onDeleted?.(id);
   }
 
   /**
@@ -490,6 +494,7 @@ export class RecordingLibrary {
       durationMs: row.durationMs,
       sizeBytes: row.sizeBytes,
       location: row.location,
+      locationCountry: row.locationCountry,
       status: row.status,
       mimeType: row.mimeType,
       mediaUrl: media.url,
@@ -544,6 +549,7 @@ function unsigned(row: RawRow, viewerId: number): UnsignedView {
     durationMs: row.durationMs === null ? null : Number(row.durationMs),
     sizeBytes: row.sizeBytes === null ? null : Number(row.sizeBytes),
     location: row.location,
+    locationCountry: countryCodeOfLocation(row.location),
     status: row.status,
     mimeType: row.mimeType,
     mine: userId === viewerId,

@@ -1,7 +1,7 @@
 /**
  * Calls through the UI, in real Chromium against a real server with the embedded media engine: A sees B online and
  * calls from the Calls page; B, on another page, accepts from the notification and lands in the call; both see and
- * hear each other; the toggles pause A's tracks; A hangs up; both see how it ended and the history. One context per user.
+ * hear each other; the toggles pause A's tracks and B sees A's "camera off" card; A hangs up; both see how it ended and the history. One context per user.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -81,12 +81,23 @@ describe('calls through the UI', { skip: skipUnless('chromium', 'mariadb') }, ()
       .filter({ hasText: /^0:0[1-9]|^0:[1-5]\d/ })
       .waitFor(WAIT);
 
+    // A's camera and microphone off: B sees A's "camera off" card with the muted badge; A sees none for B.
+    assert.equal(await pb.getByTestId('camera-off').count(), 0, 'no card while the camera is on');
     await pa.getByTestId('toggle-mic').click();
     await pa.getByTestId('toggle-camera').click();
     assert.equal(await pa.getByTestId('toggle-mic').getAttribute('aria-pressed'), 'true');
     assert.equal(await pa.getByTestId('toggle-camera').getAttribute('aria-pressed'), 'true');
+    const card = pb.getByTestId('camera-off');
+    await card.waitFor(WAIT);
+    assert.match((await card.textContent()) ?? '', new RegExp(a.nickname));
+    await card.getByTestId('camera-off-muted').waitFor(WAIT);
+    assert.equal(await pa.getByTestId('camera-off').count(), 0, "B's camera is on");
+    await pb.screenshot({ path: '.test-artifacts/call-camera-off.png' });
     await pa.getByTestId('toggle-mic').click();
     assert.equal(await pa.getByTestId('toggle-mic').getAttribute('aria-pressed'), 'false');
+    await card.getByTestId('camera-off-muted').waitFor({ state: 'detached', ...WAIT });
+    await pa.getByTestId('toggle-camera').click();
+    await card.waitFor({ state: 'detached', ...WAIT });
 
     await pa.getByTestId('hang-up').click();
     for (const page of [pa, pb]) {

@@ -47,6 +47,29 @@ describe('the key journeys in Chinese and in English', { skip: skipUnless('chrom
   const text = async (page: Page, testid: string) => ((await page.getByTestId(testid).textContent()) ?? '').trim();
   const htmlLang = (page: Page) => page.evaluate(() => document.documentElement.lang);
 
+  it('draws Chinese with a CJK font, not boxes (fonts-noto-cjk, installed by .ci/run)', async () => {
+    const page = await newPage('zh-CN');
+    await page.goto('/welcome');
+    await page.getByTestId('landing-title').waitFor(WAIT);
+    // Without a font for them, every CJK character is the same empty box, like a code point no font has.
+    // (A string: tsx's helpers do not exist in the page.)
+    const drawn = await page.evaluate<{ zhong: string; wen: string; none: string }>(`(() => {
+      const font = '32px ' + getComputedStyle(document.querySelector('[data-testid="landing-title"]')).fontFamily;
+      const draw = (ch) => {
+        const canvas = document.createElement('canvas');
+        canvas.width = 40;
+        canvas.height = 40;
+        const g = canvas.getContext('2d');
+        g.font = font;
+        g.fillText(ch, 2, 32);
+        return Array.from(g.getImageData(0, 0, 40, 40).data).join(',');
+      };
+      return { zhong: draw('中'), wen: draw('文'), none: draw('\\u{10FFFD}') };
+    })()`);
+    assert.notEqual(drawn.zhong, drawn.wen, '中 and 文 are drawn differently');
+    assert.notEqual(drawn.zhong, drawn.none, '中 is not the missing-glyph box');
+  });
+
   for (const { lang, browserLocale, catalog, other } of LANGS) {
     it(`in ${lang}: landing, register, watch by ID, go live, watch, busy, missed call, call`, async () => {
       const shots = path.join(root, '.test-artifacts', 'screenshots', lang);

@@ -112,6 +112,69 @@ describe('going live and watching through the UI', { skip: skipUnless('chromium'
     }
   });
 
+  it('a Live now card shows a recent frame of the live, refreshed while it is on air, and only its presenter sends one', async () => {
+    const presenter = await registerUser(app.server.url);
+    const viewer = await registerUser(app.server.url);
+    const studio = await pageOf(presenter);
+    await studio.goto('/go-live');
+    await studio.getByTestId('live-title').fill('Frames');
+    await studio.getByTestId('start-live').click();
+    await studio.locator('[data-testid="live-status"][data-stage="live"]').waitFor(WAIT);
+    const liveId = new URL(await studio.getByTestId('watch-link').inputValue()).pathname.split('/').pop()!;
+
+    const watching = await pageOf(viewer);
+    await watching.goto('/');
+    const poster = watching.locator(`[data-testid="live-card"][data-live-id="${liveId}"] [data-testid="live-poster"]`);
+    await poster.waitFor(WAIT);
+    const first = { src: await poster.getAttribute('src'), at: await poster.getAttribute('data-taken-at') };
+    assert.match(first.src ?? '', /^data:image\/jpeg;base64,\/9j\//, 'a JPEG');
+    assert.ok(await poster.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth === 320), 'it decodes');
+    await watching.screenshot({ path: '.test-artifacts/live-now-poster.png' });
+    // The fake camera moves: a later frame, taken later, is shown without a reload.
+    const second = await waitFor(
+      async () => {
+        const at = await poster.getAttribute('data-taken-at');
+        return at && at !== first.at ? { src: await poster.getAttribute('src'), at } : null;
+      },
+      'a newer frame on the card',
+      { timeoutMs: 40_000 },
+    );
+    assert.ok(Date.parse(second.at) > Date.parse(first.at!));
+    assert.notEqual(second.src, first.src, 'a different picture');
+
+    // Only the presenter uploads, only JPEGs, at most one frame every few seconds.
+    const put = (token: string, body: unknown) =>
+      fetch(`${app.server.url}/api/lives/${liveId}/poster`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      }).then(async (r) => ({
+        status: r.status,
+        code: r.status === 204 ? '' : ((await r.json()) as { error: { code: string } }).error.code,
+      }));
+    const jpeg = second.src!.slice('data:image/jpeg;base64,'.length);
+    assert.deepEqual(await put(viewer.token, { jpeg }), { status: 403, code: 'live.notPresenter' });
+    assert.deepEqual(await put(presenter.token, { jpeg: Buffer.from('<svg/>').toString('base64') }), {
+      status: 400,
+      code: 'request.invalid',
+    });
+    const flood = [await put(presenter.token, { jpeg }), await put(presenter.token, { jpeg })];
+    assert.ok(
+      flood.some((r) => r.code === 'request.rateLimited'),
+      JSON.stringify(flood),
+    );
+
+    // Once the live is over, its frame is gone.
+    await studio.getByTestId('stop-live').click();
+    await studio.locator('[data-testid="live-status"][data-stage="ended"]').waitFor(WAIT);
+    await waitFor(async () => {
+      const r = await fetch(`${app.server.url}/api/lives/${liveId}/poster`, {
+        headers: { authorization: `Bearer ${viewer.token}` },
+      });
+      return r.status === 404;
+    }, 'the frame to be gone');
+  });
+
   it('a watch link with an unknown live id shows that the live does not exist', async () => {
     const viewer = await registerUser(app.server.url);
     const page = await pageOf(viewer);

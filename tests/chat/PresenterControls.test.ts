@@ -2,10 +2,12 @@
  * Presenter controls through the UI, in real Chromium with the embedded media engine: camera and microphone off
  * (the viewer sees the "camera off" card and a muted badge, also after a reload), and a screen share switched in
  * and out by replaceTrack that the viewer decodes. Headless Chromium's own screen capture looks like its fake
- * camera, so the presenter's getDisplayMedia gives a canvas capture of a known colour (magenta) instead: it is
- * still a real track, encoded, sent through the engine and decoded by the viewer.
+ * camera, so the presenter's getDisplayMedia gives a square canvas capture of a known colour (magenta) instead: it is
+ * still a real track, encoded, sent through the engine, decoded by the viewer, and recorded (checked frame by frame
+ * with ffmpeg: the screen's colour and square shape between the camera's 16:9 frames).
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
@@ -21,15 +23,15 @@ const ARTIFACTS = path.resolve('.test-artifacts');
 const MAGENTA_SCREEN = `(() => {
   navigator.mediaDevices.getDisplayMedia = async () => {
     const canvas = document.createElement('canvas');
-    canvas.width = 640;
-    canvas.height = 360;
+    canvas.width = 480;
+    canvas.height = 480;
     const g = canvas.getContext('2d');
     let n = 0;
     setInterval(() => {
       g.fillStyle = '#ff00ff';
-      g.fillRect(0, 0, 640, 360);
+      g.fillRect(0, 0, 480, 480);
       g.fillStyle = '#ffffff';
-      g.fillRect((n++ * 7) % 600, 160, 40, 40);
+      g.fillRect((n++ * 7) % 440, 220, 40, 40);
     }, 33);
     return canvas.captureStream(30);
   };
@@ -62,7 +64,7 @@ describe('presenter controls through the UI', { skip: skipUnless('chromium', 'ma
   const isMagenta = ([r, g, b]: number[]) => r! > 150 && b! > 150 && g! < 110;
   const isGreen = ([r, g, b]: number[]) => g! > 100 && r! < 90 && b! < 90;
 
-  it('camera and microphone off show the viewer a "camera off" card; a screen share switches in and out and is decoded', async () => {
+  it('camera and microphone off show the viewer a "camera off" card; a screen share switches in and out, is decoded, and is recorded as sent', async () => {
     const presenter = await registerUser(app.server.url);
     const viewer = await registerUser(app.server.url);
     const studio = await pageOf(presenter, MAGENTA_SCREEN);
@@ -141,5 +143,84 @@ describe('presenter controls through the UI', { skip: skipUnless('chromium', 'ma
 
     await studio.getByTestId('stop-live').click();
     await studio.locator('[data-testid="live-status"][data-stage="ended"]').waitFor(WAIT);
+
+    // Recorded as sent: decoded frame by frame, the recording goes from the camera to the shared screen (its colour
+    // and shape) and back to the camera.
+    const liveId = new URL(link).pathname.split('/').pop()!;
+    const services = app.server.server.services as typeof app.server.server.services & {
+      recordings: { finaliser: { idle(): Promise<void> } };
+    };
+    const row = await waitFor(
+      () => app.server.server.db.Recording.findOne({ where: { liveId, status: 'ready' } }),
+      'the recording',
+    );
+    await services.recordings.finaliser.idle();
+    const frames = await decodedFrames(path.join(app.server.config.recordingsDir, row.fileName));
+    const kinds = frames.map((f) => (isMagenta(f.rgb) ? 'screen' : isGreen(f.rgb) ? 'camera' : 'other'));
+    const firstScreen = kinds.indexOf('screen');
+    const lastScreen = kinds.lastIndexOf('screen');
+    assert.ok(firstScreen > 0, `the screen is in the recording (${frames.length} frames)`);
+    assert.ok(kinds.slice(0, firstScreen).includes('camera'), 'the camera before it');
+    assert.ok(kinds.slice(lastScreen + 1).includes('camera'), 'the camera after it');
+    // The sender may scale a picture down, never change its shape: the screen is square, the camera 16:9.
+    const sizes = (kind: string) =>
+      [...new Set(frames.filter((_, i) => kinds[i] === kind).map((f) => `${f.width}x${f.height}`))].join(', ');
+    const square = (f: { width: number; height: number }) => f.width === f.height;
+    assert.ok(
+      frames.every((f, i) => kinds[i] !== 'screen' || square(f)),
+      `the screen's frames are square (${sizes('screen')})`,
+    );
+    assert.ok(
+      frames.every((f, i) => kinds[i] !== 'camera' || !square(f)),
+      `the camera's are not (${sizes('camera')})`,
+    );
   });
 });
+
+/** Every video frame of a file, decoded by ffmpeg: its size, and its average colour. */
+async function decodedFrames(file: string): Promise<Array<{ width: number; height: number; rgb: number[] }>> {
+  const sizes = (
+    await run('ffprobe', [
+      '-v',
+      'error',
+      '-select_streams',
+      'v:0',
+      '-show_entries',
+      'frame=width,height',
+      '-of',
+      'csv=p=0',
+      file,
+    ])
+  )
+    .toString()
+    .trim()
+    .split('\n')
+    .map((line) => line.split(',').map(Number) as [number, number]);
+  const raw = await run('ffmpeg', [
+    '-v',
+    'error',
+    '-i',
+    file,
+    '-map',
+    '0:v:0',
+    '-fps_mode',
+    'passthrough',
+    '-vf',
+    'scale=1:1:flags=area',
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    'rgb24',
+    'pipe:1',
+  ]);
+  assert.equal(raw.length, sizes.length * 3, 'one colour per frame');
+  return sizes.map(([width, height], i) => ({ width, height, rgb: [raw[i * 3]!, raw[i * 3 + 1]!, raw[i * 3 + 2]!] }));
+}
+
+function run(command: string, args: string[]): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    execFile(command, args, { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 }, (error, stdout) =>
+      error ? reject(error) : resolve(stdout),
+    ),
+  );
+}

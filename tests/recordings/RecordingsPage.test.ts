@@ -30,7 +30,8 @@ describe('the Recordings page', { skip: skipUnless('chromium', 'mariadb', 'ffmpe
 
   /** A live of `user` recorded like a real KMS records (no duration, no index), ended and finalised. */
   async function recordLive(user: SignedInUser, title: string, seconds: number, location: string, minutesAgo: number): Promise<number> {
-    const archive = new SequelizeLiveArchive(s.db, s.recordingsDir, (id) => s.recordings.finaliser.enqueue(id));
+    // As the server does: finalised, then announced to every signed-in socket (`recordings:added`).
+    const archive = new SequelizeLiveArchive(s.db, s.recordingsDir, (id) => s.recordings.stored(id));
     const liveId = newPublicId();
     const startedAt = new Date(Date.now() - minutesAgo * 60_000);
     await archive.liveStarted({ id: liveId, userId: user.user.id, title, kind: 'broadcast', startedAt, recording: { fileName: `${liveId}.webm`, location } });
@@ -93,6 +94,22 @@ describe('the Recordings page', { skip: skipUnless('chromium', 'mariadb', 'ffmpe
     await page.screenshot({ path: path.join(ARTIFACTS, 'recordings-list.png'), fullPage: true });
     await page.setViewportSize({ width: 390, height: 844 });
     await page.screenshot({ path: path.join(ARTIFACTS, 'recordings-list-phone.png'), fullPage: true });
+  });
+
+  it('names the locations\' countries in the chosen language (Intl), in the list and the player', async () => {
+    const zh = await newContext(browser, s.url, 'zh-CN');
+    try {
+      await zh.addInitScript(`localStorage.setItem('onair.token', ${JSON.stringify(bob.token)})`);
+      const p = await zh.newPage();
+      await p.goto('/recordings');
+      await waitFor(async () => (await p.getByTestId('recording-location').allTextContents()).length === 3, 'the list in Chinese');
+      assert.deepEqual(await p.getByTestId('recording-location').allTextContents(), ['法国 Lyon', '尼日利亚 Lagos', '法国 Paris']);
+      await p.getByTestId('recording-title').filter({ hasText: 'Morning lecture' }).click();
+      await p.getByTestId('player').getByText('尼日利亚 Lagos').waitFor(WAIT);
+      await p.screenshot({ path: path.join(ARTIFACTS, 'recordings-locations-zh-CN.png') });
+    } finally {
+      await zh.close();
+    }
   });
 
   it('plays a recording, and seeking to the middle moves currentTime there and renders frames', async () => {
@@ -186,6 +203,34 @@ describe('the Recordings page', { skip: skipUnless('chromium', 'mariadb', 'ffmpe
     await waitFor(async () => JSON.stringify(await titles()) === JSON.stringify(['Quick hello', 'Morning lecture', 'Evening concert']), 'shortest first');
   });
 
+  it('on a phone, folds the filters beyond the search behind a toggle that counts those in use', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await openAs(bob);
+    await waitFor(async () => (await titles()).length === 3, 'the list');
+    const toggle = page.getByTestId('filters-toggle');
+    assert.ok(await toggle.isVisible(), 'a toggle on a phone');
+    assert.equal(await toggle.getAttribute('aria-expanded'), 'false');
+    assert.ok(await page.getByTestId('filter-q').isVisible(), 'the search stays');
+    assert.equal(await page.getByTestId('filter-presenter').isVisible(), false, 'the other fields are folded');
+    const firstRow = await page.locator('.el-table__row').first().boundingBox();
+    assert.ok(firstRow && firstRow.y < 844, `the first recording is on the first screen (at ${firstRow?.y} px)`);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'recordings-phone-filters-folded.png') });
+
+    await toggle.click();
+    assert.equal(await toggle.getAttribute('aria-expanded'), 'true');
+    await page.getByTestId('filter-location').fill('france');
+    await waitFor(async () => JSON.stringify(await titles()) === JSON.stringify(['Quick hello', 'Evening concert']), 'the location filter');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'recordings-phone-filters-open.png') });
+    await toggle.click();
+    assert.equal(await page.getByTestId('filter-location').isVisible(), false, 'folded again');
+    assert.equal((await toggle.textContent())?.trim(), 'Filters (1)', 'the toggle counts the filter in use');
+
+    // On a wide screen every field shows and there is no toggle.
+    await page.setViewportSize({ width: 1280, height: 800 });
+    assert.equal(await toggle.isVisible(), false);
+    assert.ok(await page.getByTestId('filter-presenter').isVisible());
+  });
+
   it('shows an error with a way to try again when the library cannot be loaded', async () => {
     let fail = true;
     await page.route('**/api/recordings?**', (route) =>
@@ -258,6 +303,74 @@ describe('the Recordings page', { skip: skipUnless('chromium', 'mariadb', 'ffmpe
     await page.getByRole('button', { name: 'Delete', exact: true }).click();
     await waitFor(async () => JSON.stringify(await titles()) === JSON.stringify(['Quick hello', 'Morning lecture']), 'the list without it');
     assert.equal(await s.db.Recording.findByPk(concertId), null, 'deleted on the server');
+  });
+});
+
+describe('the Recordings page of two users at once', { skip: skipUnless('chromium', 'mariadb', 'ffmpeg') }, () => {
+  let s: RecordingsServer;
+  let browser: Browser;
+  const contexts: BrowserContext[] = [];
+
+  before(async () => {
+    s = await startRecordingsServer({ db: 'mariadb' });
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    for (const context of contexts) await context.close();
+    await browser?.close();
+    await s?.close();
+  });
+
+  async function open(user: SignedInUser): Promise<Page> {
+    const context = await newContext(browser, s.url);
+    contexts.push(context);
+    await context.addInitScript(`localStorage.setItem('onair.token', ${JSON.stringify(user.token)})`);
+    const page = await context.newPage();
+    await page.goto('/recordings');
+    await page.getByTestId('page-title').filter({ hasText: 'Recordings' }).waitFor(WAIT);
+    // Set once: still there later means the page was never reloaded.
+    await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
+    return page;
+  }
+  const titlesOf = (page: Page) => page.getByTestId('recording-title').allTextContents();
+  const notReloaded = (page: Page) => page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded === true);
+
+  it('shows another user\'s new recording and drops a deleted one from the other open list without a reload', async () => {
+    const ann = await s.register('ann');
+    const bob = await s.register('bob');
+    const archive = new SequelizeLiveArchive(s.db, s.recordingsDir, (id) => s.recordings.stored(id));
+    const record = async (title: string) => {
+      const liveId = newPublicId();
+      const startedAt = new Date(Date.now() - 60_000);
+      await archive.liveStarted({ id: liveId, userId: ann.user.id, title, kind: 'broadcast', startedAt, recording: { fileName: `${liveId}.webm`, location: 'Paris, France' } });
+      await makeWebm(path.join(s.recordingsDir, `${liveId}.webm`), { seconds: 2, seekable: false });
+      return (await archive.liveEnded({
+        id: liveId, startedAt, endedAt: new Date(startedAt.getTime() + 2000), reason: 'stopped', peakViewers: 0, totalViewers: 0, recordingStopped: true,
+      }))!;
+    };
+    await record('Morning walk');
+    await s.recordings.finaliser.idle();
+
+    const bobs = await open(bob);
+    const anns = await open(ann);
+    await waitFor(async () => JSON.stringify(await titlesOf(bobs)) === JSON.stringify(['Morning walk']), 'bob sees ann\'s recording');
+
+    // Ann's next live ends while bob's list is open: it appears there once finalised.
+    const id = await record('Evening walk');
+    await waitFor(async () => JSON.stringify(await titlesOf(bobs)) === JSON.stringify(['Evening walk', 'Morning walk']), 'the new recording in bob\'s list');
+    await waitFor(async () => (await titlesOf(anns)).length === 2, 'and in ann\'s');
+
+    // Bob plays it; ann deletes it: bob's row and player go, with no reload.
+    await bobs.getByTestId('recording-title').filter({ hasText: 'Evening walk' }).click();
+    await bobs.getByTestId('player-video').waitFor(WAIT);
+    await anns.locator('.el-table__row', { hasText: 'Evening walk' }).getByTestId('delete').click();
+    await anns.getByRole('button', { name: 'Delete', exact: true }).click();
+    await waitFor(async () => JSON.stringify(await titlesOf(bobs)) === JSON.stringify(['Morning walk']), 'bob\'s list without it');
+    await waitFor(async () => (await bobs.getByTestId('player-video').count()) === 0, 'bob\'s player closed');
+    assert.equal(await s.db.Recording.findByPk(id), null, 'deleted on the server');
+    assert.ok(await notReloaded(bobs), 'bob\'s page was not reloaded');
+    assert.ok(await notReloaded(anns), 'nor ann\'s');
   });
 });
 

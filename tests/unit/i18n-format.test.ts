@@ -10,6 +10,8 @@ import { endedMessage } from '../../front/src/format/calls.js';
 import { i18n, localeFromLanguages, setLocale } from '../../front/src/i18n/index.js';
 import { formatCount, formatDuration, formatSince, formatViewers } from '../../front/src/format/index.js';
 import { parseLiveId } from '../../front/src/live/liveId.js';
+import { formatLocation } from '../../front/src/format/recordings.js';
+import { countryCodeOfLocation, locationFromTimeZone } from '../../api/live/location.js';
 import type { CallView } from '../../api/contract/signalling.js';
 
 afterEach(() => setLocale('en'));
@@ -23,6 +25,33 @@ describe('the language from the browser', () => {
     assert.equal(localeFromLanguages(['en-GB', 'zh-CN']), 'en');
     assert.equal(localeFromLanguages(['fr-FR', 'de']), 'en');
     assert.equal(localeFromLanguages([]), 'en');
+  });
+});
+
+describe('locations in the chosen language', () => {
+  it('the API gives the country code of a stored location', () => {
+    assert.equal(countryCodeOfLocation('Paris, France'), 'FR');
+    assert.equal(countryCodeOfLocation(locationFromTimeZone('Asia/Shanghai')), 'CN');
+    assert.equal(countryCodeOfLocation('Jamestown, Saint Helena, Ascension and Tristan da Cunha'), 'SH');
+    assert.equal(countryCodeOfLocation('France'), 'FR');
+    assert.equal(countryCodeOfLocation('Unknown'), null);
+    assert.equal(countryCodeOfLocation(null), null);
+  });
+
+  it('the country is named by Intl.DisplayNames in the chosen language, the city kept', () => {
+    assert.equal(formatLocation('Paris, France', 'FR'), 'Paris, France');
+    assert.equal(formatLocation('Lagos, Nigeria', 'NG'), 'Lagos, Nigeria');
+    setLocale('zh-CN');
+    assert.equal(formatLocation('Paris, France', 'FR'), '法国 Paris');
+    assert.equal(formatLocation('Shanghai, China', 'CN'), '中国 Shanghai');
+    assert.equal(formatLocation('France', 'FR'), '法国');
+    assert.equal(formatLocation('Unknown', null), '未知地点');
+    assert.equal(
+      formatLocation('Somewhere, Atlantis', null),
+      'Somewhere, Atlantis',
+      'as stored when the country is not known',
+    );
+    assert.equal(formatLocation(null, null), null);
   });
 });
 

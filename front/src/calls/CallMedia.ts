@@ -2,7 +2,8 @@
  * The media of an answered call, on the broadcast primitives: this side goes live for the call (camera,
  * `call:present`, a sending MediaPeer whose preview is the stream back from the media server, `call:offer`) and
  * watches the other side's live once it is on air (`call:watch`, a receive-only MediaPeer, `viewer:offer`).
- * Microphone and camera toggles only pause the tracks. Hanging up is the calls store's; `close()` releases the
+ * Microphone and camera toggles only pause the tracks, and are told to the other side (`presenter:media`), which
+ * follows them (`live:media`, and `live:mediaState` once watching) to show a "camera off" card. Hanging up is the calls store's; `close()` releases the
  * browser side. `state` is reactive for the page.
  */
 import { markRaw, reactive, watch, type WatchStopHandle } from 'vue';
@@ -27,6 +28,9 @@ export interface CallMediaState {
   cameraOn: boolean;
   /** The browser refused to play the other side's sound until a click. */
   muted: boolean;
+  /** What the other side sends (camera off: its "camera off" card is shown). */
+  peerCamera: boolean;
+  peerMicrophone: boolean;
   message: string;
   /** The connection to the server dropped: the call resumes by itself once it is back (in time). */
   reconnecting: boolean;
@@ -43,6 +47,8 @@ export class CallMedia {
     micOn: true,
     cameraOn: true,
     muted: false,
+    peerCamera: true,
+    peerMicrophone: true,
     message: '',
     reconnecting: false,
     peerReconnecting: false,
@@ -93,6 +99,9 @@ export class CallMedia {
       }),
       client.on('live:presenterResumed', (msg) => {
         if (msg.liveId === this.#peerLiveId) this.state.peerReconnecting = false;
+      }),
+      client.on('live:media', ({ liveId, camera, microphone }) => {
+        if (liveId === this.#peerLiveId) Object.assign(this.state, { peerCamera: camera, peerMicrophone: microphone });
       }),
     );
     // The server keeps an answered call for a while when this side's connection drops: resume it once back.
@@ -158,6 +167,8 @@ export class CallMedia {
 
   #onAir(): void {
     this.state.sending = true;
+    // Toggled before going on air (or while reconnecting): the other side learns it now.
+    if (!this.state.micOn || !this.state.cameraOn) this.#announce();
     this.#local.muted = true;
     void this.#local.play().catch(() => undefined);
   }
@@ -218,6 +229,7 @@ export class CallMedia {
     try {
       const watched = await this.#client.request('call:watch', { callId: this.callId });
       if (this.#closed) return;
+      void this.#peerMediaState(liveId);
       const peer = await MediaPeer.receiving({
         iceServers: watched.iceServers,
         video: this.#remote,
@@ -243,11 +255,13 @@ export class CallMedia {
   toggleMic(): void {
     this.state.micOn = !this.state.micOn;
     for (const track of this.#stream?.getAudioTracks() ?? []) track.enabled = this.state.micOn;
+    this.#announce();
   }
 
   toggleCamera(): void {
     this.state.cameraOn = !this.state.cameraOn;
     for (const track of this.#stream?.getVideoTracks() ?? []) track.enabled = this.state.cameraOn;
+    this.#announce();
   }
 
   /** After a refused autoplay with sound: sound on (call from a click). */
@@ -280,6 +294,27 @@ export class CallMedia {
     this.#remote.muted = true;
     this.state.muted = true;
     await this.#remote.play().catch(() => undefined);
+  }
+
+  /** Tells the other side what this one sends (once on air; before, `start` does it). */
+  #announce(): void {
+    const liveId = this.#liveId;
+    if (!liveId || !this.state.sending || this.#closed) return;
+    const { cameraOn: camera, micOn: microphone } = this.state;
+    this.#client.request('presenter:media', { liveId, camera, microphone, screen: false }).catch((error: unknown) => {
+      console.warn('onair: the camera and microphone state was not delivered', error);
+    });
+  }
+
+  /** What the other side sends now (it may have turned its camera off before this side watched). */
+  async #peerMediaState(liveId: string): Promise<void> {
+    try {
+      const { media } = await this.#client.request('live:mediaState', { liveId });
+      if (this.#closed || liveId !== this.#peerLiveId) return;
+      Object.assign(this.state, { peerCamera: media.camera, peerMicrophone: media.microphone });
+    } catch (error) {
+      console.warn("onair: the other side's camera state could not be read", error);
+    }
   }
 
   #fail(message: string): void {

@@ -382,6 +382,10 @@ export default {
   recordings: {
     lead: 'Every live, recorded. Watch what you missed.',
     filtersLabel: 'Filter recordings',
+    place: '{city}, {country}',
+    unknownLocation: 'Unknown place',
+    filtersToggle: 'Filters',
+    filtersToggleCount: 'Filters ({count})',
     searchPlaceholder: 'Search titles and presenters',
     presenter: 'Presenter',
     presenterLabel: 'Presenter nickname',

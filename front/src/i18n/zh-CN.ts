@@ -379,6 +379,10 @@ const zhCN: typeof en = {
   recordings: {
     lead: '每场直播都有录像，错过的随时补看。',
     filtersLabel: '筛选录像',
+    place: '{country} {city}',
+    unknownLocation: '未知地点',
+    filtersToggle: '筛选',
+    filtersToggleCount: '筛选（{count}）',
     searchPlaceholder: '搜索标题和主播',
     presenter: '主播',
     presenterLabel: '主播昵称',

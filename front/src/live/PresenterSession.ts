@@ -18,6 +18,7 @@ import type { SignallingClient } from '../signalling/SignallingClient.js';
 import { constraintsFor, deviceOf, type DeviceChoice } from '../chat/devices.js';
 import { cloneStream, openCamera } from '../webrtc/camera.js';
 import { MediaPeer } from '../webrtc/MediaPeer.js';
+import { PosterSender } from './livePosters.js';
 import { liveErrorMessage } from './messages.js';
 
 /** `camera`: waiting for the browser's permission; `connecting`: reserving the live and negotiating media. */
@@ -88,6 +89,8 @@ export class PresenterSession {
   #stream: MediaStream | null = null;
   /** The screen being sent instead of the camera. */
   #screen: MediaStreamTrack | null = null;
+  /** Uploads the "Live now" frame while on air (none while the camera is off, unless a screen is sent). */
+  #poster: PosterSender | null = null;
   /** Bumped whenever what is under way is given up: a stale step sees a different number and backs off. */
   #attempt = 0;
   #feedId = 0;
@@ -200,6 +203,7 @@ export class PresenterSession {
       this.state.startedAt = Date.now();
       this.#video.muted = true;
       void this.#video.play().catch(() => undefined);
+      this.#poster = new PosterSender(liveId, this.#video, () => this.state.camera || this.state.screen);
     } catch (error) {
       if (!current()) return;
       this.#fail(liveErrorMessage(error));
@@ -422,6 +426,8 @@ export class PresenterSession {
   }
 
   #release(): void {
+    this.#poster?.stop();
+    this.#poster = null;
     this.#screen?.stop();
     this.#screen = null;
     this.#peer?.close();
