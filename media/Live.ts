@@ -12,7 +12,9 @@ import { Recording, type RecordingResult } from './Recording.js';
 import { SafeEmitter } from './SafeEmitter.js';
 import { sentMedia, validateOffer } from './sdp.js';
 
-export type LiveEndReason = 'stopped' | 'presenterLeft' | 'mediaServerLost' | 'failed' | 'shutdown' | 'endedElsewhere';
+/** The contract's reasons (api/contract/signalling.ts), and `endedElsewhere` (its owning process ended it). */
+export type LiveEndReason =
+  'stopped' | 'presenterLeft' | 'presenterLost' | 'mediaServerLost' | 'failed' | 'shutdown' | 'endedElsewhere';
 
 export interface LiveEnd {
   reason: LiveEndReason;

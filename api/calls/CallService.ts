@@ -32,6 +32,7 @@ import {
 } from './CallRecord.js';
 import { CallLog } from './CallLog.js';
 import { Presence } from './Presence.js';
+import type { Membership } from '../cluster/Membership.js';
 
 export interface CallServiceOptions {
   store: Store;
@@ -44,8 +45,8 @@ export interface CallServiceOptions {
   ringTimeoutMs: number;
   /** Invitations one user may send per minute, before `request.rateLimited`. */
   invitesPerMinute?: number;
-  /** Presence heart-beat (tests shorten it). */
-  presence?: { heartbeatMs?: number; instanceTtlMs?: number };
+  /** Which API processes are alive (presence sweeps the users of a dead one). */
+  membership: Membership;
 }
 
 /** A user's own room: every connection of theirs, on any process. */
@@ -85,7 +86,7 @@ export class CallService {
       notifier: opts.notifier,
       log: opts.log,
       avatarUrl: opts.avatarUrl,
-      ...opts.presence,
+      membership: opts.membership,
     });
     this.presence.on('offline', (userId) => {
       void this.#track(this.#calleeOffline(userId));

@@ -40,7 +40,12 @@ export interface LiveSummary {
 
 export type Role = 'presenter' | 'viewer';
 
-export type LiveEndReason = 'stopped' | 'presenterLeft' | 'mediaServerLost' | 'failed' | 'shutdown';
+/**
+ * Why a live ended (`live:ended`): `stopped` by its presenter; `presenterLeft`, the presenter's connection dropped;
+ * `presenterLost`, the API process carrying the presenter died (ended by a surviving process); `mediaServerLost`;
+ * `failed` (set-up, or its media gone on the media server); `shutdown`, the server is stopping.
+ */
+export type LiveEndReason = 'stopped' | 'presenterLeft' | 'presenterLost' | 'mediaServerLost' | 'failed' | 'shutdown';
 
 export interface ViewerEvent {
   liveId: string;
