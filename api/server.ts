@@ -292,7 +292,8 @@ async function redisAdapter(store: RedisStore, cleanups: Array<() => Promise<voi
     await Promise.all([pub.quit().catch(() => pub.disconnect()), sub.quit().catch(() => sub.disconnect())]);
   });
   await Promise.all([pub.connect(), sub.connect()]);
-  return createAdapter(pub, sub);
+  // Under the store's prefix, like every key: deployments (or test servers) sharing a Redis never hear each other.
+  return createAdapter(pub, sub, { key: `${store.prefix}socket.io` });
 }
 
 function answerStarting(res: http.ServerResponse): void {

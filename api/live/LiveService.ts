@@ -618,6 +618,12 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
       });
       this.#opts.notifier.toRoom(rooms.audience(liveId), 'live:ended', { liveId, reason, recordingId });
       if (entry.kind === 'broadcast') this.#opts.notifier.toRoom(rooms.everyone, 'lives:removed', { liveId });
+    } else {
+      // Never on air, so no row will ever own its file (if the recorder had started).
+      const file = path.join(this.#opts.recordingsDir, `${liveId}.webm`);
+      await unlink(file).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') this.#opts.log.warn({ file, err: error }, 'could not delete an unused recording');
+      });
     }
     await this.#opts.store.publish(LIVES_CHANNEL, JSON.stringify({ type: 'ended', liveId }));
     this.#opts.log.warn(
