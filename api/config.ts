@@ -33,6 +33,7 @@
  * | VIDEO_MAX_KBPS       | 2500                        | highest video bitrate taken from a presenter and sent to a viewer (kbps) |
  * | MEDIA_RECONCILE_MS   | 30000                       | how often lives are checked against the media server (ghosts, orphan pipelines) |
  * | RESUME_GRACE_MS      | 10000                       | how long a live or call waits for a dropped connection to resume (0 = end at once) |
+ * | INSTANCE_TTL_MS      | 15000                       | an API process silent this long is dead and taken over (heart-beat: a third of it) |
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
@@ -80,6 +81,8 @@ export interface Config {
   mediaReconcileMs: number;
   /** How long a presenter's live (or a side of a call) waits for its dropped connection to resume; 0: ends at once. */
   resumeGraceMs: number;
+  /** An API process whose heart-beat is this old is dead: the others take over its viewers and lives. */
+  instanceTtlMs: number;
 }
 
 /** A configuration error: the message names the variable(s) at fault. */
@@ -226,6 +229,7 @@ const schema = z
     VIDEO_MIN_KBPS: integer(0, 100_000).default('300'),
     VIDEO_MAX_KBPS: integer(30, 100_000).default('2500'),
     MEDIA_RECONCILE_MS: integer(500, 3_600_000).default('30000'),
+    INSTANCE_TTL_MS: integer(300, 600_000).default('15000'),
   })
   .superRefine((env, ctx) => {
     if (env.VIDEO_MIN_KBPS > env.VIDEO_MAX_KBPS) {
@@ -296,5 +300,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     videoBandwidth: { minKbps: e.VIDEO_MIN_KBPS, maxKbps: e.VIDEO_MAX_KBPS },
     mediaReconcileMs: e.MEDIA_RECONCILE_MS,
     resumeGraceMs: e.RESUME_GRACE_MS,
+    instanceTtlMs: e.INSTANCE_TTL_MS,
   };
 }

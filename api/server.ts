@@ -30,6 +30,7 @@ import { createRecordings, type Recordings } from './recordings/index.js';
 import { MediaConnection, type MediaConnectionOptions } from './MediaConnection.js';
 import { forwardedAddress, SignallingServer } from './signalling/SignallingServer.js';
 import { createStore, RedisStore } from './store/index.js';
+import { Membership } from './cluster/Membership.js';
 import type { Store } from './store/Store.js';
 
 /** Open connections get this long to finish after close() before they are cut. */
@@ -48,8 +49,8 @@ export interface ServerOptions {
   frontDir?: string | null;
   /** More API routers, mounted before the API's 404. */
   routers?: AppDeps['routers'];
-  /** Presence heart-beat and how long a silent API process is still counted alive (tests shorten them). */
-  presence?: { heartbeatMs?: number; instanceTtlMs?: number };
+  /** The cluster heart-beat and how long a silent API process is still alive (default: INSTANCE_TTL_MS). */
+  cluster?: { heartbeatMs?: number; instanceTtlMs?: number };
 }
 
 /** The services every feature builds on; later features add theirs next to these. */
@@ -58,6 +59,8 @@ export interface Services {
   log: Logger;
   db: Database;
   store: Store;
+  /** Which API processes are alive, and the take-over of dead ones. */
+  membership: Membership;
   sessions: Sessions;
   accounts: Accounts;
   metrics: Metrics;
@@ -108,6 +111,14 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
 
     const store = await createStore(config, log);
     cleanups.push(() => store.close());
+    // Joined once every service listens for dead processes (below); left after they have released what they hold.
+    const membership = new Membership({
+      store,
+      log: log.child({ module: 'cluster' }),
+      instanceTtlMs: options.cluster?.instanceTtlMs ?? config.instanceTtlMs,
+      ...(options.cluster?.heartbeatMs ? { heartbeatMs: options.cluster.heartbeatMs } : {}),
+    });
+    cleanups.push(() => membership.close());
 
     // The server listens early (PORT=0 is only known then, and socket.io attaches to it), so a request that comes
     // before the app is ready gets a 503 `server.starting` with Retry-After instead of no answer at all.
@@ -184,6 +195,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         ttlSeconds: Math.ceil(finalConfig.tokenTtlMs / 1000),
       },
       avatarUrl,
+      membership,
       recordCalls: finalConfig.recordCalls,
       resumeGraceMs: finalConfig.resumeGraceMs,
     });
@@ -192,7 +204,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     // Recordings a crash left behind, in the background; a live on air in any process is left alone. At close,
     // finalising stops first (what it leaves undone is finished at the next start).
     const reconciling = recordings.reconcile({
-      isOnAir: async (liveId) => (await lives.registry.get(liveId)) !== null,
+      isOnAir: (liveId) => lives.registry.holds(liveId),
     });
     cleanups.push(async () => {
       await recordings.close();
@@ -207,7 +219,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       avatarUrl,
       ringTimeoutMs: finalConfig.callRingTimeoutMs,
       resumeGraceMs: finalConfig.resumeGraceMs,
-      ...(options.presence ? { presence: options.presence } : {}),
+      membership,
     });
     await calls.start();
     cleanups.push(() => calls.close());
@@ -229,12 +241,14 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     });
     cleanups.push(() => chat.close());
     signalling.serve(lives, calls, chat);
+    await membership.start();
 
     const services: Services = {
       config: finalConfig,
       log,
       db,
       store,
+      membership,
       sessions,
       accounts: new Accounts(db, sessions),
       metrics: createMetrics(),
@@ -294,7 +308,8 @@ async function redisAdapter(store: RedisStore, cleanups: Array<() => Promise<voi
     await Promise.all([pub.quit().catch(() => pub.disconnect()), sub.quit().catch(() => sub.disconnect())]);
   });
   await Promise.all([pub.connect(), sub.connect()]);
-  return createAdapter(pub, sub);
+  // Under the store's prefix, like every key: deployments (or test servers) sharing a Redis never hear each other.
+  return createAdapter(pub, sub, { key: `${store.prefix}socket.io` });
 }
 
 function answerStarting(res: http.ServerResponse): void {

@@ -331,6 +331,61 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
     return released;
   }
 
+  /**
+   * Release a pipeline this process does not own, by id (its owning API process died): its recorders are stopped
+   * first, so that their files are finalised. Resolves whether the pipeline was released (or already gone) and
+   * whether every recorder confirmed its stop. Through a short-lived connection, as for orphans.
+   */
+  async releasePipeline(pipelineId: string): Promise<{ released: boolean; recordingStopped: boolean }> {
+    return this.#withSideConnection(async (client) => {
+      let pipeline: KurentoObject;
+      try {
+        pipeline = await client.getMediaobjectById(pipelineId);
+      } catch {
+        return { released: true, recordingStopped: false }; // already gone
+      }
+      const recordingStopped = await stopRecorders(client, pipeline);
+      const error = await release(pipeline);
+      if (error && !isNotFound(error)) {
+        this.#log.warn({ pipelineId, err: error.message }, 'could not release the pipeline of a dead API process');
+        return { released: false, recordingStopped };
+      }
+      return { released: true, recordingStopped };
+    });
+  }
+
+  /** Release one media object by id (a viewer endpoint a dead API process left); resolves whether it is gone. */
+  async releaseObject(objectId: string): Promise<boolean> {
+    return this.#withSideConnection(async (client) => {
+      let object: KurentoObject;
+      try {
+        object = await client.getMediaobjectById(objectId);
+      } catch {
+        return true; // already gone
+      }
+      const error = await release(object);
+      if (error && !isNotFound(error)) {
+        this.#log.warn({ objectId, err: error.message }, 'could not release a media object of a dead API process');
+        return false;
+      }
+      return true;
+    });
+  }
+
+  async #withSideConnection<T>(work: (client: KurentoClient) => Promise<T>): Promise<T> {
+    this.#assertAvailable();
+    const { client } = await connectKurento(this.uri, {
+      failAfter: 1,
+      requestTimeoutMs: 15_000,
+      onSocketError: () => undefined,
+    });
+    try {
+      return await this.guard(work(client));
+    } finally {
+      client.close();
+    }
+  }
+
   /** Hear every release on the media server (ServerManager's ObjectDestroyed); subscribed again on a new session. */
   async #watchReleases(): Promise<void> {
     const manager = await this.guard(this.#client.getServerManager());
@@ -478,21 +533,27 @@ function isNotFound(error: unknown): boolean {
   return e?.code === 40101 || e?.type === 'MEDIA_OBJECT_NOT_FOUND' || /not found/i.test(e?.message ?? '');
 }
 
-/** Stop every recorder of a pipeline and wait for each (bounded by the request timeout), before its release. */
-async function stopRecorders(client: KurentoClient, pipeline: KurentoObject): Promise<void> {
+/**
+ * Stop every recorder of a pipeline and wait for each (bounded by the request timeout), before its release.
+ * Resolves whether it had recorders and every one confirmed its stop.
+ */
+async function stopRecorders(client: KurentoClient, pipeline: KurentoObject): Promise<boolean> {
   let children: string[];
   try {
     children = await listChildren(pipeline);
   } catch {
-    return;
+    return false;
   }
-  for (const id of children.filter((c) => c.endsWith('kurento.RecorderEndpoint'))) {
+  const recorders = children.filter((c) => c.endsWith('kurento.RecorderEndpoint'));
+  let stopped = recorders.length > 0;
+  for (const id of recorders) {
     try {
       await invoke(await client.getMediaobjectById(id), 'stopAndWait');
     } catch {
-      // gone or already stopped: nothing to finalise
+      stopped = false; // gone or already stopped: nothing to finalise
     }
   }
+  return stopped;
 }
 
 /** A media-server URI fit for logs: without its access_token. */

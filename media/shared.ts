@@ -14,4 +14,5 @@ export interface IceCandidateInit {
  * Why a live ended. `endedElsewhere`: another API process ended it, and this one only lets go of its share
  * (browsers are told `stopped`).
  */
-export type LiveEndReason = 'stopped' | 'presenterLeft' | 'mediaServerLost' | 'failed' | 'shutdown' | 'endedElsewhere';
+export type LiveEndReason =
+  'stopped' | 'presenterLeft' | 'presenterLost' | 'mediaServerLost' | 'failed' | 'shutdown' | 'endedElsewhere';

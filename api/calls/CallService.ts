@@ -33,6 +33,7 @@ import {
 } from './CallRecord.js';
 import { CallLog } from './CallLog.js';
 import { Presence } from './Presence.js';
+import type { Membership } from '../cluster/Membership.js';
 
 export interface CallServiceOptions {
   store: Store;
@@ -50,8 +51,8 @@ export interface CallServiceOptions {
    * ends ('disconnected'); 0 (the default here; RESUME_GRACE_MS in the app): it ends at once.
    */
   resumeGraceMs?: number;
-  /** Presence heart-beat (tests shorten it). */
-  presence?: { heartbeatMs?: number; instanceTtlMs?: number };
+  /** Which API processes are alive (presence sweeps the users of a dead one). */
+  membership: Membership;
 }
 
 /** A user's own room: every connection of theirs, on any process. */
@@ -93,7 +94,7 @@ export class CallService {
       notifier: opts.notifier,
       log: opts.log,
       avatarUrl: opts.avatarUrl,
-      ...opts.presence,
+      membership: opts.membership,
     });
     this.presence.on('offline', (userId) => {
       void this.#track(this.#calleeOffline(userId));

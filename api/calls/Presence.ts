@@ -2,11 +2,11 @@
  * Who is online: users with at least one connected socket, on any API process sharing the store.
  *
  * Each process keeps its own sockets per user in memory and mirrors the counts into one store hash of its own
- * (`presence:users:<instance>`), next to a heart-beat key with a short TTL. Whether a user is online is asked of
- * every live process's hash; a process whose heart-beat expired (it died) is swept by the others, whose users go
+ * (`presence:users:<instance>`). Whether a user is online is asked of every live process's hash (liveness is the
+ * cluster Membership's); when a process dies, the survivor that takes it over forgets its hash, and its users go
  * offline unless they are connected elsewhere. A user with several tabs counts once.
  */
-import { randomUUID } from 'node:crypto';
+import type { GoneMember, Membership } from '../cluster/Membership.js';
 import type { UserSummary } from '../contract/signalling.js';
 import { rooms, type Notifier } from '../live/LiveService.js';
 import type { Logger } from '../logger.js';
@@ -19,11 +19,8 @@ export interface PresenceOptions {
   notifier: Notifier;
   log: Logger;
   avatarUrl: (userId: number) => string;
-  instanceId?: string;
-  /** How often this process says it is alive and sweeps dead ones. */
-  heartbeatMs?: number;
-  /** A process silent for this long is dead. */
-  instanceTtlMs?: number;
+  /** Which processes are alive; a dead one's users are swept by the survivor that takes it over. */
+  membership: Membership;
 }
 
 export interface PresenceEvents {
@@ -33,8 +30,6 @@ export interface PresenceEvents {
   instanceGone: [instanceId: string, userIds: number[]];
 }
 
-const INSTANCES = 'presence:instances';
-const aliveKey = (instanceId: string) => `presence:alive:${instanceId}`;
 const usersKey = (instanceId: string) => `presence:users:${instanceId}`;
 /** The counts of a process outlive its heart-beat long enough for another process to sweep them. */
 const USERS_TTL_MS = 10 * 60_000;
@@ -43,6 +38,7 @@ export class Presence extends SafeEmitter<PresenceEvents> {
   readonly instanceId: string;
   readonly #opts: PresenceOptions;
   readonly #store: Store;
+  readonly #membership: Membership;
   /** Sockets of each user on this process. */
   readonly #local = new Map<number, number>();
   /** Per user, the store updates in flight (kept in order). */
@@ -54,16 +50,16 @@ export class Presence extends SafeEmitter<PresenceEvents> {
     super();
     this.#opts = opts;
     this.#store = opts.store;
-    this.instanceId = opts.instanceId ?? randomUUID();
+    this.#membership = opts.membership;
+    this.instanceId = opts.membership.instanceId;
+    opts.membership.onGone('presence', (member) => this.#instanceGone(member));
   }
 
   async start(): Promise<void> {
-    await this.#beat();
+    await this.#refresh();
     this.#heartbeat = setInterval(() => {
-      void this.#beat()
-        .then(() => this.sweep())
-        .catch((error: unknown) => this.#opts.log.warn({ err: error }, 'presence heart-beat failed'));
-    }, this.#opts.heartbeatMs ?? 5000);
+      void this.#refresh().catch((error: unknown) => this.#opts.log.warn({ err: error }, 'presence refresh failed'));
+    }, this.#membership.heartbeatMs);
     this.#heartbeat.unref();
   }
 
@@ -76,8 +72,7 @@ export class Presence extends SafeEmitter<PresenceEvents> {
     const users = [...this.#local.keys()];
     this.#local.clear();
     try {
-      await this.#store.del(usersKey(this.instanceId), aliveKey(this.instanceId));
-      await this.#store.srem(INSTANCES, this.instanceId);
+      await this.#store.del(usersKey(this.instanceId));
       for (const userId of users) if (!(await this.#onlineElsewhere(userId))) this.#wentOffline(userId);
     } catch (error) {
       this.#opts.log.warn({ err: error }, 'presence clean-up failed');
@@ -128,7 +123,7 @@ export class Presence extends SafeEmitter<PresenceEvents> {
   /** Every user online on any live process. */
   async onlineUserIds(): Promise<number[]> {
     const ids = new Set(this.#local.keys());
-    for (const instanceId of await this.#liveInstances()) {
+    for (const instanceId of await this.#membership.aliveOthers()) {
       for (const [field, count] of Object.entries(await this.#store.hgetall(usersKey(instanceId)))) {
         if (Number(count) > 0) ids.add(Number(field));
       }
@@ -136,22 +131,17 @@ export class Presence extends SafeEmitter<PresenceEvents> {
     return [...ids].filter((id) => Number.isInteger(id) && id > 0);
   }
 
-  /** Forget processes that stopped heart-beating: their users go offline (unless connected elsewhere). */
-  async sweep(): Promise<void> {
-    for (const instanceId of await this.#store.smembers(INSTANCES)) {
-      if (instanceId === this.instanceId || (await this.#store.get(aliveKey(instanceId))) !== null) continue;
-      const counts = await this.#store.hgetall(usersKey(instanceId));
-      // Of several processes sweeping at once, the one that deletes the hash tells everyone.
-      const won = (await this.#store.del(usersKey(instanceId))) === 1;
-      await this.#store.srem(INSTANCES, instanceId);
-      if (!won) continue;
-      const userIds = Object.entries(counts)
-        .filter(([, c]) => Number(c) > 0)
-        .map(([id]) => Number(id));
-      this.#opts.log.warn({ instanceId, users: userIds.length }, 'an API process stopped: its users are disconnected');
-      this.safeEmit('instanceGone', instanceId, userIds);
-      for (const userId of userIds) if (!(await this.isOnline(userId))) this.#wentOffline(userId);
-    }
+  /** A dead process (this one is the survivor that took it over): its users go offline unless connected elsewhere. */
+  async #instanceGone({ instanceId }: GoneMember): Promise<void> {
+    if (this.#closed) throw new Error('presence is closed: left to another process');
+    const counts = await this.#store.hgetall(usersKey(instanceId));
+    if ((await this.#store.del(usersKey(instanceId))) !== 1) return;
+    const userIds = Object.entries(counts)
+      .filter(([, c]) => Number(c) > 0)
+      .map(([id]) => Number(id));
+    this.#opts.log.warn({ instanceId, users: userIds.length }, 'an API process stopped: its users are disconnected');
+    this.safeEmit('instanceGone', instanceId, userIds);
+    for (const userId of userIds) if (!(await this.isOnline(userId))) this.#wentOffline(userId);
   }
 
   protected override onListenerError(event: string, error: unknown): void {
@@ -164,24 +154,15 @@ export class Presence extends SafeEmitter<PresenceEvents> {
   }
 
   async #onlineElsewhere(userId: number): Promise<boolean> {
-    for (const instanceId of await this.#liveInstances()) {
+    for (const instanceId of await this.#membership.aliveOthers()) {
       if (Number(await this.#store.hget(usersKey(instanceId), String(userId))) > 0) return true;
     }
     return false;
   }
 
-  /** The other processes that are alive. */
-  async #liveInstances(): Promise<string[]> {
-    const others = (await this.#store.smembers(INSTANCES)).filter((id) => id !== this.instanceId);
-    const alive = await Promise.all(others.map(async (id) => (await this.#store.get(aliveKey(id))) !== null));
-    return others.filter((_, i) => alive[i]);
-  }
-
-  /** Say this process is alive and rewrite its counts (so that a wrongly swept process heals itself). */
-  async #beat(): Promise<void> {
+  /** Rewrite this process's counts (so that a wrongly swept process heals itself). */
+  async #refresh(): Promise<void> {
     if (this.#closed) return;
-    await this.#store.set(aliveKey(this.instanceId), String(Date.now()), { ttlMs: this.#opts.instanceTtlMs ?? 15_000 });
-    await this.#store.sadd(INSTANCES, this.instanceId);
     if (this.#local.size === 0) return;
     await this.#store.hset(
       usersKey(this.instanceId),

@@ -37,7 +37,12 @@ export interface LiveSummary {
 
 export type Role = 'presenter' | 'viewer';
 
-/** Why a live ended, as browsers are told: `stopped`, `presenterLeft`, `mediaServerLost`, `failed`, `shutdown`. */
+/**
+ * Why a live ended (`live:ended`): `stopped` by its presenter; `presenterLeft`, the presenter's connection dropped
+ * (and did not resume in time); `presenterLost`, the API process carrying the presenter died (ended by a surviving
+ * process); `mediaServerLost`; `failed` (set-up, or its media gone on the media server); `shutdown`, the server is
+ * stopping.
+ */
 export type LiveEndReason = Exclude<MediaLiveEndReason, 'endedElsewhere'>;
 
 export interface ViewerEvent {

@@ -1,4 +1,5 @@
 import type { LiveKind } from '../contract/rest.js';
+import type { Membership } from '../cluster/Membership.js';
 import type { LiveSummary, UserSummary } from '../contract/signalling.js';
 import type { Store } from '../store/Store.js';
 
@@ -16,49 +17,57 @@ export interface LiveEntry {
   pipelineId?: string;
   presenterEndpointId?: string;
   callId?: string;
+  /** Viewers on every process (derived from the per-process viewer hashes). */
   viewers: number;
   peakViewers: number;
   totalViewers: number;
 }
 
-const HEARTBEAT_MS = 5000;
-const INSTANCE_TTL_MS = 15_000;
+/** A viewer as the store knows it: who, and their endpoint on the media server (released if their process dies). */
+export interface ViewerEntry {
+  socketId: string;
+  userId: number;
+  nickname: string;
+  endpointId: string;
+}
+
+type Figures = Pick<LiveEntry, 'viewers' | 'peakViewers' | 'totalViewers'>;
+
 /** A presenter's hold on "one live at a time"; refreshed while live. */
 const USER_LOCK_TTL_MS = 12 * 3600_000;
 
 const liveKey = (id: string) => `live:${id}`;
 const userKey = (userId: number) => `user:${userId}:live`;
-const instanceKey = (id: string) => `instance:${id}`;
+/** The viewers one process holds on a live: socket id → ViewerEntry (JSON). */
+const viewersKey = (liveId: string, instanceId: string) => `live:${liveId}:viewers:${instanceId}`;
+/** The processes that hold (or held) viewers of a live. */
+const viewerProcessesKey = (liveId: string) => `live:${liveId}:processes`;
+/** The lives a process owns (set up or on air) and the lives it holds viewers of: what a survivor takes over. */
+const ownedKey = (instanceId: string) => `lives:owned:${instanceId}`;
+const watchedKey = (instanceId: string) => `lives:watched:${instanceId}`;
 const ON_AIR = 'lives:onair';
 
 /**
  * The registry of lives on air, in the store: what "Live now" lists, where a viewer on any API process finds the
- * pipeline of a live, and the one-live-per-user lock. Entries of an API process that stopped heart-beating are
- * treated as gone and cleaned when met.
+ * pipeline of a live, who watches it from which process, and the one-live-per-user lock. Entries of a process
+ * that stopped heart-beating are hidden at once, and cleaned by the survivor that takes it over.
  */
 export class LiveRegistry {
   readonly instanceId: string;
   readonly #store: Store;
+  readonly #membership: Membership;
   readonly #avatarUrl: (userId: number) => string;
-  #heartbeat: NodeJS.Timeout | undefined;
 
-  constructor(store: Store, instanceId: string, avatarUrl: (userId: number) => string) {
+  constructor(store: Store, membership: Membership, avatarUrl: (userId: number) => string) {
     this.#store = store;
-    this.instanceId = instanceId;
+    this.#membership = membership;
+    this.instanceId = membership.instanceId;
     this.#avatarUrl = avatarUrl;
   }
 
-  /** Announce this process as alive, and keep doing so until close(). */
-  async start(): Promise<void> {
-    await this.#beat();
-    this.#heartbeat = setInterval(() => void this.#beat().catch(() => undefined), HEARTBEAT_MS);
-    this.#heartbeat.unref();
-  }
-
+  /** Forget this process's indexes (its lives have ended, its viewers left). */
   async close(): Promise<void> {
-    clearInterval(this.#heartbeat);
-    this.#heartbeat = undefined;
-    await this.#store.del(instanceKey(this.instanceId)).catch(() => 0);
+    await this.#store.del(ownedKey(this.instanceId), watchedKey(this.instanceId)).catch(() => 0);
   }
 
   /** Take the user's one-live lock; false when they already have a live (or a call) going. */
@@ -96,11 +105,11 @@ export class LiveRegistry {
       nickname: entry.nickname,
       owner: this.instanceId,
       startedAt: new Date().toISOString(),
-      viewers: '0',
       peakViewers: '0',
       totalViewers: '0',
       ...(entry.callId ? { callId: entry.callId } : {}),
     });
+    await this.#store.sadd(ownedKey(this.instanceId), entry.id);
   }
 
   /** The live is on air: where its media is, and it is listed. */
@@ -122,53 +131,117 @@ export class LiveRegistry {
     await this.#store.hset(liveKey(id), { presenterEndpointId });
   }
 
-  /** Forget a live entirely. */
+  /** Forget a live entirely (its viewers on every process too). */
   async remove(id: string): Promise<void> {
     await this.#store.srem(ON_AIR, id);
+    const owner = await this.#store.hget(liveKey(id), 'owner');
     await this.#store.del(liveKey(id));
+    if (owner) await this.#store.srem(ownedKey(owner), id);
+    for (const instanceId of await this.#store.smembers(viewerProcessesKey(id))) {
+      await this.#store.del(viewersKey(id, instanceId));
+      await this.#store.srem(watchedKey(instanceId), id);
+    }
+    await this.#store.del(viewerProcessesKey(id));
   }
 
-  /** A viewer joined (+1) or left (-1); resolves the live's figures after the change. */
-  async countViewer(
-    id: string,
-    delta: 1 | -1,
-  ): Promise<Pick<LiveEntry, 'viewers' | 'peakViewers' | 'totalViewers'> | null> {
+  /** A viewer of this process is watching; resolves the live's figures after the change (null: no such live). */
+  async viewerJoined(id: string, viewer: ViewerEntry): Promise<Figures | null> {
     const key = liveKey(id);
     if (!(await this.#store.hget(key, 'id'))) return null;
-    const viewers = await this.#store.hincr(key, 'viewers', delta);
-    let totalViewers = Number(await this.#store.hget(key, 'totalViewers'));
-    if (delta > 0) totalViewers = await this.#store.hincr(key, 'totalViewers', 1);
+    await this.#store.sadd(viewerProcessesKey(id), this.instanceId);
+    await this.#store.sadd(watchedKey(this.instanceId), id);
+    await this.#store.hset(viewersKey(id, this.instanceId), { [viewer.socketId]: JSON.stringify(viewer) });
+    const totalViewers = await this.#store.hincr(key, 'totalViewers', 1);
+    const viewers = await this.#viewerCount(id);
     let peakViewers = Number(await this.#store.hget(key, 'peakViewers'));
     if (viewers > peakViewers) {
       peakViewers = viewers;
       await this.#store.hset(key, { peakViewers: String(viewers) });
     }
-    return { viewers: Math.max(0, viewers), peakViewers, totalViewers };
+    return { viewers, peakViewers, totalViewers };
+  }
+
+  /**
+   * A viewer left (of this process, or of a dead one being taken over); resolves the figures after the change, or
+   * null when that viewer was not counted (already left) or the live is unknown. Idempotent.
+   */
+  async viewerLeft(id: string, socketId: string, instanceId = this.instanceId): Promise<Figures | null> {
+    if ((await this.#store.hdel(viewersKey(id, instanceId), socketId)) === 0) return null;
+    return this.figures(id);
+  }
+
+  /** The viewers a process holds on a live. */
+  async viewersOf(id: string, instanceId: string): Promise<ViewerEntry[]> {
+    const raw = await this.#store.hgetall(viewersKey(id, instanceId));
+    const viewers: ViewerEntry[] = [];
+    for (const [socketId, json] of Object.entries(raw)) {
+      try {
+        const v = JSON.parse(json) as Partial<ViewerEntry>;
+        viewers.push({
+          socketId,
+          userId: Number(v.userId),
+          nickname: String(v.nickname ?? ''),
+          endpointId: String(v.endpointId ?? ''),
+        });
+      } catch {
+        viewers.push({ socketId, userId: 0, nickname: '', endpointId: '' });
+      }
+    }
+    return viewers;
+  }
+
+  /** The lives a process owns (set up or on air). */
+  ownedBy(instanceId: string): Promise<string[]> {
+    return this.#store.smembers(ownedKey(instanceId));
+  }
+
+  /** The lives a process holds viewers of. */
+  watchedBy(instanceId: string): Promise<string[]> {
+    return this.#store.smembers(watchedKey(instanceId));
+  }
+
+  /** Forget what a process held on a live's audience (once its viewers were counted out). */
+  async forgetViewers(id: string, instanceId: string): Promise<void> {
+    await this.#store.del(viewersKey(id, instanceId));
+    await this.#store.srem(viewerProcessesKey(id), instanceId);
+    await this.#store.srem(watchedKey(instanceId), id);
+  }
+
+  /** Forget a dead process's indexes (after its take-over). */
+  async forgetProcess(instanceId: string): Promise<void> {
+    await this.#store.del(ownedKey(instanceId), watchedKey(instanceId));
   }
 
   /** A live's audience figures, whatever its status; null when unknown. */
-  async figures(id: string): Promise<Pick<LiveEntry, 'viewers' | 'peakViewers' | 'totalViewers'> | null> {
+  async figures(id: string): Promise<Figures | null> {
     const raw = await this.#store.hgetall(liveKey(id));
     if (!raw.id) return null;
-    const { viewers, peakViewers, totalViewers } = parseEntry(raw);
-    return { viewers, peakViewers, totalViewers };
+    const { peakViewers, totalViewers } = parseEntry(raw, 0);
+    return { viewers: await this.#viewerCount(id), peakViewers, totalViewers };
+  }
+
+  /** A live as the store knows it, whatever its status and owner (a take-over reads a dead process's lives). */
+  async peek(id: string): Promise<LiveEntry | null> {
+    const raw = await this.#store.hgetall(liveKey(id));
+    return raw.id ? parseEntry(raw, await this.#viewerCount(id)) : null;
   }
 
   /** A live that is on air (status live, owner alive), or null. */
   async get(id: string): Promise<LiveEntry | null> {
     const raw = await this.#store.hgetall(liveKey(id));
     if (raw.status !== 'live') return null;
-    if (!(await this.#alive(raw.owner ?? ''))) {
-      await this.remove(id);
-      return null;
-    }
-    return parseEntry(raw);
+    // A dead owner's live is hidden at once; the survivor that takes the owner over ends it for everyone.
+    if (!(await this.#alive(raw.owner ?? ''))) return null;
+    return parseEntry(raw, await this.#viewerCount(id));
   }
 
-  /** Whether a live (on air or being set up) is held by a process that is alive: its media must stay. */
+  /**
+   * Whether a live (on air or being set up) is held by a process that is alive, or by a dead one not taken over
+   * yet (the survivor that takes it over ends the live): its media and its recording are left alone until then.
+   */
   async holds(id: string): Promise<boolean> {
-    const raw = await this.#store.hgetall(liveKey(id));
-    return raw.id !== undefined && (await this.#alive(raw.owner ?? ''));
+    const owner = await this.#store.hget(liveKey(id), 'owner');
+    return owner !== null && (await this.#membership.isMember(owner));
   }
 
   /** Every broadcast on air, newest first. */
@@ -189,17 +262,21 @@ export class LiveRegistry {
     return { id: entry.id, title: entry.title, presenter, startedAt: entry.startedAt, viewerCount: entry.viewers };
   }
 
-  async #alive(instanceId: string): Promise<boolean> {
-    if (instanceId === this.instanceId) return true;
-    return instanceId !== '' && (await this.#store.get(instanceKey(instanceId))) !== null;
+  #alive(instanceId: string): Promise<boolean> {
+    return this.#membership.isAlive(instanceId);
   }
 
-  async #beat(): Promise<void> {
-    await this.#store.set(instanceKey(this.instanceId), String(Date.now()), { ttlMs: INSTANCE_TTL_MS });
+  /** Viewers on every process: the sum of the per-process hashes (a dead process's until its take-over). */
+  async #viewerCount(id: string): Promise<number> {
+    let count = 0;
+    for (const instanceId of await this.#store.smembers(viewerProcessesKey(id))) {
+      count += Object.keys(await this.#store.hgetall(viewersKey(id, instanceId))).length;
+    }
+    return count;
   }
 }
 
-function parseEntry(raw: Record<string, string>): LiveEntry {
+function parseEntry(raw: Record<string, string>, viewers: number): LiveEntry {
   return {
     id: raw.id ?? '',
     kind: raw.kind === 'call' ? 'call' : 'broadcast',
@@ -212,7 +289,7 @@ function parseEntry(raw: Record<string, string>): LiveEntry {
     ...(raw.pipelineId ? { pipelineId: raw.pipelineId } : {}),
     ...(raw.presenterEndpointId ? { presenterEndpointId: raw.presenterEndpointId } : {}),
     ...(raw.callId ? { callId: raw.callId } : {}),
-    viewers: Math.max(0, Number(raw.viewers ?? 0)),
+    viewers,
     peakViewers: Number(raw.peakViewers ?? 0),
     totalViewers: Number(raw.totalViewers ?? 0),
   };

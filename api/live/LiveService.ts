@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { GoneMember, Membership } from '../cluster/Membership.js';
 import { OnairError } from '../contract/errors.js';
 import type { LiveKind } from '../contract/rest.js';
 import type {
@@ -57,6 +57,8 @@ export interface LiveServiceOptions {
   recordingsDir: string;
   turn: TurnSettings;
   avatarUrl: (userId: number) => string;
+  /** Which API processes are alive: this process's lives are held under its id; a dead one's are taken over. */
+  membership: Membership;
   /** A reserved live whose offer does not come within this time is released. */
   setupTimeoutMs?: number;
   /** Whether lives of kind 'call' are recorded. */
@@ -136,13 +138,13 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
   constructor(opts: LiveServiceOptions) {
     super();
     this.#opts = opts;
-    this.registry = new LiveRegistry(opts.store, randomUUID(), opts.avatarUrl);
+    this.registry = new LiveRegistry(opts.store, opts.membership, opts.avatarUrl);
+    opts.membership.onGone('lives', (member) => this.processGone(member));
   }
 
   async start(): Promise<void> {
-    await this.registry.start();
     this.#unsubscribe = await this.#opts.store.subscribe(LIVES_CHANNEL, (message) => this.#onLivesMessage(message));
-    const interrupted = await this.#opts.archive.closeInterrupted(async (id) => (await this.registry.get(id)) !== null);
+    const interrupted = await this.#opts.archive.closeInterrupted((id) => this.registry.holds(id));
     if (interrupted.length)
       this.#opts.log.warn({ lives: interrupted }, 'lives left on air by a stopped server were closed as interrupted');
     // Pipelines of this deployment that no live on air owns (a crash, a redeploy) are released, now and on the
@@ -475,7 +477,12 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
       }
       state.watching.set(liveId, 'watching');
       await this.#drain(caller.socketId, liveId, 'viewer', live);
-      const figures = await this.registry.countViewer(liveId, 1);
+      const figures = await this.registry.viewerJoined(liveId, {
+        socketId: caller.socketId,
+        userId: caller.userId,
+        nickname: caller.nickname,
+        endpointId: live.endpoint('viewer', caller.socketId)?.id ?? '',
+      });
       if (figures) await this.#viewerChanged(liveId, caller, 'live:viewerJoined', figures.viewers, entry);
       return { sdpAnswer: answer };
     } catch (error) {
@@ -535,6 +542,19 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
 
   iceServers(userId: number): IceServer[] {
     return iceServersFor(userId, this.#opts.turn);
+  }
+
+  /**
+   * Another API process died and this one took it over (the membership claim makes it the only one): its viewers
+   * are counted out (the presenter is told, their endpoints released), its lives end for everybody
+   * (`presenterLost`) and their media objects are released. Idempotent, so a take-over cut short can run again.
+   */
+  async processGone(gone: GoneMember): Promise<void> {
+    if (this.#closed) throw new Error('shutting down: the take-over is left to another process');
+    for (const liveId of await this.registry.watchedBy(gone.instanceId))
+      await this.#viewersGone(liveId, gone.instanceId);
+    for (const liveId of await this.registry.ownedBy(gone.instanceId)) await this.#ownerGone(liveId, gone);
+    await this.registry.forgetProcess(gone.instanceId);
   }
 
   // ---- internals
@@ -672,9 +692,69 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
     state.watching.set(live.id, 'joined');
     this.#queue.drop(queueKey(socketId, live.id, 'viewer'));
     this.#opts.log.warn({ liveId: live.id, socketId }, "a viewer's endpoint was released on the media server");
-    const figures = await this.registry.countViewer(live.id, -1);
+    const figures = await this.registry.viewerLeft(live.id, socketId);
     const entry = await this.registry.get(live.id);
     if (figures && entry) await this.#viewerChanged(live.id, state.caller, 'live:viewerLeft', figures.viewers, entry);
+  }
+
+  /** The viewers a dead process held on a live: endpoints released, counted out, the presenter told. */
+  async #viewersGone(liveId: string, instanceId: string): Promise<void> {
+    const media = this.#opts.media();
+    for (const viewer of await this.registry.viewersOf(liveId, instanceId)) {
+      if (viewer.endpointId && media?.available) await media.releaseObject(viewer.endpointId);
+      const figures = await this.registry.viewerLeft(liveId, viewer.socketId, instanceId);
+      const entry = await this.registry.get(liveId);
+      const caller: SocketUser = { userId: viewer.userId, nickname: viewer.nickname, socketId: viewer.socketId };
+      if (figures && entry) await this.#viewerChanged(liveId, caller, 'live:viewerLeft', figures.viewers, entry);
+    }
+    await this.registry.forgetViewers(liveId, instanceId);
+  }
+
+  /**
+   * A live of a dead process: its pipeline (recorder stopped first) is released, it ends for everybody with the
+   * last time its owner was known alive as its end, its recording is stored and finalised, the lock freed.
+   */
+  async #ownerGone(liveId: string, gone: GoneMember): Promise<void> {
+    const entry = await this.registry.peek(liveId);
+    if (!entry) return;
+    const media = this.#opts.media();
+    let recordingStopped = false;
+    if (entry.pipelineId) {
+      // Without the media server now, the orphan-pipeline reconciliation releases it later (it carries our tags).
+      if (!media?.available) this.#opts.log.warn({ liveId }, 'the pipeline of a dead API process is left for later');
+      else ({ recordingStopped } = await media.releasePipeline(entry.pipelineId));
+    }
+    const figures = await this.registry.figures(liveId);
+    await this.registry.remove(liveId);
+    await this.registry.unlockUser(entry.userId, liveId);
+    const reason: LiveEndReason = 'presenterLost';
+    let recordingId: number | null = null;
+    if (entry.status === 'live') {
+      const startedAt = new Date(entry.startedAt);
+      recordingId = await this.#opts.archive.liveEnded({
+        id: liveId,
+        startedAt,
+        endedAt: new Date(Math.max(startedAt.getTime(), gone.lastSeenAt.getTime())),
+        reason,
+        peakViewers: figures?.peakViewers ?? 0,
+        totalViewers: figures?.totalViewers ?? 0,
+        recordingStopped,
+      });
+      this.#opts.notifier.toRoom(rooms.audience(liveId), 'live:ended', { liveId, reason, recordingId });
+      if (entry.kind === 'broadcast') this.#opts.notifier.toRoom(rooms.everyone, 'lives:removed', { liveId });
+    } else {
+      // Never on air, so no row will ever own its file (if the recorder had started).
+      const file = path.join(this.#opts.recordingsDir, `${liveId}.webm`);
+      await unlink(file).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') this.#opts.log.warn({ file, err: error }, 'could not delete an unused recording');
+      });
+    }
+    await this.#opts.store.publish(LIVES_CHANNEL, JSON.stringify({ type: 'ended', liveId }));
+    this.#opts.log.warn(
+      { liveId, owner: gone.instanceId, recordingId, status: entry.status },
+      'the API process of a live died: the live was ended',
+    );
+    this.safeEmit('ended', { liveId, kind: entry.kind, callId: entry.callId, reason });
   }
 
   async #leave(state: SocketState, liveId: string): Promise<void> {
@@ -685,7 +765,7 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
     const live = this.#opts.media()?.live(liveId);
     await live?.removeViewer(state.caller.socketId);
     if (stage !== 'watching' || !live || live.closed) return;
-    const figures = await this.registry.countViewer(liveId, -1);
+    const figures = await this.registry.viewerLeft(liveId, state.caller.socketId);
     const entry = await this.registry.get(liveId);
     if (figures && entry) await this.#viewerChanged(liveId, state.caller, 'live:viewerLeft', figures.viewers, entry);
   }

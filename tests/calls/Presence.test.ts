@@ -18,9 +18,9 @@ describe('presence across API processes', { skip: skipUnless('mariadb', 'redis')
   const children: ChildServer[] = [];
 
   before(async () => {
-    const presence = { heartbeatMs: PRESENCE_MS, instanceTtlMs: PRESENCE_MS * 3 };
-    first = await startTestServer({ store: 'redis', server: { presence } });
-    second = await startTestServer({ shareWith: first, server: { presence } });
+    const cluster = { heartbeatMs: PRESENCE_MS, instanceTtlMs: PRESENCE_MS * 3 };
+    first = await startTestServer({ store: 'redis', server: { cluster } });
+    second = await startTestServer({ shareWith: first, server: { cluster } });
   });
 
   after(async () => {

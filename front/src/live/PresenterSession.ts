@@ -457,6 +457,8 @@ function endedMessage(reason: LiveEndReason, recordingId: number | null): string
       return `${t('live.endedStopped')}${recorded}`;
     case 'mediaServerLost':
       return `${t('live.endedMediaServerLost')}${recorded}`;
+    case 'presenterLost':
+      return `${t('live.endedPresenterLost')}${recorded}`;
     case 'shutdown':
       return `${t('live.endedShutdown')}${recorded}`;
     default:

@@ -15,6 +15,8 @@ export function endedMessage(reason: LiveEndReason | 'connectionLost'): string {
       return t('live.reasonStopped');
     case 'presenterLeft':
       return t('live.reasonPresenterLeft');
+    case 'presenterLost':
+      return t('live.reasonPresenterLost');
     case 'mediaServerLost':
       return t('live.reasonMediaServerLost');
     case 'shutdown':
