@@ -561,7 +561,9 @@ async function main(): Promise<number> {
 
     // The soak.
     const presenterAccount = await register(rest, 'p');
-    const viewerAccounts = await Promise.all(Array.from({ length: MAX_VIEWERS }, () => register(rest, 'v')));
+    // One after the other: password hashing is heavy, and the API is shared with the live.
+    const viewerAccounts: AuthResponse[] = [];
+    for (let i = 0; i < MAX_VIEWERS; i++) viewerAccounts.push(await register(rest, 'v'));
     const presenter = new Presenter(api.url, presenterAccount, clip);
     await presenter.start('soak');
     const liveId = presenter.liveId;
@@ -589,7 +591,7 @@ async function main(): Promise<number> {
         minute.joinTimes.push(ms);
         const dwellMs = (DWELL_MIN_S + Math.random() * (DWELL_MAX_S - DWELL_MIN_S)) * 1000;
         const leaveAt = Date.now() + dwellMs;
-        while (!stopping && Date.now() < leaveAt) await sleep(Math.min(500, leaveAt - Date.now()));
+        while (!stopping && Date.now() < leaveAt) await sleep(Math.max(1, Math.min(500, leaveAt - Date.now())));
       } catch (error) {
         totals.joinFailures += 1;
         minute.joinFailures += 1;
