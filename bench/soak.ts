@@ -100,7 +100,8 @@ interface ApiProcess {
   /** The API's V8 heap in use right after a full garbage collection (through its inspector). */
   heapAfterGc(): Promise<number>;
   errors: string[];
-  warnings: number;
+  /** Warnings the API logged, by message. */
+  warnings: Map<string, number>;
   stop(): Promise<void>;
 }
 
@@ -144,7 +145,7 @@ async function startApi(dir: string, prefix: string): Promise<ApiProcess> {
   const exited = once(child, 'exit');
   let inspectorUrl = '';
   const errors: string[] = [];
-  let warnings = 0;
+  const warnings = new Map<string, number>();
   let resolveEngine!: (engine: { pid: number; statsUrl: string }) => void;
   const engineStarted = new Promise<{ pid: number; statsUrl: string }>((resolve) => (resolveEngine = resolve));
   let engine: { pid: number; statsUrl: string } | undefined;
@@ -172,7 +173,7 @@ async function startApi(dir: string, prefix: string): Promise<ApiProcess> {
     if ((entry.level ?? 0) >= 50) {
       errors.push(`${entry.msg ?? ''}${entry.err?.message ? `: ${entry.err.message}` : ''}`);
       console.error(`[api error] ${line.slice(0, 400)}`);
-    } else if (entry.level === 40) warnings += 1;
+    } else if (entry.level === 40) warnings.set(entry.msg ?? '', (warnings.get(entry.msg ?? '') ?? 0) + 1);
   });
   const started = await Promise.race([
     engineStarted,
@@ -195,9 +196,7 @@ async function startApi(dir: string, prefix: string): Promise<ApiProcess> {
     engine: started,
     heapAfterGc: () => heapAfterGc(inspectorUrl),
     errors,
-    get warnings() {
-      return warnings;
-    },
+    warnings,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
@@ -358,6 +357,8 @@ async function until(condition: () => boolean, what: string, timeoutMs = JOIN_TI
 
 class Presenter {
   liveId = '';
+  /** Why the live ended, when the server ended it (not this presenter). */
+  ended: string | undefined;
   #socket: Signalling | undefined;
   #peer: SmokePeer | undefined;
 
@@ -373,6 +374,10 @@ class Presenter {
       title,
     });
     this.liveId = reserved.liveId;
+    this.#socket.on('live:ended', (msg: { liveId: string; reason: string }) => {
+      if (msg.liveId === this.liveId) this.ended ??= msg.reason;
+    });
+    this.#socket.socket.on('disconnect', (reason) => (this.ended ??= `presenter socket ${reason}`));
     this.#peer = peerFor(this.#socket, this.liveId, 'presenter', reserved.iceServers, this.clip);
     const { sdpAnswer } = await this.#socket.request<{ sdpAnswer: string }>('presenter:offer', {
       liveId: this.liveId,
@@ -384,7 +389,11 @@ class Presenter {
   }
 
   async stop(): Promise<void> {
-    await this.#socket?.request('presenter:stop', { liveId: this.liveId });
+    const socket = this.#socket;
+    if (socket && this.ended === undefined) {
+      this.ended = 'stopped';
+      await socket.request('presenter:stop', { liveId: this.liveId });
+    }
     await this.#peer?.close();
     this.#socket?.close();
   }
@@ -576,6 +585,7 @@ async function main(): Promise<number> {
     const failures = new Map<string, number>();
     let minute = { joins: 0, joinFailures: 0, leaves: 0, joinTimes: [] as number[] };
     let stopping = false;
+    let liveLost: string | undefined;
 
     const cycle = async (account: AuthResponse): Promise<void> => {
       const viewer = new Viewer(api!.url, account, liveId);
@@ -615,6 +625,11 @@ async function main(): Promise<number> {
     const gapMs = 60_000 / JOINS_PER_MINUTE;
     let nextJoin = startedAt;
     while (Date.now() < endAt) {
+      if (presenter.ended !== undefined) {
+        liveLost = presenter.ended;
+        console.log(`the live ended during the soak (${liveLost}): stopping early`);
+        break;
+      }
       const now = Date.now();
       if (now >= nextJoin) {
         nextJoin += gapMs;
@@ -676,7 +691,9 @@ async function main(): Promise<number> {
     if (end.figures.redisKeys !== baseline.redisKeys) console.log(`  Redis keys now: ${await keyKinds(sampler)}`);
     for (const [reason, n] of failures) console.log(`  join failed ×${n}: ${reason}`);
     if (api.errors.length) console.log(`  API errors logged: ${api.errors.length} (first: ${api.errors[0]})`);
-    const pass = checks.every((c) => c.ok) && totals.joins > 0;
+    const topWarnings = [...api.warnings].sort((a, b) => b[1] - a[1]).slice(0, 5);
+    if (topWarnings.length) console.log(`  API warnings: ${topWarnings.map(([msg, n]) => `${msg} ×${n}`).join('; ')}`);
+    const pass = checks.every((c) => c.ok) && totals.joins > 0 && liveLost === undefined;
     console.log(
       `\n${pass ? 'PASS' : 'FAIL'}: ${totals.joins} joins (${totals.joinFailures} failed), ${totals.leaves} leaves, at most ${maxConnected} viewers at once; join p50 ${Math.round(pct(joinTimes, 50))} ms, p95 ${Math.round(pct(joinTimes, 95))} ms`,
     );
@@ -695,7 +712,8 @@ async function main(): Promise<number> {
         joinMsP50: Math.round(pct(joinTimes, 50)),
         joinMsP95: Math.round(pct(joinTimes, 95)),
         apiErrors: api.errors.length,
-        apiWarnings: api.warnings,
+        apiWarnings: [...api.warnings.values()].reduce((a, b) => a + b, 0),
+        liveEndedEarly: liveLost ?? null,
         settleSeconds: Math.round(end.ms / 1000),
         checks,
         minutesRows: rows.map((r) => ({
