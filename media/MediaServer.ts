@@ -97,9 +97,12 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
   #lossTimer: NodeJS.Timeout | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
   #beating = false;
-  /** Rejected when the current connection is declared lost; renewed when it comes back. */
-  #lost!: Promise<never>;
-  #declareLost!: (reason: string) => void;
+  /**
+   * The reject functions of the calls in flight under `guard()`, all rejected when the connection is declared lost.
+   * (Not a `Promise.race` against one long-lived "lost" promise: every race adds a reaction to it that holds the
+   * call's closures, endpoints included, until that promise settles, so every viewer who ever joined stayed in memory.)
+   */
+  readonly #inFlight = new Set<(error: Error) => void>();
   #closed = false;
 
   private constructor(client: KurentoClient, liveness: KurentoClient, options: MediaServerOptions) {
@@ -113,7 +116,6 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
     this.#ice = options.ice ?? {};
     this.#bandwidth = options.bandwidth;
     this.#deployment = options.deployment;
-    this.#armLoss();
     client.on('reconnected', (sameSession) => this.#onReconnected(sameSession));
     client._re.on('disconnect', () => this.#onDisconnect());
     const heartbeatMs = options.heartbeatMs ?? 1000;
@@ -232,7 +234,11 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
   }
 
   /** Race a media-server call against the loss of the connection (so no request hangs on a dead server). */
-  readonly guard = <T>(promise: Promise<T>): Promise<T> => Promise.race([promise, this.#lost]);
+  readonly guard = <T>(promise: Promise<T>): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      this.#inFlight.add(reject);
+      promise.then(resolve, reject).finally(() => this.#inFlight.delete(reject));
+    });
 
   /** Ids of every pipeline the media server holds (all clients). */
   pipelineIds(): Promise<string[]> {
@@ -457,12 +463,12 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
     return live;
   }
 
-  #armLoss(): void {
-    this.#lost = new Promise<never>((_, reject) => {
-      this.#declareLost = (reason) =>
-        reject(new MediaError('server.unavailable', `the media server is unavailable (${reason})`));
-    });
-    this.#lost.catch(() => undefined);
+  /** Rejects every call in flight under `guard()` (the connection is declared lost). */
+  #declareLost(reason: string): void {
+    const error = new MediaError('server.unavailable', `the media server is unavailable (${reason})`);
+    const pending = [...this.#inFlight];
+    this.#inFlight.clear();
+    for (const reject of pending) reject(error);
   }
 
   /**
@@ -515,7 +521,6 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
     const lives = this.lives;
     this.#lives.clear();
     this.#declareLost(reason);
-    this.#armLoss();
     this.#orphans.push(...lives.filter((live) => live.owner));
     for (const live of lives) void live.gone('mediaServerLost');
     this.#log.error({ uri: this.#logUri, reason, lives: lives.length }, 'media server lost: its lives have ended');

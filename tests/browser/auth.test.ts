@@ -1,6 +1,7 @@
 /**
  * Accounts through the UI, in real Chromium against a real server (front/dist, MariaDB):
- * register, stay signed in across a reload, log out, log in again, wrong password, and a revoked session.
+ * register, stay signed in across a reload, log out, log in again, wrong password, a revoked session, and a
+ * session logged out elsewhere while the app is open (the server's `session:ended` on its socket).
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -70,15 +71,44 @@ describe('accounts in the browser', { skip: skipUnless('chromium', 'mariadb') },
 
   const storedToken = () => page.evaluate<string | null>(`localStorage.getItem('onair.token')`);
 
-  /** Revokes the page's token behind its back, as when it expires or is logged out elsewhere. */
-  async function revokeStoredToken(): Promise<void> {
+  /** Revokes the page's token behind its back, as when it expires or is logged out elsewhere (closing the page first). */
+  async function revokeStoredToken({ closing = false } = {}): Promise<void> {
     const token = await storedToken();
     assert.ok(token, 'the page holds a token');
+    if (closing) await page.close();
     const response = await fetch(`${server.url}/api/auth/logout`, {
       method: 'POST',
       headers: { Authorization: `Bearer ${token}` },
     });
     assert.ok(response.ok, `logout answered ${response.status}`);
+  }
+
+  /**
+   * Cuts the page off from the signalling (a network that drops WebSocket and polling), so that only REST can
+   * tell it its session is over: the app's socket would hear `session:ended` first.
+   */
+  async function cutSignalling(): Promise<void> {
+    await context.routeWebSocket(/\/socket\.io\//, (ws) => ws.close());
+    await context.route(/\/socket\.io\//, (route) => route.abort());
+  }
+
+  /** Waits until another account sees `nickname` online: the page's socket is connected. */
+  async function expectOnline(nickname: string): Promise<void> {
+    const other = await fetch(`${server.url}/api/auth/register`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ nickname: freshNickname(), password: PASSWORD }),
+    });
+    assert.equal(other.status, 201);
+    const { token } = (await other.json()) as { token: string };
+    const deadline = Date.now() + WAIT.timeout;
+    for (;;) {
+      const answer = await fetch(`${server.url}/api/users/online`, { headers: { Authorization: `Bearer ${token}` } });
+      const { users } = (await answer.json()) as { users: Array<{ nickname: string }> };
+      if (users.some((u) => u.nickname === nickname)) return;
+      assert.ok(Date.now() < deadline, `${nickname} never showed online`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
 
   it('a signed-out visitor is sent to the login page', async () => {
@@ -173,15 +203,16 @@ describe('accounts in the browser', { skip: skipUnless('chromium', 'mariadb') },
     assert.equal(registerCalls, 0);
   });
 
-  it('a revoked session sends the user to log in with "your session has expired", then back where they were', async () => {
+  it('a session revoked while the app is closed sends the user to log in with "your session has expired" at the next visit, then back where they were', async () => {
     const nickname = freshNickname();
     await register(nickname);
     await page.getByTestId('nav-recordings').click();
     await page.waitForURL((url) => url.pathname === '/recordings', WAIT);
 
-    await revokeStoredToken();
+    await revokeStoredToken({ closing: true });
 
-    await page.reload();
+    page = await context.newPage();
+    await page.goto('/recordings');
     await expectOnLoginPage();
     const notice = page.getByTestId('session-notice');
     await notice.waitFor(WAIT);
@@ -194,7 +225,8 @@ describe('accounts in the browser', { skip: skipUnless('chromium', 'mariadb') },
     assert.equal(await page.getByTestId('session-notice').count(), 0);
   });
 
-  it('a token revoked while the app is open sends the user to log in at the next navigation', async () => {
+  it('without its socket, a token revoked while the app is open sends the user to log in at the next navigation', async () => {
+    await cutSignalling();
     const nickname = freshNickname();
     await register(nickname);
     await revokeStoredToken();
@@ -205,5 +237,28 @@ describe('accounts in the browser', { skip: skipUnless('chromium', 'mariadb') },
     await notice.waitFor(WAIT);
     assert.match((await notice.textContent()) ?? '', /your session has expired/i);
     assert.equal(new URL(page.url()).searchParams.get('redirect'), '/go-live');
+  });
+
+  it('a session logged out elsewhere sends the open app to log in at once, saying it was logged out', async () => {
+    const nickname = freshNickname();
+    await register(nickname);
+    await page.getByTestId('nav-recordings').click();
+    await page.waitForURL((url) => url.pathname === '/recordings', WAIT);
+    await expectOnline(nickname);
+
+    // Logged out from outside the page; the page does nothing (no navigation, no reload): only its socket hears.
+    await revokeStoredToken();
+
+    await expectOnLoginPage();
+    const notice = page.getByTestId('session-notice');
+    await notice.waitFor(WAIT);
+    // Not the "expired" notice a refused token gives: this one comes from `session:ended` (auth.invalidToken).
+    assert.match((await notice.textContent()) ?? '', /you were logged out/i);
+    assert.equal(await storedToken(), null);
+    assert.equal(new URL(page.url()).searchParams.get('redirect'), '/recordings');
+
+    await fillAndSubmit(nickname, PASSWORD);
+    await expectSignedInAs(nickname);
+    assert.equal(new URL(page.url()).pathname, '/recordings');
   });
 });

@@ -80,6 +80,7 @@ export default {
     wrongCredentials: 'Wrong nickname or password.',
     tooManyAttempts: 'Too many attempts. Wait a minute, then try again.',
     sessionExpired: 'Your session has expired. Please log in again.',
+    sessionLoggedOut: 'You were logged out: this session was ended on another tab or device. Please log in again.',
     back: 'About onair',
   },
   rules: {

@@ -79,6 +79,7 @@ const zhCN: typeof en = {
     wrongCredentials: '昵称或密码错误。',
     tooManyAttempts: '尝试次数过多。请等一分钟后重试。',
     sessionExpired: '你的登录已过期，请重新登录。',
+    sessionLoggedOut: '你已退出登录：这个会话已在其他标签页或设备上结束。请重新登录。',
     back: '关于 onair',
   },
   rules: {

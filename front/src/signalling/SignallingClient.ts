@@ -2,7 +2,8 @@
  * One socket.io connection to onair's signalling (api/contract/signalling.ts), typed by the contract:
  * `request(event, payload)` resolves with the ok acknowledgement or throws an `ApiError` with the server's code;
  * `on(event, listener)` returns its own unsubscribe. It reconnects by itself; a refused token (a 401 code, at the
- * handshake or on any event) ends the session through `onSessionEnded`, as a 401 does for the REST client.
+ * handshake or on any event) ends the session through `onSessionEnded`, as a 401 does for the REST client, and so
+ * does the server's `session:ended` (a logout elsewhere, or the session's expiry), at once.
  */
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
 import { shallowRef, type Ref } from 'vue';
@@ -29,8 +30,11 @@ export interface SignallingClientOptions {
   token: string;
   /** The server's origin; default the page's own. */
   url?: string;
-  /** The server refused the token: the session is over (expired or revoked). */
-  onSessionEnded?: (error: ApiError) => void;
+  /**
+   * The session is over (expired or revoked): the server refused the token (`refused`), or told this connection
+   * its session ended (`ended`, the `session:ended` event).
+   */
+  onSessionEnded?: (error: ApiError, how: 'refused' | 'ended') => void;
   /** How long a request waits for its acknowledgement. */
   timeoutMs?: number;
   /** Delay before connecting again after the server closed the connection itself or refused it for another reason. */
@@ -79,12 +83,21 @@ export class SignallingClient {
       if (isErrorCode(code) && ERROR_CODES[code] === 401) {
         const message = typeof error.data?.message === 'string' ? error.data.message : code;
         this.close();
-        this.#opts.onSessionEnded?.(new ApiError(code, message, 401));
+        this.#opts.onSessionEnded?.(new ApiError(code, message, 401), 'refused');
         return;
       }
       if (this.#status.value === 'connected') this.#status.value = 'reconnecting';
       // Refused by the server's middleware for another reason: not retried by socket.io, so retry here.
       if (!this.#socket.active) this.#retryLater();
+    });
+    // Sent right before the server disconnects this socket: its session was logged out or expired.
+    this.#socket.on('session:ended', (body) => {
+      if (this.#closed) return;
+      const code: ErrorCode =
+        isErrorCode(body?.code) && ERROR_CODES[body.code] === 401 ? body.code : 'auth.invalidToken';
+      const message = typeof body?.message === 'string' && body.message ? body.message : code;
+      this.close();
+      this.#opts.onSessionEnded?.(new ApiError(code, message, 401), 'ended');
     });
   }
 
@@ -126,7 +139,7 @@ export class SignallingClient {
     const error = new ApiError(code, message, ERROR_CODES[code]);
     if (error.httpStatus === 401) {
       this.close();
-      this.#opts.onSessionEnded?.(error);
+      this.#opts.onSessionEnded?.(error, 'refused');
     }
     throw error;
   }

@@ -4,12 +4,13 @@
  */
 import { watch } from 'vue';
 import { ApiError } from '../rest/ApiError.js';
+import { SESSION_EXPIRED, SESSION_LOGGED_OUT } from '../stores/session.js';
 import { SignallingClient } from './SignallingClient.js';
 
-/** What the connection needs from the session: the token to send, and a way to end it. */
+/** What the connection needs from the session: the token to send, and a way to end it (with the login page's notice). */
 export interface SignallingSession {
   readonly token: string | null;
-  expire(error: ApiError): void;
+  expire(error: ApiError, notice?: string): void;
 }
 
 export class Signalling {
@@ -36,9 +37,12 @@ export class Signalling {
     this.#client?.close();
     this.#client = new SignallingClient({
       token,
-      onSessionEnded: (error) => {
+      onSessionEnded: (error, how) => {
         // Only the session that opened this connection can be ended by it.
-        if (session.token === token) session.expire(error);
+        if (session.token !== token) return;
+        // The server said why: logged out (on another tab or device) or expired.
+        const loggedOut = how === 'ended' && error.code !== 'auth.expiredToken';
+        session.expire(error, loggedOut ? SESSION_LOGGED_OUT : SESSION_EXPIRED);
       },
     });
     return this.#client;

@@ -7,6 +7,8 @@ import type { ApiError } from '../rest/ApiError.js';
 const TOKEN_KEY = 'onair.token';
 /** The login page's notice when the session ended: a catalog key (shown in the chosen language). */
 export const SESSION_EXPIRED = 'auth.sessionExpired';
+/** Its notice when the server said the session was logged out (on another tab or device). */
+export const SESSION_LOGGED_OUT = 'auth.sessionLoggedOut';
 
 /** Where the session stands: being checked at start, signed in or out, or unknown because the server is down. */
 export type SessionStatus = 'checking' | 'signedIn' | 'signedOut' | 'unreachable';
@@ -78,10 +80,10 @@ export const useSessionStore = defineStore('session', () => {
     await api.post('/api/auth/logout', undefined, { token: current, keepalive: true }).catch(() => {});
   }
 
-  /** The server refused our token: sign out and tell the user why. */
-  function expire(): void {
+  /** The server refused our token or ended the session: sign out and tell the user why (a catalog key). */
+  function expire(_error?: ApiError, why: string = SESSION_EXPIRED): void {
     clear();
-    notice.value = SESSION_EXPIRED;
+    notice.value = why;
   }
 
   function adopt(auth: AuthResponse): void {

@@ -27,6 +27,8 @@ export interface EngineStats {
   /** UDP sockets and timers of the server process plus every worker. */
   udpSockets: number;
   timers: number;
+  /** The engine's own process (the WebSocket server and, with no workers, the media too). */
+  server: { pid: number; rssBytes: number; heapBytes: number; externalBytes: number };
   hosts: HostStats[];
 }
 
@@ -100,6 +102,7 @@ export class EngineServer {
   async stats(): Promise<EngineStats> {
     const hosts = await this.hosts.stats();
     const own = processHandles();
+    const memory = process.memoryUsage();
     const workers = hosts.filter((h) => h.pid !== process.pid);
     return {
       sessions: this.api.sessions.size,
@@ -109,6 +112,7 @@ export class EngineServer {
       connections: this.#connections.size,
       udpSockets: own.udpSockets + workers.reduce((n, h) => n + h.udpSockets, 0),
       timers: own.timers + workers.reduce((n, h) => n + h.timers, 0),
+      server: { pid: process.pid, rssBytes: memory.rss, heapBytes: memory.heapUsed, externalBytes: memory.external },
       hosts,
     };
   }
