@@ -46,6 +46,8 @@ export interface PresenterOptions {
   /** Where the recorder writes (a file:// URI onair built); null records nothing. */
   recordingUri: string | null;
   onCandidate: (candidate: IceCandidateInit) => void;
+  /** Send the presenter's stream back to it (the preview); false for a client that does not play (WHIP). */
+  loopback?: boolean;
 }
 
 /**
@@ -136,7 +138,7 @@ export class Live extends SafeEmitter<LiveEvents> {
     this.#source = presenter.kurento;
     presenter.on('candidate', opts.onCandidate);
     presenter.on('failed', (description) => this.safeEmit('mediaError', 'presenter', description));
-    await this.#guard(presenter.connect(presenter.kurento));
+    if (opts.loopback !== false) await this.#guard(presenter.connect(presenter.kurento));
     if (opts.recordingUri) {
       const recording = await this.#guard(
         Recording.create(this.#pipeline, opts.recordingUri, recordingProfileFor(offer)),

@@ -26,6 +26,7 @@ const SUITE_NEEDS = {
   calls: ['chromium', 'mariadb', 'redis'],
   smoke: ['ffmpeg', 'coturn'],
   chat: ['chromium', 'ffmpeg', 'mariadb', 'redis'],
+  whip: ['chromium', 'ffmpeg', 'mariadb'],
 };
 
 /** Suites that drive the built front end (front/dist), which is built once before them. */

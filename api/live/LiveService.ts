@@ -224,8 +224,14 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
     return { liveId, iceServers: this.iceServers(caller.userId) };
   }
 
-  /** The presenter's offer: pipeline, loopback, recorder; resolves with the SDP answer. */
-  async presenterOffer(caller: Caller, req: { liveId: string; sdpOffer: string }): Promise<{ sdpAnswer: string }> {
+  /**
+   * The presenter's offer: pipeline, loopback, recorder; resolves with the SDP answer. `loopback: false` (WHIP: the
+   * encoder does not play) leaves the preview out.
+   */
+  async presenterOffer(
+    caller: Caller,
+    req: { liveId: string; sdpOffer: string; loopback?: boolean },
+  ): Promise<{ sdpAnswer: string }> {
     const state = this.#state(caller);
     const presenting = state.presenting;
     if (!presenting || presenting.liveId !== req.liveId)
@@ -245,6 +251,7 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
       started = await media.startLive(liveId, {
         offer: req.sdpOffer,
         recordingUri,
+        ...(req.loopback === false ? { loopback: false } : {}),
         onCandidate: (candidate) =>
           this.#opts.notifier.toSocket(caller.socketId, 'ice:candidate', { liveId, role: 'presenter', candidate }),
       });

@@ -100,6 +100,8 @@ export default {
       rateLimited: 'Too many attempts in a short time. Wait a moment, then try again.',
       notFound: 'There is nothing at this address.',
       tooManyConnections: 'Too many connections are open (other tabs or devices). Close some, then try again.',
+      unsupportedType: 'The server does not take this kind of content here.',
+      preconditionFailed: 'This session changed meanwhile. Start again.',
     },
     auth: {
       required: 'Log in to continue.',
@@ -122,6 +124,11 @@ export default {
     },
     ice: {
       invalid: 'The media server could not use your network details. Try again.',
+      restartUnsupported: 'Reconnecting this session is not supported. Start a new one.',
+    },
+    streamKey: {
+      notFound: 'This stream key does not exist any more.',
+      tooMany: 'You have too many stream keys. Revoke one first.',
     },
     media: {
       unavailable: 'The media server is unavailable right now. Try again in a moment.',

@@ -99,6 +99,8 @@ const zhCN: typeof en = {
       rateLimited: '短时间内尝试次数过多。请稍等后重试。',
       notFound: '这个地址没有内容。',
       tooManyConnections: '打开的连接太多（其他标签页或设备）。请关闭一些后再试。',
+      unsupportedType: '服务器在这里不接受这种内容。',
+      preconditionFailed: '这个会话已经变了。请重新开始。',
     },
     auth: {
       required: '请先登录。',
@@ -121,6 +123,11 @@ const zhCN: typeof en = {
     },
     ice: {
       invalid: '媒体服务器无法使用你的网络信息。请重试。',
+      restartUnsupported: '不支持重新连接这个会话。请开始一个新的会话。',
+    },
+    streamKey: {
+      notFound: '这个推流密钥已经不存在了。',
+      tooMany: '你的推流密钥太多了。请先吊销一个。',
     },
     media: {
       unavailable: '媒体服务器暂时不可用。请稍后重试。',
