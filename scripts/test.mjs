@@ -30,7 +30,7 @@ const SUITE_NEEDS = {
 };
 
 /** Suites that drive the built front end (front/dist), which is built once before them. */
-const FRONT_SUITES = ['browser', 'live', 'recordings', 'calls', 'chat'];
+const FRONT_SUITES = ['browser', 'live', 'recordings', 'calls', 'chat', 'whip'];
 
 /**
  * `vite build` into a staging folder, then swapped in for front/dist, so that a server already serving
