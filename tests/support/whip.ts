@@ -112,6 +112,11 @@ export class WhipPeer {
     return { status: response.status, headers: response.headers, text, location: this.#location };
   }
 
+  /** Start sending the clip (connect does it after a 201; for callers that POST the offer themselves). */
+  start(): void {
+    this.#sender?.start();
+  }
+
   /** DELETE on the session's Location; resolves the status. */
   async hangUp(): Promise<number> {
     if (!this.#location) return 0;
