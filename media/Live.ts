@@ -10,7 +10,7 @@ import {
 } from './kurento.js';
 import { Recording, type RecordingResult } from './Recording.js';
 import { SafeEmitter } from './SafeEmitter.js';
-import { sentMedia, validateOffer } from './sdp.js';
+import { offersOnlyH264, sentMedia, validateOffer } from './sdp.js';
 
 export type LiveEndReason = 'stopped' | 'presenterLeft' | 'mediaServerLost' | 'failed' | 'shutdown' | 'endedElsewhere';
 
@@ -31,11 +31,20 @@ export interface LiveEvents {
   ended: [LiveEnd];
 }
 
-/** The recorder profile for what an offer sends: a kind that never flows would leave KMS's recorder waiting. */
+/**
+ * The recorder profile for what an offer sends: a kind that never flows would leave KMS's recorder waiting. Video
+ * that can only be H.264 (an offer without VP8, as OBS's WHIP) is recorded as is, in Matroska (WebM has no H.264).
+ */
 export function recordingProfileFor(offer: string): MediaProfile {
   const { audio, video } = sentMedia(offer);
-  if (audio && video) return 'WEBM';
-  return video ? 'WEBM_VIDEO_ONLY' : 'WEBM_AUDIO_ONLY';
+  const container = recordingContainerFor(offer) === 'mkv' ? 'MKV' : 'WEBM';
+  if (audio && video) return container;
+  return video ? `${container}_VIDEO_ONLY` : `${container}_AUDIO_ONLY`;
+}
+
+/** The recording's file type for an offer: `mkv` when its video can only be H.264, else `webm`. */
+export function recordingContainerFor(offer: string): 'webm' | 'mkv' {
+  return offersOnlyH264(offer) ? 'mkv' : 'webm';
 }
 
 /** Races a media-server promise against the loss of the media server. */

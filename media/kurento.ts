@@ -10,7 +10,16 @@
 import kurentoClient from 'kurento-client';
 
 export type MediaType = 'AUDIO' | 'VIDEO' | 'DATA';
-export type MediaProfile = 'WEBM' | 'WEBM_AUDIO_ONLY' | 'WEBM_VIDEO_ONLY' | 'MP4' | 'MP4_AUDIO_ONLY' | 'MP4_VIDEO_ONLY';
+export type MediaProfile =
+  | 'WEBM'
+  | 'WEBM_AUDIO_ONLY'
+  | 'WEBM_VIDEO_ONLY'
+  | 'MKV'
+  | 'MKV_AUDIO_ONLY'
+  | 'MKV_VIDEO_ONLY'
+  | 'MP4'
+  | 'MP4_AUDIO_ONLY'
+  | 'MP4_VIDEO_ONLY';
 
 /** An ICE candidate as both the browser and Kurento spell it. */
 export interface IceCandidateInit {

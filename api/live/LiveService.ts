@@ -16,7 +16,7 @@ import { SafeEmitter } from '../../media/SafeEmitter.js';
 import type { Logger } from '../logger.js';
 import type { Store, Unsubscribe } from '../store/Store.js';
 import { IceCandidateQueue } from '../../media/IceCandidateQueue.js';
-import type { Live, LiveEnd } from '../../media/Live.js';
+import { recordingContainerFor, type Live, type LiveEnd } from '../../media/Live.js';
 import type { MediaServer } from '../../media/MediaServer.js';
 import { iceServersFor, type TurnSettings } from './iceServers.js';
 import type { LiveArchive } from './LiveArchive.js';
@@ -243,7 +243,7 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
     clearTimeout(presenting.setupTimer);
     const { liveId } = presenting;
     const record = presenting.kind === 'broadcast' || this.#opts.recordCalls === true;
-    const fileName = `${liveId}.webm`;
+    const fileName = `${liveId}.${recordingContainerFor(req.sdpOffer)}`;
     const recordingUri = record ? pathToFileURL(path.join(this.#opts.recordingsDir, fileName)).href : null;
     if (record) presenting.recordingFile = path.join(this.#opts.recordingsDir, fileName);
     let started: { live: Live; answer: string };

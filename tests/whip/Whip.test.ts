@@ -9,13 +9,14 @@ import { decodeErrors, pipelineCount, probe } from '../support/media.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { skipUnless } from '../support/services.js';
 import { waitFor } from '../support/wait.js';
-import { WhipPeer } from '../support/whip.js';
+import { makeH264Clip, WhipPeer, type H264Clip } from '../support/whip.js';
 
 describe('WHIP ingest and WHEP playback', { skip: skipUnless('ffmpeg', 'mariadb') }, () => {
   let server: TestServer;
   let presenter: SignedInUser;
   let viewer: SignedInUser;
   let clip: Clip;
+  let h264: H264Clip;
   let clipDir: string;
   let baseline: number;
   const peers: WhipPeer[] = [];
@@ -23,6 +24,7 @@ describe('WHIP ingest and WHEP playback', { skip: skipUnless('ffmpeg', 'mariadb'
   before(async () => {
     clipDir = await mkdtemp(path.join(os.tmpdir(), 'onair-whip-'));
     clip = await readClip(await makeClip(clipDir));
+    h264 = await makeH264Clip(clipDir);
     server = await startTestServer({
       server: { media: {} },
       env: { TURN_URLS: 'turn:127.0.0.1:3478', TURN_SECRET: 'whip-test-secret' },
@@ -115,5 +117,61 @@ describe('WHIP ingest and WHEP playback', { skip: skipUnless('ffmpeg', 'mariadb'
     assert.ok(probed.durationS > flowedS - 1.5, `duration ${probed.durationS} s for at least ${flowedS} s of media`);
     assert.ok(probed.seekable, 'the recording is seekable');
     assert.equal(await decodeErrors(file), '');
+  });
+
+  test('H.264 + Opus (OBS) is forwarded as is to an H.264 player and recorded without transcoding in Matroska', async () => {
+    const key = await newKey(presenter, 'x264');
+    const publisher = WhipPeer.publisher(h264);
+    peers.push(publisher);
+    const published = await publisher.connect(`${server.url}/whip`, key);
+    assert.equal(published.status, 201, published.text);
+    assert.match(published.text, /^a=rtpmap:\d+ H264\/90000/m, 'the answer keeps H.264');
+    assert.doesNotMatch(published.text, /VP8/);
+    const liveId = await waitFor(
+      async () => (await viewer.client.get('/api/lives')).body.lives[0]?.id as string | undefined,
+      'the H.264 live on air',
+    );
+
+    const player = WhipPeer.player('H264');
+    peers.push(player);
+    const played = await player.connect(`${server.url}/whep/${liveId}`, viewer.token);
+    assert.equal(played.status, 201, played.text);
+    assert.match(played.text, /^a=rtpmap:\d+ H264\/90000/m);
+    await waitFor(() => player.idrReceived, 'an H.264 IDR picture at the WHEP player', { timeoutMs: 30_000 });
+    assert.ok(player.received.audio > 0, 'audio reaches the WHEP player');
+
+    const flowingAt = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    assert.equal(await player.hangUp(), 200);
+    assert.equal(await publisher.hangUp(), 200);
+    const stoppedAt = Date.now();
+    await waitFor(async () => (await pipelineCount(server)) === baseline, 'the pipeline to be released');
+
+    const { Recording } = server.server.db;
+    const recording = await waitFor(
+      async () => {
+        const row = await Recording.findOne({ where: { liveId } });
+        return row?.status === 'ready' && row.posterFileName ? row : null;
+      },
+      'the recording to be ready with a poster',
+      { timeoutMs: 30_000 },
+    );
+    assert.match(recording.fileName, /\.mkv$/);
+    assert.equal(recording.mimeType, 'video/x-matroska');
+    const file = path.join(server.config.recordingsDir, recording.fileName);
+    const probed = await probe(file);
+    assert.deepEqual(probed.codecs, ['h264', 'opus'], 'recorded as sent: no transcoding');
+    const flowedS = (stoppedAt - flowingAt) / 1000;
+    assert.ok(probed.durationS > flowedS - 1.5, `duration ${probed.durationS} s for at least ${flowedS} s of media`);
+    assert.ok(probed.seekable, 'the recording has a duration and cues (seekable)');
+    assert.equal(await decodeErrors(file), '');
+    const listed = await viewer.client.get(`/api/recordings/${recording.id}`);
+    assert.equal(listed.status, 200);
+    const view = listed.body.recording ?? listed.body;
+    assert.equal(view.mimeType, 'video/x-matroska');
+    assert.ok(view.posterUrl, 'the library has a poster for it');
+    const media = await fetch(new URL(view.mediaUrl, server.url), { headers: { range: 'bytes=0-99' } });
+    assert.equal(media.status, 206);
+    assert.equal(media.headers.get('content-type'), 'video/x-matroska');
   });
 });

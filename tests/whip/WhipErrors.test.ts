@@ -37,7 +37,7 @@ describe('stream keys and bad WHIP/WHEP input', { skip: skipUnless('ffmpeg', 'ma
     await rm(clipDir, { recursive: true, force: true });
   });
 
-  const post = (url: string, init: { token?: string; type?: string; body?: string | Buffer }) =>
+  const post = (url: string, init: { token?: string; type?: string; body?: string }) =>
     fetch(new URL(url, server.url), {
       method: 'POST',
       headers: {
