@@ -30,7 +30,7 @@ export class StreamKeys {
   async create(userId: number, name: string): Promise<StreamKeyCreated> {
     const active = await this.#db.StreamKey.count({ where: { userId, revokedAt: null } });
     if (active >= STREAM_KEYS_MAX)
-      throw new OnairError('streamKey.tooMany', `at most ${STREAM_KEYS_MAX} stream keys; revoke one first`);
+      throw new OnairError('whip.tooManyKeys', `at most ${STREAM_KEYS_MAX} stream keys; revoke one first`);
     const key = `sk_${randomBytes(32).toString('base64url')}`;
     const row = await this.#db.StreamKey.create({ userId, name, keyHash: hashToken(key), hint: key.slice(0, 7) });
     return { streamKey: row.toView(), key };
@@ -72,7 +72,7 @@ export class StreamKeys {
 
   async #own(userId: number, id: number): Promise<StreamKey> {
     const row = await this.#db.StreamKey.findOne({ where: { id, userId, revokedAt: { [Op.is]: null } } });
-    if (!row) throw new OnairError('streamKey.notFound', `no stream key with id ${id}`);
+    if (!row) throw new OnairError('whip.keyNotFound', `no stream key with id ${id}`);
     return row;
   }
 }

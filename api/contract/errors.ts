@@ -35,9 +35,9 @@ export const ERROR_CODES = {
   'media.failed': 502,
   /** WHIP/WHEP PATCH asking for an ICE restart, which onair does not do (RFC 9725 §4.3.2: 422). */
   'ice.restartUnsupported': 422,
-  // stream keys (WHIP ingest)
-  'streamKey.notFound': 404,
-  'streamKey.tooMany': 409,
+  // WHIP ingest: stream keys
+  'whip.keyNotFound': 404,
+  'whip.tooManyKeys': 409,
   // recordings (VOD)
   'recording.notFound': 404,
   'recording.forbidden': 403,

@@ -212,8 +212,8 @@ export const RECORDING_TOTAL_TTL_S = 30;
  * - `POST /api/stream-keys` body `StreamKeyBody` → 201 `StreamKeyCreated` (the key, shown this once);
  * - `PATCH /api/stream-keys/:id` body `StreamKeyBody` → `StreamKeyView` (rename);
  * - `DELETE /api/stream-keys/:id` → 204 (revoked: `POST /whip` refuses it with 401 from then on; a live already on
- *   air with it goes on until it ends). Someone else's key, or a revoked one, is 404 `streamKey.notFound`.
- * At most STREAM_KEYS_MAX active keys per account (409 `streamKey.tooMany`).
+ *   air with it goes on until it ends). Someone else's key, or a revoked one, is 404 `whip.keyNotFound`.
+ * At most STREAM_KEYS_MAX active keys per account (409 `whip.tooManyKeys`).
  */
 export interface StreamKeyView {
   id: number;

@@ -77,7 +77,7 @@ describe('stream keys and bad WHIP/WHEP input', { skip: skipUnless('ffmpeg', 'ma
     const renamed = await alice.client.request('PATCH', `/api/stream-keys/${id}`, { body: { name: 'Studio' } });
     assert.equal(renamed.status, 200);
     assert.equal(renamed.body.name, 'Studio');
-    assert.equal((await bob.client.delete(`/api/stream-keys/${id}`)).body.error.code, 'streamKey.notFound');
+    assert.equal((await bob.client.delete(`/api/stream-keys/${id}`)).body.error.code, 'whip.keyNotFound');
     assert.equal((await alice.client.post('/api/stream-keys', { name: '' })).status, 400);
     assert.equal((await alice.client.post('/api/stream-keys', { name: 'x'.repeat(65) })).status, 400);
     assert.equal((await http401()).status, 401);

@@ -153,9 +153,9 @@ export default {
       invalid: 'The media server could not use your network details. Try again.',
       restartUnsupported: 'Reconnecting this session is not supported. Start a new one.',
     },
-    streamKey: {
-      notFound: 'This stream key does not exist any more.',
-      tooMany: 'You have too many stream keys. Revoke one first.',
+    whip: {
+      keyNotFound: 'This stream key does not exist any more.',
+      tooManyKeys: 'You have too many stream keys. Revoke one first.',
     },
     media: {
       unavailable: 'The media server is unavailable right now. Try again in a moment.',

@@ -151,9 +151,9 @@ const zhCN: typeof en = {
       invalid: '媒体服务器无法使用你的网络信息。请重试。',
       restartUnsupported: '不支持重新连接这个会话。请开始一个新的会话。',
     },
-    streamKey: {
-      notFound: '这个推流密钥已经不存在了。',
-      tooMany: '你的推流密钥太多了。请先吊销一个。',
+    whip: {
+      keyNotFound: '这个推流密钥已经不存在了。',
+      tooManyKeys: '你的推流密钥太多了。请先吊销一个。',
     },
     media: {
       unavailable: '媒体服务器暂时不可用。请稍后重试。',
