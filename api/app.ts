@@ -45,6 +45,8 @@ export interface AppDeps {
   frontDir?: string | null;
   /** More API routers (later features), mounted before the API's 404, e.g. `{ path: '/api/lives', router }`. */
   routers?: Array<{ path: string; router: RequestHandler }>;
+  /** Routers outside /api (WHIP and WHEP), mounted before the front end. */
+  rootRouters?: RequestHandler[];
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -154,6 +156,7 @@ export function createApp(deps: AppDeps): Express {
   }
   api.use(notFound);
   app.use('/api', api);
+  for (const router of deps.rootRouters ?? []) app.use(router);
 
   const front = deps.frontDir === null ? null : frontStatic(deps.frontDir ?? FRONT_DIST);
   if (front) app.use(front);

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { createApp, type AppDeps } from './app.js';
 import { Accounts } from './auth/Accounts.js';
 import { Sessions } from './auth/Sessions.js';
+import { StreamKeys } from './auth/StreamKeys.js';
 import type { Config } from './config.js';
 import { ERROR_CODES, OnairError, type ErrorBody } from './contract/errors.js';
 import { avatarUrl } from './contract/rest.js';
@@ -25,6 +26,10 @@ import { callRoutes, onlineRoutes } from './calls/routes.js';
 import { liveRoutes } from './http/liveRoutes.js';
 import { LivePosters } from './live/LivePosters.js';
 import { LiveService, rooms } from './live/LiveService.js';
+import { streamKeyRoutes } from './http/streamKeyRoutes.js';
+import { whipRoutes } from './http/whipRoutes.js';
+import { HttpPeers } from './whip/HttpPeers.js';
+import { WhipService } from './whip/WhipService.js';
 import { SequelizeLiveArchive } from './live/SequelizeLiveArchive.js';
 import { createRecordings, type Recordings } from './recordings/index.js';
 import { MediaConnection, type MediaConnectionOptions } from './MediaConnection.js';
@@ -182,11 +187,13 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         removed: (recordingId) => signalling.notifier.toRoom(rooms.everyone, 'recordings:removed', { recordingId }),
       },
     });
+    // WHIP and WHEP sessions are LiveService "sockets" too; their messages go to them, not to socket.io.
+    const httpPeers = new HttpPeers();
     const lives = new LiveService({
       media: () => media?.server ?? null,
       store,
       archive: new SequelizeLiveArchive(db, finalConfig.recordingsDir, (id) => recordings.stored(id)),
-      notifier: signalling.notifier,
+      notifier: httpPeers.wrap(signalling.notifier),
       log: log.child({ module: 'live' }),
       recordingsDir: finalConfig.recordingsDir,
       turn: {
@@ -242,6 +249,14 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     cleanups.push(() => chat.close());
     signalling.serve(lives, calls, chat);
     await membership.start();
+    const streamKeys = new StreamKeys(db);
+    const whip = new WhipService({
+      lives,
+      peers: httpPeers,
+      media: () => media?.server ?? null,
+      log: log.child({ module: 'whip' }),
+    });
+    cleanups.push(() => whip.close());
 
     const services: Services = {
       config: finalConfig,
@@ -270,8 +285,10 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         { path: '/api/recordings', router: chatRoutes(chat, recordings.library, sessions) },
         { path: '/api/recordings', router: recordings.router },
         { path: '/api/users/online', router: onlineRoutes(calls, db, sessions, avatarUrl) },
+        { path: '/api/stream-keys', router: streamKeyRoutes(streamKeys, sessions) },
         ...(options.routers ?? []),
       ],
+      rootRouters: [whipRoutes({ whip, streamKeys, sessions, db })],
     });
     handler = app;
 

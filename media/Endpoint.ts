@@ -15,6 +15,8 @@ import { validateOffer, type SdpRole } from './sdp.js';
 export interface EndpointEvents {
   /** A local ICE candidate to hand to the browser. */
   candidate: [IceCandidateInit];
+  /** Every local candidate has been found (Kurento's `IceGatheringDone`). */
+  gatheringDone: [];
   /** Media of this type started or stopped flowing into the endpoint (from the browser). */
   flowIn: [MediaType, boolean];
   /** The media server reported an error on this endpoint (asynchronous `Error` event). */
@@ -46,6 +48,7 @@ export class Endpoint extends SafeEmitter<EndpointEvents> {
   readonly role: SdpRole;
   readonly #kurento: KurentoObject;
   #offerProcessed = false;
+  #gatheringDone = false;
   #closed = false;
 
   private constructor(role: SdpRole, kurento: KurentoObject) {
@@ -53,6 +56,10 @@ export class Endpoint extends SafeEmitter<EndpointEvents> {
     this.role = role;
     this.#kurento = kurento;
     listen(kurento, 'IceCandidateFound', (ev) => this.safeEmit('candidate', normaliseCandidate(ev.candidate)));
+    listen(kurento, 'IceGatheringDone', () => {
+      this.#gatheringDone = true;
+      this.safeEmit('gatheringDone');
+    });
     listen(kurento, 'MediaFlowInStateChanged', (ev) => this.safeEmit('flowIn', ev.mediaType, ev.state === 'FLOWING'));
     listen(kurento, 'Error', (ev) => this.safeEmit('failed', `${ev.type ?? 'error'}: ${ev.description ?? ''}`));
   }
@@ -117,6 +124,11 @@ export class Endpoint extends SafeEmitter<EndpointEvents> {
     return answer;
   }
 
+  /** Whether every local candidate has been found (and emitted as `candidate`). */
+  get gatheringDone(): boolean {
+    return this.#gatheringDone;
+  }
+
   get acceptsCandidates(): boolean {
     return this.#offerProcessed && !this.#closed;
   }
@@ -153,6 +165,7 @@ export class Endpoint extends SafeEmitter<EndpointEvents> {
     this.#closed = true;
     this.safeEmit('closed');
     this.removeAllListeners('candidate');
+    this.removeAllListeners('gatheringDone');
     this.removeAllListeners('flowIn');
     this.removeAllListeners('failed');
   }

@@ -12,7 +12,7 @@ import { Recording, type RecordingEnd } from './Recording.js';
 import type { MediaLog } from './MediaServer.js';
 import { SafeEmitter } from './SafeEmitter.js';
 import type { LiveEndReason } from './shared.js';
-import { sentMedia, validateOffer } from './sdp.js';
+import { offersOnlyH264, sentMedia, validateOffer } from './sdp.js';
 
 export type { LiveEndReason };
 
@@ -33,11 +33,20 @@ export interface LiveEvents {
   ended: [LiveEnd];
 }
 
-/** The recorder profile for what an offer sends: a kind that never flows would leave KMS's recorder waiting. */
+/**
+ * The recorder profile for what an offer sends: a kind that never flows would leave KMS's recorder waiting. Video
+ * that can only be H.264 (an offer without VP8, as OBS's WHIP) is recorded as is, in Matroska (WebM has no H.264).
+ */
 export function recordingProfileFor(offer: string): MediaProfile {
   const { audio, video } = sentMedia(offer);
-  if (audio && video) return 'WEBM';
-  return video ? 'WEBM_VIDEO_ONLY' : 'WEBM_AUDIO_ONLY';
+  const container = recordingContainerFor(offer) === 'mkv' ? 'MKV' : 'WEBM';
+  if (audio && video) return container;
+  return video ? `${container}_VIDEO_ONLY` : `${container}_AUDIO_ONLY`;
+}
+
+/** The recording's file type for an offer: `mkv` when its video can only be H.264, else `webm`. */
+export function recordingContainerFor(offer: string): 'webm' | 'mkv' {
+  return offersOnlyH264(offer) ? 'mkv' : 'webm';
 }
 
 /** Races a media-server promise against the loss of the media server. */
@@ -48,6 +57,8 @@ export interface PresenterOptions {
   /** Where the recorder writes (a file:// URI onair built); null records nothing. */
   recordingUri: string | null;
   onCandidate: (candidate: IceCandidateInit) => void;
+  /** Send the presenter's stream back to it (the preview); false for a client that does not play (WHIP). */
+  loopback?: boolean;
 }
 
 /**
@@ -147,7 +158,7 @@ export class Live extends SafeEmitter<LiveEvents> {
     this.#source = presenter.kurento;
     presenter.on('candidate', opts.onCandidate);
     presenter.on('failed', (description) => this.safeEmit('mediaError', 'presenter', description));
-    await this.#guard(presenter.connect(presenter.kurento));
+    if (opts.loopback !== false) await this.#guard(presenter.connect(presenter.kurento));
     if (opts.recordingUri) {
       const recording = await this.#guard(
         Recording.create(this.#pipeline, opts.recordingUri, recordingProfileFor(offer)),

@@ -11,7 +11,16 @@ import kurentoClient from 'kurento-client';
 import type { IceCandidateInit } from './shared.js';
 
 export type MediaType = 'AUDIO' | 'VIDEO' | 'DATA';
-export type MediaProfile = 'WEBM' | 'WEBM_AUDIO_ONLY' | 'WEBM_VIDEO_ONLY' | 'MP4' | 'MP4_AUDIO_ONLY' | 'MP4_VIDEO_ONLY';
+export type MediaProfile =
+  | 'WEBM'
+  | 'WEBM_AUDIO_ONLY'
+  | 'WEBM_VIDEO_ONLY'
+  | 'MKV'
+  | 'MKV_AUDIO_ONLY'
+  | 'MKV_VIDEO_ONLY'
+  | 'MP4'
+  | 'MP4_AUDIO_ONLY'
+  | 'MP4_VIDEO_ONLY';
 
 export type { IceCandidateInit } from './shared.js';
 

@@ -66,3 +66,15 @@ function mediaSections(lines: string[]): MediaSection[] {
   }
   return sections;
 }
+
+/** Whether the offer's video sections offer H.264 and no VP8 (what the media server then must take as is). */
+export function offersOnlyH264(sdp: string): boolean {
+  const codecs = new Set<string>();
+  let inVideo = false;
+  for (const line of sdp.split(/\r?\n/)) {
+    if (line.startsWith('m=')) inVideo = line.startsWith('m=video ');
+    const name = inVideo ? /^a=rtpmap:\d+ ([A-Za-z0-9-]+)\//.exec(line)?.[1] : undefined;
+    if (name) codecs.add(name.toUpperCase());
+  }
+  return codecs.has('H264') && !codecs.has('VP8');
+}

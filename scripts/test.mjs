@@ -22,7 +22,7 @@ function needsOf(file) {
 }
 
 /** Suites that drive the built front end (front/dist), which is built once before them. */
-const FRONT_SUITES = ['browser', 'live', 'recordings', 'calls', 'chat'];
+const FRONT_SUITES = ['browser', 'live', 'recordings', 'calls', 'chat', 'whip'];
 
 /**
  * `vite build` into a staging folder, then swapped in for front/dist, so that a server already serving

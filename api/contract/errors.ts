@@ -9,6 +9,10 @@ export const ERROR_CODES = {
   'request.tooLarge': 413,
   'request.rateLimited': 429,
   'request.notFound': 404,
+  /** A body of a type the route does not take (WHIP/WHEP: anything but `application/sdp`). */
+  'request.unsupportedType': 415,
+  /** WHIP/WHEP PATCH: `If-Match` does not name the session's current ETag. */
+  'request.preconditionFailed': 412,
   /** Too many open sockets for this account or this address (socket.io `connect_error` data). */
   'request.tooManyConnections': 429,
   // accounts
@@ -28,6 +32,11 @@ export const ERROR_CODES = {
   'ice.invalid': 400,
   'media.unavailable': 503,
   'media.failed': 502,
+  /** WHIP/WHEP PATCH asking for an ICE restart, which onair does not do (RFC 9725 §4.3.2: 422). */
+  'ice.restartUnsupported': 422,
+  // WHIP ingest: stream keys
+  'whip.keyNotFound': 404,
+  'whip.tooManyKeys': 409,
   // recordings (VOD)
   'recording.notFound': 404,
   'recording.forbidden': 403,

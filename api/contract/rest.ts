@@ -228,3 +228,35 @@ export interface RecordingList {
   nextCursor: string | null;
 }
 export const RECORDING_TOTAL_TTL_S = 30;
+
+/**
+ * Stream keys (WHIP ingest, `POST /whip` with `Authorization: Bearer <key>`), the signed-in user's own:
+ * - `GET /api/stream-keys` → `StreamKeyList` (active keys, newest first; the keys themselves are never shown again);
+ * - `POST /api/stream-keys` body `StreamKeyBody` → 201 `StreamKeyCreated` (the key, shown this once);
+ * - `PATCH /api/stream-keys/:id` body `StreamKeyBody` → `StreamKeyView` (rename);
+ * - `DELETE /api/stream-keys/:id` → 204 (revoked: `POST /whip` refuses it with 401 from then on; a live already on
+ *   air with it goes on until it ends). Someone else's key, or a revoked one, is 404 `whip.keyNotFound`.
+ * At most STREAM_KEYS_MAX active keys per account (409 `whip.tooManyKeys`).
+ */
+export interface StreamKeyView {
+  id: number;
+  /** The default title of the lives started with it. */
+  name: string;
+  /** The first characters of the key (`sk_Ab3d…`), to tell keys apart. */
+  hint: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+}
+export interface StreamKeyBody {
+  name: string;
+}
+export interface StreamKeyCreated {
+  streamKey: StreamKeyView;
+  /** The key itself: shown only in this answer (only its hash is stored). */
+  key: string;
+}
+export interface StreamKeyList {
+  streamKeys: StreamKeyView[];
+}
+export const STREAM_KEY_NAME_MAX = 64;
+export const STREAM_KEYS_MAX = 20;

@@ -9,6 +9,7 @@ import { defineCall, type Call } from './Call.js';
 import { defineLive, type Live } from './Live.js';
 import { migrateDown, migrateUp } from './migrator.js';
 import { defineRecording, type Recording } from './Recording.js';
+import { defineStreamKey, type StreamKey } from './StreamKey.js';
 import { defineUser, type User } from './User.js';
 import nodeSqlite from './nodeSqlite.js';
 
@@ -16,6 +17,7 @@ export { User } from './User.js';
 export { Live } from './Live.js';
 export { Recording } from './Recording.js';
 export { Call } from './Call.js';
+export { StreamKey } from './StreamKey.js';
 export { newPublicId, isPublicId, PUBLIC_ID_PATTERN } from './ids.js';
 
 export interface Models {
@@ -23,6 +25,7 @@ export interface Models {
   Live: typeof Live;
   Recording: typeof Recording;
   Call: typeof Call;
+  StreamKey: typeof StreamKey;
 }
 
 export interface Database extends Models {
@@ -100,6 +103,7 @@ export async function openDatabase(databaseUrl: string, options: DatabaseOptions
     Live: defineLive(sequelize),
     Recording: defineRecording(sequelize),
     Call: defineCall(sequelize),
+    StreamKey: defineStreamKey(sequelize),
   };
   associate(models);
 
@@ -126,7 +130,7 @@ export async function openDatabase(databaseUrl: string, options: DatabaseOptions
   };
 }
 
-function associate({ User, Live, Recording, Call }: Models): void {
+function associate({ User, Live, Recording, Call, StreamKey }: Models): void {
   // Foreign keys and their ON DELETE rules live in the migrations; `constraints: false` keeps Sequelize from
   // inventing its own.
   const noConstraints = { constraints: false } as const;
@@ -137,4 +141,5 @@ function associate({ User, Live, Recording, Call }: Models): void {
   User.hasMany(Recording, { as: 'recordings', foreignKey: 'userId', ...noConstraints });
   Call.belongsTo(User, { as: 'caller', foreignKey: 'callerId', ...noConstraints });
   Call.belongsTo(User, { as: 'callee', foreignKey: 'calleeId', ...noConstraints });
+  StreamKey.belongsTo(User, { as: 'owner', foreignKey: 'userId', ...noConstraints });
 }

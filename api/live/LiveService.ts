@@ -17,7 +17,7 @@ import { SafeEmitter } from '../../media/SafeEmitter.js';
 import type { Logger } from '../logger.js';
 import type { Store, Unsubscribe } from '../store/Store.js';
 import { IceCandidateQueue } from '../../media/IceCandidateQueue.js';
-import type { Live, LiveEnd } from '../../media/Live.js';
+import { recordingContainerFor, type Live, type LiveEnd } from '../../media/Live.js';
 import type { MediaServer } from '../../media/MediaServer.js';
 import { iceServersFor, type TurnSettings } from './iceServers.js';
 import type { LiveArchive } from './LiveArchive.js';
@@ -276,8 +276,14 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
     return { liveId, iceServers: this.iceServers(caller.userId) };
   }
 
-  /** The presenter's offer: pipeline, loopback, recorder; resolves with the SDP answer. */
-  async presenterOffer(caller: SocketUser, req: { liveId: string; sdpOffer: string }): Promise<{ sdpAnswer: string }> {
+  /**
+   * The presenter's offer: pipeline, loopback, recorder; resolves with the SDP answer. `loopback: false` (WHIP: the
+   * encoder does not play) leaves the preview out.
+   */
+  async presenterOffer(
+    caller: SocketUser,
+    req: { liveId: string; sdpOffer: string; loopback?: boolean },
+  ): Promise<{ sdpAnswer: string }> {
     const state = this.#state(caller);
     const presenting = state.presenting;
     if (!presenting || presenting.liveId !== req.liveId)
@@ -289,7 +295,7 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
     clearTimeout(presenting.setupTimer);
     const { liveId } = presenting;
     const record = presenting.kind === 'broadcast' || this.#opts.recordCalls === true;
-    const fileName = `${liveId}.webm`;
+    const fileName = `${liveId}.${recordingContainerFor(req.sdpOffer)}`;
     const recordingUri = record ? pathToFileURL(path.join(this.#opts.recordingsDir, fileName)).href : null;
     if (record) presenting.recordingFile = path.join(this.#opts.recordingsDir, fileName);
     let started: { live: Live; answer: string };
@@ -297,6 +303,7 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
       started = await media.startLive(liveId, {
         offer: req.sdpOffer,
         recordingUri,
+        ...(req.loopback === false ? { loopback: false } : {}),
         onCandidate: (candidate) =>
           this.#opts.notifier.toSocket(caller.socketId, 'ice:candidate', { liveId, role: 'presenter', candidate }),
       });

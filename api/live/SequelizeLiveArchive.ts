@@ -42,6 +42,7 @@ export class SequelizeLiveArchive implements LiveArchive {
       startedAt: live.startedAt,
       location: live.recording.location,
       status: 'recording',
+      ...(live.recording.fileName.endsWith('.mkv') ? { mimeType: 'video/x-matroska' } : {}),
     });
   }
 

@@ -62,11 +62,11 @@ export class MediaTools {
     return new MediaTools(hasFfmpeg ? ffmpeg : null, hasFfprobe ? ffprobe : null);
   }
 
-  /** Rewrites `src` into `dst` as WebM without re-encoding: duration and cues (the index) are written. */
+  /** Rewrites `src` into `dst` (WebM, or Matroska for `.mkv`) without re-encoding: duration and cues (the index) are written. */
   async remux(src: string, dst: string, signal?: AbortSignal): Promise<void> {
     if (!this.ffmpeg) throw new Error('ffmpeg is not available');
     // `-map 0` keeps every stream; a file cut short is copied up to its last readable packet.
-    await run(this.ffmpeg, ['-hide_banner', '-nostdin', '-v', 'error', '-y', '-i', src, '-map', '0', '-c', 'copy', '-f', 'webm', dst], signal);
+    await run(this.ffmpeg, ['-hide_banner', '-nostdin', '-v', 'error', '-y', '-i', src, '-map', '0', '-c', 'copy', '-f', containerOf(src), dst], signal);
   }
 
   /**
@@ -77,7 +77,7 @@ export class MediaTools {
     if (!this.ffmpeg) throw new Error('ffmpeg is not available');
     await run(this.ffmpeg, [
       '-hide_banner', '-nostdin', '-v', 'error', '-y', '-ss', (startMs / 1000).toFixed(3), '-i', src,
-      '-t', ((endMs - startMs) / 1000).toFixed(3), '-map', '0', '-c', 'copy', '-avoid_negative_ts', 'make_zero', '-f', 'webm', dst,
+      '-t', ((endMs - startMs) / 1000).toFixed(3), '-map', '0', '-c', 'copy', '-avoid_negative_ts', 'make_zero', '-f', containerOf(src), dst,
     ], signal);
   }
 
@@ -103,4 +103,9 @@ export class MediaTools {
       hasAudio: types.has('audio'),
     };
   }
+}
+
+/** ffmpeg's muxer for a recording: Matroska for `.mkv` (H.264), else WebM. */
+function containerOf(file: string): 'matroska' | 'webm' {
+  return file.endsWith('.mkv') ? 'matroska' : 'webm';
 }

@@ -309,7 +309,7 @@ export class RecordingLibrary {
     }
     const src = await realPathInside(this.#opts.recordingsDir, row.fileName);
     if (!src) throw new OnairError('recording.notFound', `recording ${id} has no media file`);
-    const relative = path.join(path.dirname(row.fileName), `${path.basename(row.fileName, path.extname(row.fileName))}.cut-${randomBytes(4).toString('hex')}.webm`);
+    const relative = path.join(path.dirname(row.fileName), `${path.basename(row.fileName, path.extname(row.fileName))}.cut-${randomBytes(4).toString('hex')}${path.extname(row.fileName) || '.webm'}`);
     const dst = resolveInside(this.#opts.recordingsDir, relative)!;
     const start = row.trimStartMs ?? 0;
     const end = row.trimEndMs ?? row.durationMs ?? 24 * 3_600_000;

@@ -106,14 +106,14 @@ export async function reconcileRecordings(options: ReconcileOptions): Promise<Re
   }
 
   // 4. Files without a row.
-  const webms = entries.filter((e) => e.isFile() && !e.name.startsWith('.') && e.name.endsWith('.webm')).map((e) => e.name);
+  const webms = entries.filter((e) => e.isFile() && !e.name.startsWith('.') && /\.(webm|mkv)$/.test(e.name)).map((e) => e.name);
   const known = new Set<string>();
   for (let i = 0; i < webms.length; i += PAGE) {
     const rows = await db.Recording.findAll({ where: { fileName: webms.slice(i, i + PAGE) }, attributes: ['fileName'] });
     for (const row of rows) known.add(row.fileName);
   }
   for (const name of webms.filter((n) => !known.has(n))) {
-    const liveId = name.slice(0, -'.webm'.length);
+    const liveId = name.replace(/\.(webm|mkv)$/, '');
     const live = isPublicId(liveId) ? await db.Live.findByPk(liveId) : null;
     const file = resolveInside(recordingsDir, name);
     const info = file ? await stat(file).catch(() => null) : null;
@@ -126,7 +126,7 @@ export async function reconcileRecordings(options: ReconcileOptions): Promise<Re
     try {
       row = await db.Recording.create({
         liveId, userId: live.userId, title: live.title, fileName: name, startedAt: live.startedAt, location: null,
-        status: 'incomplete', endedAt: info.mtime, durationMs: Math.max(0, info.mtimeMs - live.startedAt.getTime()), sizeBytes: info.size,
+        status: 'incomplete', ...(name.endsWith('.mkv') ? { mimeType: 'video/x-matroska' } : {}), endedAt: info.mtime, durationMs: Math.max(0, info.mtimeMs - live.startedAt.getTime()), sizeBytes: info.size,
       });
     } catch (err) {
       if (err instanceof UniqueConstraintError) continue; // another process adopted it first

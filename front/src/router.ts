@@ -78,6 +78,12 @@ export function createAppRouter(): Router {
             meta: { titleKey: 'titles.calls' },
           },
           {
+            path: 'settings/stream-keys',
+            name: 'streamKeys',
+            component: () => import('./pages/StreamKeysPage.vue'),
+            meta: { titleKey: 'titles.streamKeys' },
+          },
+          {
             path: ':pathMatch(.*)*',
             name: 'notFound',
             component: () => import('./pages/NotFoundPage.vue'),

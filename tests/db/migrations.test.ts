@@ -6,12 +6,13 @@ import { createMigrator } from '../../api/db/migrator.js';
 import { createTestDatabase, type DatabaseKind, type TestDatabase } from '../support/db.js';
 import { skipUnless } from '../support/services.js';
 
-const TABLES = ['users', 'lives', 'recordings', 'calls', 'chat_messages', 'live_reactions'];
-const MIGRATIONS = ['0001-initial', '0002-library-indexes', '0003-library-scale', '0004-chat'];
+const TABLES = ['users', 'lives', 'recordings', 'calls', 'chat_messages', 'live_reactions', 'stream_keys'];
+const MIGRATIONS = ['0001-initial', '0002-library-indexes', '0003-library-scale', '0004-chat', '0006-stream-keys'];
 
 /** The indexes the VOD library and the lookups rely on, per table. */
 const INDEXES: Record<string, string[]> = {
   users: ['users_nickname_key'],
+  stream_keys: ['stream_keys_hash', 'stream_keys_user'],
   lives: ['lives_status', 'lives_user_started', 'lives_call', 'lives_kind'],
   recordings: [
     'recordings_file',
@@ -86,6 +87,7 @@ for (const { kind, skip } of kinds) {
         ['lives', db.Live.getAttributes()],
         ['recordings', db.Recording.getAttributes()],
         ['calls', db.Call.getAttributes()],
+        ['stream_keys', db.StreamKey.getAttributes()],
       ];
       for (const [table, attributes] of models) {
         const columns = Object.keys(await qi.describeTable(table)).sort();

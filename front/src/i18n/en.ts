@@ -19,6 +19,7 @@ export default {
     recordings: 'Recordings',
     calls: 'Calls',
     notFound: 'Page not found',
+    streamKeys: 'Stream keys',
   },
   nav: {
     home: 'onair home',
@@ -33,6 +34,7 @@ export default {
     signedInAs: 'Signed in as',
     language: 'Language',
     logout: 'Log out',
+    streamKeys: 'Stream keys (OBS, WHIP)',
     logoutWhileLiveTitle: 'End your live?',
     logoutWhileLiveLine: 'Logging out ends your live for everyone watching. The recording is kept.',
     logoutWhileLiveConfirm: 'End live and log out',
@@ -94,6 +96,31 @@ export default {
     passwordMix: 'Mix letters and digits, or use at least {min} characters.',
     passwordNickname: 'The password must not contain your nickname.',
   },
+  streamKeys: {
+    intro:
+      'A stream key lets an encoder (OBS, ffmpeg, GStreamer) go live as you over WHIP. Keep it secret: anyone with it can go live as you.',
+    server: 'WHIP server URL:',
+    name: 'Key name',
+    namePlaceholder: 'Name (the title of its lives), e.g. OBS at home',
+    nameRule: 'Use 1 to {max} characters.',
+    create: 'Create key',
+    shownOnce: 'Copy your new key now: it will not be shown again.',
+    copy: 'Copy',
+    copied: 'Copied.',
+    copyByHand: 'Select the key and copy it by hand.',
+    empty: 'You have no stream keys yet.',
+    createdAt: 'created {date}',
+    lastUsed: 'last used {date}',
+    neverUsed: 'never used',
+    rename: 'Rename',
+    renameLine: 'The new name of this key:',
+    save: 'Save',
+    cancel: 'Cancel',
+    revoke: 'Revoke',
+    revokeTitle: 'Revoke this key?',
+    revokeLine: 'Encoders using “{name}” can no longer go live with it. A live on air goes on.',
+    revoked: 'The key was revoked.',
+  },
   errors: {
     request: {
       invalid: 'The request was not valid. Check what you entered, then try again.',
@@ -101,6 +128,8 @@ export default {
       rateLimited: 'Too many attempts in a short time. Wait a moment, then try again.',
       notFound: 'There is nothing at this address.',
       tooManyConnections: 'Too many connections are open (other tabs or devices). Close some, then try again.',
+      unsupportedType: 'The server does not take this kind of content here.',
+      preconditionFailed: 'This session changed meanwhile. Start again.',
     },
     auth: {
       required: 'Log in to continue.',
@@ -123,6 +152,11 @@ export default {
     },
     ice: {
       invalid: 'The media server could not use your network details. Try again.',
+      restartUnsupported: 'Reconnecting this session is not supported. Start a new one.',
+    },
+    whip: {
+      keyNotFound: 'This stream key does not exist any more.',
+      tooManyKeys: 'You have too many stream keys. Revoke one first.',
     },
     media: {
       unavailable: 'The media server is unavailable right now. Try again in a moment.',

@@ -18,6 +18,7 @@ const zhCN: typeof en = {
     recordings: '录像',
     calls: '通话',
     notFound: '页面不存在',
+    streamKeys: '推流密钥',
   },
   nav: {
     home: 'onair 首页',
@@ -32,6 +33,7 @@ const zhCN: typeof en = {
     signedInAs: '当前登录',
     language: '语言',
     logout: '退出登录',
+    streamKeys: '推流密钥（OBS、WHIP）',
     logoutWhileLiveTitle: '结束直播？',
     logoutWhileLiveLine: '退出登录会为所有观众结束你的直播。录像会保留。',
     logoutWhileLiveConfirm: '结束直播并退出',
@@ -93,6 +95,30 @@ const zhCN: typeof en = {
     passwordMix: '请混合使用字母和数字，或至少使用 {min} 个字符。',
     passwordNickname: '密码不能包含你的昵称。',
   },
+  streamKeys: {
+    intro: '推流密钥让编码器（OBS、ffmpeg、GStreamer）通过 WHIP 以你的身份开播。请保密：拿到它的人都能以你的身份开播。',
+    server: 'WHIP 服务器地址：',
+    name: '密钥名称',
+    namePlaceholder: '名称（用作直播标题），例如：家里的 OBS',
+    nameRule: '请使用 1 到 {max} 个字符。',
+    create: '创建密钥',
+    shownOnce: '请现在复制新密钥：它不会再次显示。',
+    copy: '复制',
+    copied: '已复制。',
+    copyByHand: '请选中密钥后手动复制。',
+    empty: '你还没有推流密钥。',
+    createdAt: '创建于 {date}',
+    lastUsed: '最近使用于 {date}',
+    neverUsed: '从未使用',
+    rename: '重命名',
+    renameLine: '这个密钥的新名称：',
+    save: '保存',
+    cancel: '取消',
+    revoke: '吊销',
+    revokeTitle: '吊销这个密钥？',
+    revokeLine: '使用“{name}”的编码器将无法再用它开播。正在进行的直播会继续。',
+    revoked: '密钥已吊销。',
+  },
   errors: {
     request: {
       invalid: '请求无效。请检查输入的内容后重试。',
@@ -100,6 +126,8 @@ const zhCN: typeof en = {
       rateLimited: '短时间内尝试次数过多。请稍等后重试。',
       notFound: '这个地址没有内容。',
       tooManyConnections: '打开的连接太多（其他标签页或设备）。请关闭一些后再试。',
+      unsupportedType: '服务器在这里不接受这种内容。',
+      preconditionFailed: '这个会话已经变了。请重新开始。',
     },
     auth: {
       required: '请先登录。',
@@ -122,6 +150,11 @@ const zhCN: typeof en = {
     },
     ice: {
       invalid: '媒体服务器无法使用你的网络信息。请重试。',
+      restartUnsupported: '不支持重新连接这个会话。请开始一个新的会话。',
+    },
+    whip: {
+      keyNotFound: '这个推流密钥已经不存在了。',
+      tooManyKeys: '你的推流密钥太多了。请先吊销一个。',
     },
     media: {
       unavailable: '媒体服务器暂时不可用。请稍后重试。',

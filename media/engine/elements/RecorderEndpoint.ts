@@ -1,7 +1,7 @@
 /**
  * Records what its sources send into a WebM file (the recording module's WebmRecorder): record,
  * pause, stop / stopAndWait with Kurento's state events. Only file:// URIs; WEBM, WEBM_AUDIO_ONLY and
- * WEBM_VIDEO_ONLY profiles. Releasing a recorder that is still recording finishes the file first.
+ * WEBM_VIDEO_ONLY profiles, and their MKV twins (the same writer; a file with H.264 is Matroska either way). Releasing a recorder that is still recording finishes the file first.
  *
  * In the KMS-faithful mode it behaves as KMS's recorder instead: a file it cannot write is reported only
  * by an asynchronous Error event (record() succeeds); stopAndWait returns after at most 4 s, finished or
@@ -50,7 +50,7 @@ export class RecorderEndpoint extends MediaElement {
   override consume(packet: RtpPacket, track: TrackInfo): void {
     this.countIn(track.kind);
     if (this.#state !== 'START' || !this.#recorder) return;
-    if (this.#faithful && this.#profile === 'WEBM' && this.#seen.size < 2) {
+    if (this.#faithful && (this.#profile === 'WEBM' || this.#profile === 'MKV') && this.#seen.size < 2) {
       this.#seen.add(track.kind);
       if (this.#seen.size < 2) return;
       this.requestKeyframeUpstream();

@@ -135,7 +135,8 @@ export class WebmWriter {
         uint(ID.EBMLReadVersion, 1),
         uint(ID.EBMLMaxIDLength, 4),
         uint(ID.EBMLMaxSizeLength, 8),
-        string(ID.DocType, 'webm'),
+        // H.264 is not a WebM codec: a file that carries it is Matroska (same structure, its own DocType).
+        string(ID.DocType, this.#tracks.some((t) => t.codecId === 'V_MPEG4/ISO/AVC') ? 'matroska' : 'webm'),
         uint(ID.DocTypeVersion, 4),
         uint(ID.DocTypeReadVersion, 2),
       ),

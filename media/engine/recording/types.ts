@@ -4,7 +4,8 @@
  */
 export type MediaKind = 'audio' | 'video';
 export type CodecName = 'VP8' | 'H264' | 'OPUS';
-export type RecordingProfile = 'WEBM' | 'WEBM_AUDIO_ONLY' | 'WEBM_VIDEO_ONLY';
+export type RecordingProfile =
+  'WEBM' | 'WEBM_AUDIO_ONLY' | 'WEBM_VIDEO_ONLY' | 'MKV' | 'MKV_AUDIO_ONLY' | 'MKV_VIDEO_ONLY';
 
 export interface TrackInfo {
   kind: MediaKind;
@@ -17,12 +18,19 @@ export interface TrackInfo {
   height?: number;
 }
 
-export const RECORDING_PROFILES: readonly RecordingProfile[] = ['WEBM', 'WEBM_AUDIO_ONLY', 'WEBM_VIDEO_ONLY'];
+export const RECORDING_PROFILES: readonly RecordingProfile[] = [
+  'WEBM',
+  'WEBM_AUDIO_ONLY',
+  'WEBM_VIDEO_ONLY',
+  'MKV',
+  'MKV_AUDIO_ONLY',
+  'MKV_VIDEO_ONLY',
+];
 
 /** The media kinds a profile records. */
 export function profileKinds(profile: RecordingProfile): MediaKind[] {
-  if (profile === 'WEBM_AUDIO_ONLY') return ['audio'];
-  if (profile === 'WEBM_VIDEO_ONLY') return ['video'];
+  if (profile.endsWith('_AUDIO_ONLY')) return ['audio'];
+  if (profile.endsWith('_VIDEO_ONLY')) return ['video'];
   return ['video', 'audio'];
 }
 
