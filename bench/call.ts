@@ -5,29 +5,17 @@
  * Calls one after the other; prints each, p50/p95, and as its last line one JSON object.
  * Needs Chromium; uses a temporary SQLite database and the in-process store. Usage: npx tsx bench/call.ts [N]
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { loadConfig } from '../api/config.js';
-import { startServer } from '../api/server.js';
 import { launchBrowser, newContext } from '../drivers/browser.js';
 import { openHarness, type Harness } from '../drivers/harness.js';
 import { registerUser } from '../drivers/http.js';
 import { waitFor } from '../drivers/wait.js';
+import { startScratchServer } from './scratchServer.js';
 
 const calls = Number(process.argv[2] ?? 10);
-const dir = await mkdtemp(path.join(os.tmpdir(), 'onair-bench-call-'));
-const config = loadConfig({
-  PORT: '0',
-  HOST: '127.0.0.1',
-  LOG_LEVEL: 'silent',
-  DATABASE_URL: `sqlite:${path.join(dir, 'db.sqlite')}`,
-  RECORDINGS_DIR: path.join(dir, 'rec'),
-  AUTH_RATE_LIMIT: '1000',
-});
-const server = await startServer(config, { media: {}, frontDir: null });
+const scratch = await startScratchServer('call');
+const { server } = scratch;
 const browser = await launchBrowser();
-const pipelines = async () => (await server.services.media!.server.pipelineIds()).length;
+const pipelines = () => scratch.pipelines();
 const ringMs: number[] = [];
 const setupMs: number[] = [];
 const releaseMs: number[] = [];
@@ -88,8 +76,7 @@ try {
   console.log(JSON.stringify(figures));
 } finally {
   await browser.close();
-  await server.close();
-  await rm(dir, { recursive: true, force: true });
+  await scratch.close();
 }
 
 /** Present this side, then watch the other as soon as it is on air. */

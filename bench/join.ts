@@ -4,27 +4,15 @@
  * the other; prints each join, p50/p95, and as its last line one JSON object.
  * Needs Chromium; uses a temporary SQLite database and the in-process store. Usage: npm run bench:join [-- N]
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { loadConfig } from '../api/config.js';
-import { startServer } from '../api/server.js';
 import { launchBrowser, newContext } from '../drivers/browser.js';
 import { openHarness } from '../drivers/harness.js';
 import { registerUser } from '../drivers/http.js';
 import { waitFor } from '../drivers/wait.js';
+import { startScratchServer } from './scratchServer.js';
 
 const joins = Number(process.argv[2] ?? 20);
-const dir = await mkdtemp(path.join(os.tmpdir(), 'onair-bench-join-'));
-const config = loadConfig({
-  PORT: '0',
-  HOST: '127.0.0.1',
-  LOG_LEVEL: 'silent',
-  DATABASE_URL: `sqlite:${path.join(dir, 'db.sqlite')}`,
-  RECORDINGS_DIR: path.join(dir, 'rec'),
-  AUTH_RATE_LIMIT: '1000',
-});
-const server = await startServer(config, { media: {}, frontDir: null });
+const scratch = await startScratchServer('join');
+const { server } = scratch;
 const browser = await launchBrowser();
 try {
   const context = await newContext(browser);
@@ -74,6 +62,5 @@ try {
   console.log(JSON.stringify(result));
 } finally {
   await browser.close();
-  await server.close();
-  await rm(dir, { recursive: true, force: true });
+  await scratch.close();
 }

@@ -9,28 +9,16 @@
  * Needs ffmpeg (the clip); uses a temporary SQLite database and the in-process store.
  * Usage: npm run bench:whip [-- N] (default 20). Targets (issue 15): 201 at p50 ≤ 300 ms, first frame ≤ 1 s.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { loadConfig } from '../api/config.js';
-import { startServer } from '../api/server.js';
 import { makeClip, readClip } from '../smoke/media.js';
 import { registerUser } from '../drivers/http.js';
 import { waitFor } from '../drivers/wait.js';
+import { startScratchServer } from './scratchServer.js';
 import { WhipPeer } from '../drivers/whip.js';
 
 const publishes = Number(process.argv[2] ?? 20);
-const dir = await mkdtemp(path.join(os.tmpdir(), 'onair-bench-whip-'));
-const config = loadConfig({
-  PORT: '0',
-  HOST: '127.0.0.1',
-  LOG_LEVEL: 'silent',
-  DATABASE_URL: `sqlite:${path.join(dir, 'db.sqlite')}`,
-  RECORDINGS_DIR: path.join(dir, 'rec'),
-  AUTH_RATE_LIMIT: '1000',
-});
-const server = await startServer(config, { media: {}, frontDir: null });
-const pipelines = async () => (await server.services.media!.server.pipelineIds()).length;
+const scratch = await startScratchServer('whip');
+const { server, dir } = scratch;
+const pipelines = () => scratch.pipelines();
 const answerMs: number[] = [];
 const firstFrameMs: number[] = [];
 const releaseMs: number[] = [];
@@ -98,8 +86,7 @@ try {
   );
   console.log(JSON.stringify(figures));
 } finally {
-  await server.close();
-  await rm(dir, { recursive: true, force: true });
+  await scratch.close();
 }
 
 function pct(values: number[], p: number): number {

@@ -3,52 +3,28 @@
  * and once the socket is back both see each other again, with no new call. One context per user.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import {
-  CUTTABLE_SOCKETS,
-  cutSockets,
-  expectNewFrames,
-  launchBrowser,
-  newContext,
-  restoreSockets,
-} from '../../drivers/browser.js';
+import { describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
+import { CUTTABLE_SOCKETS, cutSockets, expectNewFrames, restoreSockets } from '../../drivers/browser.js';
 import { registerUser, type SignedInUser } from '../../drivers/http.js';
 import { pipelineCount } from '../support/media.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { useBrowserApp } from '../support/browserApp.js';
 import { skipUnless } from '../support/services.js';
 import { waitFor } from '../../drivers/wait.js';
 
 const WAIT = { timeout: 30_000 };
 
 describe('a call resumes through the UI', { skip: skipUnless('chromium', 'mariadb') }, () => {
-  let server: TestServer;
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
+  const app = useBrowserApp({ env: { RESUME_GRACE_MS: '20000' } });
 
-  before(async () => {
-    server = await startTestServer({ env: { RESUME_GRACE_MS: '20000' }, server: { media: {} } });
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    for (const context of contexts) await context.close();
-    await browser?.close();
-    await server?.close();
-  });
-
-  async function pageOf(user: SignedInUser): Promise<Page> {
-    const context = await newContext(browser, server.url);
-    contexts.push(context);
-    await context.addInitScript(`localStorage.setItem('onair.token', ${JSON.stringify(user.token)})`);
-    await context.addInitScript(CUTTABLE_SOCKETS);
-    return context.newPage();
+  function pageOf(user: SignedInUser): Promise<Page> {
+    return app.page({ user, init: [CUTTABLE_SOCKETS] });
   }
 
   it("B's socket drops mid-call: A sees B reconnecting, then both see each other again on the same call", async () => {
-    const a = await registerUser(server.url);
-    const b = await registerUser(server.url);
-    const baseline = await pipelineCount(server);
+    const a = await registerUser(app.server.url);
+    const b = await registerUser(app.server.url);
+    const baseline = await pipelineCount(app.server);
     const pa = await pageOf(a);
     const pb = await pageOf(b);
     await pb.goto('/calls');
@@ -81,7 +57,7 @@ describe('a call resumes through the UI', { skip: skipUnless('chromium', 'mariad
       await expectNewFrames(page, 'local-video');
       assert.equal(await page.getAttribute('[data-testid="call-stage"]', 'data-state'), 'accepted');
     }
-    assert.equal(await pipelineCount(server), baseline + 2, 'the same two lives');
+    assert.equal(await pipelineCount(app.server), baseline + 2, 'the same two lives');
 
     await pa.getByTestId('hang-up').click();
     for (const page of [pa, pb]) {
@@ -92,6 +68,6 @@ describe('a call resumes through the UI', { skip: skipUnless('chromium', 'mariad
     const calls = (await a.client.get('/api/calls')).body.calls as Array<{ endReason: string }>;
     assert.equal(calls.length, 1, 'one call');
     assert.equal(calls[0]?.endReason, 'hangUp');
-    await waitFor(async () => (await pipelineCount(server)) === baseline, 'every pipeline released');
+    await waitFor(async () => (await pipelineCount(app.server)) === baseline, 'every pipeline released');
   });
 });

@@ -4,53 +4,30 @@
  * reconnecting and then plays again, and the live leaves one recording.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import {
-  CUTTABLE_SOCKETS,
-  cutSockets,
-  expectNewFrames,
-  launchBrowser,
-  newContext,
-  restoreSockets,
-} from '../../drivers/browser.js';
+import { describe, it } from 'node:test';
+import type { BrowserContext, Page } from 'playwright-core';
+import { CUTTABLE_SOCKETS, cutSockets, expectNewFrames, restoreSockets } from '../../drivers/browser.js';
 import { registerUser, type SignedInUser } from '../../drivers/http.js';
 import { pipelineCount } from '../support/media.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { useBrowserApp } from '../support/browserApp.js';
 import { skipUnless } from '../support/services.js';
 import { waitFor } from '../../drivers/wait.js';
 
 const WAIT = { timeout: 30_000 };
 
 describe('resuming a live through the UI', { skip: skipUnless('chromium', 'mariadb') }, () => {
-  let server: TestServer;
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
-
-  before(async () => {
-    server = await startTestServer({ env: { RESUME_GRACE_MS: '20000' }, server: { media: {} } });
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    for (const context of contexts) await context.close();
-    await browser?.close();
-    await server?.close();
-  });
+  const app = useBrowserApp({ env: { RESUME_GRACE_MS: '20000' } });
 
   async function pageOf(user: SignedInUser, locale?: string): Promise<{ page: Page; context: BrowserContext }> {
-    const context = await newContext(browser, server.url, locale);
-    contexts.push(context);
-    await context.addInitScript(`localStorage.setItem('onair.token', ${JSON.stringify(user.token)})`);
-    await context.addInitScript(CUTTABLE_SOCKETS);
-    return { page: await context.newPage(), context };
+    const page = await app.page({ user, init: [CUTTABLE_SOCKETS], ...(locale ? { locale } : {}) });
+    return { page, context: page.context() };
   }
 
   for (const locale of ['en-US', 'zh-CN']) {
     it(`the presenter's socket drops: the watch page says so (${locale}), the live resumes by itself, one recording`, async () => {
-      const presenter = await registerUser(server.url);
-      const viewer = await registerUser(server.url);
-      const baseline = await pipelineCount(server);
+      const presenter = await registerUser(app.server.url);
+      const viewer = await registerUser(app.server.url);
+      const baseline = await pipelineCount(app.server);
       const studio = await pageOf(presenter);
       await studio.page.goto('/go-live');
       await studio.page.getByTestId('live-title').fill('Commute');
@@ -85,9 +62,9 @@ describe('resuming a live through the UI', { skip: skipUnless('chromium', 'maria
       await studio.page.getByTestId('stop-live').click();
       await studio.page.locator('[data-testid="live-status"][data-stage="ended"]').waitFor(WAIT);
       await watching.page.getByTestId('watch-ended').waitFor(WAIT);
-      assert.equal(await server.server.db.Recording.count({ where: { liveId } }), 1, 'one live, one recording');
-      assert.equal((await server.server.db.Live.findByPk(liveId))?.endReason, 'stopped');
-      await waitFor(async () => (await pipelineCount(server)) === baseline, 'the pipeline released');
+      assert.equal(await app.server.server.db.Recording.count({ where: { liveId } }), 1, 'one live, one recording');
+      assert.equal((await app.server.server.db.Live.findByPk(liveId))?.endReason, 'stopped');
+      await waitFor(async () => (await pipelineCount(app.server)) === baseline, 'the pipeline released');
     });
   }
 });

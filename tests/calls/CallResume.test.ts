@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext } from 'playwright-core';
-import type { CallView } from '../../api/contract/signalling.js';
-import { launchBrowser, newContext } from '../../drivers/browser.js';
-import { openHarness, type Harness } from '../../drivers/harness.js';
-import { registerUser, type SignedInUser } from '../../drivers/http.js';
+import { launchBrowser } from '../../drivers/browser.js';
+import type { Harness } from '../../drivers/harness.js';
 import { pipelineCount } from '../support/media.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { skipUnless } from '../support/services.js';
+import { callPair } from './helpers/callPair.js';
 import { waitFor } from '../../drivers/wait.js';
 
 const GRACE_MS = 5000;
@@ -34,74 +33,7 @@ describe('calls: resuming after a dropped connection', { skip: skipUnless('chrom
     await server?.close();
   });
 
-  async function side(): Promise<{ user: SignedInUser; page: Harness; context: BrowserContext }> {
-    const context = await newContext(browser);
-    contexts.push(context);
-    const user = await registerUser(server.url);
-    const page = await openHarness(context, server.url);
-    const connected = await page.callConnect('me', user.token);
-    assert.ok(connected.ok, JSON.stringify(connected));
-    return { user, page, context };
-  }
-
-  async function stateOf(page: Harness, callId: string, state: CallView['state']): Promise<CallView> {
-    return waitFor(
-      async () =>
-        (await page.callEvents('me')).find(([e, m]) => e === 'call:state' && m.id === callId && m.state === state)?.[1],
-      `call ${callId} ${state}`,
-      { timeoutMs: 30_000 },
-    );
-  }
-
-  /** A calls B, B accepts, both go live and watch each other until both decode the other's video and audio. */
-  async function establish() {
-    const a = await side();
-    const b = await side();
-    const invited = await a.page.callRequest('me', 'call:invite', { nickname: b.user.nickname });
-    assert.ok(invited.ok, JSON.stringify(invited));
-    const callId: string = invited.call.id;
-    await stateOf(b.page, callId, 'ringing');
-    const accepted = await b.page.callRequest('me', 'call:accept', { callId });
-    assert.ok(accepted.ok, JSON.stringify(accepted));
-    await stateOf(a.page, callId, 'accepted');
-
-    const presented = await Promise.all([a.page.callPresent('me', callId), b.page.callPresent('me', callId)]);
-    for (const p of presented) assert.ok(p.ok, JSON.stringify(p));
-    const [liveA, liveB] = presented.map((p) => (p.ok ? p.liveId : ''));
-    // Each side is told the other's live once it is on air, and watches it.
-    for (const [me, peerLive] of [
-      [a, liveB],
-      [b, liveA],
-    ] as const) {
-      await waitFor(
-        async () =>
-          (await me.page.callEvents('me')).some(
-            ([e, m]) => e === 'call:peerLive' && m.callId === callId && m.liveId === peerLive,
-          ),
-        'the other side on air',
-      );
-      const watched = await me.page.callWatch('me', callId);
-      assert.ok(watched.ok, JSON.stringify(watched));
-      assert.equal(watched.ok && watched.liveId, peerLive);
-    }
-    for (const [name, me] of [
-      ['A', a],
-      ['B', b],
-    ] as const) {
-      await waitFor(async () => (await me.page.stats('me:me')).framesDecoded > 0, `${name}'s loopback preview`, {
-        timeoutMs: 30_000,
-      });
-      await waitFor(
-        async () => {
-          const s = await me.page.stats('me:peer');
-          return s.framesDecoded > 0 && s.audioSamples > 0;
-        },
-        `${name} decoding the other side's video and audio`,
-        { timeoutMs: 30_000 },
-      );
-    }
-    return { a, b, callId, liveA: liveA!, liveB: liveB! };
-  }
+  const { stateOf, establish } = callPair(() => ({ browser, server, contexts }));
 
   /** Decoded frames of a session keep growing (by more than `by`) from now on. */
   async function decodesMore(page: Harness, key: string, by: number, what: string): Promise<void> {

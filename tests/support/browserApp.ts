@@ -25,12 +25,13 @@ export interface BrowserApp {
   page(options?: PageOptions): Promise<Page>;
 }
 
-export function useBrowserApp(): BrowserApp {
+/** `env`: the server's environment beyond the test defaults (for example a short RESUME_GRACE_MS). */
+export function useBrowserApp(options: { env?: Record<string, string> } = {}): BrowserApp {
   let server: TestServer | undefined;
   let browser: Browser | undefined;
   const contexts: BrowserContext[] = [];
   before(async () => {
-    server = await startTestServer({ server: { media: {} } });
+    server = await startTestServer({ ...(options.env ? { env: options.env } : {}), server: { media: {} } });
     browser = await launchBrowser();
   });
   after(async () => {
