@@ -33,6 +33,7 @@
  * | VIDEO_MAX_KBPS       | 2500                        | highest video bitrate taken from a presenter and sent to a viewer (kbps) |
  * | MEDIA_RECONCILE_MS   | 30000                       | how often lives are checked against the media server (ghosts, orphan pipelines) |
  * | RESUME_GRACE_MS      | 10000                       | how long a live or call waits for a dropped connection to resume (0 = end at once) |
+ * | WHIP_IDLE_MS         | 20000                       | a WHIP encoder that sends no media this long has its live ended (0 = never) |
  * | INSTANCE_TTL_MS      | 15000                       | an API process silent this long is dead and taken over (heart-beat: a third of it) |
  */
 import { randomBytes } from 'node:crypto';
@@ -83,6 +84,8 @@ export interface Config {
   resumeGraceMs: number;
   /** An API process whose heart-beat is this old is dead: the others take over its viewers and lives. */
   instanceTtlMs: number;
+  /** A WHIP live whose encoder sends no media this long ends (the encoder vanished without DELETE); 0: never. */
+  whipIdleMs: number;
 }
 
 /** A configuration error: the message names the variable(s) at fault. */
@@ -193,6 +196,7 @@ const schema = z
     SIGNING_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
     CALL_RING_TIMEOUT_MS: integer(100, 600_000).default('30000'),
     RESUME_GRACE_MS: integer(0, 600_000).default('10000'),
+    WHIP_IDLE_MS: integer(0, 3_600_000).default('20000'),
     RECORD_CALLS: boolean.default('false'),
     ENGINE_WORKERS: integer(1, 256).optional(),
     AUTH_RATE_LIMIT: integer(1, 1_000_000).default('30'),
@@ -300,6 +304,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     videoBandwidth: { minKbps: e.VIDEO_MIN_KBPS, maxKbps: e.VIDEO_MAX_KBPS },
     mediaReconcileMs: e.MEDIA_RECONCILE_MS,
     resumeGraceMs: e.RESUME_GRACE_MS,
+    whipIdleMs: e.WHIP_IDLE_MS,
     instanceTtlMs: e.INSTANCE_TTL_MS,
   };
 }

@@ -255,6 +255,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       peers: httpPeers,
       media: () => media?.server ?? null,
       log: log.child({ module: 'whip' }),
+      idleMs: finalConfig.whipIdleMs,
     });
     cleanups.push(() => whip.close());
 

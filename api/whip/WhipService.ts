@@ -28,6 +28,8 @@ interface HttpSession {
   mids: (string | null)[];
   candidates: IceCandidateInit[];
   ending: Promise<void> | undefined;
+  /** Stops the idle watch of a WHIP session (its timer and its listener). */
+  unwatch?: () => void;
 }
 
 export interface WhipAnswer {
@@ -45,6 +47,8 @@ export interface WhipServiceOptions {
   log: Logger;
   /** How long an answer waits for the media server's `IceGatheringDone` before it goes with what it has. */
   gatherTimeoutMs?: number;
+  /** A WHIP live whose encoder sends no media this long ends, as if deleted (WHIP_IDLE_MS); 0: never. */
+  idleMs?: number;
 }
 
 export class WhipService {
@@ -80,6 +84,8 @@ export class WhipService {
         sdpOffer: offer,
         loopback: false,
       });
+      // Watched from before the answer leaves: no media can flow before the encoder has it.
+      this.#watchIdle(session);
       return await this.#answer(session, offer, sdpAnswer, started.iceServers);
     } catch (error) {
       await this.#drop(session, 'set-up failed');
@@ -210,9 +216,47 @@ export class WhipService {
     return session;
   }
 
+  /**
+   * An encoder that vanished without DELETE (a crash, a lost network) stops sending: once no media has flowed into
+   * its endpoint for `idleMs` (never started, or stopped), its live ends as a DELETE would end it.
+   */
+  #watchIdle(session: HttpSession): void {
+    const idleMs = this.#opts.idleMs ?? 20_000;
+    const endpoint = this.#opts.media()?.live(session.liveId)?.endpoint('presenter');
+    if (idleMs <= 0 || !endpoint) return;
+    const flowing = new Set<string>();
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      clearTimeout(timer);
+      timer = flowing.size > 0 ? undefined : setTimeout(() => void this.#idleOut(session, idleMs), idleMs);
+    };
+    const onFlow = (type: string, on: boolean) => {
+      if (on) flowing.add(type);
+      else flowing.delete(type);
+      arm();
+    };
+    endpoint.on('flowIn', onFlow);
+    session.unwatch = () => {
+      clearTimeout(timer);
+      endpoint.off('flowIn', onFlow);
+    };
+    arm();
+  }
+
+  async #idleOut(session: HttpSession, idleMs: number): Promise<void> {
+    if (session.ending) return;
+    const { sessionId, liveId } = { sessionId: session.id, liveId: session.liveId };
+    this.#opts.log.warn({ sessionId, liveId, idleMs }, 'the WHIP encoder sent no media: its live ends');
+    await this.#opts.lives
+      .stopPresenting(session.caller, { liveId })
+      .catch((error: unknown) => this.#opts.log.warn({ err: error, sessionId }, 'stopping an idle WHIP live failed'));
+    await this.#drop(session, 'idle');
+  }
+
   /** Forget a session and its pseudo socket (LiveService releases what it still holds for it). Idempotent. */
   #drop(session: HttpSession, why: string): Promise<void> {
     session.ending ??= (async () => {
+      session.unwatch?.();
       this.#sessions.delete(session.id);
       await this.#opts.lives.socketGone(session.caller.socketId);
       this.#opts.peers.remove(session.caller.socketId);
