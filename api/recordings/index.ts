@@ -78,6 +78,7 @@ export async function createRecordings(deps: RecordingsDeps): Promise<Recordings
     signer,
     log,
     tools,
+    ...(deps.store ? { store: deps.store } : {}),
     ...(deps.announce ? { onDeleted: (id: number) => deps.announce?.removed(id) } : {}),
   });
   const finaliser = new RecordingFinaliser({ db: deps.db, recordingsDir: deps.config.recordingsDir, tools, log });
