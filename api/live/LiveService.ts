@@ -672,7 +672,8 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
   async #discardRecording(presenting: Presenting): Promise<void> {
     const file = presenting.recordingFile;
     if (!file || presenting.archived) return;
-    presenting.recordingFile = undefined;
+    // Kept, not cleared: a set-up cut short may still have its recorder write after a first discard (the live ended
+    // while startLive was under way), and presenterOffer discards again once startLive has settled.
     await unlink(file).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'ENOENT') this.#opts.log.warn({ file, err: error }, 'could not delete an unused recording');
     });
