@@ -22,7 +22,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -76,6 +76,10 @@ const CHAT_PER_ACCOUNT_PER_S = 0.8;
 const DRAIN_MS = 5000;
 const run = randomBytes(3).toString('hex');
 
+if (CLIENTS < 2 * ACCOUNTS) {
+  console.error(`bench:chat: --clients must be at least twice --accounts (each account has a socket on each process)`);
+  process.exit(2);
+}
 if (RATE / ACCOUNTS > CHAT_PER_ACCOUNT_PER_S * 0.75) {
   console.error(
     `bench:chat: ${RATE} messages/s over ${ACCOUNTS} accounts exceeds the per-account chat limit; use more --accounts`,
@@ -206,6 +210,36 @@ async function redisCpuSeconds(redis: Redis): Promise<number> {
   const user = Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1] ?? 0);
   const sys = Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1] ?? 0);
   return user + sys;
+}
+
+/** Busy CPU ticks of the whole machine (all cores: user, nice, system, irq, softirq, steal), from /proc/stat. */
+async function machineBusyTicks(): Promise<number> {
+  const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!;
+  const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
+  return user! + nice! + system! + irq! + softirq! + steal!;
+}
+
+/** The processes under `roots` (their children, and theirs): the API's embedded engine and its workers. */
+async function descendants(roots: number[]): Promise<number[]> {
+  const parent = new Map<number, number>();
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (ppid) parent.set(Number(entry), ppid);
+  }
+  const found = new Set<number>();
+  let frontier = new Set(roots);
+  while (frontier.size) {
+    const next = new Set<number>();
+    for (const [pid, ppid] of parent) {
+      if (!frontier.has(ppid) || found.has(pid)) continue;
+      next.add(pid);
+      found.add(pid);
+    }
+    frontier = next;
+  }
+  return [...found];
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -386,11 +420,9 @@ async function main(): Promise<number> {
       else latencies[deliveries++] = at - sentAt[seq]!;
       client.seen[seq] = Math.min(255, client.seen[seq]! + 1);
     };
-    // Client i: account i mod ACCOUNTS, on process ⌊i / ACCOUNTS⌋ mod 2 (so each account has sockets on both).
+    // Client i: on process i mod 2, account ⌊i / 2⌋ mod ACCOUNTS (so each account has sockets on both).
     for (let i = 0; i < CLIENTS; i++)
-      clients.push(
-        new ChatClient(i, apis[Math.floor(i / ACCOUNTS) % 2]!, accounts[i % ACCOUNTS]!, maxMessages, onMessage),
-      );
+      clients.push(new ChatClient(i, apis[i % 2]!, accounts[Math.floor(i / 2) % ACCOUNTS]!, maxMessages, onMessage));
     const joinStarted = performance.now();
     await pool(clients, 50, (client) => client.connect(liveId));
     const joinSeconds = (performance.now() - joinStarted) / 1000;
@@ -401,6 +433,10 @@ async function main(): Promise<number> {
     const cpu0 = await Promise.all(apis.map((a) => cpuTicks(a.pid)));
     const redisTicks0 = redisProcess ? await cpuTicks(redisProcess) : 0;
     const redisInfo0 = await redisCpuSeconds(redis);
+    const engines = await descendants(apis.map((a) => a.pid));
+    const enginesTicks = async () => (await Promise.all(engines.map(cpuTicks))).reduce((a, b) => a + b, 0);
+    const engineTicks0 = await enginesTicks();
+    const machine0 = await machineBusyTicks();
     const benchCpu0 = process.cpuUsage();
     const loopDelay = monitorEventLoopDelay({ resolution: 10 });
     loopDelay.enable();
@@ -414,7 +450,8 @@ async function main(): Promise<number> {
       void p.finally(() => inflight.delete(p));
     };
     // The sender of message `seq`: consecutive messages from different accounts, alternating processes.
-    const senderOf = (seq: number) => clients[(seq % ACCOUNTS) + ACCOUNTS * (seq % 2)];
+    const senderOf = (seq: number) =>
+      clients[(2 * (seq % ACCOUNTS) + ((seq + Math.floor(seq / ACCOUNTS)) % 2)) % clients.length];
     let seq = 0;
     let reactionDebt = 0;
     let lastTick = t0;
@@ -470,10 +507,14 @@ async function main(): Promise<number> {
     const redisTicks1 = redisProcess ? await cpuTicks(redisProcess) : 0;
     const redisInfo1 = await redisCpuSeconds(redis);
     const load = os.loadavg();
+    const engineTicks1 = await enginesTicks();
+    const machine1 = await machineBusyTicks();
     loopDelay.disable();
     const benchCpu = process.cpuUsage(benchCpu0);
     const benchCpuPercent = round1(((benchCpu.user + benchCpu.system) / 1e6 / elapsed) * 100);
     const loopDelayP99Ms = round1(loopDelay.percentile(99) / 1e6);
+    const enginePercent = round1(((engineTicks1 - engineTicks0) / 100 / elapsed) * 100);
+    const machinePercent = round1(((machine1 - machine0) / 100 / elapsed) * 100);
 
     // Figures.
     let lost = 0;
@@ -491,6 +532,10 @@ async function main(): Promise<number> {
     }));
     const redisCpuPercent = round1(
       redisProcess ? ((redisTicks1 - redisTicks0) / 100 / elapsed) * 100 : ((redisInfo1 - redisInfo0) / elapsed) * 100,
+    );
+    // What the rest of the machine used meanwhile (other programs sharing the cores), in % of one core.
+    const othersPercent = round1(
+      machinePercent - benchCpuPercent - enginePercent - redisCpuPercent - apiCpu.reduce((n, c) => n + c.cpuPercent, 0),
     );
     const bursts = clients.reduce((n, c) => n + c.bursts, 0);
     const burstReactionsSeen = [clients[0]!, clients[1]!].map((c) => c.burstReactions);
@@ -510,6 +555,8 @@ async function main(): Promise<number> {
     for (const c of apiCpu) row(`API ${c.name} CPU (pid ${c.pid})`, `${c.cpuPercent} %`);
     row(`Redis CPU (${redisProcess ? `pid ${redisProcess}` : 'INFO'})`, `${redisCpuPercent} %`);
     row('bench process CPU (all clients)', `${benchCpuPercent} %, event-loop delay p99 ${loopDelayP99Ms} ms`);
+    row('engine processes CPU (both APIs)', `${enginePercent} % (${engines.length} processes)`);
+    row('whole machine CPU / of it others', `${machinePercent} % / ${othersPercent} % (100 % = one core)`);
     row('load average 1/5/15 min', load.map(round1).join(' / ') + ` (${os.cpus().length} cores)`);
     row('join time', `${round1(joinSeconds)} s`);
     for (const [reason, n] of sendRefused) row('chat:send refused', `×${n}: ${reason}`);
@@ -542,6 +589,9 @@ async function main(): Promise<number> {
         apiCpuPercent: apiCpu.map((c) => c.cpuPercent),
         redisCpuPercent,
         benchCpuPercent,
+        engineCpuPercent: enginePercent,
+        machineCpuPercent: machinePercent,
+        othersCpuPercent: othersPercent,
         benchLoopDelayP99Ms: loopDelayP99Ms,
         loadAverage: load.map(round1),
         cores: os.cpus().length,
