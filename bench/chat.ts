@@ -576,7 +576,7 @@ async function main(): Promise<number> {
     row('load average 1/5/15 min', load.map(round1).join(' / ') + ` (${os.cpus().length} cores)`);
     row('join time', `${round1(joinSeconds)} s`);
     row(
-      'chat:join before the room join (retried)',
+      'chat:join raced viewer:watch (retried)',
       `${joinRaces} (${clients.filter((c) => c.joinRaces).length} clients)`,
     );
     for (const [reason, n] of sendRefused) row('chat:send refused', `×${n}: ${reason}`);
