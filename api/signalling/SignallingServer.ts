@@ -176,11 +176,17 @@ export class SignallingServer {
     toRoom: (room, event, ...args) => {
       (this.io.to(room).emit as (e: string, ...a: unknown[]) => boolean)(event, ...args);
     },
+    // A socket of this process joins at once; through the adapter (socketsJoin), even a local socket joins only when
+    // the adapter's own message comes back from Redis, after the request that joined it may have been answered.
     join: (socketId, room) => {
-      void this.io.in(socketId).socketsJoin(room);
+      const local = this.io.of('/').sockets.get(socketId);
+      if (local) void local.join(room);
+      else void this.io.in(socketId).socketsJoin(room);
     },
     leave: (socketId, room) => {
-      void this.io.in(socketId).socketsLeave(room);
+      const local = this.io.of('/').sockets.get(socketId);
+      if (local) void local.leave(room);
+      else void this.io.in(socketId).socketsLeave(room);
     },
   };
 
