@@ -23,7 +23,6 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import path from 'node:path';
@@ -41,7 +40,7 @@ import { SIGNALLING_PATH, type IceCandidateInit, type IceServer } from '../api/c
 import { Rest, Signalling, signUp } from '../smoke/client.js';
 import { makeClip, readClip } from '../smoke/media.js';
 import { SmokePeer } from '../smoke/peer.js';
-import { cpuTicks } from './proc.js';
+import { cpuTicks, freePort, positiveArg } from './proc.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -53,14 +52,7 @@ const { values: args } = parseArgs({
   },
 });
 
-function positive(name: string, value: string, max: number): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0 || n > max) {
-    console.error(`bench:chat: --${name} must be a number in (0, ${max}], not ${value}`);
-    process.exit(2);
-  }
-  return n;
-}
+const positive = (name: string, value: string, max: number): number => positiveArg('bench:chat', name, value, max);
 
 const CLIENTS = Math.round(positive('clients', args.clients, 20_000));
 const ACCOUNTS = Math.round(positive('accounts', args.accounts, 5_000));
@@ -96,17 +88,6 @@ interface ApiProcess {
   pid: number;
   errors: string[];
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function startApi(name: string, dir: string, shared: NodeJS.ProcessEnv): Promise<ApiProcess> {

@@ -22,7 +22,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -37,7 +36,7 @@ import type { EngineStats } from '../media/engine/server/EngineServer.js';
 import { Rest, Signalling, signUp } from '../smoke/client.js';
 import { makeClip, readClip, type Clip } from '../smoke/media.js';
 import { SmokePeer } from '../smoke/peer.js';
-import { rssBytes, udpSockets } from './proc.js';
+import { freePort, positiveArg, rssBytes, udpSockets } from './proc.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -50,14 +49,7 @@ const { values: args } = parseArgs({
   },
 });
 
-function positive(name: string, value: string, max: number): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0 || n > max) {
-    console.error(`bench:soak: --${name} must be a number in (0, ${max}], not ${value}`);
-    process.exit(2);
-  }
-  return n;
-}
+const positive = (name: string, value: string, max: number): number => positiveArg('bench:soak', name, value, max);
 
 const MINUTES = positive('minutes', args.minutes, 24 * 60);
 const JOINS_PER_MINUTE = positive('joins-per-minute', args['joins-per-minute'], 600);
@@ -103,17 +95,6 @@ interface ApiProcess {
   /** Warnings the API logged, by message. */
   warnings: Map<string, number>;
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function startApi(dir: string, prefix: string): Promise<ApiProcess> {
