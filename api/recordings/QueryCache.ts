@@ -53,6 +53,50 @@ export class QueryCache {
     });
   }
 
+  /**
+   * Values by id (`fetch` reads those not kept, in one go): each kept under its id at `version`. An id `fetch`
+   * does not answer is absent from the map (and not kept).
+   */
+  async byId<T>(ids: number[], version: string | null, fetch: (ids: number[]) => Promise<Map<number, T>>): Promise<Map<number, T>> {
+    const now = Date.now();
+    const out = new Map<number, T>();
+    if (version === null) return fetch(ids);
+    const waiting: Array<[number, Promise<unknown>]> = [];
+    const missing: number[] = [];
+    for (const id of ids) {
+      const entry = this.#entries.get(`${id}`);
+      if (entry && entry.version === version && now - entry.at < this.#ttlMs) waiting.push([id, entry.value]);
+      else missing.push(id);
+    }
+    if (missing.length) {
+      const fetched = fetch(missing);
+      for (const id of missing) {
+        const key = `${id}`;
+        const value = fetched.then((m) => {
+          if (!m.has(id)) throw new Error('not found');
+          return m.get(id);
+        });
+        const created: Entry = { version, at: now, value };
+        this.#set(key, created);
+        value.catch(() => this.#entries.get(key) === created && this.#entries.delete(key));
+        waiting.push([id, value.catch(() => undefined)]);
+      }
+      // A failed read fails the caller (not a missing row).
+      await fetched;
+    }
+    for (const [id, value] of waiting) {
+      const v = (await value) as T | undefined;
+      if (v !== undefined) out.set(id, v);
+    }
+    return out;
+  }
+
+  #set(key: string, entry: Entry): void {
+    this.#entries.delete(key);
+    this.#entries.set(key, entry);
+    if (this.#entries.size > this.#max) this.#entries.delete(this.#entries.keys().next().value!);
+  }
+
   /** The answer kept under `key` at `version`, else `run()`'s (a null version: always `run()`, nothing kept). */
   async get<T>(key: string, version: string | null, run: () => Promise<T>): Promise<Cached<T>> {
     const now = Date.now();
@@ -63,9 +107,7 @@ export class QueryCache {
     }
     const value = run();
     const created: Entry = { version, at: now, value };
-    this.#entries.delete(key);
-    this.#entries.set(key, created);
-    if (this.#entries.size > this.#max) this.#entries.delete(this.#entries.keys().next().value!);
+    this.#set(key, created);
     value.catch(() => this.#entries.get(key) === created && this.#entries.delete(key));
     return { value: await value, at: now, fresh: true };
   }

@@ -85,6 +85,8 @@ export class RecordingLibrary {
   readonly #opts: RecordingLibraryOptions;
   readonly #dialect: Dialect;
   readonly #cache: QueryCache;
+  /** The library's rows by id (ROW_COLUMNS), under the library's version: a page's rows are mostly another's. */
+  readonly #rows: QueryCache;
   readonly #version: LibraryVersion;
   /** Nickname keys → user ids of presenters asked for. */
   readonly #userIds = new Map<string, number>();
@@ -93,6 +95,7 @@ export class RecordingLibrary {
     this.#opts = options;
     this.#dialect = options.db.sequelize.getDialect() === 'sqlite' ? 'sqlite' : 'mysql';
     this.#cache = new QueryCache(options.db.sequelize);
+    this.#rows = new QueryCache(options.db.sequelize, { max: 20_000 });
     this.#version = new LibraryVersion(options.db.sequelize, [options.db.Recording, options.db.User], options.store ?? null, options.log);
   }
 
@@ -156,8 +159,8 @@ export class RecordingLibrary {
   async #listPage(filters: RecordingFilters, viewerId: number, cursor: Cursor | null, version: string | null): Promise<ListPage> {
     const presenterIds = filters.presenter === undefined ? null : await this.#presenterIds(filters.presenter);
     const query = listQuery(this.#dialect, filters, viewerId, presenterIds, cursor);
-    const [rows, others] = await Promise.all([
-      this.#page(query, viewerId, version),
+    const [{ rows, ownCount }, others] = await Promise.all([
+      this.#page(query, viewerId, version, cursor !== null, filters.order === 'desc'),
       Promise.all(query.counts.map((count, i) => (i === query.pageCounts ? Promise.resolve(null) : this.#cache.count(count.sql, count.params, version)))),
     ]);
     const carried = query.pageCounts >= 0 ? query.counts[query.pageCounts]! : null;
@@ -165,7 +168,7 @@ export class RecordingLibrary {
       others.map(async (total) => {
         if (total) return total;
         // The count the page's rows carry (an empty page carries none: counted on its own).
-        if (rows.length > 0 && rows[0]!.ownCount !== undefined) return { value: Number(rows[0]!.ownCount), at: Date.now(), fresh: true };
+        if (ownCount !== null) return { value: ownCount, at: Date.now(), fresh: true };
         return this.#cache.count(carried!.sql, carried!.params, version);
       }),
     );
@@ -196,10 +199,19 @@ export class RecordingLibrary {
     };
   }
 
-  /** The rows of a list query's page (and one more when there is a next page), in order. */
-  async #page(query: ListQuery, viewerId: number, version: string | null): Promise<Array<RawRow & Record<string, unknown>>> {
-    type PageRow = RawRow & Record<string, unknown>;
-    if (!query.page) return [];
+  /**
+   * The rows of a list query's page (and one more when there is a next page), in order, and the viewer's own count
+   * when the query carried it (null: count it on its own).
+   */
+  async #page(
+    query: ListQuery,
+    viewerId: number,
+    version: string | null,
+    paged: boolean,
+    descending: boolean,
+  ): Promise<{ rows: PageRow[]; ownCount: number | null }> {
+    if (!query.page) return { rows: [], ownCount: null };
+    if (query.branches) return this.#mergedPage(query, query.branches, version, paged, descending);
     const { sequelize } = this.#opts.db;
     if (query.shared) {
       // A search: the candidates every viewer shares (cached), less what this viewer may not see.
@@ -208,19 +220,56 @@ export class RecordingLibrary {
       const visible = candidates.filter((c) => Number(c.shelf) === SHELF.everyone || Number(c.userId) === viewerId);
       if (candidates.length < take || visible.length >= query.offset + query.limit) {
         const picked = visible.slice(query.offset, query.offset + query.limit);
-        if (picked.length === 0) return [];
-        const full = await sequelize.query<PageRow>(
-          `SELECT ${ROW_COLUMNS} FROM recordings r LEFT JOIN users u ON u.id = r.userId WHERE r.id IN (?)`,
-          { replacements: [picked.map((c) => c.id)], type: QueryTypes.SELECT },
-        );
-        const byId = new Map(full.map((row) => [Number(row.id), row]));
-        return picked.flatMap((c) => {
-          const row = byId.get(Number(c.id));
-          return row ? [{ ...c, ...row }] : [];
-        });
+        return { rows: await this.#fullRows(picked, version), ownCount: null };
       }
     }
-    return sequelize.query<PageRow>(query.page.sql, { replacements: query.page.params, type: QueryTypes.SELECT });
+    const rows = await sequelize.query<PageRow>(query.page.sql, { replacements: query.page.params, type: QueryTypes.SELECT });
+    return { rows, ownCount: rows.length > 0 && rows[0]!.ownCount !== undefined ? Number(rows[0]!.ownCount) : null };
+  }
+
+  /**
+   * A page merged from its visibility branches' keys: everyone's (cached under its own SQL, so shared by every
+   * viewer it is the same query for) and the viewer's own (with their count), then the page's rows by id.
+   */
+  async #mergedPage(
+    query: ListQuery,
+    branches: NonNullable<ListQuery['branches']>,
+    version: string | null,
+    paged: boolean,
+    descending: boolean,
+  ): Promise<{ rows: PageRow[]; ownCount: number | null }> {
+    const { sequelize } = this.#opts.db;
+    let ownCount: number | null = null;
+    const lists = await Promise.all(
+      branches.map(async (branch) => {
+        if (branch.shelf === SHELF.everyone) return (await this.#cache.rows<KeyRow>(branch.sql.sql, branch.sql.params, version)).value;
+        const own = await sequelize.query<KeyRow>(branch.sql.sql, { replacements: branch.sql.params, type: QueryTypes.SELECT });
+        // No row of the viewer's own before the end of the page, and no cursor cutting them: they have none.
+        if (own.length > 0) ownCount = Number(own[0]!.ownCount);
+        else if (!paged) ownCount = 0;
+        return own;
+      }),
+    );
+    const sign = descending ? -1 : 1;
+    const merged = lists.length === 1 ? lists[0]! : lists.flat().sort((a, b) => sign * compareKeys(a, b, query.keys));
+    const picked = merged.slice(query.offset, query.offset + query.limit);
+    return { rows: await this.#fullRows(picked, version), ownCount };
+  }
+
+  /** The full rows (ROW_COLUMNS) of `picked`, in its order, each with its picked fields (sort keys). */
+  async #fullRows(picked: KeyRow[], version: string | null): Promise<PageRow[]> {
+    if (picked.length === 0) return [];
+    const byId = await this.#rows.byId<PageRow>(picked.map((c) => Number(c.id)), version, async (ids) => {
+      const full = await this.#opts.db.sequelize.query<PageRow>(
+        `SELECT ${ROW_COLUMNS} FROM recordings r LEFT JOIN users u ON u.id = r.userId WHERE r.id IN (?)`,
+        { replacements: [ids], type: QueryTypes.SELECT },
+      );
+      return new Map(full.map((row) => [Number(row.id), row]));
+    });
+    return picked.flatMap((c) => {
+      const row = byId.get(Number(c.id));
+      return row ? [{ ...c, ...row }] : [];
+    });
   }
 
   /** A recording of the library, as `viewerId` sees it; `recording.notFound` when it is not in the library. */
@@ -507,6 +556,30 @@ export class RecordingLibrary {
       cutUrl: row.mine && row.hasCut ? signer.url('cut', id, exp, sessionId).url : null,
     };
   }
+}
+
+type PageRow = RawRow & Record<string, unknown>;
+/** A branch's row before it is read in full: its id and sort keys (`k0`…), and maybe a carried count. */
+type KeyRow = { id: number } & Record<string, unknown>;
+
+/** A sort key's value as a number (dates: ms since the epoch), or null; text keys never come here. */
+function keyNumber(value: unknown, type: 'date' | 'number' | 'text'): number | null {
+  if (value === null || value === undefined) return null;
+  if (type === 'date') return value instanceof Date ? value.getTime() : Date.parse(isoOf(value as string));
+  return Number(value);
+}
+
+/** Two branch rows in the ascending order of `keys` then id, as the databases sort them (NULL first). */
+function compareKeys(a: KeyRow, b: KeyRow, keys: ListQuery['keys']): number {
+  for (let i = 0; i < keys.length; i++) {
+    const x = keyNumber(a[`k${i}`], keys[i]!.type);
+    const y = keyNumber(b[`k${i}`], keys[i]!.type);
+    if (x === y) continue;
+    if (x === null) return -1;
+    if (y === null) return 1;
+    return x < y ? -1 : 1;
+  }
+  return Number(a.id) - Number(b.id);
 }
 
 /** What a view holds but its signed URLs (the same for every session of its viewer). */

@@ -358,6 +358,14 @@ export interface ListQuery {
    * keeps those the viewer may see. When they do not fill the page, `page` (the viewer's own query) is used.
    */
   shared: { sql: Sql; take: number } | null;
+  /**
+   * Without a search: each visibility branch's keys on their own (the ids and sort keys of its first offset + limit
+   * rows, in the page's order), so that the library merges them itself and keeps each under its own query. The
+   * everyone branch's query names no viewer (unless `mine` or `presenter` name them), so its answer is the same for
+   * every viewer it is the same SQL for. The owner branch's rows carry its count as `ownCount`. Null when a sort
+   * key is text (the database's collation orders it; the page query merges those).
+   */
+  branches: Array<{ shelf: number; sql: Sql; count: number }> | null;
 }
 
 /**
@@ -379,7 +387,7 @@ export function listQuery(
   const limit = filters.size + 1;
   const offset = cursor ? 0 : (filters.page - 1) * filters.size;
   const parts = branches(filters, viewerId, presenterIds);
-  if (parts.length === 0 || search?.none) return { page: null, counts: [], pageCounts: -1, keys, limit, offset, shared: null };
+  if (parts.length === 0 || search?.none) return { page: null, counts: [], pageCounts: -1, keys, limit, offset, shared: null, branches: null };
   const filtered = filterSql(dialect, filters);
   const from = search?.join ? { sql: `recordings r ${search.join.sql}`, params: search.join.params } : { sql: 'recordings r', params: [] };
   const counts = parts.map((b) => {
@@ -406,10 +414,10 @@ export function listQuery(
     const hint = !search && parts[i]?.userIds?.length === 1 && USER_INDEX[filters.sort] ? USER_INDEX[filters.sort]! : null;
     const table = hint ? (dialect === 'mysql' ? `recordings r USE INDEX (${hint})` : `recordings r INDEXED BY ${hint}`) : from.sql;
     return {
-      sql: `SELECT * FROM (SELECT r.id AS id, ${keyCols.map((c) => c.sql).join(', ')} FROM ${table} WHERE ${where.sql} ORDER BY ${keyOrder}, r.id ${dir} LIMIT ${offset + limit}) AS b${i}`,
+      sql: `SELECT r.id AS id, ${keyCols.map((c) => c.sql).join(', ')} FROM ${table} WHERE ${where.sql} ORDER BY ${keyOrder}, r.id ${dir} LIMIT ${offset + limit}`,
       params: [...keyCols.flatMap((c) => c.params), ...from.params, ...where.params],
     };
-  });
+  }).map((p, i) => ({ sql: `SELECT * FROM (${p.sql}) AS b${i}`, params: p.params, bare: p }));
   const outerOrder = [...keys.map((_, i) => `k.k${i} ${dir}`), `k.id ${dir}`].join(', ');
   // The page is cut from the merged keys first; only its rows are then read in full.
   const keysOrder = [...keys.map((_, i) => `m.k${i} ${dir}`), `m.id ${dir}`].join(', ');
@@ -438,5 +446,17 @@ export function listQuery(
       },
     };
   }
-  return { page, counts, pageCounts, keys, limit, offset, shared };
+  const branchesOf =
+    search || keys.some((k) => k.type === 'text')
+      ? null
+      : parts.map((b, i) => {
+          const own = b.shelf === SHELF.owner ? counts[i]!.sql.replace('COUNT(*) AS n', 'COUNT(*)') : null;
+          const bare = inner[i]!.bare;
+          return {
+            shelf: b.shelf,
+            count: i,
+            sql: own ? { sql: `SELECT b.*, (${own}) AS ownCount FROM (${bare.sql}) AS b`, params: [...counts[i]!.params, ...bare.params] } : bare,
+          };
+        });
+  return { page, counts, pageCounts, keys, limit, offset, shared, branches: branchesOf };
 }

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { AuthResponse, RecordingList } from '../../api/contract/rest.js';
+import { SHELF } from '../../api/db/Recording.js';
 import { http, type SignedInUser } from '../../drivers/http.js';
 import { skipUnless } from '../support/services.js';
 import { startRecordingsServer, type RecordingsServer } from './helpers/recordingsServer.js';
@@ -97,6 +98,48 @@ describe('cached list answers', { skip: skipUnless('mariadb', 'redis') }, () => 
     assert.ok(shared.downloadUrl);
     assert.equal(seen.downloadUrl, null, 'no download link for someone else');
     assert.notEqual(seen.mediaUrl, shared.mediaUrl, "each viewer's URLs are signed for their own session");
+  });
+
+  it("reads everyone's part of a page once for all viewers, and merges each viewer's own calls into their copy", async () => {
+    const x = await a.register('x');
+    const y = await a.register('y');
+    const t0 = Date.now() + 3_600_000; // newer than every row of the other tests
+    for (let i = 0; i < 3; i++) await a.recording(owner.user.id, { title: `public ${i}`, startedAt: new Date(t0 + i * 10_000) });
+    const call = async (who: SignedInUser, at: number) =>
+      a.recording(who.user.id, { title: 'own call', startedAt: new Date(t0 + at), liveId: await a.live(who.user.id, { kind: 'call' }) });
+    const xCall = await call(x, 15_000); // between public 1 and public 2
+    const yCall = await call(y, 5_000); // between public 1 and public 0
+    const sqls: string[] = [];
+    const hook = 'list-cache-test';
+    // afterQuery: the query knows its SQL (replacements inlined) once it has run.
+    a.db.sequelize.addHook('afterQuery', hook, (_options, query) => void sqls.push(String((query as unknown as { sql?: string }).sql ?? '')));
+    const page = async (who: SignedInUser) => {
+      sqls.length = 0;
+      const answer = await http(a.url, who.token).get<RecordingList>('/api/recordings?size=4');
+      assert.equal(answer.status, 200, answer.text);
+      return { list: answer.body, sqls: [...sqls] };
+    };
+    // What reads everyone's shelf for the page or its total (the other shelves name their owner).
+    const everyone = (list: string[]) => list.filter((sql) => new RegExp(`WHERE r\\.shelf = ${SHELF.everyone}\\b`).test(sql));
+    try {
+      const seenByX = await page(x);
+      const seenByY = await page(y);
+      assert.ok(everyone(seenByX.sqls).length > 0, `the first viewer reads everyone's shelf: ${seenByX.sqls.join('\n')}`);
+      assert.deepEqual(everyone(seenByY.sqls), [], "the second viewer is served everyone's part read for the first");
+      const titles = (l: RecordingList) => l.recordings.map((r) => `${r.title}${r.mine ? ' (mine)' : ''}`);
+      assert.deepEqual(titles(seenByX.list), ['public 2', 'own call (mine)', 'public 1', 'public 0']);
+      assert.deepEqual(titles(seenByY.list), ['public 2', 'public 1', 'own call (mine)', 'public 0']);
+      assert.equal(seenByX.list.recordings[1]!.id, xCall.id);
+      assert.equal(seenByY.list.recordings[2]!.id, yCall.id);
+      assert.equal(seenByX.list.total, seenByY.list.total, 'one private call each on top of the same public rows');
+      // After a write, everyone's part is read again.
+      await a.recording(owner.user.id, { title: 'public 3', startedAt: new Date(t0 + 30_000) });
+      const again = await page(y);
+      assert.ok(everyone(again.sqls).length > 0);
+      assert.equal(again.list.recordings[0]!.title, 'public 3');
+    } finally {
+      a.db.sequelize.removeHook('afterQuery', hook);
+    }
   });
 
   it("signs a cached answer for each session's own: a second session's links are not the first's", async () => {
