@@ -28,7 +28,7 @@ import {
   type RecordingFilters,
 } from './RecordingQuery.js';
 import { LibraryVersion } from './LibraryVersion.js';
-import { QueryCache } from './QueryCache.js';
+import { QueryCache, type Cached } from './QueryCache.js';
 import type { Store } from '../store/Store.js';
 import { realPathInside, resolveInside } from './recordingPath.js';
 import type { MediaTools } from './MediaTools.js';
@@ -159,9 +159,14 @@ export class RecordingLibrary {
   async #listPage(filters: RecordingFilters, viewerId: number, cursor: Cursor | null, version: string | null): Promise<ListPage> {
     const presenterIds = filters.presenter === undefined ? null : await this.#presenterIds(filters.presenter);
     const query = listQuery(this.#dialect, filters, viewerId, presenterIds, cursor);
+    const derived = query.shared && !cursor ? await this.#candidateCounts(query.shared, version) : new Map<number, Cached<number>>();
     const [{ rows, ownCount }, others] = await Promise.all([
       this.#page(query, viewerId, version, cursor !== null, filters.order === 'desc'),
-      Promise.all(query.counts.map((count, i) => (i === query.pageCounts ? Promise.resolve(null) : this.#cache.count(count.sql, count.params, version)))),
+      Promise.all(
+        query.counts.map((count, i) =>
+          i === query.pageCounts ? Promise.resolve(null) : Promise.resolve(derived.get(i) ?? this.#cache.count(count.sql, count.params, version)),
+        ),
+      ),
     ]);
     const carried = query.pageCounts >= 0 ? query.counts[query.pageCounts]! : null;
     const totals = await Promise.all(
@@ -197,6 +202,22 @@ export class RecordingLibrary {
       nextCursor,
       signed: new Map(),
     };
+  }
+
+  /**
+   * The counts a search's candidates answer when they are all its matches (fewer than were asked for), without a
+   * cursor: those of the branches that test the same match, by their index in `counts`.
+   */
+  async #candidateCounts(shared: NonNullable<ListQuery['shared']>, version: string | null): Promise<Map<number, Cached<number>>> {
+    const out = new Map<number, Cached<number>>();
+    if (shared.counts.length === 0) return out;
+    const candidates = await this.#cache.rows<{ id: number; shelf: number; userId: number }>(shared.sql.sql, shared.sql.params, version);
+    if (candidates.value.length >= shared.take) return out;
+    for (const { index, shelf, userId } of shared.counts) {
+      const value = candidates.value.filter((c) => Number(c.shelf) === shelf && (userId === null || Number(c.userId) === userId)).length;
+      out.set(index, { value, at: candidates.at, fresh: candidates.fresh });
+    }
+    return out;
   }
 
   /**

@@ -357,7 +357,7 @@ export interface ListQuery {
    * matches of everyone's and every owner-only row, in the page's order, with `shelf` and `userId`; the library
    * keeps those the viewer may see. When they do not fill the page, `page` (the viewer's own query) is used.
    */
-  shared: { sql: Sql; take: number } | null;
+  shared: { sql: Sql; take: number; counts: Array<{ index: number; shelf: number; userId: number | null }> } | null;
   /**
    * Without a search: each visibility branch's keys on their own (the ids and sort keys of its first offset + limit
    * rows, in the page's order), so that the library merges them itself and keeps each under its own query. The
@@ -440,6 +440,11 @@ export function listQuery(
     const where = and(everyone, filtered, search.where, cursor ? afterCursor(dialect, keys, dir, cursor, search) : null);
     shared = {
       take,
+      // The counts of the branches that test the same match as the candidates (MySQL's owner branch does not: it
+      // matches row by row), which the candidates answer when they are all the matches.
+      counts: parts.flatMap((b, index) =>
+        b.shelf === SHELF.owner && search.rowWise ? [] : [{ index, shelf: b.shelf, userId: b.shelf === SHELF.owner ? viewerId : null }],
+      ),
       sql: {
         sql: `SELECT r.id AS id, r.shelf AS shelf, r.userId AS userId, ${keyCols.map((c) => c.sql).join(', ')} FROM ${from.sql} WHERE ${where.sql} ORDER BY ${keyOrder}, r.id ${dir} LIMIT ${take}`,
         params: [...keyCols.flatMap((c) => c.params), ...from.params, ...where.params],
