@@ -5,8 +5,9 @@
  * requests come from a worker thread (bench/apiClient.ts; BENCH_CLIENT=inline sends them from the server's thread).
  * Then each shape alone (BENCH_PER_SHAPE requests, default 300): its req/s and p50/p95/p99.
  * Usage: npm run bench:api [-- rows concurrency requests]   env BENCH_MYSQL_URL (default mysql://root@127.0.0.1:3306/test),
- * BENCH_DB=sqlite (the embedded database instead), BENCH_CLIENT=inline, BENCH_CPU_PROFILE=<file> (the server
- * thread's CPU profile of the mixed run, for DevTools).
+ * BENCH_DB=sqlite (the embedded database instead), BENCH_CLIENT=inline, BENCH_CLIENT_HTTP=fetch (the worker sends
+ * with fetch instead of node:http on kept-alive sockets), BENCH_CPU_PROFILE=<file> (the server thread's CPU profile
+ * of the mixed run, for DevTools).
  * Last output line: one JSON object.
  */
 import { execFile } from 'node:child_process';
@@ -303,14 +304,23 @@ try {
 
   // The load generator: a worker thread (BENCH_CLIENT=inline: this thread, sharing the server's event loop).
   const inline = process.env.BENCH_CLIENT === 'inline';
+  const CLIENT_HTTP = process.env.BENCH_CLIENT_HTTP === 'fetch' ? 'fetch' : 'node';
   const client = inline ? null : new Worker(new URL('./apiClient.ts', import.meta.url));
   async function load(requests: ClientJob['requests']): Promise<ClientResult> {
     if (client) {
       const done = new Promise<ClientResult>((resolve, reject) => {
-        client.once('message', resolve);
-        client.once('error', reject);
+        const failed = (err: Error) => {
+          client.off('message', answered);
+          reject(err);
+        };
+        const answered = (result: ClientResult) => {
+          client.off('error', failed);
+          resolve(result);
+        };
+        client.once('message', answered);
+        client.once('error', failed);
       });
-      client.postMessage({ requests, concurrency: CONCURRENCY } satisfies ClientJob);
+      client.postMessage({ requests, concurrency: CONCURRENCY, http: CLIENT_HTTP } satisfies ClientJob);
       return done;
     }
     const ms: number[] = [];
@@ -340,6 +350,9 @@ try {
   }
   // CPU of this thread (the server's, when the client has its own), or of the process on a Node without it.
   const threadCpu = () => (process.threadCpuUsage ?? process.cpuUsage)();
+  // SQL statements the server runs (load-independent, unlike latency): a cached answer runs none.
+  let statements = 0;
+  server.db.sequelize.addHook('afterQuery', 'bench-api-statements', () => void statements++);
   const cpu0 = threadCpu();
   const process0 = process.cpuUsage();
   const db0 = SQLITE ? null : await databaseCpuMs();
@@ -350,6 +363,7 @@ try {
     })),
   );
   const cpu1 = threadCpu();
+  const statementsPerRequest = statements / REQUESTS;
   const process1 = process.cpuUsage(process0);
   const db1 = SQLITE ? null : await databaseCpuMs();
   const cpuMsPerRequest = (cpu1.user - cpu0.user + cpu1.system - cpu0.system) / 1000 / REQUESTS;
@@ -369,8 +383,9 @@ try {
   const loadDuringList = os.loadavg();
 
   // Each shape alone: its own throughput and latency at the same concurrency.
-  const solo = new Map<string, { rps: number; ms: number[] }>();
+  const solo = new Map<string, { rps: number; ms: number[]; statements: number }>();
   for (const shape of shapes) {
+    const statements0 = statements;
     const alone = await load(
       Array.from({ length: PER_SHAPE }, (_, i) => ({
         url: `${base}/api/recordings?${shape.query(i + REQUESTS)}`,
@@ -378,8 +393,13 @@ try {
       })),
     );
     errors += alone.status.filter((s) => s !== 200).length;
-    solo.set(shape.name, { rps: PER_SHAPE / alone.seconds, ms: [...alone.ms].sort((a, b) => a - b) });
+    solo.set(shape.name, {
+      rps: PER_SHAPE / alone.seconds,
+      ms: [...alone.ms].sort((a, b) => a - b),
+      statements: (statements - statements0) / PER_SHAPE,
+    });
   }
+  server.db.sequelize.removeHook('afterQuery', 'bench-api-statements');
   await client?.terminate();
 
   // Range requests on the media route (a <video> seeking around): random 256 KiB ranges for a few seconds.
@@ -414,18 +434,18 @@ try {
   );
   const cols = (ms: number[]) => [50, 95, 99].map((p) => round(percentile(ms, p)).toFixed(1).padStart(9)).join('');
   console.log(
-    `${'query shape'.padEnd(24)}${'matches'.padStart(9)}${'p50 ms'.padStart(9)}${'p95 ms'.padStart(9)}${'p99 ms'.padStart(9)}   │ alone: ${'req/s'.padStart(7)}${'p50 ms'.padStart(9)}${'p95 ms'.padStart(9)}${'p99 ms'.padStart(9)}`,
+    `${'query shape'.padEnd(24)}${'matches'.padStart(9)}${'p50 ms'.padStart(9)}${'p95 ms'.padStart(9)}${'p99 ms'.padStart(9)}   │ alone: ${'req/s'.padStart(7)}${'p50 ms'.padStart(9)}${'p95 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'SQL/req'.padStart(9)}`,
   );
   for (const shape of shapes) {
     const ms = perShape.get(shape.name)!.sort((a, b) => a - b);
     const alone = solo.get(shape.name)!;
     console.log(
-      `${shape.name.padEnd(24)}${String(totals[shape.name]).padStart(9)}${cols(ms)}   │        ${round(alone.rps).toFixed(0).padStart(7)}${cols(alone.ms)}`,
+      `${shape.name.padEnd(24)}${String(totals[shape.name]).padStart(9)}${cols(ms)}   │        ${round(alone.rps).toFixed(0).padStart(7)}${cols(alone.ms)}${round(alone.statements, 2).toFixed(2).padStart(9)}`,
     );
   }
   console.log(`${'all (mixed)'.padEnd(24)}${''.padStart(9)}${cols(all)}`);
   console.log(
-    `throughput ${round(REQUESTS / listSeconds)} req/s mixed, ${errors} errors; CPU per request: server thread ${round(cpuMsPerRequest, 2)} ms, this process ${round(processCpuMsPerRequest, 2)} ms (client ${inline ? 'in the same thread' : 'in a worker thread'}), MariaDB ${dbCpuMsPerRequest === null ? 'n/a' : `${round(dbCpuMsPerRequest, 2)} ms`}; load average ${loadDuringList.map((l) => l.toFixed(2)).join(' ')} (1, 5, 15 min) at the end of the mixed run\n`,
+    `throughput ${round(REQUESTS / listSeconds)} req/s mixed, ${errors} errors; CPU per request: server thread ${round(cpuMsPerRequest, 2)} ms, this process ${round(processCpuMsPerRequest, 2)} ms (client ${inline ? 'in the same thread' : `in a worker thread, ${CLIENT_HTTP === 'fetch' ? 'fetch' : 'node:http'}`}), MariaDB ${dbCpuMsPerRequest === null ? 'n/a' : `${round(dbCpuMsPerRequest, 2)} ms`}; ${round(statementsPerRequest, 2)} SQL statements per request; load average ${loadDuringList.map((l) => l.toFixed(2)).join(' ')} (1, 5, 15 min) at the end of the mixed run\n`,
   );
   const rangeMBps = rangeBytes / rangeSeconds / 1024 / 1024;
   console.log(
@@ -449,7 +469,9 @@ try {
       cpuMsPerRequest: round(cpuMsPerRequest, 2),
       processCpuMsPerRequest: round(processCpuMsPerRequest, 2),
       dbCpuMsPerRequest: dbCpuMsPerRequest === null ? null : round(dbCpuMsPerRequest, 2),
+      statementsPerRequest: round(statementsPerRequest, 2),
       client: inline ? 'inline' : 'worker',
+      clientHttp: inline ? 'fetch' : CLIENT_HTTP,
       rangeRps: round(rangeMs.length / rangeSeconds),
       rangeMBps: round(rangeMBps),
       rangeP50Ms: round(percentile(rangeMs, 50)),
@@ -471,6 +493,7 @@ try {
               aloneP50Ms: round(percentile(alone.ms, 50)),
               aloneP95Ms: round(percentile(alone.ms, 95)),
               aloneP99Ms: round(percentile(alone.ms, 99)),
+              aloneStatementsPerRequest: round(alone.statements, 2),
             },
           ];
         }),
