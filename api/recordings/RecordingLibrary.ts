@@ -161,7 +161,7 @@ export class RecordingLibrary {
     const query = listQuery(this.#dialect, filters, viewerId, presenterIds, cursor);
     const derived = query.shared && !cursor ? await this.#candidateCounts(query.shared, version) : new Map<number, Cached<number>>();
     const [{ rows, ownCount }, others] = await Promise.all([
-      this.#page(query, viewerId, version, cursor !== null, filters.order === 'desc'),
+      this.#page(filters, query, viewerId, version, cursor, filters.order === 'desc'),
       Promise.all(
         query.counts.map((count, i) =>
           i === query.pageCounts ? Promise.resolve(null) : Promise.resolve(derived.get(i) ?? this.#cache.count(count.sql, count.params, version)),
@@ -173,7 +173,7 @@ export class RecordingLibrary {
       others.map(async (total) => {
         if (total) return total;
         // The count the page's rows carry (an empty page carries none: counted on its own).
-        if (ownCount !== null) return { value: ownCount, at: Date.now(), fresh: true };
+        if (ownCount !== null) return ownCount;
         return this.#cache.count(carried!.sql, carried!.params, version);
       }),
     );
@@ -225,14 +225,15 @@ export class RecordingLibrary {
    * when the query carried it (null: count it on its own).
    */
   async #page(
+    filters: RecordingFilters,
     query: ListQuery,
     viewerId: number,
     version: string | null,
-    paged: boolean,
+    cursor: Cursor | null,
     descending: boolean,
-  ): Promise<{ rows: PageRow[]; ownCount: number | null }> {
+  ): Promise<{ rows: PageRow[]; ownCount: Cached<number> | null }> {
     if (!query.page) return { rows: [], ownCount: null };
-    if (query.branches) return this.#mergedPage(query, query.branches, version, paged, descending);
+    if (query.branches) return this.#mergedPage(query, query.branches, version, cursor, descending, viewerId, filters);
     const { sequelize } = this.#opts.db;
     if (query.shared) {
       // A search: the candidates every viewer shares (cached), less what this viewer may not see.
@@ -245,7 +246,8 @@ export class RecordingLibrary {
       }
     }
     const rows = await sequelize.query<PageRow>(query.page.sql, { replacements: query.page.params, type: QueryTypes.SELECT });
-    return { rows, ownCount: rows.length > 0 && rows[0]!.ownCount !== undefined ? Number(rows[0]!.ownCount) : null };
+    const carried = rows.length > 0 && rows[0]!.ownCount !== undefined ? Number(rows[0]!.ownCount) : null;
+    return { rows, ownCount: carried === null ? null : { value: carried, at: Date.now(), fresh: true } };
   }
 
   /**
@@ -256,25 +258,74 @@ export class RecordingLibrary {
     query: ListQuery,
     branches: NonNullable<ListQuery['branches']>,
     version: string | null,
-    paged: boolean,
+    cursor: Cursor | null,
     descending: boolean,
-  ): Promise<{ rows: PageRow[]; ownCount: number | null }> {
+    viewerId: number,
+    filters: RecordingFilters,
+  ): Promise<{ rows: PageRow[]; ownCount: Cached<number> | null }> {
     const { sequelize } = this.#opts.db;
-    let ownCount: number | null = null;
+    const paged = cursor !== null;
+    const sign = descending ? -1 : 1;
+    let ownCount: Cached<number> | null = null;
     const lists = await Promise.all(
       branches.map(async (branch) => {
         if (branch.shelf === SHELF.everyone) return (await this.#cache.rows<KeyRow>(branch.sql.sql, branch.sql.params, version)).value;
+        const kept = await this.#ownKeys(filters, query, viewerId, version, cursor, sign);
+        if (kept) {
+          ownCount = kept.count;
+          return kept.rows;
+        }
         const own = await sequelize.query<KeyRow>(branch.sql.sql, { replacements: branch.sql.params, type: QueryTypes.SELECT });
         // No row of the viewer's own before the end of the page, and no cursor cutting them: they have none.
-        if (own.length > 0) ownCount = Number(own[0]!.ownCount);
-        else if (!paged) ownCount = 0;
+        if (own.length > 0) ownCount = { value: Number(own[0]!.ownCount), at: Date.now(), fresh: true };
+        else if (!paged) ownCount = { value: 0, at: Date.now(), fresh: true };
         return own;
       }),
     );
-    const sign = descending ? -1 : 1;
     const merged = lists.length === 1 ? lists[0]! : lists.flat().sort((a, b) => sign * compareKeys(a, b, query.keys));
     const picked = merged.slice(query.offset, query.offset + query.limit);
     return { rows: await this.#fullRows(picked, version), ownCount };
+  }
+
+  /**
+   * The owner branch's keys and count without a query of its own, when its filters are only start times and
+   * durations (compared here exactly as the database does): from the viewer's own calls in the library, read once
+   * per library version (null when there are more than OWN_KEPT_MAX, or other filters).
+   */
+  async #ownKeys(
+    filters: RecordingFilters,
+    query: ListQuery,
+    viewerId: number,
+    version: string | null,
+    cursor: Cursor | null,
+    sign: number,
+  ): Promise<{ rows: KeyRow[]; count: Cached<number> } | null> {
+    if (filters.q !== undefined || filters.location !== undefined || version === null) return null;
+    if (query.keys.some((key) => key.column !== 'startedAt' && key.column !== 'durationMs')) return null;
+    const all = await this.#cache.rows<{ id: number; startedAt: Date | string; durationMs: number | null }>(
+      `SELECT r.id AS id, r.startedAt AS startedAt, r.durationMs AS durationMs FROM recordings r WHERE r.userId = ? AND r.shelf = ? LIMIT ${OWN_KEPT_MAX + 1}`,
+      [viewerId, SHELF.owner],
+      version,
+    );
+    if (all.value.length > OWN_KEPT_MAX) return null;
+    const from = filters.from?.getTime();
+    const to = filters.to?.getTime();
+    const { minDurationMs: min, maxDurationMs: max } = filters;
+    const matching = all.value.flatMap((r) => {
+      const startedAt = keyNumber(r.startedAt, 'date')!;
+      const durationMs = r.durationMs === null ? null : Number(r.durationMs);
+      if (from !== undefined && !(startedAt >= from)) return [];
+      if (to !== undefined && !(startedAt < to)) return [];
+      if (min !== undefined && !(durationMs !== null && durationMs >= min)) return [];
+      if (max !== undefined && !(durationMs !== null && durationMs <= max)) return [];
+      const row: KeyRow = { id: Number(r.id) };
+      query.keys.forEach((key, i) => (row[`k${i}`] = key.column === 'startedAt' ? r.startedAt : r.durationMs));
+      return [row];
+    });
+    const at: KeyRow | null = cursor ? { id: cursor.id, ...Object.fromEntries(cursor.values.map((v, i) => [`k${i}`, v])) } : null;
+    const after = at ? matching.filter((r) => sign * compareKeys(r, at, query.keys) > 0) : matching;
+    after.sort((a, b) => sign * compareKeys(a, b, query.keys));
+    return { rows: after.slice(0, query.offset + query.limit), count: { value: matching.length, at: all.at, fresh: all.fresh } };
   }
 
   /** The full rows (ROW_COLUMNS) of `picked`, in its order, each with its picked fields (sort keys). */
@@ -580,6 +631,8 @@ export class RecordingLibrary {
 }
 
 type PageRow = RawRow & Record<string, unknown>;
+/** The most calls of a viewer's own whose keys are kept to merge into their pages without a query. */
+const OWN_KEPT_MAX = 500;
 /** A branch's row before it is read in full: its id and sort keys (`k0`…), and maybe a carried count. */
 type KeyRow = { id: number } & Record<string, unknown>;
 

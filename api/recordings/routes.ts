@@ -18,7 +18,7 @@ import { RECORDING_SHARE_MAX_S, RECORDING_TITLE_MAX } from '../contract/rest.js'
 import { authOf, requireAuth } from '../http/requireAuth.js';
 import { parse } from '../http/validate.js';
 import type { RecordingLibrary } from './RecordingLibrary.js';
-import { recordingListQuerySchema } from './RecordingQuery.js';
+import { recordingListQuerySchema, type RecordingFilters } from './RecordingQuery.js';
 import type { SignedKind, UrlSigner } from './UrlSigner.js';
 
 export interface RecordingsRouterDeps {
@@ -57,8 +57,17 @@ export function recordingsRouter(deps: RecordingsRouterDeps): Router {
   const router = Router();
   const auth = requireAuth(deps.sessions);
 
+  /** Validated list queries by their query string: a library's pages ask the same few again and again. */
+  const parsedLists = new Map<string, RecordingFilters>();
   router.get('/', auth, async (req, res) => {
-    const filters = parse(recordingListQuerySchema, req.query, 'query');
+    const at = req.originalUrl.indexOf('?');
+    const raw = at < 0 ? '' : req.originalUrl.slice(at + 1);
+    let filters = parsedLists.get(raw);
+    if (filters === undefined) {
+      filters = Object.freeze(parse(recordingListQuerySchema, req.query, 'query'));
+      if (parsedLists.size >= 1000) parsedLists.clear();
+      parsedLists.set(raw, filters);
+    }
     const json = await library.listJson(filters, authOf(req).userId, authOf(req).id);
     // No ETag either: the answer is never kept, so hashing it would be for nothing.
     res.setHeader('Cache-Control', 'no-store');

@@ -132,6 +132,27 @@ describe('cached list answers', { skip: skipUnless('mariadb', 'redis') }, () => 
       assert.equal(seenByX.list.recordings[1]!.id, xCall.id);
       assert.equal(seenByY.list.recordings[2]!.id, yCall.id);
       assert.equal(seenByX.list.total, seenByY.list.total, 'one private call each on top of the same public rows');
+      // The viewer's own calls are filtered and paged like everyone's rows (from, to, durations, cursors).
+      const filtered = async (who: SignedInUser, query: string) => {
+        const answer = await http(a.url, who.token).get<RecordingList>(`/api/recordings?${query}`);
+        assert.equal(answer.status, 200, answer.text);
+        return answer.body;
+      };
+      const since = (ms: number) => `from=${encodeURIComponent(new Date(t0 + ms).toISOString())}`;
+      assert.deepEqual(titles(await filtered(x, `${since(15_000)}&size=4`)), ['public 2', 'own call (mine)']);
+      assert.deepEqual(titles(await filtered(x, `${since(15_001)}&size=4`)), ['public 2']);
+      assert.equal((await filtered(x, `${since(15_000)}&size=4`)).total, 2);
+      assert.deepEqual(titles(await filtered(x, `${since(0)}&to=${encodeURIComponent(new Date(t0 + 15_000).toISOString())}&sort=startedAt&order=asc`)), ['public 0', 'public 1']);
+      assert.deepEqual(titles(await filtered(y, `${since(0)}&maxDurationMs=5999`)), []);
+      assert.deepEqual(titles(await filtered(y, `${since(0)}&minDurationMs=6000&maxDurationMs=6000&sort=durationMs`)).length, 4);
+      const walked: string[] = [];
+      let next: string | null = '';
+      while (next !== null) {
+        const step: RecordingList = await filtered(x, `${since(0)}&size=1${next ? `&cursor=${next}` : ''}`);
+        walked.push(...titles(step));
+        next = step.nextCursor;
+      }
+      assert.deepEqual(walked, titles(seenByX.list), 'a cursor walks through the same rows as one page');
       // After a write, everyone's part is read again.
       await a.recording(owner.user.id, { title: 'public 3', startedAt: new Date(t0 + 30_000) });
       const again = await page(y);
