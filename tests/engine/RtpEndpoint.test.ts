@@ -1,0 +1,127 @@
+/**
+ * RtpEndpoint between two engine processes, the way a live is cascaded across media servers:
+ * pipeline A (Chromium presenter → WebRtcEndpoint → rtpA), pipeline B (rtpB → WebRtcEndpoint →
+ * Chromium viewer), the RtpEndpoints negotiated with generateOffer / processOffer / processAnswer.
+ */
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe, test } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { launchBrowser } from '../../drivers/browser.js';
+import { skipUnless } from '../support/services.js';
+import {
+  assertBackToBaseline,
+  baselineOf,
+  call,
+  closeClients,
+  connectClient,
+  engineStats,
+  nextEvent,
+  startTestEngine,
+  waitFor,
+  type Baseline,
+  type KurentoClient,
+} from './helpers/engineHarness.js';
+import { PeerPage, servePeerPage, type MediaStats } from './helpers/peerPage.js';
+
+const MEDIA_TIMEOUT_MS = 30_000;
+
+type Engine = Awaited<ReturnType<typeof startTestEngine>>;
+
+describe('RtpEndpoint: a live cascaded across two engines', { skip: skipUnless('chromium') }, () => {
+  let engineA: Engine;
+  let engineB: Engine;
+  let baselineA: Baseline;
+  let baselineB: Baseline;
+  let browser: Browser;
+  let site: Awaited<ReturnType<typeof servePeerPage>>;
+  const pages: PeerPage[] = [];
+
+  const openPage = async () => {
+    const page = await PeerPage.open(browser, site.url);
+    pages.push(page);
+    return page;
+  };
+
+  const decoding = (page: PeerPage, what: string, from?: MediaStats, frames = 10) =>
+    waitFor(
+      `${what} to decode video and play audio`,
+      async () => {
+        const stats = await page.stats();
+        const base = from ?? { framesDecoded: 0, audioSamples: 0 };
+        return stats.framesDecoded >= base.framesDecoded + frames && stats.audioSamples > base.audioSamples
+          ? stats
+          : undefined;
+      },
+      MEDIA_TIMEOUT_MS,
+      250,
+    );
+
+  /** Pipeline A with a presenter endpoint feeding rtpA, pipeline B with rtpB; rtpB offers, rtpA answers. */
+  const cascade = async (crypto?: { a?: Record<string, unknown>; b?: Record<string, unknown> }) => {
+    const clientA: KurentoClient = await connectClient(engineA.uri);
+    const clientB: KurentoClient = await connectClient(engineB.uri);
+    const pipelineA = await clientA.create('MediaPipeline');
+    const pipelineB = await clientB.create('MediaPipeline');
+    const presenterEndpoint = await pipelineA.create('WebRtcEndpoint');
+    const rtpA = await pipelineA.create('RtpEndpoint', crypto?.a ? { crypto: crypto.a } : {});
+    const rtpB = await pipelineB.create('RtpEndpoint', crypto?.b ? { crypto: crypto.b } : {});
+    await call((cb) => presenterEndpoint.connect(rtpA, cb));
+    return { clientA, clientB, pipelineA, pipelineB, presenterEndpoint, rtpA, rtpB };
+  };
+
+  const negotiate = async (offerer: any, answerer: any, mangle = (sdp: string) => sdp) => {
+    const offer = await call<string>((cb) => offerer.generateOffer(cb));
+    const answer = await call<string>((cb) => answerer.processOffer(mangle(offer), cb));
+    await call((cb) => offerer.processAnswer(answer, cb));
+    return { offer, answer };
+  };
+
+  before(async () => {
+    [engineA, engineB] = await Promise.all([startTestEngine(), startTestEngine()]);
+    baselineA = baselineOf(await engineStats(engineA.uri));
+    baselineB = baselineOf(await engineStats(engineB.uri));
+    browser = await launchBrowser();
+    site = await servePeerPage();
+  });
+  after(async () => {
+    await browser?.close();
+    await site?.close();
+    await Promise.all([engineA?.stop(), engineB?.stop()]);
+  });
+  afterEach(async () => {
+    await Promise.all(pages.splice(0).map((page) => page.close()));
+    await closeClients();
+    await assertBackToBaseline(engineA.uri, baselineA);
+    await assertBackToBaseline(engineB.uri, baselineB);
+  });
+
+  test('a viewer on engine B decodes the video and plays the audio of a presenter on engine A', async () => {
+    const { pipelineA, pipelineB, presenterEndpoint, rtpA, rtpB } = await cascade();
+    const { offer, answer } = await negotiate(rtpB, rtpA);
+    assert.match(offer, /^m=audio \d+ RTP\/AVPF 111\r$/m);
+    assert.match(offer, /^m=video \d+ RTP\/AVPF 96 102\r$/m);
+    assert.match(answer, /^a=rtcp:\d+\r$/m);
+    assert.doesNotMatch(answer, /a=(candidate|fingerprint|ice-ufrag|crypto)/);
+    assert.equal(await call((cb) => rtpA.getRemoteSessionDescriptor(cb)), offer);
+    assert.equal(await call((cb) => rtpB.getLocalSessionDescriptor(cb)), offer);
+    assert.equal(await call((cb) => rtpB.getConnectionState(cb)), 'CONNECTED');
+
+    const flowingIn = nextEvent(rtpB, 'MediaFlowInStateChanged', MEDIA_TIMEOUT_MS);
+    const mediaState = nextEvent(rtpB, 'MediaStateChanged', MEDIA_TIMEOUT_MS);
+    const viewerEndpoint = await pipelineB.create('WebRtcEndpoint', { sendonly: true });
+    await call((cb) => rtpB.connect(viewerEndpoint, cb));
+    const presenter = await openPage();
+    await presenter.negotiate(presenterEndpoint, { send: true, receive: false });
+    const viewer = await openPage();
+    await viewer.negotiate(viewerEndpoint, { send: false, receive: true });
+    assert.equal((await flowingIn).state, 'FLOWING');
+    assert.equal((await mediaState).newState, 'CONNECTED');
+    const first = await decoding(viewer, 'the viewer on engine B');
+    await decoding(viewer, 'the viewer on engine B (still)', first);
+    assert.equal(first.videoCodec, 'video/VP8');
+    assert.equal(await call((cb) => rtpA.isMediaFlowingOut('VIDEO', cb)), true);
+    assert.equal(await call((cb) => rtpB.isMediaFlowingIn('AUDIO', cb)), true);
+    await call((cb) => pipelineA.release(cb));
+    await call((cb) => pipelineB.release(cb));
+  });
+});
