@@ -4,7 +4,9 @@
  * Chromium viewer), the RtpEndpoints negotiated with generateOffer / processOffer / processAnswer.
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, afterEach, before, describe, test } from 'node:test';
+import kurento from 'kurento-client';
 import type { Browser } from 'playwright-core';
 import { launchBrowser } from '../../drivers/browser.js';
 import { skipUnless } from '../support/services.js';
@@ -24,6 +26,19 @@ import {
 import { PeerPage, servePeerPage, type MediaStats } from './helpers/peerPage.js';
 
 const MEDIA_TIMEOUT_MS = 30_000;
+/** kurento-client's SDES complex type (the `crypto` constructor param). */
+const sdes = kurento.getComplexType('SDES') as (fields: Record<string, unknown>) => Record<string, unknown>;
+
+/** The PLIs and FIRs the presenter's browser has received for its video. */
+async function keyframeRequests(page: PeerPage): Promise<number> {
+  return page.page.evaluate(`(async () => {
+    let n = 0;
+    (await pc.getStats()).forEach((s) => {
+      if (s.type === 'outbound-rtp' && s.kind === 'video') n += (s.pliCount || 0) + (s.firCount || 0);
+    });
+    return n;
+  })()`);
+}
 
 type Engine = Awaited<ReturnType<typeof startTestEngine>>;
 
@@ -63,8 +78,8 @@ describe('RtpEndpoint: a live cascaded across two engines', { skip: skipUnless('
     const pipelineA = await clientA.create('MediaPipeline');
     const pipelineB = await clientB.create('MediaPipeline');
     const presenterEndpoint = await pipelineA.create('WebRtcEndpoint');
-    const rtpA = await pipelineA.create('RtpEndpoint', crypto?.a ? { crypto: crypto.a } : {});
-    const rtpB = await pipelineB.create('RtpEndpoint', crypto?.b ? { crypto: crypto.b } : {});
+    const rtpA = await pipelineA.create('RtpEndpoint', crypto?.a ? { crypto: sdes(crypto.a) } : {});
+    const rtpB = await pipelineB.create('RtpEndpoint', crypto?.b ? { crypto: sdes(crypto.b) } : {});
     await call((cb) => presenterEndpoint.connect(rtpA, cb));
     return { clientA, clientB, pipelineA, pipelineB, presenterEndpoint, rtpA, rtpB };
   };
@@ -121,6 +136,94 @@ describe('RtpEndpoint: a live cascaded across two engines', { skip: skipUnless('
     assert.equal(first.videoCodec, 'video/VP8');
     assert.equal(await call((cb) => rtpA.isMediaFlowingOut('VIDEO', cb)), true);
     assert.equal(await call((cb) => rtpB.isMediaFlowingIn('AUDIO', cb)), true);
+    await call((cb) => pipelineA.release(cb));
+    await call((cb) => pipelineB.release(cb));
+  });
+
+  test('a keyframe request from a viewer joining on engine B reaches the presenter on engine A', async () => {
+    const { pipelineA, pipelineB, presenterEndpoint, rtpA, rtpB } = await cascade();
+    await negotiate(rtpA, rtpB);
+    const firstEndpoint = await pipelineB.create('WebRtcEndpoint', { sendonly: true });
+    await call((cb) => rtpB.connect(firstEndpoint, cb));
+    const presenter = await openPage();
+    await presenter.negotiate(presenterEndpoint, { send: true, receive: false });
+    const first = await openPage();
+    await first.negotiate(firstEndpoint, { send: false, receive: true });
+    await decoding(first, 'the first viewer on engine B');
+    // Once the first viewer is served, nothing asks the presenter for keyframes: the count settles.
+    const settled = await waitFor(
+      "the presenter's keyframe requests to settle",
+      async () => {
+        const before = await keyframeRequests(presenter);
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        return (await keyframeRequests(presenter)) === before ? { count: before } : undefined;
+      },
+      MEDIA_TIMEOUT_MS,
+      0,
+    );
+    const second = await pipelineB.create('WebRtcEndpoint', { sendonly: true });
+    await call((cb) => rtpB.connect(second, cb));
+    await waitFor(
+      'a keyframe request from engine B at the presenter',
+      async () => (await keyframeRequests(presenter)) > settled.count,
+      MEDIA_TIMEOUT_MS,
+      250,
+    );
+    await call((cb) => pipelineA.release(cb));
+    await call((cb) => pipelineB.release(cb));
+  });
+
+  for (const [suiteA, suiteB] of [
+    ['AES_128_CM_HMAC_SHA1_80', 'AES_128_CM_HMAC_SHA1_80'],
+    ['AES_256_CM_HMAC_SHA1_32', 'AES_256_CM_HMAC_SHA1_32'],
+  ] as const) {
+    test(`SRTP (${suiteA}): the viewer on engine B decodes, the SDP carries RTP/SAVPF and the keys`, async () => {
+      const keyA = randomBytes(suiteA.includes('256') ? 46 : 30).toString('base64');
+      const { pipelineA, pipelineB, presenterEndpoint, rtpA, rtpB } = await cascade({
+        a: { crypto: suiteA, keyBase64: keyA },
+        b: { crypto: suiteB },
+      });
+      const { offer, answer } = await negotiate(rtpB, rtpA);
+      const sdpSuite = suiteA.replace('AES_128_CM', 'AES_CM_128');
+      assert.match(offer, /^m=video \d+ RTP\/SAVPF /m);
+      assert.match(offer, new RegExp(`^a=crypto:1 ${sdpSuite} inline:\\S+\r$`, 'm'));
+      assert.ok(answer.includes(`a=crypto:1 ${sdpSuite} inline:${keyA}`), "the answer carries A's own key");
+      const viewerEndpoint = await pipelineB.create('WebRtcEndpoint', { sendonly: true });
+      await call((cb) => rtpB.connect(viewerEndpoint, cb));
+      const presenter = await openPage();
+      await presenter.negotiate(presenterEndpoint, { send: true, receive: false });
+      const viewer = await openPage();
+      await viewer.negotiate(viewerEndpoint, { send: false, receive: true });
+      await decoding(viewer, 'the SRTP viewer on engine B');
+      await call((cb) => pipelineA.release(cb));
+      await call((cb) => pipelineB.release(cb));
+    });
+  }
+
+  test('SRTP with a wrong key: engine B receives packets but no media', async () => {
+    const { pipelineA, pipelineB, presenterEndpoint, rtpA, rtpB } = await cascade({
+      a: { crypto: 'AES_128_CM_HMAC_SHA1_80' },
+      b: { crypto: 'AES_128_CM_HMAC_SHA1_80' },
+    });
+    const offer = await call<string>((cb) => rtpB.generateOffer(cb));
+    const answer = await call<string>((cb) => rtpA.processOffer(offer, cb));
+    const wrongKey = randomBytes(30).toString('base64');
+    await call((cb) => rtpB.processAnswer(answer.replace(/inline:\S+/g, `inline:${wrongKey}`), cb));
+    const viewerEndpoint = await pipelineB.create('WebRtcEndpoint', { sendonly: true });
+    await call((cb) => rtpB.connect(viewerEndpoint, cb));
+    const presenter = await openPage();
+    await presenter.negotiate(presenterEndpoint, { send: true, receive: false });
+    const viewer = await openPage();
+    await viewer.negotiate(viewerEndpoint, { send: false, receive: true });
+    await waitFor('rtpA to send', () => call((cb) => rtpA.isMediaFlowingOut('VIDEO', cb)), MEDIA_TIMEOUT_MS, 250);
+    await waitFor(
+      'engine B to reject what it cannot authenticate',
+      async () => (await call<any>((cb) => rtpB.getStats(cb))).video?.packetsRejected > 50,
+      MEDIA_TIMEOUT_MS,
+      250,
+    );
+    assert.equal(await call((cb) => rtpB.isMediaFlowingIn('VIDEO', cb)), false);
+    assert.equal((await viewer.stats()).framesDecoded, 0);
     await call((cb) => pipelineA.release(cb));
     await call((cb) => pipelineB.release(cb));
   });
