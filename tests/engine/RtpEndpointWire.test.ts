@@ -124,6 +124,28 @@ describe('RtpEndpoint on the wire', () => {
     await call((cb) => pipeline.release(cb));
   });
 
+  test('MediaStateChanged follows the remote: CONNECTED at its first packet, DISCONNECTED on silence or BYE', async () => {
+    const { pipeline, rtpIn, rtpOut, peer1, peer2 } = await relay();
+    const states: string[] = [];
+    rtpIn.on('MediaStateChanged', (e: { newState: string }) => states.push(e.newState));
+    await call((cb) => rtpIn.getMediaState(cb)).then((s) => assert.equal(s, 'DISCONNECTED'));
+    sendFrames(peer1, [1, 2]);
+    await waitFor('CONNECTED', () => states.includes('CONNECTED'));
+    await waitFor('DISCONNECTED after the peer went silent', () => states.includes('DISCONNECTED'), 15_000);
+    sendFrames(peer1, [3]);
+    await waitFor('CONNECTED again', () => states.filter((s) => s === 'CONNECTED').length === 2);
+    const bye = Buffer.alloc(8);
+    bye.writeUInt32BE(0x81cb0001, 0);
+    bye.writeUInt32BE(PEER_SSRC, 4);
+    peer1.sendRtcp(bye);
+    await waitFor('DISCONNECTED at the BYE', () => states.filter((s) => s === 'DISCONNECTED').length === 2, 3000);
+    assert.equal(await call((cb) => rtpIn.getMediaState(cb)), 'DISCONNECTED');
+    // Releasing an endpoint says BYE to its remote.
+    await call((cb) => rtpOut.release(cb));
+    await waitFor('a BYE at peer 2', () => peer2.rawRtcp.some((p) => p[1] === 203));
+    await call((cb) => pipeline.release(cb));
+  });
+
   test('bad SDP and bad parameters get Kurento errors, and the engine serves on', async () => {
     const client = await connectClient(fixture.engine.uri);
     const pipeline = await client.create('MediaPipeline');

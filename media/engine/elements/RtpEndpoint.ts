@@ -63,6 +63,8 @@ interface Media {
   info: TrackInfo | undefined;
   direction: Direction;
   offered: SdpCodec[];
+  /** The remote sent a BYE for this section (cleared by its next datagram). */
+  ended: boolean;
 }
 
 export class RtpEndpoint extends MediaElement {
@@ -141,6 +143,7 @@ export class RtpEndpoint extends MediaElement {
   }
 
   #onRtp(media: Media, packet: RtpPacket): void {
+    media.ended = false;
     this.#heardFromRemote();
     const info = media.info;
     if (!info || !canReceive(media.direction) || packet.header.payloadType !== media.codec?.payloadType) return;
@@ -150,6 +153,7 @@ export class RtpEndpoint extends MediaElement {
   }
 
   #onRtcp(media: Media, packets: RtcpPacket[]): void {
+    if (packets.length > 0) media.ended = false;
     this.#heardFromRemote();
     for (const rtcp of packets) {
       if (rtcp.type === RTCP_PSFB && rtcp instanceof RtcpPayloadSpecificFeedback) {
@@ -163,6 +167,12 @@ export class RtpEndpoint extends MediaElement {
         if (rtcp.feedback.count === FMT_NACK && lost) media.session.retransmit(lost);
       }
     }
+  }
+
+  /** A BYE on the last section still heard from ends the media state (the remote endpoint was released). */
+  #onBye(media: Media): void {
+    media.ended = true;
+    if (Object.values(this.#media).every((m) => m.ended || !m.info)) this.#setMediaState('DISCONNECTED');
   }
 
   #heardFromRemote(): void {
@@ -342,6 +352,7 @@ export class RtpEndpoint extends MediaElement {
       info: undefined,
       direction: 'inactive',
       offered: [],
+      ended: false,
     };
     this.#media[kind] = media;
     return media;
@@ -368,6 +379,7 @@ export class RtpEndpoint extends MediaElement {
       {
         rtp: (packet) => this.#onRtp(media, packet),
         rtcp: (packets) => this.#onRtcp(media, packets),
+        bye: () => this.#onBye(media),
         rejected: () => void (this.#rejected += 1),
       },
       protection,
@@ -541,7 +553,8 @@ export class RtpEndpoint extends MediaElement {
     clearTimeout(this.#pliTimer);
     this.#pliTimer = undefined;
     for (const kind of ['audio', 'video'] as const) {
-      this.#media[kind]?.session.close();
+      const media = this.#media[kind];
+      media?.session.close(Boolean(media.info));
       delete this.#media[kind];
     }
     if (this.#negotiation === 'negotiated') this.emitEvent('MediaSessionTerminated');

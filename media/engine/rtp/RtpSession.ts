@@ -40,6 +40,8 @@ export interface RemoteAddress {
 export interface SessionHandlers {
   rtp(packet: RtpPacket): void;
   rtcp(packets: RtcpPacket[]): void;
+  /** The remote said goodbye (RTCP BYE). */
+  bye(): void;
   /** A datagram that failed SRTP authentication or could not be parsed. */
   rejected(): void;
 }
@@ -53,6 +55,7 @@ const MAX_NACK_GAP = 64;
 const NTP_EPOCH_OFFSET_S = 2_208_988_800;
 const BIND_ATTEMPTS = 50;
 const RECEIVE_BUFFER_BYTES = 1024 * 1024;
+const RTCP_BYE = 203;
 
 export class RtpSession {
   readonly ssrc = randomInt(1, 0xffffffff);
@@ -248,6 +251,7 @@ export class RtpSession {
         const plain = this.#protection ? this.#protection.unprotectRtcp(msg) : msg;
         if (!plain) return handlers.rejected();
         handlers.rtcp(RtcpPacketConverter.deSerialize(plain));
+        if (hasBye(plain)) handlers.bye();
         return;
       }
       const plain = this.#protection ? this.#protection.unprotectRtp(msg) : msg;
@@ -302,14 +306,39 @@ export class RtpSession {
     }
   }
 
-  /** Closes both sockets; safe to call more than once. */
-  close(): void {
+  /** Closes both sockets, after a BYE to the remote when `bye`; safe to call more than once. */
+  close(bye = false): void {
     if (this.#closed) return;
-    this.#closed = true;
+    const remote = this.#remote;
+    const finish = () => {
+      this.#closed = true;
+      this.#handlers = undefined;
+      this.rtpSocket.close();
+      this.rtcpSocket.close();
+    };
     this.#handlers = undefined;
-    this.rtpSocket.close();
-    this.rtcpSocket.close();
+    if (!bye || !remote || this.#learnRemote) return finish();
+    const packet = Buffer.alloc(8);
+    packet[0] = 0x81;
+    packet[1] = RTCP_BYE;
+    packet.writeUInt16BE(1, 2);
+    packet.writeUInt32BE(this.ssrc, 4);
+    const wire = this.#protection ? this.#protection.protectRtcp(packet) : packet;
+    this.#closed = true;
+    try {
+      // The sockets close once the BYE is out (a send is asynchronous).
+      this.rtcpSocket.send(wire, remote.rtcpPort, remote.rtcpAddress, () => finish());
+    } catch {
+      finish();
+    }
   }
+}
+
+function hasBye(compound: Buffer): boolean {
+  for (let offset = 0; offset + 4 <= compound.length; offset += (compound.readUInt16BE(offset + 2) + 1) * 4) {
+    if (compound[offset + 1] === RTCP_BYE) return true;
+  }
+  return false;
 }
 
 function bind(socket: Socket, port: number, address: string): Promise<boolean> {
