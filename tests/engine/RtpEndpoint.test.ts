@@ -224,7 +224,7 @@ for (const faithful of [false, true]) {
       await waitFor('rtpA to send', () => call((cb) => rtpA.isMediaFlowingOut('VIDEO', cb)), MEDIA_TIMEOUT_MS, 250);
       await waitFor(
         'engine B to reject what it cannot authenticate',
-        async () => (await call<any>((cb) => rtpB.getStats(cb))).video?.packetsRejected > 50,
+        async () => (await call<any>((cb) => rtpB.getStats('VIDEO', cb)))['video-inbound']?.packetsRejected > 50,
         MEDIA_TIMEOUT_MS,
         250,
       );

@@ -91,6 +91,11 @@ describe('RtpEndpoint on the wire', () => {
       peer1.rtcp.find((p): p is RtcpTransportLayerFeedback => p instanceof RtcpTransportLayerFeedback),
     );
     assert.deepEqual((asked.feedback as GenericNack).lost, [103, 104]);
+    const outStats = (await call<any>((cb) => rtpOut.getStats('VIDEO', cb)))['video-outbound'];
+    assert.equal(outStats.type, 'outboundrtp');
+    assert.equal(outStats.pliCount, 1);
+    assert.equal(outStats.nackCount, 1);
+    assert.equal(outStats.packetsSent, 4);
     await waitFor('rtpOut to report its video flowing out', () => call((cb) => rtpOut.isMediaFlowingOut('VIDEO', cb)));
     await call((cb) => pipeline.release(cb));
   });

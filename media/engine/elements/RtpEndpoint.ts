@@ -16,7 +16,7 @@ import { RtcpPayloadSpecificFeedback, RtcpTransportLayerFeedback, type RtcpPacke
 import type { Params } from '../protocol/JsonRpc.js';
 import { KurentoError } from '../protocol/KurentoError.js';
 import type { ParamReader } from '../protocol/ParamReader.js';
-import type { CodecName, MediaKind, TrackInfo } from '../rtp/MediaTypes.js';
+import { KURENTO_MEDIA_TYPES, kindsOf, type CodecName, type MediaKind, type TrackInfo } from '../rtp/MediaTypes.js';
 import {
   answerDirection,
   canReceive,
@@ -96,7 +96,6 @@ export class RtpEndpoint extends MediaElement {
   #lastPliAt = 0;
   #pliTimer: NodeJS.Timeout | undefined;
   #pliWanted = false;
-  #rejected = 0;
 
   constructor(id: string, pipeline: MediaPipeline, context: RuntimeContext, params: ParamReader) {
     super(id, 'RtpEndpoint', pipeline, context);
@@ -158,13 +157,18 @@ export class RtpEndpoint extends MediaElement {
     for (const rtcp of packets) {
       if (rtcp.type === RTCP_PSFB && rtcp instanceof RtcpPayloadSpecificFeedback) {
         const count = rtcp.feedback.count;
+        if (count === FMT_PLI) media.session.feedbackReceived.pli += 1;
+        if (count === FMT_FIR) media.session.feedbackReceived.fir += 1;
         if (count === FMT_PLI || count === FMT_FIR) this.requestKeyframeUpstream();
         const bitrate = (rtcp.feedback as { bitrate?: bigint }).bitrate;
         if (count === FMT_REMB && media.kind === 'video' && bitrate !== undefined)
           this.#remoteRembBps = Number(bitrate);
       } else if (rtcp.type === RTCP_RTPFB && rtcp instanceof RtcpTransportLayerFeedback) {
         const lost = (rtcp.feedback as { lost?: number[] }).lost;
-        if (rtcp.feedback.count === FMT_NACK && lost) media.session.retransmit(lost);
+        if (rtcp.feedback.count === FMT_NACK && lost) {
+          media.session.feedbackReceived.nack += 1;
+          media.session.retransmit(lost);
+        }
       }
     }
   }
@@ -380,7 +384,7 @@ export class RtpEndpoint extends MediaElement {
         rtp: (packet) => this.#onRtp(media, packet),
         rtcp: (packets) => this.#onRtcp(media, packets),
         bye: () => this.#onBye(media),
-        rejected: () => void (this.#rejected += 1),
+        rejected: () => undefined,
       },
       protection,
     );
@@ -528,23 +532,67 @@ export class RtpEndpoint extends MediaElement {
       getConnectionState: () => this.#connection,
       getRembParams: () => ({ __module__: 'kurento', __type__: 'RembParams' }),
       setRembParams: (p) => void p.object('rembParams'),
-      getStats: () => this.#stats(),
+      getStats: (p) => this.#stats(p),
     };
   }
 
-  #stats(): Params {
+  /** Kurento-shaped RTP stats (RTCInboundRTPStreamStats / RTCOutboundRTPStreamStats), keyed `<kind>-inbound|outbound`. */
+  #stats(p: ParamReader): Params {
+    const kinds = kindsOf(p.optionalOneOf('mediaType', KURENTO_MEDIA_TYPES));
+    const now = Date.now();
     const out: Params = {};
-    for (const media of Object.values(this.#media)) {
-      out[`${media.kind}`] = {
+    for (const kind of kinds) {
+      const media = this.#media[kind];
+      if (!media?.info) continue;
+      const s = media.session;
+      const common = {
         __module__: 'kurento',
-        __type__: 'RTCRTPStreamStats',
-        type: 'rtp',
-        ssrc: String(media.session.ssrc),
-        packetsSent: media.session.packetsSent,
-        bytesSent: media.session.octetsSent,
-        packetsReceived: media.session.packetsReceived,
-        packetsRejected: this.#rejected,
+        timestamp: Math.floor(now / 1000),
+        timestampMillis: now,
+        isRemote: false,
+        mediaTrackId: kind,
+        transportId: `${kind}-transport`,
+        codecId: String(media.codec?.payloadType ?? ''),
+        sliCount: 0,
+        packetsLost: 0,
+        fractionLost: 0,
+        remb: kind === 'video' ? (this.#remoteRembBps ?? 0) : 0,
       };
+      if (canReceive(media.direction)) {
+        out[`${kind}-inbound`] = {
+          ...common,
+          __type__: 'RTCInboundRTPStreamStats',
+          id: `${kind}-inbound`,
+          type: 'inboundrtp',
+          ssrc: String(s.remoteSsrc ?? ''),
+          associateStatsId: `${kind}-outbound`,
+          firCount: 0,
+          pliCount: s.feedbackSent.pli,
+          nackCount: s.feedbackSent.nack,
+          packetsReceived: s.packetsReceived,
+          bytesReceived: s.bytesReceived,
+          jitter: 0,
+          // not in Kurento's type: datagrams refused (failed SRTP authentication, unparseable)
+          packetsRejected: s.packetsRejected,
+        };
+      }
+      if (canSend(media.direction)) {
+        out[`${kind}-outbound`] = {
+          ...common,
+          __type__: 'RTCOutboundRTPStreamStats',
+          id: `${kind}-outbound`,
+          type: 'outboundrtp',
+          ssrc: String(s.ssrc),
+          associateStatsId: `${kind}-inbound`,
+          firCount: s.feedbackReceived.fir,
+          pliCount: s.feedbackReceived.pli,
+          nackCount: s.feedbackReceived.nack,
+          packetsSent: s.packetsSent,
+          bytesSent: s.octetsSent,
+          targetBitrate: 0,
+          roundTripTime: 0,
+        };
+      }
     }
     return out;
   }

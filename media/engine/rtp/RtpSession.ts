@@ -65,6 +65,12 @@ export class RtpSession {
   packetsSent = 0;
   octetsSent = 0;
   packetsReceived = 0;
+  bytesReceived = 0;
+  /** Datagrams refused: failed SRTP authentication or not parseable. */
+  packetsRejected = 0;
+  /** Feedback this session sent (for the stream it receives) and received (for the stream it sends). */
+  readonly feedbackSent = { pli: 0, nack: 0 };
+  readonly feedbackReceived = { pli: 0, fir: 0, nack: 0 };
   /** The SSRC the remote sends from, once a packet arrived. */
   remoteSsrc: number | undefined;
   #remote: RemoteAddress | undefined;
@@ -208,6 +214,7 @@ export class RtpSession {
   /** Asks the remote for a keyframe of the stream it sends. */
   sendPli(): void {
     if (this.remoteSsrc === undefined) return;
+    this.feedbackSent.pli += 1;
     const feedback = new PictureLossIndication({ senderSsrc: this.ssrc, mediaSsrc: this.remoteSsrc });
     this.sendRtcp(new RtcpPayloadSpecificFeedback({ feedback }).serialize());
   }
@@ -249,21 +256,27 @@ export class RtpSession {
     try {
       if (rtcp) {
         const plain = this.#protection ? this.#protection.unprotectRtcp(msg) : msg;
-        if (!plain) return handlers.rejected();
+        if (!plain) return this.#reject(handlers);
         handlers.rtcp(RtcpPacketConverter.deSerialize(plain));
         if (hasBye(plain)) handlers.bye();
         return;
       }
       const plain = this.#protection ? this.#protection.unprotectRtp(msg) : msg;
-      if (!plain) return handlers.rejected();
+      if (!plain) return this.#reject(handlers);
       const packet = RtpPacket.deSerialize(plain);
       this.remoteSsrc = packet.header.ssrc;
       this.packetsReceived += 1;
+      this.bytesReceived += packet.payload.length;
       if (this.kind === 'video') this.#detectLoss(packet.header.sequenceNumber);
       handlers.rtp(packet);
     } catch {
-      handlers.rejected();
+      this.#reject(handlers);
     }
+  }
+
+  #reject(handlers: SessionHandlers): void {
+    this.packetsRejected += 1;
+    handlers.rejected();
   }
 
   /** NACKs the packets skipped between the highest sequence seen and `seq`. */
@@ -279,6 +292,7 @@ export class RtpSession {
     if (gap === 1 || gap > MAX_NACK_GAP) return;
     const lost: number[] = [];
     for (let s = highest + 1; s !== seq; s = (s + 1) & 0xffff) lost.push(s & 0xffff);
+    this.feedbackSent.nack += 1;
     const feedback = new GenericNack({ senderSsrc: this.ssrc, mediaSourceSsrc: this.remoteSsrc ?? 0, lost });
     this.sendRtcp(new RtcpTransportLayerFeedback({ feedback }).serialize());
   }
