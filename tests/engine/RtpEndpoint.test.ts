@@ -179,6 +179,23 @@ for (const faithful of [false, true]) {
       await call((cb) => pipelineB.release(cb));
     });
 
+    test('an H.264 presenter reaches an H.264 viewer on engine B (the pair negotiates the presenter’s codec)', async () => {
+      const { pipelineA, pipelineB, presenterEndpoint, rtpA, rtpB } = await cascade();
+      const presenter = await openPage();
+      await presenter.negotiate(presenterEndpoint, { send: true, receive: false, videoCodec: 'H264' });
+      const { answer } = await negotiate(rtpB, rtpA);
+      assert.match(answer, /^m=video \d+ RTP\/AVPF 102\r$/m);
+      assert.match(answer, /^a=rtpmap:102 H264\/90000\r$/m);
+      const viewerEndpoint = await pipelineB.create('WebRtcEndpoint', { sendonly: true });
+      await call((cb) => rtpB.connect(viewerEndpoint, cb));
+      const viewer = await openPage();
+      await viewer.negotiate(viewerEndpoint, { send: false, receive: true });
+      const stats = await decoding(viewer, 'the H.264 viewer on engine B');
+      assert.equal(stats.videoCodec, 'video/H264');
+      await call((cb) => pipelineA.release(cb));
+      await call((cb) => pipelineB.release(cb));
+    });
+
     for (const [suiteA, suiteB] of [
       ['AES_128_CM_HMAC_SHA1_80', 'AES_128_CM_HMAC_SHA1_80'],
       ['AES_256_CM_HMAC_SHA1_32', 'AES_256_CM_HMAC_SHA1_32'],
