@@ -151,6 +151,53 @@ describe('RtpEndpoint on the wire', () => {
     await call((cb) => pipeline.release(cb));
   });
 
+  test('an offer written as KMS writes it (several codecs, a=rtcp, extmap, ssrc) is answered with Opus and VP8', async () => {
+    const client = await connectClient(fixture.engine.uri);
+    const pipeline = await client.create('MediaPipeline');
+    const rtp = await pipeline.create('RtpEndpoint');
+    const offer = [
+      'v=0',
+      'o=- 3908613426 3908613426 IN IP4 127.0.0.1',
+      's=Kurento Media Server',
+      'c=IN IP4 127.0.0.1',
+      't=0 0',
+      'm=audio 40000 RTP/AVPF 0 96 97',
+      'a=setup:actpass',
+      'a=extmap:3 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time',
+      'a=rtpmap:0 PCMU/8000',
+      'a=rtpmap:96 opus/48000/2',
+      'a=rtpmap:97 AMR/8000',
+      'a=rtcp:40001',
+      'a=sendrecv',
+      'a=mid:audio0',
+      'a=ssrc:1889021541 cname:user1372392155@host-4bd1b2d1',
+      'm=video 40002 RTP/AVPF 103 102',
+      'a=setup:actpass',
+      'a=extmap:3 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time',
+      'a=rtpmap:103 H263-1998/90000',
+      'a=rtpmap:102 VP8/90000',
+      'a=rtcp:40003',
+      'a=rtcp-fb:102 nack',
+      'a=rtcp-fb:102 nack pli',
+      'a=rtcp-fb:102 goog-remb',
+      'a=rtcp-fb:102 ccm fir',
+      'a=sendrecv',
+      'a=mid:video0',
+      'a=ssrc:2730546420 cname:user1372392155@host-4bd1b2d1',
+      '',
+    ].join('\r\n');
+    const answer = await call<string>((cb) => rtp.processOffer(offer, cb));
+    assert.match(answer, /^m=audio \d+ RTP\/AVPF 96\r$/m);
+    assert.match(answer, /^a=rtpmap:96 opus\/48000\/2\r$/m);
+    assert.match(answer, /^m=video \d+ RTP\/AVPF 102\r$/m);
+    for (const fb of ['nack', 'nack pli', 'ccm fir', 'goog-remb'])
+      assert.ok(answer.includes(`a=rtcp-fb:102 ${fb}\r\n`), fb);
+    assert.match(answer, /^a=mid:audio0\r$/m);
+    assert.match(answer, /^a=mid:video0\r$/m);
+    assert.equal(await call((cb) => rtp.getRemoteSessionDescriptor(cb)), offer);
+    await call((cb) => pipeline.release(cb));
+  });
+
   test('bad SDP and bad parameters get Kurento errors, and the engine serves on', async () => {
     const client = await connectClient(fixture.engine.uri);
     const pipeline = await client.create('MediaPipeline');
