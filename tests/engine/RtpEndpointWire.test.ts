@@ -151,7 +151,7 @@ describe('RtpEndpoint on the wire', () => {
     await call((cb) => pipeline.release(cb));
   });
 
-  test('an offer written as KMS writes it (several codecs, a=rtcp, extmap, ssrc) is answered with Opus and VP8', async () => {
+  test('an offer written as KMS writes it (several codecs, a=rtcp, extmap, ssrc) (plus a data section) is answered with Opus and VP8, the data section rejected', async () => {
     const client = await connectClient(fixture.engine.uri);
     const pipeline = await client.create('MediaPipeline');
     const rtp = await pipeline.create('RtpEndpoint');
@@ -184,6 +184,8 @@ describe('RtpEndpoint on the wire', () => {
       'a=sendrecv',
       'a=mid:video0',
       'a=ssrc:2730546420 cname:user1372392155@host-4bd1b2d1',
+      'm=application 9 UDP/DTLS/SCTP webrtc-datachannel',
+      'a=mid:data',
       '',
     ].join('\r\n');
     const answer = await call<string>((cb) => rtp.processOffer(offer, cb));
@@ -194,6 +196,11 @@ describe('RtpEndpoint on the wire', () => {
       assert.ok(answer.includes(`a=rtcp-fb:102 ${fb}\r\n`), fb);
     assert.match(answer, /^a=mid:audio0\r$/m);
     assert.match(answer, /^a=mid:video0\r$/m);
+    assert.match(
+      answer,
+      /^m=application 0 UDP\/DTLS\/SCTP webrtc-datachannel\r$/m,
+      'what it does not take is rejected',
+    );
     assert.equal(await call((cb) => rtp.getRemoteSessionDescriptor(cb)), offer);
     await call((cb) => pipeline.release(cb));
   });

@@ -615,6 +615,7 @@ function rejected(section: RemoteSection, index: number): LocalSection {
   return {
     kind: section.kind || 'application',
     proto: section.proto,
+    formats: section.formats,
     port: 0,
     rtcpPort: 0,
     codecs: section.codecs.slice(0, 1),
