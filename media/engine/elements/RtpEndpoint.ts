@@ -8,7 +8,8 @@
  * or FIR from the remote asks the video source for a keyframe, a sink's keyframe request becomes a
  * PLI to the remote, NACKs are answered from the sent history (and gaps NACKed), REMB carries the
  * sinks' limit back as it does on a WebRtcEndpoint. ConnectionStateChanged reports CONNECTED once
- * negotiated; MediaStateChanged follows the remote's datagrams (its first, and a silence).
+ * negotiated; MediaStateChanged follows the remote's datagrams (its first, its BYE, a silence), and
+ * release says BYE. OnKeySoftLimit can be subscribed to, as on KMS, but never fires (no key lives that long).
  */
 import { randomInt } from 'node:crypto';
 import os from 'node:os';
@@ -273,7 +274,7 @@ export class RtpEndpoint extends MediaElement {
       if (!codec) {
         throw new KurentoError('SDP_END_POINT_PROCESS_ANSWER_ERROR', `Answer has no usable ${media.kind} codec`);
       }
-      this.#assertProfile(section, 'SDP_END_POINT_PROCESS_ANSWER_ERROR');
+      this.#assertAnswerProfile(section);
       chosen.push({ media, section, codec });
     }
     if (chosen.length === 0) throw new KurentoError('SDP_END_POINT_PROCESS_ANSWER_ERROR', 'Answer accepts no media');
@@ -445,10 +446,10 @@ export class RtpEndpoint extends MediaElement {
     return secure && this.#sdes.accepts(section.crypto);
   }
 
-  #assertProfile(section: RemoteSection, error: 'SDP_END_POINT_PROCESS_ANSWER_ERROR'): void {
+  #assertAnswerProfile(section: RemoteSection): void {
     if (this.#profileMatches(section)) return;
     throw new KurentoError(
-      error,
+      'SDP_END_POINT_PROCESS_ANSWER_ERROR',
       this.#sdes
         ? `Answer's ${section.kind} section has no SRTP key for ${this.#sdes.sdpSuite}`
         : `Answer's ${section.kind} section is not plain RTP (${section.proto})`,
