@@ -1,12 +1,15 @@
 /**
  * A node of a pipeline's media graph. A source forwards each packet of a kind to every sink connected
  * for that kind; a sink has at most one source per kind (connecting another replaces it, as in KMS).
+ * Every source keeps its current video GOP (GopCache): a sink that becomes able to send (a viewer's
+ * DTLS up, a relay's link) primes itself from it, and asks for a keyframe only when there is none.
  * Sinks ask their video source for keyframes; flow state is sampled by the runtime's ticker.
  */
 import type { RtpPacket } from 'werift';
 import { KurentoError } from '../protocol/KurentoError.js';
 import type { ElementType } from '../protocol/KurentoModel.js';
 import type { ParamReader } from '../protocol/ParamReader.js';
+import { GopCache } from '../rtp/GopCache.js';
 import {
   KURENTO_MEDIA_TYPES,
   MEDIA_KINDS,
@@ -51,6 +54,7 @@ export abstract class MediaElement extends MediaObject {
   readonly #flowIn: Record<MediaKind, FlowMeter> = { audio: new FlowMeter(), video: new FlowMeter() };
   readonly #flowOut: Record<MediaKind, FlowMeter> = { audio: new FlowMeter(), video: new FlowMeter() };
   #faulted = false;
+  readonly #gop = new GopCache();
 
   protected constructor(
     id: string,
@@ -95,6 +99,7 @@ export abstract class MediaElement extends MediaObject {
 
   /** Sends a packet this element produced to every sink of its kind. Sinks must not modify it. */
   protected forward(kind: MediaKind, packet: RtpPacket, track: TrackInfo): void {
+    if (kind === 'video') this.#gop.push(packet, track);
     for (const sink of this.#sinks[kind]) {
       try {
         sink.consume(packet, track, this);
@@ -102,6 +107,26 @@ export abstract class MediaElement extends MediaObject {
         sink.#fault(err);
       }
     }
+  }
+
+  /**
+   * Feeds this sink its video source's current GOP (sent through consume(), like live packets, which follow);
+   * without a cached GOP, asks the source for a keyframe. Returns whether a GOP was sent.
+   */
+  protected primeVideoFromSource(): boolean {
+    const source = this.#sources.get('video');
+    if (!source) return false;
+    const gop = source.#gop.replay();
+    if (!gop) {
+      source.requestKeyframe();
+      return false;
+    }
+    try {
+      for (const packet of gop.packets) this.consume(packet, gop.track, source);
+    } catch (err) {
+      this.#fault(err);
+    }
+    return true;
   }
 
   /** A sink that failed on a packet is reported once; the fan-out to the others goes on. */
@@ -167,8 +192,9 @@ export abstract class MediaElement extends MediaObject {
     return undefined;
   }
 
-  protected onSourceConnected(kind: MediaKind, _source: MediaElement): void {
-    if (kind === 'video') this.requestKeyframeUpstream();
+  /** A new video source: ask it for a keyframe unless it holds a GOP to prime from. */
+  protected onSourceConnected(kind: MediaKind, source: MediaElement): void {
+    if (kind === 'video' && source.#gop.size === 0) this.requestKeyframeUpstream();
   }
 
   protected onSourceDisconnected(_kind: MediaKind, _source: MediaElement): void {}

@@ -131,6 +131,12 @@ export class WebRtcEndpoint extends MediaElement {
     out.send(packet, Date.now());
   }
 
+  /** A source connected while the peer is up (a resumed presenter): its GOP gives the peer a picture at once. */
+  protected override onSourceConnected(kind: MediaKind, source: MediaElement): void {
+    if (kind === 'video' && this.#connected && this.#outbound.video) this.primeVideoFromSource();
+    else super.onSourceConnected(kind, source);
+  }
+
   /** Asks the remote peer for a keyframe, at most every PLI_INTERVAL_MS (a request inside the window is delayed, not lost). */
   override requestKeyframe(): void {
     this.#pliWanted = true;
@@ -505,7 +511,11 @@ export class WebRtcEndpoint extends MediaElement {
         this.emitEvent('MediaSessionStarted');
         this.#deepenReceiveBuffers();
       }
-      if (this.#outbound.video) this.requestKeyframeUpstream();
+      // The first time, the source's GOP gives the peer a frame at once; a reconnected peer needs a fresh keyframe.
+      if (this.#outbound.video) {
+        if (first) this.primeVideoFromSource();
+        else this.requestKeyframeUpstream();
+      }
       if (this.#pliWanted) this.requestKeyframe();
       return;
     }
