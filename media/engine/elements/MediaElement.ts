@@ -9,7 +9,7 @@ import type { RtpPacket } from 'werift';
 import { KurentoError } from '../protocol/KurentoError.js';
 import type { ElementType } from '../protocol/KurentoModel.js';
 import type { ParamReader } from '../protocol/ParamReader.js';
-import { GopCache } from '../rtp/GopCache.js';
+import { DEFAULT_GOP_BOUNDS, GopCache } from '../rtp/GopCache.js';
 import {
   KURENTO_MEDIA_TYPES,
   MEDIA_KINDS,
@@ -54,7 +54,7 @@ export abstract class MediaElement extends MediaObject {
   readonly #flowIn: Record<MediaKind, FlowMeter> = { audio: new FlowMeter(), video: new FlowMeter() };
   readonly #flowOut: Record<MediaKind, FlowMeter> = { audio: new FlowMeter(), video: new FlowMeter() };
   #faulted = false;
-  readonly #gop = new GopCache();
+  readonly #gop: GopCache;
 
   protected constructor(
     id: string,
@@ -63,6 +63,7 @@ export abstract class MediaElement extends MediaObject {
     context: RuntimeContext,
   ) {
     super(id, type, context);
+    this.#gop = new GopCache({ ...DEFAULT_GOP_BOUNDS, maxBytes: context.config.gopCacheBytes });
   }
 
   /** The element feeding this one with `kind`, if any. */

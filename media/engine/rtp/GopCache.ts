@@ -51,6 +51,7 @@ export class GopCache {
 
   /** Records a packet the source forwards. */
   push(packet: RtpPacket, track: TrackInfo): void {
+    if (this.#bounds.maxBytes === 0 || this.#bounds.maxPackets === 0) return;
     const { ssrc, timestamp } = packet.header;
     if (ssrc !== this.#ssrc || track.codec !== this.#track?.codec) {
       this.clear();
