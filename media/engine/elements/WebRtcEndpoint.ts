@@ -412,7 +412,9 @@ export class WebRtcEndpoint extends MediaElement {
       transceiver.onTrack.subscribe(attach);
       const direction = transceiver.currentDirection ?? transceiver.direction;
       if (direction === 'sendrecv' || direction === 'sendonly') {
-        const outbound = new OutboundTrack(transceiver.sender, info.clockRate);
+        const outbound = new OutboundTrack(transceiver.sender, info.clockRate, info.codec);
+        // A viewer that fell behind skips to a keyframe: ask for one (throttled at the source).
+        outbound.onCongested = () => this.requestKeyframeUpstream();
         this.#outbound[kind] = outbound;
         this.#sendCodec[kind] = info.codec;
         transceiver.sender.onGenericNack.subscribe((nack) => outbound.retransmit(nack.lost));
