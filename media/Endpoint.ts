@@ -76,12 +76,14 @@ export class Endpoint extends SafeEmitter<EndpointEvents> {
     ice: EndpointIce = {},
     bandwidth?: VideoBandwidth,
   ): Promise<Endpoint> {
-    const kurento = await pipeline
-      .create('WebRtcEndpoint', role === 'viewer' ? { sendonly: true } : {})
-      .catch((error: unknown) => {
-        if (!isCapacity(error)) throw error;
-        throw new MediaError('server.capacity', `the media server is at capacity: ${(error as Error).message}`);
-      });
+    let kurento: KurentoObject;
+    try {
+      // kurento-client's promise is a thenable: awaited, not chained.
+      kurento = await pipeline.create('WebRtcEndpoint', role === 'viewer' ? { sendonly: true } : {});
+    } catch (error) {
+      if (!isCapacity(error)) throw error;
+      throw new MediaError('server.capacity', `the media server is at capacity: ${(error as Error).message}`);
+    }
     const endpoint = new Endpoint(role, kurento);
     try {
       if (bandwidth) {
