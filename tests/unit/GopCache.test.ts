@@ -42,6 +42,7 @@ describe('GopCache', () => {
     gop.push(vp8(3, 4000, { start: false }), VP8);
     gop.push(vp8(4, 7000), VP8);
     assert.equal(gop.size, 3);
+    assert.equal(gop.spanMs, 3000 / 90);
     gop.push(vp8(5, 10_000, { key: true }), VP8);
     gop.push(vp8(6, 13_000), VP8);
     assert.deepEqual(

@@ -25,6 +25,8 @@ import type { RuntimeContext } from './RuntimeContext.js';
 type FlowState = 'FLOWING' | 'NOT_FLOWING';
 /** Ticks without packets before a flowing direction is reported NOT_FLOWING. */
 const IDLE_TICKS = 2;
+/** A sink primed from a GOP longer than this asks for a fresh keyframe, so that the next ones get a short one. */
+const GOP_REFRESH_MS = 1000;
 
 class FlowMeter {
   packets = 0;
@@ -112,7 +114,7 @@ export abstract class MediaElement extends MediaObject {
 
   /**
    * Feeds this sink its video source's current GOP (sent through consume(), like live packets, which follow);
-   * without a cached GOP, asks the source for a keyframe. Returns whether a GOP was sent.
+   * without a cached GOP, or with a long one, asks the source for a keyframe. Returns whether a GOP was sent.
    */
   protected primeVideoFromSource(): boolean {
     const source = this.#sources.get('video');
@@ -127,6 +129,8 @@ export abstract class MediaElement extends MediaObject {
     } catch (err) {
       this.#fault(err);
     }
+    // A browser presenter sends keyframes only when asked: keep the group new viewers get short.
+    if (source.#gop.spanMs > GOP_REFRESH_MS) source.requestKeyframe();
     return true;
   }
 

@@ -49,6 +49,14 @@ export class GopCache {
     return this.#bytes;
   }
 
+  /** How much video the group spans, from its keyframe to its newest frame (ms); 0 without a group. */
+  get spanMs(): number {
+    const first = this.#packets[0];
+    const last = this.#packets.at(-1);
+    if (!this.#complete || !first || !last || !this.#track) return 0;
+    return (((last.header.timestamp - first.header.timestamp) >>> 0) * 1000) / this.#track.clockRate;
+  }
+
   /** Records a packet the source forwards. */
   push(packet: RtpPacket, track: TrackInfo): void {
     if (this.#bounds.maxBytes === 0 || this.#bounds.maxPackets === 0) return;
