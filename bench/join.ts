@@ -104,11 +104,13 @@ try {
   if (atOnce > 0) {
     const pages: Harness[] = [];
     for (let i = 0; i < Math.ceil(atOnce / PER_PAGE); i++) pages.push(await openHarness(context, server.url));
-    const users = await Promise.all(pages.map(() => registerUser(server.url)));
-    const keys = Array.from({ length: atOnce }, (_, i) => ({ page: i % pages.length, key: `a${i}` }));
+    // One account per viewer: an account may hold only SOCKETS_PER_ACCOUNT sockets.
+    const users: Awaited<ReturnType<typeof registerUser>>[] = [];
+    for (let i = 0; i < atOnce; i++) users.push(await registerUser(server.url));
+    const keys = Array.from({ length: atOnce }, (_, i) => ({ page: i % pages.length, key: `a${i}`, user: users[i]! }));
     const results = await Promise.all(
-      keys.map(async ({ page, key }) => {
-        const watched = await pages[page]!.watch(key, users[page]!.token, started.liveId);
+      keys.map(async ({ page, key, user }) => {
+        const watched = await pages[page]!.watch(key, user.token, started.liveId);
         if (!watched.ok) throw new Error(`watch failed: ${JSON.stringify(watched)}`);
         return joined(pages[page]!, key);
       }),

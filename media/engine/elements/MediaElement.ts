@@ -197,9 +197,13 @@ export abstract class MediaElement extends MediaObject {
     return undefined;
   }
 
-  /** A new video source: ask it for a keyframe unless it holds a GOP to prime from. */
-  protected onSourceConnected(kind: MediaKind, source: MediaElement): void {
-    if (kind === 'video' && source.#gop.size === 0) this.requestKeyframeUpstream();
+  protected onSourceConnected(kind: MediaKind, _source: MediaElement): void {
+    if (kind === 'video') this.requestKeyframeUpstream();
+  }
+
+  /** Whether `source` holds a GOP a sink can prime from (primeVideoFromSource). */
+  protected hasGop(source: MediaElement): boolean {
+    return source.#gop.size > 0;
   }
 
   protected onSourceDisconnected(_kind: MediaKind, _source: MediaElement): void {}

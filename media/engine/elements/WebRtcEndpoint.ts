@@ -131,10 +131,13 @@ export class WebRtcEndpoint extends MediaElement {
     out.send(packet, Date.now());
   }
 
-  /** A source connected while the peer is up (a resumed presenter): its GOP gives the peer a picture at once. */
+  /**
+   * A source connected while the peer is up (a resumed presenter): its GOP gives the peer a picture at once. Before
+   * DTLS is up, a source with a GOP is not asked for a keyframe: the GOP is sent once DTLS is up.
+   */
   protected override onSourceConnected(kind: MediaKind, source: MediaElement): void {
     if (kind === 'video' && this.#connected && this.#outbound.video) this.primeVideoFromSource();
-    else super.onSourceConnected(kind, source);
+    else if (kind !== 'video' || this.#recvonly || !this.hasGop(source)) super.onSourceConnected(kind, source);
   }
 
   /** Asks the remote peer for a keyframe, at most every PLI_INTERVAL_MS (a request inside the window is delayed, not lost). */
