@@ -27,6 +27,12 @@ type FlowState = 'FLOWING' | 'NOT_FLOWING';
 const IDLE_TICKS = 2;
 /** A sink primed from a GOP longer than this asks for a fresh keyframe, so that the next ones get a short one. */
 const GOP_REFRESH_MS = 1000;
+/**
+ * GOP bytes a source replays to new sinks per window: when many join at once, the ones past it are not primed
+ * (their first frame is the keyframe the first ones asked for), so that the replays never stall the fan-out.
+ */
+const REPLAY_BUDGET_BYTES = 1024 * 1024;
+const REPLAY_WINDOW_MS = 250;
 
 class FlowMeter {
   packets = 0;
@@ -57,6 +63,8 @@ export abstract class MediaElement extends MediaObject {
   readonly #flowOut: Record<MediaKind, FlowMeter> = { audio: new FlowMeter(), video: new FlowMeter() };
   #faulted = false;
   readonly #gop: GopCache;
+  #replayWindowAt = 0;
+  #replayedBytes = 0;
 
   protected constructor(
     id: string,
@@ -120,7 +128,7 @@ export abstract class MediaElement extends MediaObject {
     const source = this.#sources.get('video');
     if (!source) return false;
     const gop = source.#gop.replay();
-    if (!gop) {
+    if (!gop || !source.#spendReplay(source.#gop.bytes)) {
       source.requestKeyframe();
       return false;
     }
@@ -131,6 +139,18 @@ export abstract class MediaElement extends MediaObject {
     }
     // A browser presenter sends keyframes only when asked: keep the group new viewers get short.
     if (source.#gop.spanMs > GOP_REFRESH_MS) source.requestKeyframe();
+    return true;
+  }
+
+  /** Takes `bytes` from this source's replay budget; false when the window's is spent (one replay always fits). */
+  #spendReplay(bytes: number): boolean {
+    const now = Date.now();
+    if (now - this.#replayWindowAt >= REPLAY_WINDOW_MS) {
+      this.#replayWindowAt = now;
+      this.#replayedBytes = 0;
+    }
+    if (this.#replayedBytes > 0 && this.#replayedBytes + bytes > REPLAY_BUDGET_BYTES) return false;
+    this.#replayedBytes += bytes;
     return true;
   }
 
