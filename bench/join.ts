@@ -100,7 +100,9 @@ try {
   console.log(line('DTLS up → first frame', sequential.dtlsToFrame));
   console.log(`  targets: first frame p50 ≤ ${TARGETS.p50Ms} ms, p95 ≤ ${TARGETS.p95Ms} ms`);
 
-  let simultaneous: { frame: Figures; firstPacket: Figures; dtlsToFrame: Figures; load: number[] } | undefined;
+  let simultaneous:
+    | { frame: Figures; firstPacket: Figures; dtlsToFrame: Figures; failures: Record<string, number>; load: number[] }
+    | undefined;
   if (atOnce > 0) {
     const pages: Harness[] = [];
     for (let i = 0; i < Math.ceil(atOnce / PER_PAGE); i++) pages.push(await openHarness(context, server.url));
@@ -108,13 +110,21 @@ try {
     const users: Awaited<ReturnType<typeof registerUser>>[] = [];
     for (let i = 0; i < atOnce; i++) users.push(await registerUser(server.url));
     const keys = Array.from({ length: atOnce }, (_, i) => ({ page: i % pages.length, key: `a${i}`, user: users[i]! }));
-    const results = await Promise.all(
+    // A join that fails (refused, or not set up within the timeout) is counted, not fatal: it is a result.
+    const settled = await Promise.all(
       keys.map(async ({ page, key, user }) => {
-        const watched = await pages[page]!.watch(key, user.token, started.liveId);
-        if (!watched.ok) throw new Error(`watch failed: ${JSON.stringify(watched)}`);
-        return joined(pages[page]!, key);
+        try {
+          const watched = await pages[page]!.watch(key, user.token, started.liveId);
+          if (!watched.ok) return { key, page, error: watched.error.code };
+          return { key, page, ...(await joined(pages[page]!, key)) };
+        } catch (error) {
+          return { key, page, error: String(error).slice(0, 80) };
+        }
       }),
     );
+    const results = settled.flatMap((r) => ('frameMs' in r ? [r] : []));
+    const failures: Record<string, number> = {};
+    for (const r of settled) if ('error' in r && r.error) failures[r.error] = (failures[r.error] ?? 0) + 1;
     simultaneous = {
       frame: figures(results.map((r) => r.frameMs)),
       firstPacket: figures(results.flatMap((r) => (r.marks.firstPacket === undefined ? [] : [r.marks.firstPacket]))),
@@ -125,14 +135,16 @@ try {
             : [r.marks.firstFrame - r.marks.dtlsConnected],
         ),
       ),
+      failures,
       load: load(),
     };
     console.log(`\n${atOnce} joining at once (load average after ${simultaneous.load.join(' ')}):`);
     console.log(line('watch → first frame', simultaneous.frame));
     console.log(line('watch → first packet', simultaneous.firstPacket));
     console.log(line('DTLS up → first frame', simultaneous.dtlsToFrame));
+    console.log(`  failed joins: ${JSON.stringify(failures)}`);
     console.log(`  target: first packet p50 ≤ ${TARGETS.atOnceFirstPacketP50Ms} ms`);
-    for (const { page, key } of keys) await pages[page]!.leave(key);
+    for (const r of results) await pages[r.page]!.leave(r.key).catch(() => undefined);
   }
 
   await presenterPage.stop('p');
