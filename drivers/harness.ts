@@ -48,6 +48,15 @@ async function negotiate(key, socket, liveId, role, opts) {
   pc.addEventListener('connectionstatechange', () => pc.connectionState === 'connected' && mark('dtlsConnected'));
   pc.addEventListener('track', () => mark('track'));
   video.requestVideoFrameCallback(() => { s.firstFrameMs = performance.now() - s.t0; mark('firstFrame'); });
+  // firstPacket: the first video packet received (getStats polled every 20 ms until then, for a receiving peer).
+  const pollFirstPacket = async () => {
+    if (s.marks.firstPacket !== undefined || pc.connectionState === 'closed') return;
+    const stats = await pc.getStats().catch(() => undefined);
+    let got = false;
+    stats?.forEach((r) => { if (r.type === 'inbound-rtp' && r.kind === 'video' && r.packetsReceived > 0) got = true; });
+    if (got) mark('firstPacket'); else setTimeout(pollFirstPacket, 20);
+  };
+  if (role === 'viewer') pc.addEventListener('connectionstatechange', () => pc.connectionState === 'connected' && pollFirstPacket());
   let remoteSet = false;
   const pending = [];
   socket.on('ice:candidate', (m) => {
@@ -333,7 +342,7 @@ export class Harness {
     return this.page.evaluate((k) => (globalThis as any).onair.firstFrameMs(k), key);
   }
 
-  /** Milestones of a session's set-up, in ms from its start (joined, offerSent, answered, iceConnected, dtlsConnected, track, firstFrame). */
+  /** Milestones of a session's set-up, in ms from its start (joined, offerSent, answered, iceConnected, dtlsConnected, track, firstPacket (viewers, ±20 ms), firstFrame). */
   marks(key: string): Promise<Record<string, number>> {
     return this.page.evaluate((k) => (globalThis as any).onair.marks(k), key);
   }

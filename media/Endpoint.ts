@@ -76,7 +76,14 @@ export class Endpoint extends SafeEmitter<EndpointEvents> {
     ice: EndpointIce = {},
     bandwidth?: VideoBandwidth,
   ): Promise<Endpoint> {
-    const kurento = await pipeline.create('WebRtcEndpoint', role === 'viewer' ? { sendonly: true } : {});
+    let kurento: KurentoObject;
+    try {
+      // kurento-client's promise is a thenable: awaited, not chained.
+      kurento = await pipeline.create('WebRtcEndpoint', role === 'viewer' ? { sendonly: true } : {});
+    } catch (error) {
+      if (!isCapacity(error)) throw error;
+      throw new MediaError('server.capacity', `the media server is at capacity: ${(error as Error).message}`);
+    }
     const endpoint = new Endpoint(role, kurento);
     try {
       if (bandwidth) {
@@ -177,4 +184,10 @@ export class Endpoint extends SafeEmitter<EndpointEvents> {
 
 function normaliseCandidate(raw: IceCandidateInit): IceCandidateInit {
   return { candidate: raw.candidate, sdpMid: raw.sdpMid ?? null, sdpMLineIndex: raw.sdpMLineIndex ?? null };
+}
+
+/** Kurento's NOT_ENOUGH_RESOURCES (40009): the media server is full (the engine's ENGINE_MAX_ENDPOINTS). */
+function isCapacity(error: unknown): boolean {
+  const e = error as { code?: number; data?: { type?: string } } | undefined;
+  return e?.code === 40009 || e?.data?.type === 'NOT_ENOUGH_RESOURCES';
 }

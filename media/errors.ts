@@ -19,6 +19,8 @@ export const MEDIA_ERROR_CODES = [
   'viewer.exists',
   /** The media server is not connected. */
   'server.unavailable',
+  /** The media server is at its capacity and refused a new endpoint (Kurento NOT_ENOUGH_RESOURCES). */
+  'server.capacity',
 ] as const;
 
 export type MediaErrorCode = (typeof MEDIA_ERROR_CODES)[number];

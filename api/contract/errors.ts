@@ -31,6 +31,8 @@ export const ERROR_CODES = {
   'sdp.invalid': 400,
   'ice.invalid': 400,
   'media.unavailable': 503,
+  /** The media server is at its capacity: a new viewer (or presenter) is turned away rather than degrade everyone. */
+  'media.capacity': 503,
   'media.failed': 502,
   /** WHIP/WHEP PATCH asking for an ICE restart, which onair does not do (RFC 9725 §4.3.2: 422). */
   'ice.restartUnsupported': 422,

@@ -9,6 +9,11 @@
  * interfaces), ENGINE_FILE_ROOT (anywhere). ENGINE_WORKER_NODE_FLAGS (none) adds Node flags to the
  * media workers, e.g. --cpu-prof.
  *
+ * ENGINE_MAX_ENDPOINTS (0 = no limit): WebRtcEndpoints the whole engine carries at once, across its
+ * workers; creating one more is refused with NOT_ENOUGH_RESOURCES (onair answers `media.capacity`), so
+ * that a full engine turns new viewers away instead of degrading everyone. ENGINE_GOP_CACHE_BYTES (2 MiB;
+ * 0 = off): the most bytes of the current video GOP each source keeps for new viewers' first frame.
+ *
  * ENGINE_SECRET: the Kurento WebSocket only accepts clients whose URI carries it as
  * `?access_token=SECRET` (kurento-client's own `access_token` option puts it there), and never a
  * request with an Origin header (a browser page). Required: `npm run engine` refuses to start without
@@ -51,6 +56,10 @@ export interface EngineConfig {
   secret: string | undefined;
   /** Reproduce a real KMS's behaviours (see the header). */
   kmsFaithful: boolean;
+  /** WebRtcEndpoints the engine carries at most (all workers together); 0: no limit. */
+  maxEndpoints: number;
+  /** Bytes of its current GOP each video source keeps for new sinks; 0 disables the cache. */
+  gopCacheBytes: number;
 }
 
 /** How long a KMS recorder's stopAndWait waits for the file to be finished before returning anyway. */
@@ -74,6 +83,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EngineConfi
     fileRoot: env.ENGINE_FILE_ROOT || undefined,
     secret: secretOf(env, host),
     kmsFaithful: boolOr(env.ENGINE_KMS_FAITHFUL, false),
+    maxEndpoints: intOr(env.ENGINE_MAX_ENDPOINTS, 0),
+    gopCacheBytes: intOr(env.ENGINE_GOP_CACHE_BYTES, 2 * 1024 * 1024),
   };
 }
 

@@ -25,13 +25,21 @@ export interface BrowserApp {
   page(options?: PageOptions): Promise<Page>;
 }
 
-/** `env`: the server's environment beyond the test defaults (for example a short RESUME_GRACE_MS). */
-export function useBrowserApp(options: { env?: Record<string, string> } = {}): BrowserApp {
+/**
+ * `env`: the server's environment beyond the test defaults (for example a short RESUME_GRACE_MS); `engineEnv`: the
+ * embedded engine's (for example ENGINE_MAX_ENDPOINTS).
+ */
+export function useBrowserApp(
+  options: { env?: Record<string, string>; engineEnv?: Record<string, string> } = {},
+): BrowserApp {
   let server: TestServer | undefined;
   let browser: Browser | undefined;
   const contexts: BrowserContext[] = [];
   before(async () => {
-    server = await startTestServer({ ...(options.env ? { env: options.env } : {}), server: { media: {} } });
+    server = await startTestServer({
+      ...(options.env ? { env: options.env } : {}),
+      server: { media: options.engineEnv ? { engineEnv: options.engineEnv } : {} },
+    });
     browser = await launchBrowser();
   });
   after(async () => {

@@ -24,6 +24,10 @@ interface Wire {
   close(): void;
   next(count: number): Promise<Buffer[]>;
   dtls: { state: string };
+  /** The engine side's socket (its send queue can be made to look full). */
+  socket: dgram.Socket;
+  /** Makes werift's sender hold every packet without finishing (a stuck send). */
+  stall(): void;
 }
 
 /** An OutboundTrack whose werift sender is a stand-in: connected DTLS, GCM keys, a real UDP pair. */
@@ -74,19 +78,29 @@ async function wire(kind: 'audio' | 'video' = 'video'): Promise<Wire> {
     sendRtcp: async () => undefined,
   };
   const slow: RtpPacket[] = [];
+  let stalled = false;
   const sender = {
     ssrc: SSRC,
     kind,
     codec: { payloadType: PAYLOAD_TYPE },
     dtlsTransport: dtls,
-    sendRtp: async (p: RtpPacket) => void slow.push(p),
+    sendRtp: (p: RtpPacket) => {
+      slow.push(p);
+      return stalled ? new Promise<void>(() => undefined) : Promise.resolve();
+    },
   };
-  const track = new OutboundTrack(sender as never, kind === 'video' ? 90_000 : 48_000);
+  const track = new OutboundTrack(
+    sender as never,
+    kind === 'video' ? 90_000 : 48_000,
+    kind === 'video' ? 'VP8' : 'OPUS',
+  );
   return {
     track,
     slow,
     received,
     dtls,
+    socket: engine,
+    stall: () => (stalled = true),
     decrypt: (packet) => RtpPacket.deSerialize(peerSide.decrypt(packet)),
     close: () => {
       peer.close();
@@ -97,6 +111,14 @@ async function wire(kind: 'audio' | 'video' = 'video'): Promise<Wire> {
       return received.splice(0, count);
     },
   };
+}
+
+/** A VP8 payload: a frame's first packet, keyframe or not. */
+function vp8(keyframe: boolean) {
+  const payload = randomBytes(900);
+  payload[0] = 0x10;
+  payload[1] = keyframe ? 0x10 : 0x11;
+  return payload;
 }
 
 function source(ssrc: number, sequenceNumber: number, timestamp: number, payload = randomBytes(900)): RtpPacket {
@@ -161,5 +183,40 @@ describe('OutboundTrack', () => {
     const [wireBytes] = await w.next(1);
     assert.equal(w.decrypt(wireBytes!).header.sequenceNumber, 2);
     assert.equal(w.slow.length, 1);
+  });
+
+  test('a viewer whose socket queue is full sheds packets, then skips to a keyframe without a gap in its numbering', async () => {
+    const now = Date.now();
+    let asked = 0;
+    w.track.onCongested = () => (asked += 1);
+    assert.equal(w.track.send(source(7, 10, 1000, vp8(true)), now), true);
+    await w.next(1);
+    const queued = w.socket.getSendQueueSize.bind(w.socket);
+    w.socket.getSendQueueSize = () => 10 * 1024 * 1024;
+    assert.equal(w.track.send(source(7, 11, 4000, vp8(false)), now), false);
+    assert.equal(w.track.send(source(7, 12, 7000, vp8(false)), now + 10), false);
+    assert.equal(asked, 1, 'one keyframe request for one congestion');
+    w.socket.getSendQueueSize = queued;
+    // The queue drained, but a delta frame cannot be decoded after the shed ones: still skipped.
+    assert.equal(w.track.send(source(7, 13, 10_000, vp8(false)), now + 20), false);
+    assert.equal(w.track.send(source(7, 14, 13_000, vp8(true)), now + 30), true);
+    assert.equal(w.track.send(source(7, 15, 16_000, vp8(false)), now + 40), true);
+    const [key, next] = (await w.next(2)).map((b) => w.decrypt(b));
+    assert.deepEqual([key!.header.sequenceNumber, next!.header.sequenceNumber], [11, 12]);
+    assert.equal(key!.header.timestamp, 13_000);
+    assert.equal(w.track.shed, 3);
+    // Nothing shed is ever retransmitted: 11 is now the keyframe.
+    w.track.retransmit([11]);
+    assert.deepEqual(w.decrypt((await w.next(1))[0]!).header.timestamp, 13_000);
+  });
+
+  test("sends stuck in werift's sender are bounded: past the bound the track sheds instead of queueing", () => {
+    w.dtls.state = 'connecting';
+    w.stall();
+    let sent = 0;
+    for (let i = 0; i < 1000; i++) if (w.track.send(source(1, i, i * 3000, vp8(true)), Date.now())) sent += 1;
+    assert.ok(sent > 0 && sent <= 257, `at most the bound was handed over (${sent})`);
+    assert.equal(w.slow.length, sent);
+    assert.equal(w.track.shed, 1000 - sent);
   });
 });

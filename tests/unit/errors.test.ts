@@ -25,6 +25,7 @@ const PINNED = [
   'sdp.invalid',
   'ice.invalid',
   'media.unavailable',
+  'media.capacity',
   'media.failed',
   'ice.restartUnsupported',
   'whip.keyNotFound',

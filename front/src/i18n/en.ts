@@ -160,6 +160,7 @@ export default {
     },
     media: {
       unavailable: 'The media server is unavailable right now. Try again in a moment.',
+      capacity: 'The media server is full and cannot take anyone else right now. Try again in a few minutes.',
       failed: 'The media server could not set up the video. Try again.',
     },
     recording: {

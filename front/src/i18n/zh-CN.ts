@@ -158,6 +158,7 @@ const zhCN: typeof en = {
     },
     media: {
       unavailable: '媒体服务器暂时不可用。请稍后重试。',
+      capacity: '媒体服务器已满，暂时无法再接入。请过几分钟再试。',
       failed: '媒体服务器无法建立视频连接。请重试。',
     },
     recording: {

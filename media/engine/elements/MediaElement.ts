@@ -1,12 +1,15 @@
 /**
  * A node of a pipeline's media graph. A source forwards each packet of a kind to every sink connected
  * for that kind; a sink has at most one source per kind (connecting another replaces it, as in KMS).
+ * Every source keeps its current video GOP (GopCache): a sink that becomes able to send (a viewer's
+ * DTLS up, a relay's link) primes itself from it, and asks for a keyframe only when there is none.
  * Sinks ask their video source for keyframes; flow state is sampled by the runtime's ticker.
  */
 import type { RtpPacket } from 'werift';
 import { KurentoError } from '../protocol/KurentoError.js';
 import type { ElementType } from '../protocol/KurentoModel.js';
 import type { ParamReader } from '../protocol/ParamReader.js';
+import { DEFAULT_GOP_BOUNDS, GopCache } from '../rtp/GopCache.js';
 import {
   KURENTO_MEDIA_TYPES,
   MEDIA_KINDS,
@@ -22,6 +25,14 @@ import type { RuntimeContext } from './RuntimeContext.js';
 type FlowState = 'FLOWING' | 'NOT_FLOWING';
 /** Ticks without packets before a flowing direction is reported NOT_FLOWING. */
 const IDLE_TICKS = 2;
+/** A sink primed from a GOP longer than this asks for a fresh keyframe, so that the next ones get a short one. */
+const GOP_REFRESH_MS = 1000;
+/**
+ * GOP bytes a source replays to new sinks per window: when many join at once, the ones past it are not primed
+ * (their first frame is the keyframe the first ones asked for), so that the replays never stall the fan-out.
+ */
+const REPLAY_BUDGET_BYTES = 1024 * 1024;
+const REPLAY_WINDOW_MS = 250;
 
 class FlowMeter {
   packets = 0;
@@ -51,6 +62,9 @@ export abstract class MediaElement extends MediaObject {
   readonly #flowIn: Record<MediaKind, FlowMeter> = { audio: new FlowMeter(), video: new FlowMeter() };
   readonly #flowOut: Record<MediaKind, FlowMeter> = { audio: new FlowMeter(), video: new FlowMeter() };
   #faulted = false;
+  readonly #gop: GopCache;
+  #replayWindowAt = 0;
+  #replayedBytes = 0;
 
   protected constructor(
     id: string,
@@ -59,6 +73,7 @@ export abstract class MediaElement extends MediaObject {
     context: RuntimeContext,
   ) {
     super(id, type, context);
+    this.#gop = new GopCache({ ...DEFAULT_GOP_BOUNDS, maxBytes: context.config.gopCacheBytes });
   }
 
   /** The element feeding this one with `kind`, if any. */
@@ -95,6 +110,7 @@ export abstract class MediaElement extends MediaObject {
 
   /** Sends a packet this element produced to every sink of its kind. Sinks must not modify it. */
   protected forward(kind: MediaKind, packet: RtpPacket, track: TrackInfo): void {
+    if (kind === 'video') this.#gop.push(packet, track);
     for (const sink of this.#sinks[kind]) {
       try {
         sink.consume(packet, track, this);
@@ -102,6 +118,40 @@ export abstract class MediaElement extends MediaObject {
         sink.#fault(err);
       }
     }
+  }
+
+  /**
+   * Feeds this sink its video source's current GOP (sent through consume(), like live packets, which follow);
+   * without a cached GOP, or with a long one, asks the source for a keyframe. Returns whether a GOP was sent.
+   */
+  protected primeVideoFromSource(): boolean {
+    const source = this.#sources.get('video');
+    if (!source) return false;
+    const gop = source.#gop.replay();
+    if (!gop || !source.#spendReplay(source.#gop.bytes)) {
+      source.requestKeyframe();
+      return false;
+    }
+    try {
+      for (const packet of gop.packets) this.consume(packet, gop.track, source);
+    } catch (err) {
+      this.#fault(err);
+    }
+    // A browser presenter sends keyframes only when asked: keep the group new viewers get short.
+    if (source.#gop.spanMs > GOP_REFRESH_MS) source.requestKeyframe();
+    return true;
+  }
+
+  /** Takes `bytes` from this source's replay budget; false when the window's is spent (one replay always fits). */
+  #spendReplay(bytes: number): boolean {
+    const now = Date.now();
+    if (now - this.#replayWindowAt >= REPLAY_WINDOW_MS) {
+      this.#replayWindowAt = now;
+      this.#replayedBytes = 0;
+    }
+    if (this.#replayedBytes > 0 && this.#replayedBytes + bytes > REPLAY_BUDGET_BYTES) return false;
+    this.#replayedBytes += bytes;
+    return true;
   }
 
   /** A sink that failed on a packet is reported once; the fan-out to the others goes on. */
@@ -169,6 +219,11 @@ export abstract class MediaElement extends MediaObject {
 
   protected onSourceConnected(kind: MediaKind, _source: MediaElement): void {
     if (kind === 'video') this.requestKeyframeUpstream();
+  }
+
+  /** Whether `source` holds a GOP a sink can prime from (primeVideoFromSource). */
+  protected hasGop(source: MediaElement): boolean {
+    return source.#gop.size > 0;
   }
 
   protected onSourceDisconnected(_kind: MediaKind, _source: MediaElement): void {}

@@ -131,6 +131,15 @@ export class WebRtcEndpoint extends MediaElement {
     out.send(packet, Date.now());
   }
 
+  /**
+   * A source connected while the peer is up (a resumed presenter): its GOP gives the peer a picture at once. Before
+   * DTLS is up, a source with a GOP is not asked for a keyframe: the GOP is sent once DTLS is up.
+   */
+  protected override onSourceConnected(kind: MediaKind, source: MediaElement): void {
+    if (kind === 'video' && this.#connected && this.#outbound.video) this.primeVideoFromSource();
+    else if (kind !== 'video' || this.#recvonly || !this.hasGop(source)) super.onSourceConnected(kind, source);
+  }
+
   /** Asks the remote peer for a keyframe, at most every PLI_INTERVAL_MS (a request inside the window is delayed, not lost). */
   override requestKeyframe(): void {
     this.#pliWanted = true;
@@ -406,7 +415,9 @@ export class WebRtcEndpoint extends MediaElement {
       transceiver.onTrack.subscribe(attach);
       const direction = transceiver.currentDirection ?? transceiver.direction;
       if (direction === 'sendrecv' || direction === 'sendonly') {
-        const outbound = new OutboundTrack(transceiver.sender, info.clockRate);
+        const outbound = new OutboundTrack(transceiver.sender, info.clockRate, info.codec);
+        // A viewer that fell behind skips to a keyframe: ask for one (throttled at the source).
+        outbound.onCongested = () => this.requestKeyframeUpstream();
         this.#outbound[kind] = outbound;
         this.#sendCodec[kind] = info.codec;
         transceiver.sender.onGenericNack.subscribe((nack) => outbound.retransmit(nack.lost));
@@ -505,7 +516,11 @@ export class WebRtcEndpoint extends MediaElement {
         this.emitEvent('MediaSessionStarted');
         this.#deepenReceiveBuffers();
       }
-      if (this.#outbound.video) this.requestKeyframeUpstream();
+      // The first time, the source's GOP gives the peer a frame at once; a reconnected peer needs a fresh keyframe.
+      if (this.#outbound.video) {
+        if (first) this.primeVideoFromSource();
+        else this.requestKeyframeUpstream();
+      }
       if (this.#pliWanted) this.requestKeyframe();
       return;
     }

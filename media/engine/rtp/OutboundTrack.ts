@@ -8,10 +8,17 @@
  * one UDP send, no per-packet objects from werift's generic sender. It keeps the encrypted packets for NACK
  * retransmission and sends its own sender reports. Anything else (AES-CM, TURN) goes through
  * werift's sender.
+ *
+ * A viewer that cannot keep up never queues without bound: when its socket has more than
+ * MAX_QUEUED_BYTES waiting in libuv (or MAX_PENDING_SENDS on werift's path),
+ * packets are shed; video then skips to the next keyframe (asked for through onCongested). Shed
+ * packets take no sequence number, so the receiver sees no gap to NACK, only a jump to a keyframe.
  */
 import { createCipheriv, createSecretKey, type KeyObject } from 'node:crypto';
 import type { Socket } from 'node:dgram';
 import { RtcpSenderInfo, RtcpSrPacket, RtpHeader, RtpPacket, type RTCRtpSender } from 'werift';
+import { isKeyframeStart } from './GopCache.js';
+import type { CodecName } from './MediaTypes.js';
 
 /** Timestamp gap inserted at a source change when the old source's pace is unknown. */
 const SWITCH_GAP_MS = 20;
@@ -19,6 +26,12 @@ const SWITCH_GAP_MS = 20;
 const VIDEO_HISTORY = 128;
 const GCM_PROFILE = 0x0007;
 const NTP_EPOCH_OFFSET_S = 2_208_988_800;
+/** Bytes a viewer's socket may have waiting in libuv (not yet taken by the kernel) before its track sheds packets. */
+const MAX_QUEUED_BYTES = 256 * 1024;
+/** Sends werift's sender may have in flight for one track before it sheds packets. */
+const MAX_PENDING_SENDS = 256;
+/** A congested track asks for a keyframe at most this often (many slow viewers must not flood the presenter). */
+const CONGESTED_KEYFRAME_INTERVAL_MS = 1000;
 
 /** What the fast path needs from werift once DTLS is connected; undefined when it does not apply. */
 interface FastPath {
@@ -29,9 +42,12 @@ interface FastPath {
 }
 
 interface IceConnectionLike {
-  nominated?: { remoteAddr: [string, number]; protocol: { transport?: { socket?: Socket; type?: string } } };
+  nominated?: { remoteAddr: [string, number]; protocol: { transport?: { socket?: SocketLike; type?: string } } };
   canSendApplicationData?: () => boolean;
 }
+
+/** The parts of a dgram socket the fast path uses (getSendQueue*: what libuv holds back, not yet sent). */
+type SocketLike = Pick<Socket, 'send'> & Partial<Pick<Socket, 'getSendQueueSize'>>;
 
 export class OutboundTrack {
   #sourceSsrc: number | undefined;
@@ -53,10 +69,20 @@ export class OutboundTrack {
   readonly #history: (Buffer | undefined)[];
   packets = 0;
   octets = 0;
+  /** Packets shed because this viewer could not keep up. */
+  shed = 0;
+  /** Video is shed until the next keyframe (after an overload). */
+  #skipping = false;
+  /** Sends handed to werift's sender and not finished yet. */
+  #pending = 0;
+  #congestedAt = -Infinity;
+  /** Called when this track starts skipping to a keyframe: ask the source for one. */
+  onCongested: (() => void) | undefined;
 
   constructor(
     readonly sender: RTCRtpSender,
     private readonly clockRate: number,
+    private readonly codec?: CodecName,
   ) {
     const size = sender.kind === 'video' ? VIDEO_HISTORY : 0;
     this.#historySeq = new Int32Array(size).fill(-1);
@@ -69,6 +95,12 @@ export class OutboundTrack {
     if (payload.length === 0) return false;
     const header = packet.header;
     if (header.ssrc !== this.#sourceSsrc) this.#rebase(header, now);
+    if (this.#mustShed(payload, now)) {
+      // The shed packet takes no number: the next one sent continues from the last one sent.
+      this.#seqOffset = (this.#seqOffset - 1) & 0xffff;
+      this.shed += 1;
+      return false;
+    }
     const seq = (header.sequenceNumber + this.#seqOffset) & 0xffff;
     const timestamp = (header.timestamp + this.#tsOffset) >>> 0;
     if (seq < this.#lastSeq && this.#lastSeq - seq > 0x8000) this.#roc = (this.#roc + 1) >>> 0;
@@ -86,15 +118,48 @@ export class OutboundTrack {
       ssrc: header.ssrc,
       marker: header.marker,
     });
-    void this.sender.sendRtp(new RtpPacket(out, payload));
+    this.#pending += 1;
+    this.sender
+      .sendRtp(new RtpPacket(out, payload))
+      .catch(() => undefined)
+      .finally(() => (this.#pending -= 1));
     return true;
+  }
+
+  /** Whether to shed this packet: the viewer's queue is over its bound, or video is skipping to a keyframe. */
+  #mustShed(payload: Buffer, now: number): boolean {
+    const video = this.sender.kind === 'video';
+    const keyframe = () => video && this.codec !== undefined && isKeyframeStart(this.codec, payload);
+    if (this.#congested()) {
+      if (video && (!this.#skipping || keyframe())) {
+        this.#skipping = true;
+        if (now - this.#congestedAt >= CONGESTED_KEYFRAME_INTERVAL_MS) {
+          this.#congestedAt = now;
+          this.onCongested?.();
+        }
+      }
+      return true;
+    }
+    if (!this.#skipping) return false;
+    if (keyframe()) {
+      this.#skipping = false;
+      return false;
+    }
+    return true;
+  }
+
+  #congested(): boolean {
+    if (this.#pending > MAX_PENDING_SENDS) return true;
+    const socket = this.#fast?.ice.nominated?.protocol.transport?.socket;
+    if (!socket) return false;
+    return (socket.getSendQueueSize?.() ?? 0) > MAX_QUEUED_BYTES;
   }
 
   /** Resends packets a receiver reported lost (fast path only; werift's sender handles its own). */
   retransmit(lost: readonly number[]): void {
     const fast = this.#fast;
     if (!fast) return;
-    if (this.#history.length === 0) return;
+    if (this.#history.length === 0 || this.#congested()) return;
     for (const seq of lost) {
       const slot = seq & (this.#history.length - 1);
       const sent = this.#history[slot];

@@ -46,6 +46,8 @@ export class KurentoApi implements FrameHandler {
   /** KMS-faithful: the last request of each connection, which the next one waits for. */
   readonly #serial = new WeakMap<Connection, Promise<unknown>>();
   #closed = false;
+  /** WebRtcEndpoints being created (counted against ENGINE_MAX_ENDPOINTS before they are in the registry). */
+  #creatingEndpoints = 0;
 
   constructor(
     private readonly config: EngineConfig,
@@ -200,12 +202,33 @@ export class KurentoApi implements FrameHandler {
     const pipeline = this.registry.pipelineOf(pipelineId);
     if (!pipeline || pipeline.id !== pipelineId) throw notFound(pipelineId);
     const id = KurentoIds.element(pipeline.id, randomUUID(), type);
-    await pipeline.host.create(id, type, constructorParams);
+    if (type === 'WebRtcEndpoint') {
+      this.#assertEndpointCapacity();
+      this.#creatingEndpoints += 1;
+    }
+    try {
+      await pipeline.host.create(id, type, constructorParams);
+    } finally {
+      if (type === 'WebRtcEndpoint') this.#creatingEndpoints -= 1;
+    }
     if (!this.registry.pipelineOf(pipeline.id)) throw notFound(pipeline.id);
     this.registry.addElement(pipeline, id, type, session.id);
     this.#touch(session, pipeline);
     session.objectCount += 1;
     return id;
+  }
+
+  /** A full engine refuses another WebRtcEndpoint rather than degrade everyone's (ENGINE_MAX_ENDPOINTS). */
+  #assertEndpointCapacity(): void {
+    const max = this.config.maxEndpoints;
+    if (max === 0) return;
+    let endpoints = this.#creatingEndpoints;
+    for (const pipeline of this.registry.pipelines()) {
+      for (const element of pipeline.elements.values()) if (element.type === 'WebRtcEndpoint') endpoints += 1;
+    }
+    if (endpoints >= max) {
+      throw new KurentoError('NOT_ENOUGH_RESOURCES', `Media server at capacity (${max} WebRtcEndpoints)`);
+    }
   }
 
   async #invoke(session: Session, p: ParamReader): Promise<Params> {
