@@ -11,6 +11,7 @@ const CONTRACT_CODE: Record<MediaErrorCode, ErrorCode> = {
   'live.gone': 'live.notFound',
   'viewer.exists': 'request.invalid',
   'server.unavailable': 'media.unavailable',
+  'server.full': 'media.capacity',
 };
 
 /** The contract error an error stands for: itself if an OnairError, translated if a MediaError, else undefined. */

@@ -135,6 +135,11 @@ export class Live extends SafeEmitter<LiveEvents> {
     return this.#viewers.size;
   }
 
+  /** Endpoints this live holds here (presenter, recorder, viewers): its share of the server's capacity. */
+  get endpointCount(): number {
+    return (this.#presenter && !this.#presenter.closed ? 1 : 0) + (this.#recording ? 1 : 0) + this.#viewers.size;
+  }
+
   /** The presenter's endpoint (owner only), or a viewer's by key. */
   endpoint(role: 'presenter' | 'viewer', key?: string): Endpoint | undefined {
     return role === 'presenter' ? this.#presenter : key === undefined ? undefined : this.#viewers.get(key);

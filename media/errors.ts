@@ -19,6 +19,8 @@ export const MEDIA_ERROR_CODES = [
   'viewer.exists',
   /** The media server is not connected. */
   'server.unavailable',
+  /** No media server of the pool has room (its capacity in endpoints) for what was asked. */
+  'server.full',
 ] as const;
 
 export type MediaErrorCode = (typeof MEDIA_ERROR_CODES)[number];

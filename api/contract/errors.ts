@@ -32,6 +32,8 @@ export const ERROR_CODES = {
   'ice.invalid': 400,
   'media.unavailable': 503,
   'media.failed': 502,
+  /** Every media server is at its capacity (MEDIA_SERVER_CAPACITY, or the engine's own): try again later. */
+  'media.capacity': 503,
   /** WHIP/WHEP PATCH asking for an ICE restart, which onair does not do (RFC 9725 §4.3.2: 422). */
   'ice.restartUnsupported': 422,
   // WHIP ingest: stream keys

@@ -18,7 +18,7 @@ import type { Logger } from '../logger.js';
 import type { Store, Unsubscribe } from '../store/Store.js';
 import { IceCandidateQueue } from '../../media/IceCandidateQueue.js';
 import { recordingContainerFor, type Live, type LiveEnd } from '../../media/Live.js';
-import type { MediaServer } from '../../media/MediaServer.js';
+import type { MediaPool } from '../../media/MediaPool.js';
 import { iceServersFor, type TurnSettings } from './iceServers.js';
 import type { LiveArchive } from './LiveArchive.js';
 import { LiveRegistry, type LiveEntry } from './LiveRegistry.js';
@@ -49,7 +49,8 @@ export interface Notifier {
 }
 
 export interface LiveServiceOptions {
-  media: () => MediaServer | null;
+  /** The media servers (one pool): lives are placed by load, viewers join their live's server. */
+  media: () => MediaPool | null;
   store: Store;
   archive: LiveArchive;
   notifier: Notifier;
@@ -298,7 +299,7 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
     const fileName = `${liveId}.${recordingContainerFor(req.sdpOffer)}`;
     const recordingUri = record ? pathToFileURL(path.join(this.#opts.recordingsDir, fileName)).href : null;
     if (record) presenting.recordingFile = path.join(this.#opts.recordingsDir, fileName);
-    let started: { live: Live; answer: string };
+    let started: { live: Live; answer: string; serverId: string };
     try {
       started = await media.startLive(liveId, {
         offer: req.sdpOffer,
@@ -315,7 +316,7 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
       await this.#discardRecording(presenting);
       throw error;
     }
-    const { live, answer } = started;
+    const { live, answer, serverId } = started;
     const startedAt = new Date();
     live.once('ended', (end) => void this.#finish(live, presenting, caller, startedAt, end));
     this.#wire(live);
@@ -336,6 +337,7 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
       await this.registry.publish(liveId, {
         pipelineId: live.pipelineId,
         presenterEndpointId: live.presenterEndpointId ?? '',
+        mediaServer: serverId,
         startedAt,
       });
       await this.#opts.archive.liveStarted({
@@ -473,7 +475,12 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
     try {
       const entry = await this.#entry(liveId);
       const live =
-        media.live(liveId) ?? (await media.attachLive(liveId, entry.pipelineId ?? '', entry.presenterEndpointId ?? ''));
+        media.live(liveId) ??
+        (await media.viewerLive(liveId, {
+          serverId: entry.mediaServer,
+          pipelineId: entry.pipelineId ?? '',
+          presenterEndpointId: entry.presenterEndpointId ?? '',
+        }));
       this.#wire(live);
       const answer = await live.addViewer(caller.socketId, req.sdpOffer, (candidate) =>
         this.#opts.notifier.toSocket(caller.socketId, 'ice:candidate', { liveId, role: 'viewer', candidate }),
@@ -489,6 +496,7 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
         userId: caller.userId,
         nickname: caller.nickname,
         endpointId: live.endpoint('viewer', caller.socketId)?.id ?? '',
+        mediaServer: media.serverIdOf(live) ?? entry.mediaServer ?? '',
       });
       if (figures) await this.#viewerChanged(liveId, caller, 'live:viewerJoined', figures.viewers, entry);
       return { sdpAnswer: answer };
@@ -573,7 +581,7 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
     return state;
   }
 
-  #media(): MediaServer {
+  #media(): MediaPool {
     const media = this.#opts.media();
     if (!media?.available) throw new OnairError('media.unavailable', 'the media server is unavailable');
     return media;
@@ -708,8 +716,14 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
   /** The viewers a dead process held on a live: endpoints released, counted out, the presenter told. */
   async #viewersGone(liveId: string, instanceId: string): Promise<void> {
     const media = this.#opts.media();
+    const liveServer = (await this.registry.peek(liveId))?.mediaServer;
     for (const viewer of await this.registry.viewersOf(liveId, instanceId)) {
-      if (viewer.endpointId && media?.available) await media.releaseObject(viewer.endpointId);
+      // On the viewer's server (a lost one: its endpoints are gone with it).
+      if (viewer.endpointId && media?.available)
+        await media.releaseObject(viewer.mediaServer || liveServer, viewer.endpointId).catch((error: unknown) => {
+          this.#opts.log.warn({ liveId, err: error }, "could not release a dead process's viewer endpoint");
+          return false;
+        });
       const figures = await this.registry.viewerLeft(liveId, viewer.socketId, instanceId);
       const entry = await this.registry.get(liveId);
       const caller: SocketUser = { userId: viewer.userId, nickname: viewer.nickname, socketId: viewer.socketId };
@@ -729,8 +743,10 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
     let recordingStopped = false;
     if (entry.pipelineId) {
       // Without the media server now, the orphan-pipeline reconciliation releases it later (it carries our tags).
-      if (!media?.available) this.#opts.log.warn({ liveId }, 'the pipeline of a dead API process is left for later');
-      else ({ recordingStopped } = await media.releasePipeline(entry.pipelineId));
+      const server = entry.mediaServer ? media?.server(entry.mediaServer) : media?.servers[0];
+      if (!media || !server?.available)
+        this.#opts.log.warn({ liveId }, 'the pipeline of a dead API process is left for later');
+      else ({ recordingStopped } = await media.releasePipeline(entry.mediaServer, entry.pipelineId));
     }
     const figures = await this.registry.figures(liveId);
     await this.registry.remove(liveId);

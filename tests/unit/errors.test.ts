@@ -26,6 +26,7 @@ const PINNED = [
   'ice.invalid',
   'media.unavailable',
   'media.failed',
+  'media.capacity',
   'ice.restartUnsupported',
   'whip.keyNotFound',
   'whip.tooManyKeys',

@@ -19,6 +19,7 @@ test('media errors map to the codes clients already know', () => {
   assert.equal(codeOf('live.exists'), 'live.alreadyLive');
   assert.equal(codeOf('viewer.exists'), 'request.invalid');
   assert.equal(codeOf('server.unavailable'), 'media.unavailable');
+  assert.equal(codeOf('server.full'), 'media.capacity');
 });
 
 test('contract errors pass through and anything else is left to the caller', () => {
