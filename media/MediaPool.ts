@@ -132,7 +132,12 @@ export class MediaPool extends SafeEmitter<MediaPoolEvents> {
     this.#members = servers.map((s, i) => new Member(s, i));
     this.#log = options.log;
     for (const member of this.#members) {
-      member.server.on('lost', (reason) => this.safeEmit('lost', member.id, reason));
+      member.server.on('lost', (reason) => {
+        // Whatever it held is gone: sampled again (before any placement) once it is back.
+        member.load = null;
+        member.pending = [];
+        this.safeEmit('lost', member.id, reason);
+      });
       member.server.on('restored', () => {
         void this.#sample(member);
         this.safeEmit('restored', member.id);

@@ -474,13 +474,12 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
     state.watching.set(liveId, 'negotiating');
     try {
       const entry = await this.#entry(liveId);
-      const live =
-        media.live(liveId) ??
-        (await media.viewerLive(liveId, {
-          serverId: entry.mediaServer,
-          pipelineId: entry.pipelineId ?? '',
-          presenterEndpointId: entry.presenterEndpointId ?? '',
-        }));
+      // On the live's server (attached there when another process owns the live), within its capacity.
+      const live = await media.viewerLive(liveId, {
+        serverId: entry.mediaServer,
+        pipelineId: entry.pipelineId ?? '',
+        presenterEndpointId: entry.presenterEndpointId ?? '',
+      });
       this.#wire(live);
       const answer = await live.addViewer(caller.socketId, req.sdpOffer, (candidate) =>
         this.#opts.notifier.toSocket(caller.socketId, 'ice:candidate', { liveId, role: 'viewer', candidate }),
