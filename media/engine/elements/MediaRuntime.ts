@@ -18,6 +18,7 @@ import type { RuntimeContext } from './RuntimeContext.js';
 import { WebRtcEndpoint } from './WebRtcEndpoint.js';
 import { RecorderEndpoint } from './RecorderEndpoint.js';
 import { PlayerEndpoint } from './PlayerEndpoint.js';
+import { RtpEndpoint } from './RtpEndpoint.js';
 
 export interface RuntimeEvents {
   event: [objectId: string, type: string, data: Params];
@@ -41,6 +42,7 @@ type ElementFactory = (
 
 const FACTORIES: Record<ElementType, ElementFactory> = {
   WebRtcEndpoint: (id, pipeline, context, params) => new WebRtcEndpoint(id, pipeline, context, params),
+  RtpEndpoint: (id, pipeline, context, params) => new RtpEndpoint(id, pipeline, context, params),
   RecorderEndpoint: (id, pipeline, context, params) => new RecorderEndpoint(id, pipeline, context, params),
   PlayerEndpoint: (id, pipeline, context, params) => new PlayerEndpoint(id, pipeline, context, params),
   PassThrough: (id, pipeline, context) => new PassThrough(id, pipeline, context),

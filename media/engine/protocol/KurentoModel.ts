@@ -3,7 +3,13 @@
  * which types exist, their hierarchy as `describe` reports it, and which event names a client may
  * subscribe to (the 7.x names and the deprecated 6.x ones).
  */
-export const ELEMENT_TYPES = ['WebRtcEndpoint', 'RecorderEndpoint', 'PlayerEndpoint', 'PassThrough'] as const;
+export const ELEMENT_TYPES = [
+  'WebRtcEndpoint',
+  'RtpEndpoint',
+  'RecorderEndpoint',
+  'PlayerEndpoint',
+  'PassThrough',
+] as const;
 export type ElementType = (typeof ELEMENT_TYPES)[number];
 export type ObjectType = 'ServerManager' | 'MediaPipeline' | ElementType;
 
@@ -14,6 +20,7 @@ const ANCESTORS: Record<ObjectType, string[]> = {
   MediaPipeline: ['MediaObject'],
   PassThrough: ['Filter', 'MediaElement', 'MediaObject'],
   WebRtcEndpoint: ['BaseRtpEndpoint', 'SdpEndpoint', 'SessionEndpoint', 'Endpoint', 'MediaElement', 'MediaObject'],
+  RtpEndpoint: ['BaseRtpEndpoint', 'SdpEndpoint', 'SessionEndpoint', 'Endpoint', 'MediaElement', 'MediaObject'],
   RecorderEndpoint: ['UriEndpoint', 'Endpoint', 'MediaElement', 'MediaObject'],
   PlayerEndpoint: ['UriEndpoint', 'Endpoint', 'MediaElement', 'MediaObject'],
 };
@@ -39,6 +46,7 @@ const EVENTS_OF_CLASS: Record<string, string[]> = {
     'IceGatheringDone',
     'NewCandidatePairSelected',
   ],
+  RtpEndpoint: ['OnKeySoftLimit'],
   UriEndpoint: ['UriEndpointStateChanged'],
   RecorderEndpoint: ['Paused', 'Recording', 'Stopped'],
   PlayerEndpoint: ['EndOfStream'],

@@ -15,7 +15,7 @@ const VERSION = '7.3.0';
 const GENERATION_TIME = 'Jan  1 2024 00:00:00';
 const MODULES = [
   { name: 'core', factories: ['MediaPipeline', 'PassThrough'] },
-  { name: 'elements', factories: ['WebRtcEndpoint', 'RecorderEndpoint', 'PlayerEndpoint'] },
+  { name: 'elements', factories: ['WebRtcEndpoint', 'RtpEndpoint', 'RecorderEndpoint', 'PlayerEndpoint'] },
   { name: 'filters', factories: [] as string[] },
 ];
 const MAX_CPU_SAMPLE_MS = 10_000;

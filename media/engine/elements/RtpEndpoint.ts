@@ -1,0 +1,575 @@
+/**
+ * Plain RTP (or SRTP with SDES keys) to a remote peer, negotiated with SDP as a KMS RtpEndpoint is:
+ * generateOffer + processAnswer, or processOffer; no ICE, no DTLS. The usual use is a pair of them
+ * cascading media from a pipeline on one media server to a pipeline on another.
+ *
+ * Each media section gets an RTP/RTCP port pair (RtpSession). What arrives goes to the sinks; what
+ * the sources send goes out in this endpoint's own SSRC. RTCP feedback crosses it both ways: a PLI
+ * or FIR from the remote asks the video source for a keyframe, a sink's keyframe request becomes a
+ * PLI to the remote, NACKs are answered from the sent history (and gaps NACKed), REMB carries the
+ * sinks' limit back as it does on a WebRtcEndpoint. ConnectionStateChanged reports CONNECTED once
+ * negotiated; MediaStateChanged follows the remote's datagrams (its first, and a silence).
+ */
+import { randomInt } from 'node:crypto';
+import os from 'node:os';
+import { RtcpPayloadSpecificFeedback, RtcpTransportLayerFeedback, type RtcpPacket, type RtpPacket } from 'werift';
+import type { Params } from '../protocol/JsonRpc.js';
+import { KurentoError } from '../protocol/KurentoError.js';
+import type { ParamReader } from '../protocol/ParamReader.js';
+import type { CodecName, MediaKind, TrackInfo } from '../rtp/MediaTypes.js';
+import {
+  answerDirection,
+  canReceive,
+  canSend,
+  ownCodecs,
+  parseRemoteSdp,
+  pickCodec,
+  writeSdp,
+  type Direction,
+  type LocalSection,
+  type RemoteSection,
+} from '../rtp/RtpSdp.js';
+import { RtpSession } from '../rtp/RtpSession.js';
+import type { SdpCodec } from '../rtp/SdpCodecs.js';
+import { SdesCrypto } from '../rtp/Sdes.js';
+import { MediaElement } from './MediaElement.js';
+import type { OperationTable } from './MediaObject.js';
+import type { MediaPipeline } from './MediaPipeline.js';
+import type { RuntimeContext } from './RuntimeContext.js';
+
+type Negotiation = 'none' | 'offer-generated' | 'negotiated';
+type State = 'CONNECTED' | 'DISCONNECTED';
+
+/** Keyframe requests to the remote are at most this frequent; a request inside the window is sent at its end. */
+const PLI_INTERVAL_MS = 200;
+/** Ticks (seconds) without a datagram from the remote before the media state is DISCONNECTED. */
+const SILENCE_TICKS = 5;
+/** KMS's floor for the REMB it sends. */
+const MIN_REMB_BPS = 30_000;
+const RTCP_RTPFB = 205;
+const RTCP_PSFB = 206;
+const FMT_NACK = 1;
+const FMT_PLI = 1;
+const FMT_FIR = 4;
+const FMT_REMB = 15;
+
+interface Media {
+  readonly kind: MediaKind;
+  readonly session: RtpSession;
+  readonly mid: string;
+  /** The section's index in the SDP, and whether it is in use (port not 0). */
+  index: number;
+  codec: SdpCodec | undefined;
+  info: TrackInfo | undefined;
+  direction: Direction;
+  offered: SdpCodec[];
+}
+
+export class RtpEndpoint extends MediaElement {
+  readonly #ipv6: boolean;
+  readonly #portRange: [number, number] | undefined;
+  readonly #sdes: SdesCrypto | undefined;
+  readonly #props = {
+    minVideoRecvBandwidth: 0,
+    minVideoSendBandwidth: 100,
+    maxVideoSendBandwidth: 500,
+    maxVideoRecvBandwidth: 0,
+    maxAudioRecvBandwidth: 0,
+    mtu: 1200,
+  };
+  readonly #explicit = new Set<string>();
+  readonly #media: Partial<Record<MediaKind, Media>> = {};
+  readonly #sessionId = String(randomInt(1, 2 ** 47));
+  #sdpVersion = 0;
+  #negotiation: Negotiation = 'none';
+  #localSdp: string | undefined;
+  #remoteSdp: string | undefined;
+  #serial: Promise<unknown> = Promise.resolve();
+  #connection: State = 'DISCONNECTED';
+  #mediaState: State = 'DISCONNECTED';
+  #sessionStarted = false;
+  #heard = false;
+  #silentTicks = 0;
+  #remoteRembBps: number | undefined;
+  #lastPliAt = 0;
+  #pliTimer: NodeJS.Timeout | undefined;
+  #pliWanted = false;
+  #rejected = 0;
+
+  constructor(id: string, pipeline: MediaPipeline, context: RuntimeContext, params: ParamReader) {
+    super(id, 'RtpEndpoint', pipeline, context);
+    this.#ipv6 = params.optionalBoolean('useIpv6') ?? false;
+    const minPort = params.optionalInteger('minPort') ?? 0;
+    const maxPort = params.optionalInteger('maxPort') ?? 0;
+    if (minPort < 0 || maxPort > 65535 || (maxPort > 0 && maxPort <= minPort)) {
+      throw new KurentoError('MEDIA_OBJECT_ILLEGAL_PARAM_ERROR', `Invalid port range ${minPort}-${maxPort}`);
+    }
+    this.#portRange = maxPort > 0 ? [Math.max(minPort, 1024), maxPort] : context.config.rtpPortRange;
+    this.#sdes = SdesCrypto.fromParam(params.optionalObject('crypto'));
+  }
+
+  override videoCodec(): CodecName | undefined {
+    return this.#media.video?.info?.codec;
+  }
+
+  // ---- media -------------------------------------------------------------------------------------
+
+  override consume(packet: RtpPacket, track: TrackInfo): void {
+    const media = this.#media[track.kind];
+    if (!media?.info || !canSend(media.direction) || media.info.codec !== track.codec) return;
+    media.session.send(packet, Date.now());
+    this.countOut(track.kind);
+  }
+
+  /** Asks the remote for a keyframe, at most every PLI_INTERVAL_MS (a request inside the window is delayed, not lost). */
+  override requestKeyframe(): void {
+    this.#pliWanted = true;
+    const video = this.#media.video;
+    if (!video?.info || video.session.remoteSsrc === undefined || this.#pliTimer) return;
+    const wait = this.#lastPliAt + PLI_INTERVAL_MS - Date.now();
+    if (wait <= 0) return this.#sendPli();
+    this.#pliTimer = setTimeout(() => {
+      this.#pliTimer = undefined;
+      if (this.#pliWanted) this.#sendPli();
+    }, wait);
+  }
+
+  #sendPli(): void {
+    this.#pliWanted = false;
+    this.#lastPliAt = Date.now();
+    this.#media.video?.session.sendPli();
+  }
+
+  #onRtp(media: Media, packet: RtpPacket): void {
+    this.#heardFromRemote();
+    const info = media.info;
+    if (!info || !canReceive(media.direction) || packet.header.payloadType !== media.codec?.payloadType) return;
+    this.countIn(media.kind);
+    this.forward(media.kind, packet, info);
+    if (media.kind === 'video' && this.#pliWanted && !this.#pliTimer) this.requestKeyframe();
+  }
+
+  #onRtcp(media: Media, packets: RtcpPacket[]): void {
+    this.#heardFromRemote();
+    for (const rtcp of packets) {
+      if (rtcp.type === RTCP_PSFB && rtcp instanceof RtcpPayloadSpecificFeedback) {
+        const count = rtcp.feedback.count;
+        if (count === FMT_PLI || count === FMT_FIR) this.requestKeyframeUpstream();
+        const bitrate = (rtcp.feedback as { bitrate?: bigint }).bitrate;
+        if (count === FMT_REMB && media.kind === 'video' && bitrate !== undefined)
+          this.#remoteRembBps = Number(bitrate);
+      } else if (rtcp.type === RTCP_RTPFB && rtcp instanceof RtcpTransportLayerFeedback) {
+        const lost = (rtcp.feedback as { lost?: number[] }).lost;
+        if (rtcp.feedback.count === FMT_NACK && lost) media.session.retransmit(lost);
+      }
+    }
+  }
+
+  #heardFromRemote(): void {
+    this.#heard = true;
+    this.#silentTicks = 0;
+    if (this.#mediaState === 'CONNECTED') return;
+    this.#setMediaState('CONNECTED');
+    if (!this.#sessionStarted) {
+      this.#sessionStarted = true;
+      this.emitEvent('MediaSessionStarted');
+    }
+  }
+
+  override tick(): void {
+    super.tick();
+    if (this.#negotiation !== 'negotiated') return;
+    const now = Date.now();
+    for (const media of Object.values(this.#media)) if (media.info) media.session.report(now);
+    this.#sendRemb();
+    if (this.#heard) {
+      this.#heard = false;
+    } else if (this.#mediaState === 'CONNECTED' && ++this.#silentTicks >= SILENCE_TICKS) {
+      this.#setMediaState('DISCONNECTED');
+    }
+  }
+
+  /** As on a WebRtcEndpoint: the remote's REMB within [min, max]VideoSendBandwidth in KMS-faithful mode. */
+  override videoSendLimitBps(): number | undefined {
+    const { maxVideoSendBandwidth, minVideoSendBandwidth } = this.#props;
+    if (!this.context.config.kmsFaithful) {
+      return this.#explicit.has('maxVideoSendBandwidth') && maxVideoSendBandwidth > 0
+        ? maxVideoSendBandwidth * 1000
+        : undefined;
+    }
+    let limit = this.#remoteRembBps ?? Infinity;
+    if (maxVideoSendBandwidth > 0) limit = Math.min(limit, maxVideoSendBandwidth * 1000);
+    limit = Math.max(limit, minVideoSendBandwidth * 1000);
+    return Number.isFinite(limit) ? limit : undefined;
+  }
+
+  /** REMB to the remote whose video this endpoint receives: the lowest limit of the sinks it feeds. */
+  #sendRemb(): void {
+    const video = this.#media.video;
+    if (!video?.info || !canReceive(video.direction)) return;
+    const { maxVideoRecvBandwidth, minVideoRecvBandwidth } = this.#props;
+    let limit = this.downstreamVideoLimitBps() ?? Infinity;
+    if (maxVideoRecvBandwidth > 0) limit = Math.min(limit, maxVideoRecvBandwidth * 1000);
+    if (!Number.isFinite(limit)) return;
+    video.session.sendRemb(Math.round(Math.max(limit, minVideoRecvBandwidth * 1000, MIN_REMB_BPS)));
+  }
+
+  // ---- negotiation -------------------------------------------------------------------------------
+
+  async #generateOffer(options: Params | undefined): Promise<string> {
+    if (this.#negotiation !== 'none') {
+      throw new KurentoError('SDP_END_POINT_ALREADY_NEGOTIATED', 'Endpoint already negotiated');
+    }
+    const receive = { audio: options?.offerToReceiveAudio !== false, video: options?.offerToReceiveVideo !== false };
+    const sections: LocalSection[] = [];
+    for (const kind of ['audio', 'video'] as const) {
+      const media = await this.#open(kind, sections.length);
+      media.offered = ownCodecs(kind, kind === 'video' ? this.#preferredVideoCodec() : undefined);
+      media.direction = receive[kind] ? 'sendrecv' : 'sendonly';
+      sections.push(this.#localSection(media, media.offered));
+    }
+    this.#localSdp = this.#writeSdp(sections);
+    this.#negotiation = 'offer-generated';
+    return this.#localSdp;
+  }
+
+  async #processAnswer(answer: string): Promise<string> {
+    if (this.#negotiation === 'negotiated') {
+      throw new KurentoError('SDP_END_POINT_ANSWER_ALREADY_PROCCESED', 'Answer already processed');
+    }
+    if (this.#negotiation !== 'offer-generated') {
+      throw new KurentoError('SDP_END_POINT_NOT_OFFER_GENERATED', 'No offer was generated');
+    }
+    const remote = parseRemoteSdp(answer, 'answer');
+    const chosen: { media: Media; section: RemoteSection; codec: SdpCodec }[] = [];
+    for (const media of Object.values(this.#media)) {
+      const section = remote[media.index];
+      if (!section || section.kind !== media.kind) {
+        throw new KurentoError(
+          'SDP_END_POINT_PROCESS_ANSWER_ERROR',
+          `Answer has no ${media.kind} section to match the offer`,
+        );
+      }
+      if (section.port === 0) continue;
+      const codec = pickCodec(
+        media.kind,
+        section.codecs.filter((c) => media.offered.some((o) => o.name === c.name)),
+        this.#preferredVideoCodec(),
+      );
+      if (!codec) {
+        throw new KurentoError('SDP_END_POINT_PROCESS_ANSWER_ERROR', `Answer has no usable ${media.kind} codec`);
+      }
+      this.#assertProfile(section, 'SDP_END_POINT_PROCESS_ANSWER_ERROR');
+      chosen.push({ media, section, codec });
+    }
+    if (chosen.length === 0) throw new KurentoError('SDP_END_POINT_PROCESS_ANSWER_ERROR', 'Answer accepts no media');
+    for (const { media, section, codec } of chosen) {
+      const direction = answerDirection(section.direction, canSend(media.direction), canReceive(media.direction));
+      this.#apply(media, section, codec, direction);
+    }
+    this.#remoteSdp = answer;
+    this.#finishNegotiation();
+    return this.#localSdp ?? '';
+  }
+
+  async #processOffer(offer: string): Promise<string> {
+    if (this.#negotiation !== 'none') {
+      throw new KurentoError('SDP_END_POINT_ALREADY_NEGOTIATED', 'Endpoint already negotiated');
+    }
+    const remote = parseRemoteSdp(offer, 'offer');
+    const plan: { section: RemoteSection; kind: MediaKind | undefined; codec: SdpCodec | undefined }[] = [];
+    for (const section of remote) {
+      const kind = section.kind === 'audio' || section.kind === 'video' ? section.kind : undefined;
+      const taken = kind && plan.some((p) => p.kind === kind && p.codec);
+      const usable = kind && !taken && section.port !== 0 && this.#profileMatches(section);
+      const codec = usable
+        ? pickCodec(kind, section.codecs, kind === 'video' ? this.#preferredVideoCodec() : undefined)
+        : undefined;
+      plan.push({ section, kind, codec });
+    }
+    if (!plan.some((p) => p.codec)) {
+      throw new KurentoError(
+        'SDP_END_POINT_PROCESS_OFFER_ERROR',
+        this.#sdes && !remote.some((s) => this.#profileMatches(s))
+          ? "Offer has no SRTP (RTP/SAVPF with a=crypto) section for this endpoint's crypto suite"
+          : 'No supported codec offered (Opus, VP8 or H.264)',
+      );
+    }
+    const sections: LocalSection[] = [];
+    for (const [index, { section, kind, codec }] of plan.entries()) {
+      if (!kind || !codec) {
+        sections.push(rejected(section, index));
+        continue;
+      }
+      const media = await this.#open(kind, index, section.mid);
+      this.#sdes?.answering(kind, section.crypto);
+      const direction = answerDirection(section.direction, true, true);
+      media.offered = [codec];
+      this.#apply(media, section, codec, direction);
+      sections.push(this.#localSection(media, [codec]));
+    }
+    this.#localSdp = this.#writeSdp(sections);
+    this.#remoteSdp = offer;
+    this.#finishNegotiation();
+    return this.#localSdp;
+  }
+
+  /** Opens the port pair of a kind (once). */
+  async #open(kind: MediaKind, index: number, mid?: string): Promise<Media> {
+    const existing = this.#media[kind];
+    if (existing) return existing;
+    let session: RtpSession;
+    try {
+      session = await RtpSession.open(kind, {
+        ipv6: this.#ipv6,
+        bindAddress: this.#bindAddress(),
+        range: this.#portRange,
+      });
+    } catch (err) {
+      throw new KurentoError('NOT_ENOUGH_RESOURCES', `Could not open RTP ports: ${errorText(err)}`);
+    }
+    if (this.closed || this.#media[kind]) {
+      session.close();
+      this.#assertOpen();
+      return this.#media[kind]!;
+    }
+    const media: Media = {
+      kind,
+      session,
+      mid: mid ?? `${kind}0`,
+      index,
+      codec: undefined,
+      info: undefined,
+      direction: 'inactive',
+      offered: [],
+    };
+    this.#media[kind] = media;
+    return media;
+  }
+
+  #apply(media: Media, section: RemoteSection, codec: SdpCodec, direction: Direction): void {
+    media.codec = codec;
+    media.direction = direction;
+    media.info =
+      media.kind === 'audio'
+        ? { kind: 'audio', codec: 'OPUS', clockRate: 48_000 }
+        : { kind: 'video', codec: codec.name === 'H264' ? 'H264' : 'VP8', clockRate: 90_000 };
+    const session = media.session;
+    session.payloadType = codec.payloadType;
+    session.clockRate = media.info.clockRate;
+    session.setRemote({
+      address: section.address,
+      rtpPort: section.port,
+      rtcpAddress: section.rtcpAddress,
+      rtcpPort: section.rtcpPort,
+    });
+    const protection = this.#sdes?.protection(section.crypto);
+    session.start(
+      {
+        rtp: (packet) => this.#onRtp(media, packet),
+        rtcp: (packets) => this.#onRtcp(media, packets),
+        rejected: () => void (this.#rejected += 1),
+      },
+      protection,
+    );
+  }
+
+  #finishNegotiation(): void {
+    this.#negotiation = 'negotiated';
+    // Sessions of an offer whose section the answer rejected carry nothing: their ports go back.
+    for (const kind of ['audio', 'video'] as const) {
+      const media = this.#media[kind];
+      if (media && !media.info) {
+        media.session.close();
+        delete this.#media[kind];
+      }
+    }
+    this.#connection = 'CONNECTED';
+    this.emitEvent('ConnectionStateChanged', { oldState: 'DISCONNECTED', newState: 'CONNECTED' });
+    const video = this.#media.video;
+    if (video && canSend(video.direction)) this.requestKeyframeUpstream();
+  }
+
+  #setMediaState(state: State): void {
+    if (this.#mediaState === state) return;
+    this.emitEvent('MediaStateChanged', { oldState: this.#mediaState, newState: state });
+    this.#mediaState = state;
+  }
+
+  #localSection(media: Media, codecs: SdpCodec[]): LocalSection {
+    const { maxAudioRecvBandwidth, maxVideoRecvBandwidth } = this.#props;
+    return {
+      kind: media.kind,
+      port: media.session.rtpPort,
+      rtcpPort: media.session.rtcpPort,
+      codecs,
+      direction: media.direction,
+      mid: media.mid,
+      ssrc: media.session.ssrc,
+      cname: this.#sessionId,
+      crypto: this.#sdes?.localKey(media.kind),
+      bandwidthKbps: media.kind === 'audio' ? maxAudioRecvBandwidth : maxVideoRecvBandwidth,
+    };
+  }
+
+  #writeSdp(sections: LocalSection[]): string {
+    return writeSdp({
+      sessionId: this.#sessionId,
+      version: this.#sdpVersion++,
+      address: this.#publicAddress(),
+      sections,
+    });
+  }
+
+  /** An SRTP endpoint takes only RTP/SAVP(F) sections, a plain one only RTP/AVP(F) ones. */
+  #profileMatches(section: RemoteSection): boolean {
+    const secure = /^RTP\/SAVPF?$/.test(section.proto);
+    if (!secure && !/^RTP\/AVPF?$/.test(section.proto)) return false;
+    if (!this.#sdes) return !secure;
+    return secure && this.#sdes.accepts(section.crypto);
+  }
+
+  #assertProfile(section: RemoteSection, error: 'SDP_END_POINT_PROCESS_ANSWER_ERROR'): void {
+    if (this.#profileMatches(section)) return;
+    throw new KurentoError(
+      error,
+      this.#sdes
+        ? `Answer's ${section.kind} section has no SRTP key for ${this.#sdes.sdpSuite}`
+        : `Answer's ${section.kind} section is not plain RTP (${section.proto})`,
+    );
+  }
+
+  #preferredVideoCodec(): CodecName | undefined {
+    const upstream = this.sourceOf('video')?.videoCodec();
+    if (upstream) return upstream;
+    for (const sink of this.sinksOf('video')) {
+      const codec = sink.videoCodec();
+      if (codec) return codec;
+    }
+    return undefined;
+  }
+
+  #bindAddress(): string {
+    if (this.#ipv6) return '::';
+    return this.context.config.iceAddress ?? '0.0.0.0';
+  }
+
+  /** The address written in the SDP: ENGINE_ICE_ADDRESS, else the first non-loopback address (as KMS does), else loopback. */
+  #publicAddress(): string {
+    if (!this.#ipv6 && this.context.config.iceAddress) return this.context.config.iceAddress;
+    const family = this.#ipv6 ? 'IPv6' : 'IPv4';
+    for (const addresses of Object.values(os.networkInterfaces())) {
+      for (const a of addresses ?? []) {
+        if (a.family === family && !a.internal && !(this.#ipv6 && a.address.startsWith('fe80'))) return a.address;
+      }
+    }
+    return this.#ipv6 ? '::1' : '127.0.0.1';
+  }
+
+  #assertOpen(): void {
+    if (this.closed) throw new KurentoError('MEDIA_OBJECT_NOT_FOUND', `Object '${this.id}' was released`);
+  }
+
+  /** Runs SDP operations one at a time, in arrival order. */
+  #inOrder<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#serial.then(task, task);
+    this.#serial = run.catch(() => undefined);
+    return run;
+  }
+
+  protected override operations(): OperationTable {
+    const props = this.#props;
+    const prop = <K extends keyof typeof props>(key: K) => ({
+      [`get${capitalize(key)}`]: () => props[key],
+      [`set${capitalize(key)}`]: (p: ParamReader) => {
+        props[key] = p.integer(key);
+        this.#explicit.add(key);
+      },
+    });
+    return {
+      ...super.operations(),
+      ...(Object.assign({}, ...(Object.keys(props) as (keyof typeof props)[]).map(prop)) as OperationTable),
+      generateOffer: (p) => {
+        const options = p.optionalObject('options');
+        return this.#inOrder(() => this.#generateOffer(options));
+      },
+      processOffer: (p) => {
+        if (!p.has('offer')) throw new KurentoError('SDP_PARSE_ERROR', 'SDP offer is required');
+        const offer = p.string('offer');
+        return this.#inOrder(() => this.#processOffer(offer));
+      },
+      processAnswer: (p) => {
+        if (!p.has('answer')) throw new KurentoError('SDP_PARSE_ERROR', 'SDP answer is required');
+        const answer = p.string('answer');
+        return this.#inOrder(() => this.#processAnswer(answer));
+      },
+      getLocalSessionDescriptor: () => {
+        if (!this.#localSdp) throw new KurentoError('SDP_END_POINT_NO_LOCAL_SDP_ERROR', 'No local SDP yet');
+        return this.#localSdp;
+      },
+      getRemoteSessionDescriptor: () => {
+        if (!this.#remoteSdp) throw new KurentoError('SDP_END_POINT_NO_REMOTE_SDP_ERROR', 'No remote SDP yet');
+        return this.#remoteSdp;
+      },
+      requestKeyframe: () => this.requestKeyframe(),
+      getMediaState: () => this.#mediaState,
+      getConnectionState: () => this.#connection,
+      getRembParams: () => ({ __module__: 'kurento', __type__: 'RembParams' }),
+      setRembParams: (p) => void p.object('rembParams'),
+      getStats: () => this.#stats(),
+    };
+  }
+
+  #stats(): Params {
+    const out: Params = {};
+    for (const media of Object.values(this.#media)) {
+      out[`${media.kind}`] = {
+        __module__: 'kurento',
+        __type__: 'RTCRTPStreamStats',
+        type: 'rtp',
+        ssrc: String(media.session.ssrc),
+        packetsSent: media.session.packetsSent,
+        bytesSent: media.session.octetsSent,
+        packetsReceived: media.session.packetsReceived,
+        packetsRejected: this.#rejected,
+      };
+    }
+    return out;
+  }
+
+  protected override onClose(): void {
+    clearTimeout(this.#pliTimer);
+    this.#pliTimer = undefined;
+    for (const kind of ['audio', 'video'] as const) {
+      this.#media[kind]?.session.close();
+      delete this.#media[kind];
+    }
+    if (this.#negotiation === 'negotiated') this.emitEvent('MediaSessionTerminated');
+    super.onClose();
+  }
+}
+
+/** The answer's line for an offered section this endpoint does not take (RFC 3264: port 0). */
+function rejected(section: RemoteSection, index: number): LocalSection {
+  return {
+    kind: section.kind || 'application',
+    proto: section.proto,
+    port: 0,
+    rtcpPort: 0,
+    codecs: section.codecs.slice(0, 1),
+    direction: 'inactive',
+    mid: section.mid ?? String(index),
+    ssrc: 0,
+    cname: '',
+    crypto: undefined,
+    bandwidthKbps: 0,
+  };
+}
+
+function capitalize(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message || err.name : String(err);
+}
