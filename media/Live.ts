@@ -72,6 +72,11 @@ export class Live extends SafeEmitter<LiveEvents> {
   readonly id: string;
   /** Whether this process created (and must release) the pipeline. */
   readonly owner: boolean;
+  /**
+   * A relay of a live cascaded from another media server: its own pipeline (owned), fed by an RtpEndpoint that
+   * receives the presenter's media from the live's server; it has viewers, no presenter, no recorder.
+   */
+  readonly relay: boolean;
   readonly #pipeline: KurentoPipeline;
   readonly #guard: Guard;
   readonly #ice: EndpointIce;
@@ -83,6 +88,7 @@ export class Live extends SafeEmitter<LiveEvents> {
   #recording: Recording | undefined;
   readonly #viewers = new Map<string, Endpoint>();
   #ending: Promise<LiveEnd> | undefined;
+  #endReason: LiveEndReason | undefined;
   #closed = false;
 
   constructor(
@@ -95,11 +101,13 @@ export class Live extends SafeEmitter<LiveEvents> {
       bandwidth?: VideoBandwidth;
       source?: KurentoObject;
       log?: MediaLog;
+      relay?: boolean;
     },
   ) {
     super();
     this.id = id;
     this.owner = opts.owner;
+    this.relay = opts.relay ?? false;
     this.#pipeline = pipeline;
     this.#guard = opts.guard;
     this.#ice = opts.ice ?? {};
@@ -122,6 +130,11 @@ export class Live extends SafeEmitter<LiveEvents> {
     return this.#pipeline.id;
   }
 
+  /** The presenter's endpoint as a media source (a relay's: its RtpEndpoint), once it exists. */
+  get source(): KurentoObject | undefined {
+    return this.#source;
+  }
+
   /** The presenter endpoint's id on the media server, once it exists. */
   get presenterEndpointId(): string | undefined {
     return this.#source?.id;
@@ -131,13 +144,19 @@ export class Live extends SafeEmitter<LiveEvents> {
     return this.#closed;
   }
 
+  /** Why the live ended here, once it is ending (set before its viewers are closed). */
+  get endReason(): LiveEndReason | undefined {
+    return this.#endReason;
+  }
+
   get viewerCount(): number {
     return this.#viewers.size;
   }
 
-  /** Endpoints this live holds here (presenter, recorder, viewers): its share of the server's capacity. */
+  /** Endpoints this live holds here (presenter or a relay's RtpEndpoint, recorder, viewers): its capacity share. */
   get endpointCount(): number {
-    return (this.#presenter && !this.#presenter.closed ? 1 : 0) + (this.#recording ? 1 : 0) + this.#viewers.size;
+    const source = this.relay ? 1 : this.#presenter && !this.#presenter.closed ? 1 : 0;
+    return source + (this.#recording ? 1 : 0) + this.#viewers.size;
   }
 
   /** The presenter's endpoint (owner only), or a viewer's by key. */
@@ -339,6 +358,7 @@ export class Live extends SafeEmitter<LiveEvents> {
 
   async #end(reason: LiveEndReason): Promise<LiveEnd> {
     this.#closed = true;
+    this.#endReason = reason;
     let recording: RecordingEnd | null = null;
     if (this.owner) {
       if (this.#recording) recording = await this.#recording.stop();
@@ -359,6 +379,7 @@ export class Live extends SafeEmitter<LiveEvents> {
   gone(reason: LiveEndReason): Promise<LiveEnd> {
     if (!this.#ending) {
       this.#closed = true;
+      this.#endReason = reason;
       this.#presenter?.parentClosed();
       this.#recording?.parentClosed();
       for (const viewer of [...this.#viewers.values()]) viewer.parentClosed();

@@ -1,4 +1,5 @@
 import { MediaError } from './errors.js';
+import { invoke, release, type KurentoObject } from './kurento.js';
 import type { Live, PresenterOptions } from './Live.js';
 import type { MediaLog, MediaServer, ServerLoad, TaggedPipeline } from './MediaServer.js';
 import { SafeEmitter } from './SafeEmitter.js';
@@ -48,9 +49,28 @@ export interface MediaPoolEvents {
   restored: [serverId: string];
 }
 
+/** A viewer placed on a live here: counted until its endpoint is (the API makes it once placed), or for a while. */
+function viewerPlaced(member: Member, live: Live): void {
+  const before = live.viewerCount;
+  member.reserve(1, () => live.closed || live.viewerCount > before);
+}
+
 /** A new live's endpoints: the presenter's, and the recorder's when it records. */
+/** How long a viewer's placement counts before its endpoint is known here (the API makes it after placement). */
+const RESERVATION_MS = 5000;
+
 export function endpointsOfLive(recording: boolean): number {
   return recording ? 2 : 1;
+}
+
+/** A cascaded live's relay held by this process: the offering RtpEndpoint on the live's server, the relay on another. */
+interface Relay {
+  liveId: string;
+  origin: Member;
+  target: Member;
+  /** The RtpEndpoint in the live's pipeline on its own server, fed by the presenter, sending to the relay. */
+  source: KurentoObject;
+  live: Live;
 }
 
 class Member {
@@ -58,8 +78,10 @@ class Member {
   readonly capacity: number | null;
   readonly index: number;
   load: ServerLoad | null = null;
-  /** Endpoints this process placed here, with when: those placed before the current sample was taken are in it. */
-  pending: Array<{ at: number; count: number }> = [];
+  /** What the last sample counted beyond this process's own endpoints then: other clients' (API processes). */
+  others = 0;
+  /** Endpoints this process is placing here and has not made yet: dropped once made, or after RESERVATION_MS. */
+  pending: Array<{ at: number; count: number; made?: () => boolean }> = [];
   readonly placements = { live: 0, viewer: 0 };
 
   constructor(options: PoolServerOptions, index: number) {
@@ -79,9 +101,11 @@ class Member {
     return count;
   }
 
+  /** Other clients' endpoints (as last sampled), this process's own, and those being placed. */
   get endpoints(): number {
-    const sampled = (this.load?.endpoints ?? 0) + this.pending.reduce((sum, p) => sum + p.count, 0);
-    return Math.max(sampled, this.localEndpoints);
+    const since = Date.now() - RESERVATION_MS;
+    this.pending = this.pending.filter((p) => p.at > since && !p.made?.());
+    return this.others + this.localEndpoints + this.pending.reduce((sum, p) => sum + p.count, 0);
   }
 
   hasRoom(need: number): boolean {
@@ -98,13 +122,18 @@ class Member {
     return Math.max(this.endpoints / this.capacity, cpu);
   }
 
-  reserve(count: number): void {
-    this.pending.push({ at: Date.now(), count });
+  /** Count `count` endpoints as being placed here; the function returned drops them (once made, or failed). */
+  reserve(count: number, made?: () => boolean): () => void {
+    const entry = { at: Date.now(), count, ...(made ? { made } : {}) };
+    this.pending.push(entry);
+    return () => {
+      this.pending = this.pending.filter((p) => p !== entry);
+    };
   }
 
-  sampled(load: ServerLoad, takenAt: number): void {
+  sampled(load: ServerLoad, localAtStart: number): void {
     this.load = load;
-    this.pending = this.pending.filter((p) => p.at >= takenAt);
+    this.others = Math.max(0, load.endpoints - localAtStart);
   }
 }
 
@@ -121,6 +150,9 @@ class Member {
 export class MediaPool extends SafeEmitter<MediaPoolEvents> {
   readonly #members: Member[];
   readonly #log: MediaLog;
+  /** Relays this process holds, by live id; set-ups under way, by live id. */
+  readonly #relays = new Map<string, Relay[]>();
+  readonly #relaying = new Map<string, Promise<Relay>>();
   #sampleTimer: NodeJS.Timeout | undefined;
   #sampling: Promise<void> | undefined;
   #refusals = { live: 0, viewer: 0 };
@@ -135,6 +167,7 @@ export class MediaPool extends SafeEmitter<MediaPoolEvents> {
       member.server.on('lost', (reason) => {
         // Whatever it held is gone: sampled again (before any placement) once it is back.
         member.load = null;
+        member.others = 0;
         member.pending = [];
         this.safeEmit('lost', member.id, reason);
       });
@@ -171,13 +204,17 @@ export class MediaPool extends SafeEmitter<MediaPoolEvents> {
 
   /** A live this process holds (the owned one first, when it holds it on several servers). */
   live(id: string): Live | undefined {
-    let found: Live | undefined;
+    const lives = this.#members.map((m) => m.server.live(id)).filter((l): l is Live => l !== undefined);
+    return lives.find((l) => l.owner && !l.relay) ?? lives.find((l) => !l.relay) ?? lives[0];
+  }
+
+  /** The live (the live's own, or a relay of it) on which this process holds the viewer `key`. */
+  liveOfViewer(id: string, key: string): Live | undefined {
     for (const member of this.#members) {
       const live = member.server.live(id);
-      if (live?.owner) return live;
-      found ??= live;
+      if (live?.endpoint('viewer', key)) return live;
     }
-    return found;
+    return undefined;
   }
 
   /** The id of the server a live object of this process is on. */
@@ -201,7 +238,7 @@ export class MediaPool extends SafeEmitter<MediaPoolEvents> {
         endpoints: m.endpoints,
         lives: lives.length,
         viewers: lives.reduce((sum, live) => sum + live.viewerCount, 0),
-        relays: 0,
+        relays: lives.filter((live) => live.relay).length,
         placements: { ...m.placements },
       };
     });
@@ -226,10 +263,14 @@ export class MediaPool extends SafeEmitter<MediaPoolEvents> {
       );
       throw new MediaError('server.full', 'every media server is at its capacity: try again later');
     }
-    member.reserve(need);
+    const placed = member.reserve(need);
     member.placements.live++;
-    const { live, answer } = await member.server.startLive(id, presenter);
-    return { live, answer, serverId: member.id };
+    try {
+      const { live, answer } = await member.server.startLive(id, presenter);
+      return { live, answer, serverId: member.id };
+    } finally {
+      placed();
+    }
   }
 
   /**
@@ -240,17 +281,96 @@ export class MediaPool extends SafeEmitter<MediaPoolEvents> {
     const member = this.#memberOf(place.serverId);
     if (!member?.server.available)
       throw new MediaError('server.unavailable', `the media server of live "${id}" is unavailable`);
-    if (!member.hasRoom(1)) {
+    if (member.hasRoom(1)) {
+      const placed = member.reserve(1);
+      member.placements.viewer++;
+      try {
+        const live =
+          member.server.live(id) ?? (await member.server.attachLive(id, place.pipelineId, place.presenterEndpointId));
+        viewerPlaced(member, live);
+        return live;
+      } finally {
+        placed();
+      }
+    }
+    // The live's server is full: the viewer joins a relay of the live on another server (made on demand).
+    const relay = await this.#relayFor(id, place, member);
+    viewerPlaced(relay.target, relay.live);
+    relay.target.placements.viewer++;
+    return relay.live;
+  }
+
+  /** A relay of live `id` with room for a viewer: one this process holds, or a new one (one set-up at a time). */
+  async #relayFor(id: string, place: LivePlace, origin: Member): Promise<Relay> {
+    for (;;) {
+      const existing = (this.#relays.get(id) ?? []).find(
+        (r) => !r.live.closed && r.target.server.available && r.target.hasRoom(1),
+      );
+      if (existing) return existing;
+      const pending = this.#relaying.get(id);
+      if (!pending) break;
+      await pending.catch(() => undefined);
+    }
+    const target = this.#members
+      .filter((m) => m !== origin && m.server.available && !m.server.live(id) && m.hasRoom(2))
+      .sort((a, b) => a.score - b.score || a.index - b.index)[0];
+    if (!target) {
       this.#refusals.viewer++;
       this.#log.warn(
-        { liveId: id, server: member.id, endpoints: member.endpoints, capacity: member.capacity },
-        'the media server of a live has no room for another viewer',
+        { liveId: id, server: origin.id, endpoints: origin.endpoints, capacity: origin.capacity },
+        'the media server of a live is full and no other server has room for a relay',
       );
-      throw new MediaError('server.full', 'the media server of this live is at its capacity: try again later');
+      throw new MediaError('server.full', 'every media server is at its capacity: try again later');
     }
-    member.reserve(1);
-    member.placements.viewer++;
-    return member.server.live(id) ?? (await member.server.attachLive(id, place.pipelineId, place.presenterEndpointId));
+    const setUp = this.#startRelay(id, place, origin, target).finally(() => this.#relaying.delete(id));
+    this.#relaying.set(id, setUp);
+    return setUp;
+  }
+
+  /**
+   * Cascade live `id` from its server to `target`, the standard Kurento way: an RtpEndpoint in the live's pipeline
+   * fed by the presenter offers (generateOffer), an RtpEndpoint in a new pipeline on the target answers
+   * (processOffer), the offerer takes the answer (processAnswer). Keyframe requests travel back across the pair.
+   * The relay ends when its last viewer leaves, when the live ends here, or with either server.
+   */
+  async #startRelay(id: string, place: LivePlace, origin: Member, target: Member): Promise<Relay> {
+    const originLive =
+      origin.server.live(id) ?? (await origin.server.attachLive(id, place.pipelineId, place.presenterEndpointId));
+    const presenter = originLive.source;
+    if (!presenter) throw new MediaError('live.noPresenter', 'the live has no presenter yet');
+    const guard = origin.server.guard;
+    const source = await guard(originLive.pipeline.create('RtpEndpoint'));
+    let live: Live | undefined;
+    try {
+      await guard(invoke(presenter, 'connect', source));
+      const offer = await guard(invoke<string>(source, 'generateOffer'));
+      const placed = target.reserve(1);
+      const started = await target.server.startRelay(id, offer).finally(placed);
+      live = started.live;
+      await guard(invoke(source, 'processAnswer', started.answer));
+    } catch (error) {
+      await live?.end('failed');
+      await release(source);
+      throw error;
+    }
+    const relay: Relay = { liveId: id, origin, target, source, live };
+    this.#relays.set(id, [...(this.#relays.get(id) ?? []), relay]);
+    const relayLive = live;
+    relayLive.on('viewerClosed', () => {
+      if (relayLive.viewerCount === 0 && !relayLive.closed) void relayLive.end('stopped');
+    });
+    const originEnded = () => void relayLive.end('endedElsewhere');
+    originLive.once('ended', originEnded);
+    relayLive.once('ended', (end) => {
+      originLive.off('ended', originEnded);
+      const left = (this.#relays.get(id) ?? []).filter((r) => r !== relay);
+      if (left.length) this.#relays.set(id, left);
+      else this.#relays.delete(id);
+      if (!originLive.closed) void release(source);
+      this.#log.info({ liveId: id, from: origin.id, to: target.id, reason: end.reason }, 'relay of a live released');
+    });
+    this.#log.info({ liveId: id, from: origin.id, to: target.id }, 'live cascaded to another media server');
+    return relay;
   }
 
   /** The owner of a live resumed its presenter on a new endpoint: this process's viewers follow it. */
@@ -313,9 +433,9 @@ export class MediaPool extends SafeEmitter<MediaPoolEvents> {
 
   async #sample(member: Member): Promise<void> {
     if (this.#closed || !member.server.available) return;
-    const takenAt = Date.now();
+    const local = member.localEndpoints;
     try {
-      member.sampled(await member.server.sampleLoad(), takenAt);
+      member.sampled(await member.server.sampleLoad(), local);
     } catch (error) {
       if (member.server.available)
         this.#log.warn({ server: member.id, err: (error as Error).message }, 'could not sample a media server');

@@ -212,6 +212,30 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
     }
   }
 
+  /**
+   * A relay of live `id` on this server (cascading from the live's own server): a pipeline of its own, tagged as
+   * the live's, with an RtpEndpoint answering the live server's `offer` as the source of its viewers. Resolves the
+   * relay (a Live with `relay` set, owned here) and the SDP answer for the offering RtpEndpoint.
+   */
+  async startRelay(id: string, offer: string): Promise<{ live: Live; answer: string }> {
+    this.#assertAvailable();
+    if (this.#lives.has(id)) throw new MediaError('live.exists', `live "${id}" is already on this media server`);
+    const pipeline = await this.guard(this.#client.create('MediaPipeline'));
+    try {
+      if (this.#deployment !== undefined) {
+        await this.guard(invoke(pipeline, 'addTag', PIPELINE_TAGS.deployment, this.#deployment));
+        await this.guard(invoke(pipeline, 'addTag', PIPELINE_TAGS.live, id));
+      }
+      const rtp = await this.guard(pipeline.create('RtpEndpoint'));
+      const answer = await this.guard(invoke<string>(rtp, 'processOffer', offer));
+      const live = this.#adopt(new Live(id, pipeline, { ...this.#liveOptions(true), source: rtp, relay: true }));
+      return { live, answer };
+    } catch (error) {
+      await release(pipeline);
+      throw error;
+    }
+  }
+
   /** Attach to a live whose pipeline another API process owns, to add viewers from this process. */
   async attachLive(id: string, pipelineId: string, presenterEndpointId: string): Promise<Live> {
     this.#assertAvailable();

@@ -527,10 +527,11 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
     const resuming = role === 'presenter' && state.presenting?.resuming === true;
     if (role === 'viewer' && !state.watching.has(liveId))
       throw new OnairError('live.notWatching', `you are not watching live "${liveId}"`);
-    const endpoint = this.#opts
-      .media()
-      ?.live(liveId)
-      ?.endpoint(role, role === 'viewer' ? caller.socketId : undefined);
+    const media = this.#opts.media();
+    const endpoint =
+      role === 'viewer'
+        ? media?.liveOfViewer(liveId, caller.socketId)?.endpoint('viewer', caller.socketId)
+        : media?.live(liveId)?.endpoint('presenter');
     if (endpoint?.acceptsCandidates && !resuming) {
       await endpoint.addCandidate(req.candidate);
       return {};
@@ -701,12 +702,17 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
    * the viewer is counted out and the presenter told; the viewer may send a new offer.
    */
   async #viewerLost(live: Live, socketId: string): Promise<void> {
-    if (live.closed) return;
+    // A relay's media server lost: the live goes on elsewhere, its viewers here are told and may rejoin.
+    const relayLost = live.relay && live.endReason === 'mediaServerLost';
+    if (live.closed && !relayLost) return;
     const state = this.#sockets.get(socketId);
     if (!state || state.watching.get(live.id) !== 'watching') return;
     state.watching.set(live.id, 'joined');
     this.#queue.drop(queueKey(socketId, live.id, 'viewer'));
-    this.#opts.log.warn({ liveId: live.id, socketId }, "a viewer's endpoint was released on the media server");
+    if (relayLost) {
+      this.#opts.log.warn({ liveId: live.id, socketId }, "the media server of a viewer's relay was lost");
+      this.#opts.notifier.toSocket(socketId, 'live:viewerMediaLost', { liveId: live.id });
+    } else this.#opts.log.warn({ liveId: live.id, socketId }, "a viewer's endpoint was released on the media server");
     const figures = await this.registry.viewerLeft(live.id, socketId);
     const entry = await this.registry.get(live.id);
     if (figures && entry) await this.#viewerChanged(live.id, state.caller, 'live:viewerLeft', figures.viewers, entry);
@@ -785,7 +791,8 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
     state.watching.delete(liveId);
     this.#queue.drop(queueKey(state.caller.socketId, liveId, 'viewer'));
     this.#opts.notifier.leave(state.caller.socketId, rooms.audience(liveId));
-    const live = this.#opts.media()?.live(liveId);
+    const media = this.#opts.media();
+    const live = media?.liveOfViewer(liveId, state.caller.socketId) ?? media?.live(liveId);
     await live?.removeViewer(state.caller.socketId);
     if (stage !== 'watching' || !live || live.closed) return;
     const figures = await this.registry.viewerLeft(liveId, state.caller.socketId);

@@ -47,6 +47,9 @@ describe('a pool of two embedded media engines', { skip: skipUnless('chromium', 
     await first?.close();
   });
 
+  const decodes = (key: string) =>
+    waitFor(async () => (await page.stats(key)).framesDecoded > 0, `${key} to decode frames`, { timeoutMs: 30_000 });
+
   const scrape = async (server: TestServer) =>
     (await server.http.get<string>('/metrics', { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text;
 
@@ -125,23 +128,30 @@ describe('a pool of two embedded media engines', { skip: skipUnless('chromium', 
     }
   });
 
-  test('a server at its capacity refuses another viewer with media.capacity', async () => {
+  test('a full server relays the live to the other; with both full, a viewer is refused with media.capacity', async () => {
     const pool = first.server.services.media!.pool;
     await pool.sample();
     const onA = pool.serverIdOf(pool.live(liveA)!)!;
-    // 2 (the live) + 2 viewers = the capacity of 4.
-    for (const key of ['va1', 'va2']) {
+    const onB = ids.find((id) => id !== onA)!;
+    // 2 (the live) + 2 viewers = the capacity of 4; the third joins a relay on the other server (live b's 2, the
+    // relay's RtpEndpoint and the viewer: 4).
+    for (const key of ['va1', 'va2', 'va3']) {
       const viewer = await registerUser(first.url);
       const watched = await page.watch(key, viewer.token, liveA);
-      assert.ok(watched.ok, JSON.stringify(watched));
+      assert.ok(watched.ok, `${key}: ${JSON.stringify(watched)}`);
     }
-    const third = await registerUser(first.url);
-    const refused = await page.watch('va3', third.token, liveA);
+    const fourth = await registerUser(first.url);
+    const refused = await page.watch('va4', fourth.token, liveA);
     assert.equal(refused.ok, false);
     assert.equal(!refused.ok && refused.error.code, 'media.capacity', JSON.stringify(refused));
     const text = await scrape(first);
     assert.equal(metric(text, 'onair_media_server_viewers', onA), 2);
+    assert.equal(metric(text, 'onair_media_server_viewers', onB), 1);
+    assert.equal(metric(text, 'onair_media_server_relays', onB), 1);
     assert.equal(metric(text, 'onair_media_placements_total', 'none', 'kind="viewer",outcome="refused"'), 1);
+    await decodes('va3');
+    assert.ok((await page.leave('va3')).ok);
+    await waitFor(() => pool.status().find((s) => s.id === onB)!.relays === 0, 'the relay released');
   });
 
   test('killing the second server ends only what it held; /healthz is degraded; the server comes back', async () => {
@@ -207,3 +217,109 @@ describe('a pool of two embedded media engines', { skip: skipUnless('chromium', 
     }, 'no pipeline left on either server');
   });
 });
+
+describe(
+  'a live cascaded across two embedded media engines (RtpEndpoint relay)',
+  { skip: skipUnless('chromium', 'ffmpeg', 'mariadb', 'redis') },
+  () => {
+    let server: TestServer;
+    let browser: Browser;
+    let context: BrowserContext;
+    let page: Harness;
+
+    before(async () => {
+      // Capacity 3: the live (presenter, recorder) and one viewer fill the first engine; a relay (its RtpEndpoint)
+      // and two viewers fill the second.
+      server = await startTestServer({
+        store: 'redis',
+        env: { ENGINE_INSTANCES: '2', MEDIA_SERVER_CAPACITY: '3', METRICS_TOKEN },
+        server: { media: { lossGraceMs: 1500 } },
+      });
+      browser = await launchBrowser();
+      context = await newContext(browser);
+      page = await openHarness(context, server.url);
+    });
+
+    after(async () => {
+      await context?.close();
+      await browser?.close();
+      await server?.close();
+    });
+
+    const decodes = (key: string) =>
+      waitFor(async () => (await page.stats(key)).framesDecoded > 0, `${key} to decode frames`, { timeoutMs: 30_000 });
+
+    test('a full server relays the live to the other; viewers on both decode; the relay goes with its last viewer', async () => {
+      const media = server.server.services.media!;
+      const pool = media.pool;
+      const presenter = await registerUser(server.url);
+      const started = await page.present('p', presenter.token, 'Cascaded');
+      assert.ok(started.ok, JSON.stringify(started));
+      const { liveId } = started;
+      const home = pool.serverIdOf(pool.live(liveId)!)!;
+      const other = media.servers.find((s) => s.id !== home)!;
+      const viewerKeys = ['v1', 'v2', 'v3'];
+      for (const key of viewerKeys) {
+        const viewer = await registerUser(server.url);
+        const watched = await page.watch(key, viewer.token, liveId);
+        assert.ok(watched.ok, `${key}: ${JSON.stringify(watched)}`);
+      }
+      for (const key of viewerKeys) await decodes(key);
+      const sockets = [
+        ...(await server.server.services.lives.registry.viewersOf(
+          liveId,
+          server.server.services.lives.registry.instanceId,
+        )),
+      ];
+      const where = new Map(sockets.map((v) => [v.socketId, v.mediaServer]));
+      const onOther = [...where.values()].filter((id) => id === other.id).length;
+      assert.equal(onOther, 2, `two viewers on the relay: ${JSON.stringify([...where])}`);
+      assert.equal([...where.values()].filter((id) => id === home).length, 1);
+      assert.equal((await other.pipelineIds()).length, 1, 'one relay pipeline on the other server');
+      const text = (
+        await server.http.get<string>('/metrics', { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })
+      ).text;
+      assert.equal(metric(text, 'onair_media_server_relays', other.id), 1);
+      assert.equal(metric(text, 'onair_media_server_relays', home), 0);
+
+      // Both servers full: the next viewer is refused.
+      const fourth = await registerUser(server.url);
+      const refused = await page.watch('v4', fourth.token, liveId);
+      assert.equal(!refused.ok && refused.error.code, 'media.capacity', JSON.stringify(refused));
+
+      // The relay's viewers leave: the relay is released on the other server, its RtpEndpoint on the live's.
+      const relayed = [...where].filter(([, id]) => id === other.id).map(([socketId]) => socketId);
+      for (const key of viewerKeys) {
+        const socketId = await page.page.evaluate(
+          (k) => (globalThis as any).onair.sessions[k].socket.id as string,
+          key,
+        );
+        if (relayed.includes(socketId)) assert.ok((await page.leave(key)).ok);
+      }
+      await waitFor(async () => (await other.pipelineIds()).length === 0, 'the relay pipeline released');
+      await waitFor(async () => pool.live(liveId)!.endpointCount === 3, 'presenter, recorder and one viewer left');
+
+      // Made again on demand; killing the relay's server tells its viewer, and the live goes on.
+      const fifth = await registerUser(server.url);
+      assert.ok((await page.watch('v5', fifth.token, liveId)).ok);
+      await decodes('v5');
+      assert.equal((await other.pipelineIds()).length, 1, 'a relay again');
+      const engine = media.engines[media.servers.indexOf(other)]!;
+      const before = (await page.stats('p')).framesDecoded;
+      engine.kill('SIGKILL');
+      await waitFor(
+        async () => (await page.events('v5')).some(([e]) => e === 'live:viewerMediaLost'),
+        'the relayed viewer told its media server is lost',
+        { timeoutMs: 20_000 },
+      );
+      assert.ok(!(await page.events('v5')).some(([e]) => e === 'live:ended'), 'the live did not end for it');
+      assert.ok(!(await page.events('p')).some(([e]) => e === 'live:ended'), 'nor for the presenter');
+      await waitFor(async () => (await page.stats('p')).framesDecoded > before + 10, 'the preview goes on');
+      assert.ok((await page.stop('p')).ok);
+      await waitFor(async () => {
+        for (const s of media.servers) if (s.available && (await s.pipelineIds()).length) return false;
+        return true;
+      }, 'no pipeline left');
+    });
+  },
+);
