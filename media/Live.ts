@@ -87,6 +87,8 @@ export class Live extends SafeEmitter<LiveEvents> {
   #source: KurentoObject | undefined;
   #recording: Recording | undefined;
   readonly #viewers = new Map<string, Endpoint>();
+  /** RtpEndpoints of this pipeline relaying the presenter to another media server (cascading). */
+  readonly #relaySinks = new Set<KurentoObject>();
   #ending: Promise<LiveEnd> | undefined;
   #endReason: LiveEndReason | undefined;
   #closed = false;
@@ -232,6 +234,7 @@ export class Live extends SafeEmitter<LiveEvents> {
     const sinks = [
       ...(this.#recording ? [this.#recording.kurento] : []),
       ...[...this.#viewers.values()].map((v) => v.kurento),
+      ...this.#relaySinks,
     ];
     await Promise.all(
       sinks.map((sink) =>
@@ -250,12 +253,33 @@ export class Live extends SafeEmitter<LiveEvents> {
     if (this.owner || this.#closed) return;
     this.#source = source;
     await Promise.all(
-      [...this.#viewers.values()].map((viewer) =>
-        this.#guard(invoke(source, 'connect', viewer.kurento)).catch((error: unknown) =>
+      [...[...this.#viewers.values()].map((v) => v.kurento), ...this.#relaySinks].map((sink) =>
+        this.#guard(invoke(source, 'connect', sink)).catch((error: unknown) =>
           this.safeEmit('mediaError', 'viewer', `could not follow the resumed presenter: ${String(error)}`),
         ),
       ),
     );
+  }
+
+  /**
+   * Feed the presenter's media to an element of this pipeline that relays it to another media server (an
+   * RtpEndpoint): kept fed when the presenter resumes on a new endpoint, until `unfeed`.
+   */
+  async feed(sink: KurentoObject): Promise<void> {
+    this.#assertOpen();
+    if (!this.#source) throw new MediaError('live.noPresenter', 'the live has no presenter yet');
+    this.#relaySinks.add(sink);
+    try {
+      await this.#guard(invoke(this.#source, 'connect', sink));
+    } catch (error) {
+      this.#relaySinks.delete(sink);
+      throw error;
+    }
+  }
+
+  /** The relay is gone: stop keeping `sink` fed (its release is the relay's owner's). */
+  unfeed(sink: KurentoObject): void {
+    this.#relaySinks.delete(sink);
   }
 
   /** Add a viewer fed by the presenter; resolves with the SDP answer for the viewer's browser. */

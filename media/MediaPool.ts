@@ -336,19 +336,19 @@ export class MediaPool extends SafeEmitter<MediaPoolEvents> {
   async #startRelay(id: string, place: LivePlace, origin: Member, target: Member): Promise<Relay> {
     const originLive =
       origin.server.live(id) ?? (await origin.server.attachLive(id, place.pipelineId, place.presenterEndpointId));
-    const presenter = originLive.source;
-    if (!presenter) throw new MediaError('live.noPresenter', 'the live has no presenter yet');
+    if (!originLive.source) throw new MediaError('live.noPresenter', 'the live has no presenter yet');
     const guard = origin.server.guard;
     const source = await guard(originLive.pipeline.create('RtpEndpoint'));
     let live: Live | undefined;
     try {
-      await guard(invoke(presenter, 'connect', source));
+      await originLive.feed(source);
       const offer = await guard(invoke<string>(source, 'generateOffer'));
       const placed = target.reserve(1);
       const started = await target.server.startRelay(id, offer).finally(placed);
       live = started.live;
       await guard(invoke(source, 'processAnswer', started.answer));
     } catch (error) {
+      originLive.unfeed(source);
       await live?.end('failed');
       await release(source);
       throw error;
@@ -363,6 +363,7 @@ export class MediaPool extends SafeEmitter<MediaPoolEvents> {
     originLive.once('ended', originEnded);
     relayLive.once('ended', (end) => {
       originLive.off('ended', originEnded);
+      originLive.unfeed(source);
       const left = (this.#relays.get(id) ?? []).filter((r) => r !== relay);
       if (left.length) this.#relays.set(id, left);
       else this.#relays.delete(id);
