@@ -5,6 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import kurento from 'kurento-client';
 import type { Browser } from 'playwright-core';
@@ -24,6 +27,7 @@ import {
   type KurentoClient,
 } from './helpers/engineHarness.js';
 import { PeerPage, servePeerPage, type MediaStats } from './helpers/peerPage.js';
+import { decode, probeFile } from './helpers/webmFiles.js';
 
 const MEDIA_TIMEOUT_MS = 30_000;
 /** kurento-client's SDES complex type (the `crypto` constructor param). */
@@ -44,13 +48,14 @@ type Engine = Awaited<ReturnType<typeof startTestEngine>>;
 
 for (const faithful of [false, true]) {
   const mode = faithful ? ' (ENGINE_KMS_FAITHFUL)' : '';
-  describe(`RtpEndpoint: a live cascaded across two engines${mode}`, { skip: skipUnless('chromium') }, () => {
+  describe(`RtpEndpoint: a live cascaded across two engines${mode}`, { skip: skipUnless('chromium', 'ffmpeg') }, () => {
     let engineA: Engine;
     let engineB: Engine;
     let baselineA: Baseline;
     let baselineB: Baseline;
     let browser: Browser;
     let site: Awaited<ReturnType<typeof servePeerPage>>;
+    let dir: string;
     const pages: PeerPage[] = [];
 
     const openPage = async () => {
@@ -100,11 +105,13 @@ for (const faithful of [false, true]) {
       baselineB = baselineOf(await engineStats(engineB.uri));
       browser = await launchBrowser();
       site = await servePeerPage();
+      dir = await mkdtemp(path.join(os.tmpdir(), 'onair-engine-rtp-'));
     });
     after(async () => {
       await browser?.close();
       await site?.close();
       await Promise.all([engineA?.stop(), engineB?.stop()]);
+      if (dir) await rm(dir, { recursive: true, force: true });
     });
     afterEach(async () => {
       await Promise.all(pages.splice(0).map((page) => page.close()));
@@ -179,6 +186,51 @@ for (const faithful of [false, true]) {
       await call((cb) => pipelineB.release(cb));
     });
 
+    test('an H.264 presenter reaches an H.264 viewer on engine B (the pair negotiates the presenter’s codec)', async () => {
+      const { pipelineA, pipelineB, presenterEndpoint, rtpA, rtpB } = await cascade();
+      const presenter = await openPage();
+      await presenter.negotiate(presenterEndpoint, { send: true, receive: false, videoCodec: 'H264' });
+      const { answer } = await negotiate(rtpB, rtpA);
+      assert.match(answer, /^m=video \d+ RTP\/AVPF 102\r$/m);
+      assert.match(answer, /^a=rtpmap:102 H264\/90000\r$/m);
+      const viewerEndpoint = await pipelineB.create('WebRtcEndpoint', { sendonly: true });
+      await call((cb) => rtpB.connect(viewerEndpoint, cb));
+      const viewer = await openPage();
+      await viewer.negotiate(viewerEndpoint, { send: false, receive: true });
+      const stats = await decoding(viewer, 'the H.264 viewer on engine B');
+      assert.equal(stats.videoCodec, 'video/H264');
+      await call((cb) => pipelineA.release(cb));
+      await call((cb) => pipelineB.release(cb));
+    });
+
+    test('a RecorderEndpoint on engine B fed by rtpB writes a VP8 + Opus file ffmpeg decodes', async () => {
+      const { pipelineA, pipelineB, presenterEndpoint, rtpA, rtpB } = await cascade();
+      await negotiate(rtpB, rtpA);
+      const file = path.join(dir, 'relayed.webm');
+      const recorder = await pipelineB.create('RecorderEndpoint', { uri: `file://${file}`, mediaProfile: 'WEBM' });
+      await call((cb) => rtpB.connect(recorder, cb));
+      const presenter = await openPage();
+      await presenter.negotiate(presenterEndpoint, { send: true, receive: false });
+      await waitFor(
+        'media to reach rtpB',
+        () => call((cb) => rtpB.isMediaFlowingIn('VIDEO', cb)),
+        MEDIA_TIMEOUT_MS,
+        250,
+      );
+      const recording = nextEvent(recorder, 'Recording');
+      await call((cb) => recorder.record(cb));
+      await recording;
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      await call((cb) => recorder.stopAndWait(cb));
+      const probed = await probeFile(file);
+      assert.deepEqual(probed.codecs, ['opus', 'vp8']);
+      const { code, errors, frames } = await decode(file);
+      assert.equal(code, 0, errors);
+      assert.ok(frames > 0, 'video frames decoded');
+      await call((cb) => pipelineA.release(cb));
+      await call((cb) => pipelineB.release(cb));
+    });
+
     for (const [suiteA, suiteB] of [
       ['AES_128_CM_HMAC_SHA1_80', 'AES_128_CM_HMAC_SHA1_80'],
       ['AES_256_CM_HMAC_SHA1_32', 'AES_256_CM_HMAC_SHA1_32'],
@@ -224,7 +276,7 @@ for (const faithful of [false, true]) {
       await waitFor('rtpA to send', () => call((cb) => rtpA.isMediaFlowingOut('VIDEO', cb)), MEDIA_TIMEOUT_MS, 250);
       await waitFor(
         'engine B to reject what it cannot authenticate',
-        async () => (await call<any>((cb) => rtpB.getStats(cb))).video?.packetsRejected > 50,
+        async () => (await call<any>((cb) => rtpB.getStats('VIDEO', cb)))['video-inbound']?.packetsRejected > 50,
         MEDIA_TIMEOUT_MS,
         250,
       );

@@ -91,6 +91,11 @@ describe('RtpEndpoint on the wire', () => {
       peer1.rtcp.find((p): p is RtcpTransportLayerFeedback => p instanceof RtcpTransportLayerFeedback),
     );
     assert.deepEqual((asked.feedback as GenericNack).lost, [103, 104]);
+    const outStats = (await call<any>((cb) => rtpOut.getStats('VIDEO', cb)))['video-outbound'];
+    assert.equal(outStats.type, 'outboundrtp');
+    assert.equal(outStats.pliCount, 1);
+    assert.equal(outStats.nackCount, 1);
+    assert.equal(outStats.packetsSent, 4);
     await waitFor('rtpOut to report its video flowing out', () => call((cb) => rtpOut.isMediaFlowingOut('VIDEO', cb)));
     await call((cb) => pipeline.release(cb));
   });
@@ -121,6 +126,82 @@ describe('RtpEndpoint on the wire', () => {
     );
     assert.deepEqual((asked.feedback as GenericNack).lost, [12]);
     assert.ok(!peer2.rawRtp.some((raw) => raw.includes('frame')), 'nothing in clear on the wire');
+    await call((cb) => pipeline.release(cb));
+  });
+
+  test('MediaStateChanged follows the remote: CONNECTED at its first packet, DISCONNECTED on silence or BYE', async () => {
+    const { pipeline, rtpIn, rtpOut, peer1, peer2 } = await relay();
+    const states: string[] = [];
+    rtpIn.on('MediaStateChanged', (e: { newState: string }) => states.push(e.newState));
+    await call((cb) => rtpIn.getMediaState(cb)).then((s) => assert.equal(s, 'DISCONNECTED'));
+    sendFrames(peer1, [1, 2]);
+    await waitFor('CONNECTED', () => states.includes('CONNECTED'));
+    await waitFor('DISCONNECTED after the peer went silent', () => states.includes('DISCONNECTED'), 15_000);
+    sendFrames(peer1, [3]);
+    await waitFor('CONNECTED again', () => states.filter((s) => s === 'CONNECTED').length === 2);
+    const bye = Buffer.alloc(8);
+    bye.writeUInt32BE(0x81cb0001, 0);
+    bye.writeUInt32BE(PEER_SSRC, 4);
+    peer1.sendRtcp(bye);
+    await waitFor('DISCONNECTED at the BYE', () => states.filter((s) => s === 'DISCONNECTED').length === 2, 3000);
+    assert.equal(await call((cb) => rtpIn.getMediaState(cb)), 'DISCONNECTED');
+    // Releasing an endpoint says BYE to its remote.
+    await call((cb) => rtpOut.release(cb));
+    await waitFor('a BYE at peer 2', () => peer2.rawRtcp.some((p) => p[1] === 203));
+    await call((cb) => pipeline.release(cb));
+  });
+
+  test('an offer written as KMS writes it (several codecs, a=rtcp, extmap, ssrc) (plus a data section) is answered with Opus and VP8, the data section rejected', async () => {
+    const client = await connectClient(fixture.engine.uri);
+    const pipeline = await client.create('MediaPipeline');
+    const rtp = await pipeline.create('RtpEndpoint');
+    const offer = [
+      'v=0',
+      'o=- 3908613426 3908613426 IN IP4 127.0.0.1',
+      's=Kurento Media Server',
+      'c=IN IP4 127.0.0.1',
+      't=0 0',
+      'm=audio 40000 RTP/AVPF 0 96 97',
+      'a=setup:actpass',
+      'a=extmap:3 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time',
+      'a=rtpmap:0 PCMU/8000',
+      'a=rtpmap:96 opus/48000/2',
+      'a=rtpmap:97 AMR/8000',
+      'a=rtcp:40001',
+      'a=sendrecv',
+      'a=mid:audio0',
+      'a=ssrc:1889021541 cname:user1372392155@host-4bd1b2d1',
+      'm=video 40002 RTP/AVPF 103 102',
+      'a=setup:actpass',
+      'a=extmap:3 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time',
+      'a=rtpmap:103 H263-1998/90000',
+      'a=rtpmap:102 VP8/90000',
+      'a=rtcp:40003',
+      'a=rtcp-fb:102 nack',
+      'a=rtcp-fb:102 nack pli',
+      'a=rtcp-fb:102 goog-remb',
+      'a=rtcp-fb:102 ccm fir',
+      'a=sendrecv',
+      'a=mid:video0',
+      'a=ssrc:2730546420 cname:user1372392155@host-4bd1b2d1',
+      'm=application 9 UDP/DTLS/SCTP webrtc-datachannel',
+      'a=mid:data',
+      '',
+    ].join('\r\n');
+    const answer = await call<string>((cb) => rtp.processOffer(offer, cb));
+    assert.match(answer, /^m=audio \d+ RTP\/AVPF 96\r$/m);
+    assert.match(answer, /^a=rtpmap:96 opus\/48000\/2\r$/m);
+    assert.match(answer, /^m=video \d+ RTP\/AVPF 102\r$/m);
+    for (const fb of ['nack', 'nack pli', 'ccm fir', 'goog-remb'])
+      assert.ok(answer.includes(`a=rtcp-fb:102 ${fb}\r\n`), fb);
+    assert.match(answer, /^a=mid:audio0\r$/m);
+    assert.match(answer, /^a=mid:video0\r$/m);
+    assert.match(
+      answer,
+      /^m=application 0 UDP\/DTLS\/SCTP webrtc-datachannel\r$/m,
+      'what it does not take is rejected',
+    );
+    assert.equal(await call((cb) => rtp.getRemoteSessionDescriptor(cb)), offer);
     await call((cb) => pipeline.release(cb));
   });
 

@@ -64,6 +64,24 @@ describe('SRTP (AES-CM, HMAC-SHA1)', () => {
     assert.equal(wrong.unprotectRtp(rtp), undefined);
   });
 
+  test('a replayed SRTP packet is refused; a late one not seen before is accepted', () => {
+    const s = suite('AES_CM_128_HMAC_SHA1_80');
+    const keys = { key: Buffer.alloc(16, 5), salt: Buffer.alloc(14, 6) };
+    const sender = new SrtpProtection(s, keys, keys);
+    const receiver = new SrtpProtection(s, keys, keys);
+    const wire = [10, 11, 12, 13].map((seq) => {
+      const packet = Buffer.from(PLAIN);
+      packet.writeUInt16BE(seq, 2);
+      return sender.protectRtp(packet);
+    });
+    assert.ok(receiver.unprotectRtp(wire[0]!));
+    assert.ok(receiver.unprotectRtp(wire[2]!));
+    assert.ok(receiver.unprotectRtp(wire[3]!));
+    assert.equal(receiver.unprotectRtp(wire[2]!), undefined, 'a replay');
+    assert.ok(receiver.unprotectRtp(wire[1]!), 'late, first time');
+    assert.equal(receiver.unprotectRtp(wire[1]!), undefined, 'late, replayed');
+  });
+
   test('the rollover counter follows a sequence wrap on both sides', () => {
     const s = suite('AES_CM_128_HMAC_SHA1_32');
     const keys = { key: Buffer.alloc(16, 9), salt: Buffer.alloc(14, 8) };

@@ -8,7 +8,8 @@
  * or FIR from the remote asks the video source for a keyframe, a sink's keyframe request becomes a
  * PLI to the remote, NACKs are answered from the sent history (and gaps NACKed), REMB carries the
  * sinks' limit back as it does on a WebRtcEndpoint. ConnectionStateChanged reports CONNECTED once
- * negotiated; MediaStateChanged follows the remote's datagrams (its first, and a silence).
+ * negotiated; MediaStateChanged follows the remote's datagrams (its first, its BYE, a silence), and
+ * release says BYE. OnKeySoftLimit can be subscribed to, as on KMS, but never fires (no key lives that long).
  */
 import { randomInt } from 'node:crypto';
 import os from 'node:os';
@@ -16,7 +17,7 @@ import { RtcpPayloadSpecificFeedback, RtcpTransportLayerFeedback, type RtcpPacke
 import type { Params } from '../protocol/JsonRpc.js';
 import { KurentoError } from '../protocol/KurentoError.js';
 import type { ParamReader } from '../protocol/ParamReader.js';
-import type { CodecName, MediaKind, TrackInfo } from '../rtp/MediaTypes.js';
+import { KURENTO_MEDIA_TYPES, kindsOf, type CodecName, type MediaKind, type TrackInfo } from '../rtp/MediaTypes.js';
 import {
   answerDirection,
   canReceive,
@@ -63,6 +64,8 @@ interface Media {
   info: TrackInfo | undefined;
   direction: Direction;
   offered: SdpCodec[];
+  /** The remote sent a BYE for this section (cleared by its next datagram). */
+  ended: boolean;
 }
 
 export class RtpEndpoint extends MediaElement {
@@ -94,7 +97,6 @@ export class RtpEndpoint extends MediaElement {
   #lastPliAt = 0;
   #pliTimer: NodeJS.Timeout | undefined;
   #pliWanted = false;
-  #rejected = 0;
 
   constructor(id: string, pipeline: MediaPipeline, context: RuntimeContext, params: ParamReader) {
     super(id, 'RtpEndpoint', pipeline, context);
@@ -141,6 +143,7 @@ export class RtpEndpoint extends MediaElement {
   }
 
   #onRtp(media: Media, packet: RtpPacket): void {
+    media.ended = false;
     this.#heardFromRemote();
     const info = media.info;
     if (!info || !canReceive(media.direction) || packet.header.payloadType !== media.codec?.payloadType) return;
@@ -150,19 +153,31 @@ export class RtpEndpoint extends MediaElement {
   }
 
   #onRtcp(media: Media, packets: RtcpPacket[]): void {
+    if (packets.length > 0) media.ended = false;
     this.#heardFromRemote();
     for (const rtcp of packets) {
       if (rtcp.type === RTCP_PSFB && rtcp instanceof RtcpPayloadSpecificFeedback) {
         const count = rtcp.feedback.count;
+        if (count === FMT_PLI) media.session.feedbackReceived.pli += 1;
+        if (count === FMT_FIR) media.session.feedbackReceived.fir += 1;
         if (count === FMT_PLI || count === FMT_FIR) this.requestKeyframeUpstream();
         const bitrate = (rtcp.feedback as { bitrate?: bigint }).bitrate;
         if (count === FMT_REMB && media.kind === 'video' && bitrate !== undefined)
           this.#remoteRembBps = Number(bitrate);
       } else if (rtcp.type === RTCP_RTPFB && rtcp instanceof RtcpTransportLayerFeedback) {
         const lost = (rtcp.feedback as { lost?: number[] }).lost;
-        if (rtcp.feedback.count === FMT_NACK && lost) media.session.retransmit(lost);
+        if (rtcp.feedback.count === FMT_NACK && lost) {
+          media.session.feedbackReceived.nack += 1;
+          media.session.retransmit(lost);
+        }
       }
     }
+  }
+
+  /** A BYE on the last section still heard from ends the media state (the remote endpoint was released). */
+  #onBye(media: Media): void {
+    media.ended = true;
+    if (Object.values(this.#media).every((m) => m.ended || !m.info)) this.#setMediaState('DISCONNECTED');
   }
 
   #heardFromRemote(): void {
@@ -259,7 +274,7 @@ export class RtpEndpoint extends MediaElement {
       if (!codec) {
         throw new KurentoError('SDP_END_POINT_PROCESS_ANSWER_ERROR', `Answer has no usable ${media.kind} codec`);
       }
-      this.#assertProfile(section, 'SDP_END_POINT_PROCESS_ANSWER_ERROR');
+      this.#assertAnswerProfile(section);
       chosen.push({ media, section, codec });
     }
     if (chosen.length === 0) throw new KurentoError('SDP_END_POINT_PROCESS_ANSWER_ERROR', 'Answer accepts no media');
@@ -342,6 +357,7 @@ export class RtpEndpoint extends MediaElement {
       info: undefined,
       direction: 'inactive',
       offered: [],
+      ended: false,
     };
     this.#media[kind] = media;
     return media;
@@ -368,7 +384,8 @@ export class RtpEndpoint extends MediaElement {
       {
         rtp: (packet) => this.#onRtp(media, packet),
         rtcp: (packets) => this.#onRtcp(media, packets),
-        rejected: () => void (this.#rejected += 1),
+        bye: () => this.#onBye(media),
+        rejected: () => undefined,
       },
       protection,
     );
@@ -429,10 +446,10 @@ export class RtpEndpoint extends MediaElement {
     return secure && this.#sdes.accepts(section.crypto);
   }
 
-  #assertProfile(section: RemoteSection, error: 'SDP_END_POINT_PROCESS_ANSWER_ERROR'): void {
+  #assertAnswerProfile(section: RemoteSection): void {
     if (this.#profileMatches(section)) return;
     throw new KurentoError(
-      error,
+      'SDP_END_POINT_PROCESS_ANSWER_ERROR',
       this.#sdes
         ? `Answer's ${section.kind} section has no SRTP key for ${this.#sdes.sdpSuite}`
         : `Answer's ${section.kind} section is not plain RTP (${section.proto})`,
@@ -516,23 +533,67 @@ export class RtpEndpoint extends MediaElement {
       getConnectionState: () => this.#connection,
       getRembParams: () => ({ __module__: 'kurento', __type__: 'RembParams' }),
       setRembParams: (p) => void p.object('rembParams'),
-      getStats: () => this.#stats(),
+      getStats: (p) => this.#stats(p),
     };
   }
 
-  #stats(): Params {
+  /** Kurento-shaped RTP stats (RTCInboundRTPStreamStats / RTCOutboundRTPStreamStats), keyed `<kind>-inbound|outbound`. */
+  #stats(p: ParamReader): Params {
+    const kinds = kindsOf(p.optionalOneOf('mediaType', KURENTO_MEDIA_TYPES));
+    const now = Date.now();
     const out: Params = {};
-    for (const media of Object.values(this.#media)) {
-      out[`${media.kind}`] = {
+    for (const kind of kinds) {
+      const media = this.#media[kind];
+      if (!media?.info) continue;
+      const s = media.session;
+      const common = {
         __module__: 'kurento',
-        __type__: 'RTCRTPStreamStats',
-        type: 'rtp',
-        ssrc: String(media.session.ssrc),
-        packetsSent: media.session.packetsSent,
-        bytesSent: media.session.octetsSent,
-        packetsReceived: media.session.packetsReceived,
-        packetsRejected: this.#rejected,
+        timestamp: Math.floor(now / 1000),
+        timestampMillis: now,
+        isRemote: false,
+        mediaTrackId: kind,
+        transportId: `${kind}-transport`,
+        codecId: String(media.codec?.payloadType ?? ''),
+        sliCount: 0,
+        packetsLost: 0,
+        fractionLost: 0,
+        remb: kind === 'video' ? (this.#remoteRembBps ?? 0) : 0,
       };
+      if (canReceive(media.direction)) {
+        out[`${kind}-inbound`] = {
+          ...common,
+          __type__: 'RTCInboundRTPStreamStats',
+          id: `${kind}-inbound`,
+          type: 'inboundrtp',
+          ssrc: String(s.remoteSsrc ?? ''),
+          associateStatsId: `${kind}-outbound`,
+          firCount: 0,
+          pliCount: s.feedbackSent.pli,
+          nackCount: s.feedbackSent.nack,
+          packetsReceived: s.packetsReceived,
+          bytesReceived: s.bytesReceived,
+          jitter: 0,
+          // not in Kurento's type: datagrams refused (failed SRTP authentication, unparseable)
+          packetsRejected: s.packetsRejected,
+        };
+      }
+      if (canSend(media.direction)) {
+        out[`${kind}-outbound`] = {
+          ...common,
+          __type__: 'RTCOutboundRTPStreamStats',
+          id: `${kind}-outbound`,
+          type: 'outboundrtp',
+          ssrc: String(s.ssrc),
+          associateStatsId: `${kind}-inbound`,
+          firCount: s.feedbackReceived.fir,
+          pliCount: s.feedbackReceived.pli,
+          nackCount: s.feedbackReceived.nack,
+          packetsSent: s.packetsSent,
+          bytesSent: s.octetsSent,
+          targetBitrate: 0,
+          roundTripTime: 0,
+        };
+      }
     }
     return out;
   }
@@ -541,7 +602,8 @@ export class RtpEndpoint extends MediaElement {
     clearTimeout(this.#pliTimer);
     this.#pliTimer = undefined;
     for (const kind of ['audio', 'video'] as const) {
-      this.#media[kind]?.session.close();
+      const media = this.#media[kind];
+      media?.session.close(Boolean(media.info));
       delete this.#media[kind];
     }
     if (this.#negotiation === 'negotiated') this.emitEvent('MediaSessionTerminated');
@@ -554,6 +616,7 @@ function rejected(section: RemoteSection, index: number): LocalSection {
   return {
     kind: section.kind || 'application',
     proto: section.proto,
+    formats: section.formats,
     port: 0,
     rtcpPort: 0,
     codecs: section.codecs.slice(0, 1),

@@ -21,8 +21,9 @@ export interface SdesKey {
 /** A media section this endpoint writes. */
 export interface LocalSection {
   kind: string;
-  /** The profile of a rejected section (echoes the offer's); otherwise RTP/AVPF or RTP/SAVPF. */
+  /** A rejected section echoes the offer's profile and formats; otherwise RTP/AVPF or RTP/SAVPF and the codecs. */
   proto?: string;
+  formats?: string[];
   /** 0 rejects the section. */
   port: number;
   rtcpPort: number;
@@ -42,6 +43,8 @@ export interface RemoteSection {
   index: number;
   port: number;
   proto: string;
+  /** The m-line's formats, as written. */
+  formats: string[];
   address: string;
   rtcpPort: number;
   rtcpAddress: string;
@@ -73,7 +76,7 @@ export function writeSdp(opts: {
   ];
   for (const s of opts.sections) {
     const proto = s.proto ?? (s.crypto ? 'RTP/SAVPF' : 'RTP/AVPF');
-    const pts = s.codecs.length ? s.codecs.map((c) => c.payloadType) : [0];
+    const pts = s.formats?.length ? s.formats : s.codecs.length ? s.codecs.map((c) => c.payloadType) : [0];
     lines.push(`m=${s.kind} ${s.port} ${proto} ${pts.join(' ')}`);
     if (s.port === 0) {
       lines.push(`a=mid:${s.mid}`, 'a=inactive');
@@ -119,7 +122,7 @@ export function parseRemoteSdp(sdp: string, what: 'offer' | 'answer'): RemoteSec
   for (const line of lines) {
     if (line.startsWith('m=')) {
       finish();
-      const [kind = '', portText = '', proto = ''] = line.slice(2).split(' ');
+      const [kind = '', portText = '', proto = '', ...formats] = line.slice(2).split(' ');
       const port = Number(portText.split('/')[0]);
       if (!Number.isInteger(port) || port < 0 || port > 65535) {
         throw new KurentoError('SDP_PARSE_ERROR', `SDP ${what} has an invalid port in '${line.slice(0, 60)}'`);
@@ -130,6 +133,7 @@ export function parseRemoteSdp(sdp: string, what: 'offer' | 'answer'): RemoteSec
         index: out.length,
         port,
         proto,
+        formats,
         address: '',
         rtcpPort: 0,
         rtcpAddress: '',

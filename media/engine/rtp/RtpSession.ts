@@ -40,6 +40,8 @@ export interface RemoteAddress {
 export interface SessionHandlers {
   rtp(packet: RtpPacket): void;
   rtcp(packets: RtcpPacket[]): void;
+  /** The remote said goodbye (RTCP BYE). */
+  bye(): void;
   /** A datagram that failed SRTP authentication or could not be parsed. */
   rejected(): void;
 }
@@ -53,6 +55,7 @@ const MAX_NACK_GAP = 64;
 const NTP_EPOCH_OFFSET_S = 2_208_988_800;
 const BIND_ATTEMPTS = 50;
 const RECEIVE_BUFFER_BYTES = 1024 * 1024;
+const RTCP_BYE = 203;
 
 export class RtpSession {
   readonly ssrc = randomInt(1, 0xffffffff);
@@ -62,6 +65,12 @@ export class RtpSession {
   packetsSent = 0;
   octetsSent = 0;
   packetsReceived = 0;
+  bytesReceived = 0;
+  /** Datagrams refused: failed SRTP authentication or not parseable. */
+  packetsRejected = 0;
+  /** Feedback this session sent (for the stream it receives) and received (for the stream it sends). */
+  readonly feedbackSent = { pli: 0, nack: 0 };
+  readonly feedbackReceived = { pli: 0, fir: 0, nack: 0 };
   /** The SSRC the remote sends from, once a packet arrived. */
   remoteSsrc: number | undefined;
   #remote: RemoteAddress | undefined;
@@ -205,6 +214,7 @@ export class RtpSession {
   /** Asks the remote for a keyframe of the stream it sends. */
   sendPli(): void {
     if (this.remoteSsrc === undefined) return;
+    this.feedbackSent.pli += 1;
     const feedback = new PictureLossIndication({ senderSsrc: this.ssrc, mediaSsrc: this.remoteSsrc });
     this.sendRtcp(new RtcpPayloadSpecificFeedback({ feedback }).serialize());
   }
@@ -246,20 +256,27 @@ export class RtpSession {
     try {
       if (rtcp) {
         const plain = this.#protection ? this.#protection.unprotectRtcp(msg) : msg;
-        if (!plain) return handlers.rejected();
+        if (!plain) return this.#reject(handlers);
         handlers.rtcp(RtcpPacketConverter.deSerialize(plain));
+        if (hasBye(plain)) handlers.bye();
         return;
       }
       const plain = this.#protection ? this.#protection.unprotectRtp(msg) : msg;
-      if (!plain) return handlers.rejected();
+      if (!plain) return this.#reject(handlers);
       const packet = RtpPacket.deSerialize(plain);
       this.remoteSsrc = packet.header.ssrc;
       this.packetsReceived += 1;
+      this.bytesReceived += packet.payload.length;
       if (this.kind === 'video') this.#detectLoss(packet.header.sequenceNumber);
       handlers.rtp(packet);
     } catch {
-      handlers.rejected();
+      this.#reject(handlers);
     }
+  }
+
+  #reject(handlers: SessionHandlers): void {
+    this.packetsRejected += 1;
+    handlers.rejected();
   }
 
   /** NACKs the packets skipped between the highest sequence seen and `seq`. */
@@ -275,6 +292,7 @@ export class RtpSession {
     if (gap === 1 || gap > MAX_NACK_GAP) return;
     const lost: number[] = [];
     for (let s = highest + 1; s !== seq; s = (s + 1) & 0xffff) lost.push(s & 0xffff);
+    this.feedbackSent.nack += 1;
     const feedback = new GenericNack({ senderSsrc: this.ssrc, mediaSourceSsrc: this.remoteSsrc ?? 0, lost });
     this.sendRtcp(new RtcpTransportLayerFeedback({ feedback }).serialize());
   }
@@ -302,14 +320,39 @@ export class RtpSession {
     }
   }
 
-  /** Closes both sockets; safe to call more than once. */
-  close(): void {
+  /** Closes both sockets, after a BYE to the remote when `bye`; safe to call more than once. */
+  close(bye = false): void {
     if (this.#closed) return;
-    this.#closed = true;
+    const remote = this.#remote;
+    const finish = () => {
+      this.#closed = true;
+      this.#handlers = undefined;
+      this.rtpSocket.close();
+      this.rtcpSocket.close();
+    };
     this.#handlers = undefined;
-    this.rtpSocket.close();
-    this.rtcpSocket.close();
+    if (!bye || !remote || this.#learnRemote) return finish();
+    const packet = Buffer.alloc(8);
+    packet[0] = 0x81;
+    packet[1] = RTCP_BYE;
+    packet.writeUInt16BE(1, 2);
+    packet.writeUInt32BE(this.ssrc, 4);
+    const wire = this.#protection ? this.#protection.protectRtcp(packet) : packet;
+    this.#closed = true;
+    try {
+      // The sockets close once the BYE is out (a send is asynchronous).
+      this.rtcpSocket.send(wire, remote.rtcpPort, remote.rtcpAddress, () => finish());
+    } catch {
+      finish();
+    }
   }
+}
+
+function hasBye(compound: Buffer): boolean {
+  for (let offset = 0; offset + 4 <= compound.length; offset += (compound.readUInt16BE(offset + 2) + 1) * 4) {
+    if (compound[offset + 1] === RTCP_BYE) return true;
+  }
+  return false;
 }
 
 function bind(socket: Socket, port: number, address: string): Promise<boolean> {

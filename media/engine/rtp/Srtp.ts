@@ -2,7 +2,8 @@
  * SRTP and SRTCP (RFC 3711) with AES counter mode and HMAC-SHA1, the suites SDES negotiates
  * (RFC 4568, RFC 6188): AES-128 or AES-256, 80- or 32-bit tags. As KMS (GStreamer's srtpenc with
  * rtcp-auth = rtp-auth) does, SRTCP uses the same tag length as SRTP. Key derivation rate 0, no MKI.
- * One context per direction; a packet that fails authentication is dropped (undefined).
+ * One context per direction; a packet that fails authentication, or an SRTP packet seen already (a replay within
+ * a 128-packet window), is dropped (undefined).
  */
 import { createCipheriv, createHmac, timingSafeEqual } from 'node:crypto';
 import type { Protection } from './RtpSession.js';
@@ -56,7 +57,13 @@ class SrtpKeys {
 interface StreamState {
   roc: number;
   highestSeq: number;
+  /** Received: the packets seen among the REPLAY_WINDOW below the highest index (bit 0: the highest). */
+  seen: bigint;
 }
+
+/** Received packets older than this many indexes below the highest, or seen already, are replays (RFC 3711 3.3.2). */
+const REPLAY_WINDOW = 128n;
+const WINDOW_MASK = (1n << REPLAY_WINDOW) - 1n;
 
 export class SrtpProtection implements Protection {
   readonly #local: SrtpKeys;
@@ -76,7 +83,7 @@ export class SrtpProtection implements Protection {
     const seq = packet.readUInt16BE(2);
     let state = this.#sent.get(ssrc);
     if (!state) {
-      state = { roc: 0, highestSeq: seq };
+      state = { roc: 0, highestSeq: seq, seen: 0n };
       this.#sent.set(ssrc, state);
     } else if (seq < state.highestSeq && state.highestSeq - seq > 0x8000) {
       state.roc = (state.roc + 1) >>> 0;
@@ -106,10 +113,9 @@ export class SrtpProtection implements Protection {
     const roc = state ? estimateRoc(state, seq) : 0;
     if (!timingSafeEqual(rtpTag(keys, body, roc), packet.subarray(body.length))) return undefined;
     if (!state) {
-      this.#received.set(ssrc, { roc, highestSeq: seq });
-    } else if (roc > state.roc || (roc === state.roc && seq > state.highestSeq)) {
-      state.roc = roc;
-      state.highestSeq = seq;
+      this.#received.set(ssrc, { roc, highestSeq: seq, seen: 1n });
+    } else if (!accept(state, roc, seq)) {
+      return undefined;
     }
     const offset = payloadOffset(body);
     const out = Buffer.allocUnsafe(body.length);
@@ -147,6 +153,22 @@ export class SrtpProtection implements Protection {
     aesCtr(keys.suite, keys.rtcpKey, rtcpIv(keys.rtcpSalt, ssrc, word & 0x7fffffff), body.subarray(8)).copy(out, 8);
     return out;
   }
+}
+
+/** Records an authenticated packet's index; false for a replay (seen, or too old to tell). */
+function accept(state: StreamState, roc: number, seq: number): boolean {
+  const index = BigInt(roc) * 65536n + BigInt(seq);
+  const highest = BigInt(state.roc) * 65536n + BigInt(state.highestSeq);
+  if (index > highest) {
+    state.seen = ((state.seen << (index - highest)) | 1n) & WINDOW_MASK;
+    state.roc = roc;
+    state.highestSeq = seq;
+    return true;
+  }
+  const back = highest - index;
+  if (back >= REPLAY_WINDOW || (state.seen >> back) & 1n) return false;
+  state.seen |= 1n << back;
+  return true;
 }
 
 /** RFC 3711 3.3.1: the rollover counter a received sequence number most likely belongs to. */

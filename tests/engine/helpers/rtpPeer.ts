@@ -11,6 +11,8 @@ export class RtpPeer {
   readonly rtp: RtpPacket[] = [];
   readonly rawRtp: Buffer[] = [];
   readonly rtcp: RtcpPacket[] = [];
+  /** Every RTCP datagram, decrypted (werift does not parse BYE). */
+  readonly rawRtcp: Buffer[] = [];
   readonly key = Buffer.alloc(30, 7);
   #remote: { address: string; rtpPort: number; rtcpPort: number } | undefined;
   #srtp: SrtpSession | undefined;
@@ -27,6 +29,7 @@ export class RtpPeer {
     });
     rtcpSocket.on('message', (msg) => {
       const plain = this.#srtcp ? this.#srtcp.decrypt(msg) : msg;
+      this.rawRtcp.push(plain);
       this.rtcp.push(...RtcpPacketConverter.deSerialize(plain));
     });
   }
