@@ -16,7 +16,7 @@ import { authRoutes } from './http/authRoutes.js';
 import { LoginThrottle } from './auth/LoginThrottle.js';
 import { errorHandler, notFound } from './http/errorHandler.js';
 import { frontStatic } from './http/frontStatic.js';
-import { healthHandler } from './http/health.js';
+import { healthHandler, type ProbeResult } from './http/health.js';
 import { createMetrics, trackMount, type Metrics } from './http/metrics.js';
 import { storeRateLimit } from './http/rateLimit.js';
 import { userRoutes } from './http/userRoutes.js';
@@ -40,7 +40,7 @@ export interface AppDeps {
   /** Created when absent; pass one to add metrics from other modules. */
   metrics?: Metrics;
   /** Media server reachability for /healthz (absent: reported as not configured). */
-  mediaProbe?: () => Promise<boolean>;
+  mediaProbe?: () => Promise<ProbeResult>;
   /** Folder of the built front end; null serves none. Default: front/dist. */
   frontDir?: string | null;
   /** More API routers (later features), mounted before the API's 404, e.g. `{ path: '/api/lives', router }`. */

@@ -11,6 +11,9 @@
  * | REDIS_URL            | unset = in-process store    | `redis://` or `rediss://`: shared state for several API processes |
  * | STORE_PREFIX         | onair:                      | prefix of every key and channel in the store                   |
  * | KMS_URI              | unset = embedded engine     | `ws://` or `wss://` URI of a Kurento Media Server              |
+ * | KMS_URIS             | unset                       | comma list of media-server URIs (a pool; not with KMS_URI)     |
+ * | ENGINE_INSTANCES     | 1                           | embedded engines started by the API (without KMS_URI(S))       |
+ * | MEDIA_SERVER_CAPACITY | unset = no limit           | endpoints one media server takes; a comma list: per server, in order |
  * | RECORDINGS_DIR       | recordings                  | folder of the recordings (made absolute)                       |
  * | TURN_URLS            | unset                       | comma list of `turn:`, `turns:` or `stun:` URLs handed to browsers |
  * | TURN_SECRET          | unset                       | coturn `static-auth-secret` for time-limited credentials (with TURN_URLS) |
@@ -55,7 +58,14 @@ export interface Config {
   databaseUrl: string;
   redisUrl: string | null;
   storePrefix: string;
+  /** The first media server's URI (KMS_URI, or the first of KMS_URIS); null: embedded engines. */
   kmsUri: string | null;
+  /** Every media server's URI (KMS_URIS, or [KMS_URI]); empty: embedded engines. */
+  kmsUris: string[];
+  /** Embedded engines to start when no KMS URI is given. */
+  engineInstances: number;
+  /** Capacity in endpoints of each media server, by position (the last one applies to the rest); null: no limit. */
+  mediaServerCapacity: number[] | null;
   /** Absolute path. */
   recordingsDir: string;
   turn: { urls: string[]; secret: string } | null;
@@ -151,6 +161,27 @@ const schema = z
       .regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'must be 1..64 of A-Z a-z 0-9 : _ . -')
       .default('onair:'),
     KMS_URI: urlWithScheme(['ws:', 'wss:']).optional(),
+    KMS_URIS: z
+      .string()
+      .transform((s) =>
+        s
+          .split(',')
+          .map((u) => u.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(urlWithScheme(['ws:', 'wss:'])).min(1, 'must list at least one ws:// or wss:// URL'))
+      .refine((uris) => new Set(uris).size === uris.length, 'must not list a URI twice')
+      .optional(),
+    ENGINE_INSTANCES: integer(1, 64).default('1'),
+    MEDIA_SERVER_CAPACITY: z
+      .string()
+      .transform((s) => s.split(',').map((c) => c.trim()))
+      .refine(
+        (list) => list.every((c) => /^\d+$/.test(c) && Number(c) >= 1),
+        'must be a whole number ≥ 1, or a comma list of them',
+      )
+      .transform((list) => list.map(Number))
+      .optional(),
     RECORDINGS_DIR: z.string().default('recordings'),
     TURN_URLS: z
       .string()
@@ -243,6 +274,20 @@ const schema = z
         message: `must not be above VIDEO_MAX_KBPS (${env.VIDEO_MAX_KBPS})`,
       });
     }
+    if (env.KMS_URI !== undefined && env.KMS_URIS !== undefined) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['KMS_URIS'],
+        message: 'KMS_URI and KMS_URIS do not go together: list every media server in KMS_URIS',
+      });
+    }
+    if (env.ENGINE_INSTANCES !== 1 && (env.KMS_URI !== undefined || env.KMS_URIS !== undefined)) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['ENGINE_INSTANCES'],
+        message: 'applies to the embedded engine only: not with KMS_URI or KMS_URIS',
+      });
+    }
     if ((env.TURN_URLS === undefined) !== (env.TURN_SECRET === undefined)) {
       const missing = env.TURN_URLS === undefined ? 'TURN_URLS' : 'TURN_SECRET';
       ctx.addIssue({
@@ -282,7 +327,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL ?? null,
     storePrefix: e.STORE_PREFIX,
-    kmsUri: e.KMS_URI ?? null,
+    kmsUri: e.KMS_URI ?? e.KMS_URIS?.[0] ?? null,
+    kmsUris: e.KMS_URIS ?? (e.KMS_URI ? [e.KMS_URI] : []),
+    engineInstances: e.ENGINE_INSTANCES,
+    mediaServerCapacity: e.MEDIA_SERVER_CAPACITY ?? null,
     recordingsDir: path.resolve(cwd, e.RECORDINGS_DIR),
     turn: e.TURN_URLS && e.TURN_SECRET ? { urls: e.TURN_URLS, secret: e.TURN_SECRET } : null,
     logLevel: e.LOG_LEVEL,

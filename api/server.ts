@@ -17,6 +17,7 @@ import { ERROR_CODES, OnairError, type ErrorBody } from './contract/errors.js';
 import { avatarUrl } from './contract/rest.js';
 import { openDatabase, type Database } from './db/index.js';
 import { createMetrics, type Metrics } from './http/metrics.js';
+import { registerMediaMetrics } from './http/mediaMetrics.js';
 import { createLogger } from './logger.js';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { CallService } from './calls/CallService.js';
@@ -32,6 +33,7 @@ import { HttpPeers } from './whip/HttpPeers.js';
 import { WhipService } from './whip/WhipService.js';
 import { SequelizeLiveArchive } from './live/SequelizeLiveArchive.js';
 import { createRecordings, type Recordings } from './recordings/index.js';
+import type { ProbeResult } from './http/health.js';
 import { MediaConnection, type MediaConnectionOptions } from './MediaConnection.js';
 import { forwardedAddress, SignallingServer } from './signalling/SignallingServer.js';
 import { createStore, RedisStore } from './store/index.js';
@@ -44,7 +46,7 @@ const CLOSE_GRACE_MS = 5000;
 export interface ServerOptions {
   log?: Logger;
   /** Media server reachability for /healthz (default: the media connection's own probe). */
-  mediaProbe?: () => Promise<boolean>;
+  mediaProbe?: () => Promise<ProbeResult>;
   /**
    * The media server: KMS_URI, else the embedded engine started by this process. Off when absent or null
    * (API-only test servers); `npm start` turns it on.
@@ -190,7 +192,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     // WHIP and WHEP sessions are LiveService "sockets" too; their messages go to them, not to socket.io.
     const httpPeers = new HttpPeers();
     const lives = new LiveService({
-      media: () => media?.server ?? null,
+      media: () => media?.pool ?? null,
       store,
       archive: new SequelizeLiveArchive(db, finalConfig.recordingsDir, (id) => recordings.stored(id)),
       notifier: httpPeers.wrap(signalling.notifier),
@@ -253,12 +255,14 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const whip = new WhipService({
       lives,
       peers: httpPeers,
-      media: () => media?.server ?? null,
+      media: () => media?.pool ?? null,
       log: log.child({ module: 'whip' }),
       idleMs: finalConfig.whipIdleMs,
     });
     cleanups.push(() => whip.close());
 
+    const metrics = createMetrics();
+    if (media) registerMediaMetrics(metrics.registry, media.pool);
     const services: Services = {
       config: finalConfig,
       log,
@@ -267,7 +271,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       membership,
       sessions,
       accounts: new Accounts(db, sessions),
-      metrics: createMetrics(),
+      metrics,
       media,
       lives,
       calls,
@@ -275,7 +279,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       recordings,
       signalling,
     };
-    const mediaProbe = options.mediaProbe ?? (media ? () => media.probe() : undefined);
+    const mediaProbe = options.mediaProbe ?? (media ? () => media.health() : undefined);
     const app = createApp({
       ...services,
       ...(mediaProbe ? { mediaProbe } : {}),

@@ -161,7 +161,7 @@ window.onair = {
   async watch(key, token, liveId, opts = {}) {
     const t0 = performance.now();
     const socket = connect(token);
-    for (const ev of ['live:ended', 'live:presenterReconnecting', 'live:presenterResumed']) socket.on(ev, (m) => sessions[key] && sessions[key].events.push([ev, m]));
+    for (const ev of ['live:ended', 'live:presenterReconnecting', 'live:presenterResumed', 'live:viewerMediaLost']) socket.on(ev, (m) => sessions[key] && sessions[key].events.push([ev, m]));
     const joined = await emitAck(socket, 'viewer:watch', { liveId });
     if (!joined.ok) { socket.disconnect(); return joined; }
     return negotiate(key, socket, liveId, 'viewer', { ...opts, iceServers: joined.iceServers, t0, marks: { joined: Math.round(performance.now() - t0) } });

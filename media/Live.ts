@@ -72,6 +72,11 @@ export class Live extends SafeEmitter<LiveEvents> {
   readonly id: string;
   /** Whether this process created (and must release) the pipeline. */
   readonly owner: boolean;
+  /**
+   * A relay of a live cascaded from another media server: its own pipeline (owned), fed by an RtpEndpoint that
+   * receives the presenter's media from the live's server; it has viewers, no presenter, no recorder.
+   */
+  readonly relay: boolean;
   readonly #pipeline: KurentoPipeline;
   readonly #guard: Guard;
   readonly #ice: EndpointIce;
@@ -82,7 +87,10 @@ export class Live extends SafeEmitter<LiveEvents> {
   #source: KurentoObject | undefined;
   #recording: Recording | undefined;
   readonly #viewers = new Map<string, Endpoint>();
+  /** RtpEndpoints of this pipeline relaying the presenter to another media server (cascading). */
+  readonly #relaySinks = new Set<KurentoObject>();
   #ending: Promise<LiveEnd> | undefined;
+  #endReason: LiveEndReason | undefined;
   #closed = false;
 
   constructor(
@@ -95,11 +103,13 @@ export class Live extends SafeEmitter<LiveEvents> {
       bandwidth?: VideoBandwidth;
       source?: KurentoObject;
       log?: MediaLog;
+      relay?: boolean;
     },
   ) {
     super();
     this.id = id;
     this.owner = opts.owner;
+    this.relay = opts.relay ?? false;
     this.#pipeline = pipeline;
     this.#guard = opts.guard;
     this.#ice = opts.ice ?? {};
@@ -122,6 +132,11 @@ export class Live extends SafeEmitter<LiveEvents> {
     return this.#pipeline.id;
   }
 
+  /** The presenter's endpoint as a media source (a relay's: its RtpEndpoint), once it exists. */
+  get source(): KurentoObject | undefined {
+    return this.#source;
+  }
+
   /** The presenter endpoint's id on the media server, once it exists. */
   get presenterEndpointId(): string | undefined {
     return this.#source?.id;
@@ -131,8 +146,19 @@ export class Live extends SafeEmitter<LiveEvents> {
     return this.#closed;
   }
 
+  /** Why the live ended here, once it is ending (set before its viewers are closed). */
+  get endReason(): LiveEndReason | undefined {
+    return this.#endReason;
+  }
+
   get viewerCount(): number {
     return this.#viewers.size;
+  }
+
+  /** Endpoints this live holds here (presenter or a relay's RtpEndpoint, recorder, viewers): its capacity share. */
+  get endpointCount(): number {
+    const source = this.relay ? 1 : this.#presenter && !this.#presenter.closed ? 1 : 0;
+    return source + (this.#recording ? 1 : 0) + this.#viewers.size;
   }
 
   /** The presenter's endpoint (owner only), or a viewer's by key. */
@@ -208,6 +234,7 @@ export class Live extends SafeEmitter<LiveEvents> {
     const sinks = [
       ...(this.#recording ? [this.#recording.kurento] : []),
       ...[...this.#viewers.values()].map((v) => v.kurento),
+      ...this.#relaySinks,
     ];
     await Promise.all(
       sinks.map((sink) =>
@@ -226,12 +253,33 @@ export class Live extends SafeEmitter<LiveEvents> {
     if (this.owner || this.#closed) return;
     this.#source = source;
     await Promise.all(
-      [...this.#viewers.values()].map((viewer) =>
-        this.#guard(invoke(source, 'connect', viewer.kurento)).catch((error: unknown) =>
+      [...[...this.#viewers.values()].map((v) => v.kurento), ...this.#relaySinks].map((sink) =>
+        this.#guard(invoke(source, 'connect', sink)).catch((error: unknown) =>
           this.safeEmit('mediaError', 'viewer', `could not follow the resumed presenter: ${String(error)}`),
         ),
       ),
     );
+  }
+
+  /**
+   * Feed the presenter's media to an element of this pipeline that relays it to another media server (an
+   * RtpEndpoint): kept fed when the presenter resumes on a new endpoint, until `unfeed`.
+   */
+  async feed(sink: KurentoObject): Promise<void> {
+    this.#assertOpen();
+    if (!this.#source) throw new MediaError('live.noPresenter', 'the live has no presenter yet');
+    this.#relaySinks.add(sink);
+    try {
+      await this.#guard(invoke(this.#source, 'connect', sink));
+    } catch (error) {
+      this.#relaySinks.delete(sink);
+      throw error;
+    }
+  }
+
+  /** The relay is gone: stop keeping `sink` fed (its release is the relay's owner's). */
+  unfeed(sink: KurentoObject): void {
+    this.#relaySinks.delete(sink);
   }
 
   /** Add a viewer fed by the presenter; resolves with the SDP answer for the viewer's browser. */
@@ -334,6 +382,7 @@ export class Live extends SafeEmitter<LiveEvents> {
 
   async #end(reason: LiveEndReason): Promise<LiveEnd> {
     this.#closed = true;
+    this.#endReason = reason;
     let recording: RecordingEnd | null = null;
     if (this.owner) {
       if (this.#recording) recording = await this.#recording.stop();
@@ -354,6 +403,7 @@ export class Live extends SafeEmitter<LiveEvents> {
   gone(reason: LiveEndReason): Promise<LiveEnd> {
     if (!this.#ending) {
       this.#closed = true;
+      this.#endReason = reason;
       this.#presenter?.parentClosed();
       this.#recording?.parentClosed();
       for (const viewer of [...this.#viewers.values()]) viewer.parentClosed();

@@ -44,6 +44,19 @@ export interface MediaServerOptions {
   reconcileMs?: number;
 }
 
+/** What a media server holds and reports about itself, sampled (see `MediaServer.sampleLoad`). */
+export interface ServerLoad {
+  /** Pipelines on the server (every client's). */
+  pipelines: number;
+  /** Endpoints of those pipelines (WebRTC, recorders, RTP, players...). */
+  endpoints: number;
+  /** The ServerManager's figures, null where the server does not report them. */
+  usedMemoryKiB: number | null;
+  cpuCount: number | null;
+  /** Percentage of the machine's CPU the server used over a short interval. */
+  usedCpuPercent: number | null;
+}
+
 /** Tags on every pipeline onair creates: its deployment, and the live it carries. */
 export const PIPELINE_TAGS = { deployment: 'onair.deployment', live: 'onair.live' } as const;
 
@@ -76,6 +89,8 @@ export interface MediaServerEvents {
  */
 export class MediaServer extends SafeEmitter<MediaServerEvents> {
   readonly uri: string;
+  /** Its name in a pool (see serverIdOf). */
+  readonly id: string;
   readonly #client: KurentoClient;
   /** The liveness connection: heartbeats only, never a media object. */
   readonly #liveness: KurentoClient;
@@ -108,6 +123,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
   private constructor(client: KurentoClient, liveness: KurentoClient, options: MediaServerOptions) {
     super();
     this.uri = options.uri;
+    this.id = serverIdOf(options.uri);
     this.#client = client;
     this.#liveness = liveness;
     this.#log = options.log;
@@ -192,6 +208,30 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
       return { live, answer };
     } catch (error) {
       await live.end('failed');
+      throw error;
+    }
+  }
+
+  /**
+   * A relay of live `id` on this server (cascading from the live's own server): a pipeline of its own, tagged as
+   * the live's, with an RtpEndpoint answering the live server's `offer` as the source of its viewers. Resolves the
+   * relay (a Live with `relay` set, owned here) and the SDP answer for the offering RtpEndpoint.
+   */
+  async startRelay(id: string, offer: string): Promise<{ live: Live; answer: string }> {
+    this.#assertAvailable();
+    if (this.#lives.has(id)) throw new MediaError('live.exists', `live "${id}" is already on this media server`);
+    const pipeline = await this.guard(this.#client.create('MediaPipeline'));
+    try {
+      if (this.#deployment !== undefined) {
+        await this.guard(invoke(pipeline, 'addTag', PIPELINE_TAGS.deployment, this.#deployment));
+        await this.guard(invoke(pipeline, 'addTag', PIPELINE_TAGS.live, id));
+      }
+      const rtp = await this.guard(pipeline.create('RtpEndpoint'));
+      const answer = await this.guard(invoke<string>(rtp, 'processOffer', offer));
+      const live = this.#adopt(new Live(id, pipeline, { ...this.#liveOptions(true), source: rtp, relay: true }));
+      return { live, answer };
+    } catch (error) {
+      await release(pipeline);
       throw error;
     }
   }
@@ -357,6 +397,41 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
         return { released: false, recordingStopped };
       }
       return { released: true, recordingStopped };
+    });
+  }
+
+  /**
+   * What the server holds (pipelines and their endpoints, every client's) and its own figures (ServerManager's
+   * getUsedMemory, getCpuCount, getUsedCpu over `cpuIntervalMs`). Through a short-lived connection: the figures
+   * take a while (getUsedCpu waits its interval) and must not delay this process's requests or its heartbeat.
+   */
+  async sampleLoad(cpuIntervalMs = 200): Promise<ServerLoad> {
+    return this.#withSideConnection(async (client) => {
+      const manager = await client.getServerManager();
+      const pipelines = await listPipelines(client);
+      let endpoints = 0;
+      for (const id of pipelines) {
+        try {
+          endpoints += (await listChildren(await client.getMediaobjectById(id))).filter(isEndpointId).length;
+        } catch {
+          // released meanwhile
+        }
+      }
+      const figure = async (operation: string, ...args: unknown[]): Promise<number | null> => {
+        try {
+          const value = Number(await invoke(manager, operation, ...args));
+          return Number.isFinite(value) ? value : null;
+        } catch {
+          return null;
+        }
+      };
+      return {
+        pipelines: pipelines.length,
+        endpoints,
+        usedMemoryKiB: await figure('getUsedMemory'),
+        cpuCount: await figure('getCpuCount'),
+        usedCpuPercent: await figure('getUsedCpu', cpuIntervalMs),
+      };
     });
   }
 
@@ -532,6 +607,11 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
   }
 }
 
+/** Whether a media object id (`<pipeline>/<uuid>_kurento.<Type>`) is an endpoint's. */
+function isEndpointId(id: string): boolean {
+  return /Endpoint$/.test(id);
+}
+
 /** Kurento's "object not found" (the object was released): code 40101, or the engine's message. */
 function isNotFound(error: unknown): boolean {
   const e = error as { code?: number; type?: string; message?: string } | undefined;
@@ -559,6 +639,19 @@ async function stopRecorders(client: KurentoClient, pipeline: KurentoObject): Pr
     }
   }
   return stopped;
+}
+
+/**
+ * A media server's name in the pool, the same in every API process that lists it: host, port and path of its URI
+ * (never the access_token). Stored in the registry and used as the `server` label of the metrics.
+ */
+export function serverIdOf(uri: string): string {
+  try {
+    const url = new URL(uri);
+    return `${url.host}${url.pathname}`;
+  } catch {
+    return uri;
+  }
 }
 
 /** A media-server URI fit for logs: without its access_token. */

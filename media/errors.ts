@@ -19,7 +19,8 @@ export const MEDIA_ERROR_CODES = [
   'viewer.exists',
   /** The media server is not connected. */
   'server.unavailable',
-  /** The media server is at its capacity and refused a new endpoint (Kurento NOT_ENOUGH_RESOURCES). */
+  /** No room for a new endpoint: the media server refused it (Kurento NOT_ENOUGH_RESOURCES), or no server of the
+   * pool has room within its configured capacity. */
   'server.capacity',
 ] as const;
 

@@ -51,7 +51,7 @@ export interface KurentoObject {
 }
 export interface KurentoPipeline extends KurentoObject {
   create(
-    type: 'WebRtcEndpoint' | 'RecorderEndpoint' | 'PlayerEndpoint',
+    type: 'WebRtcEndpoint' | 'RecorderEndpoint' | 'PlayerEndpoint' | 'RtpEndpoint',
     params?: Record<string, unknown>,
   ): Promise<KurentoObject>;
 }

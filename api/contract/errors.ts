@@ -31,7 +31,8 @@ export const ERROR_CODES = {
   'sdp.invalid': 400,
   'ice.invalid': 400,
   'media.unavailable': 503,
-  /** The media server is at its capacity: a new viewer (or presenter) is turned away rather than degrade everyone. */
+  /** No media server has room (MEDIA_SERVER_CAPACITY, or the engine's ENGINE_MAX_ENDPOINTS): a new viewer (or
+   * presenter) is turned away rather than degrade everyone; try again later. */
   'media.capacity': 503,
   'media.failed': 502,
   /** WHIP/WHEP PATCH asking for an ICE restart, which onair does not do (RFC 9725 §4.3.2: 422). */

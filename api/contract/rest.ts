@@ -44,11 +44,16 @@ export interface HealthCheck {
   ok: boolean;
   /** How long the check took. */
   ms: number;
-  /** Why it failed (or `not configured` for a check without a probe, which counts as ok). */
+  /** Why it failed (or `not configured` for a check without a probe, which counts as ok; or why it is degraded). */
   detail?: string;
+  /** Ok but not whole: one of several media servers is lost (the others serve). */
+  degraded?: boolean;
 }
 
-/** `GET /healthz`: 200 when every check is ok, else 503. */
+/**
+ * `GET /healthz`: 200 when every check is ok (status `degraded` when one passes degraded: still serving), else 503
+ * (status `degraded`).
+ */
 export interface HealthReport {
   status: 'ok' | 'degraded';
   checks: { database: HealthCheck; store: HealthCheck; media: HealthCheck };

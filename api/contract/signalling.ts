@@ -180,6 +180,11 @@ export interface ServerToClientEvents {
   'live:presenterResumed': (msg: { liveId: string }) => void;
   /** To the presenter and every viewer: the live is over. */
   'live:ended': (msg: { liveId: string; reason: LiveEndReason; recordingId: number | null }) => void;
+  /**
+   * To a viewer: the media server it watched the live on (a relay of a cascaded live) is lost; the live goes on.
+   * Send a new `viewer:offer` to rejoin (on a server with room).
+   */
+  'live:viewerMediaLost': (msg: { liveId: string }) => void;
   /** To every signed-in socket: a live went on air or its figures changed ("Live now" updates in real time). */
   'lives:updated': (live: LiveSummary) => void;
   'lives:removed': (msg: { liveId: string }) => void;

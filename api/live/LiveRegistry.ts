@@ -16,6 +16,8 @@ export interface LiveEntry {
   owner: string;
   pipelineId?: string;
   presenterEndpointId?: string;
+  /** The media server (its pool id) holding the pipeline; absent on entries older than the pool: the first. */
+  mediaServer?: string;
   callId?: string;
   /** Viewers on every process (derived from the per-process viewer hashes). */
   viewers: number;
@@ -29,6 +31,8 @@ export interface ViewerEntry {
   userId: number;
   nickname: string;
   endpointId: string;
+  /** The media server (pool id) holding the endpoint; absent: the live's. */
+  mediaServer?: string;
 }
 
 type Figures = Pick<LiveEntry, 'viewers' | 'peakViewers' | 'totalViewers'>;
@@ -115,10 +119,11 @@ export class LiveRegistry {
   /** The live is on air: where its media is, and it is listed. */
   async publish(
     id: string,
-    media: { pipelineId: string; presenterEndpointId: string; startedAt: Date },
+    media: { pipelineId: string; presenterEndpointId: string; mediaServer: string; startedAt: Date },
   ): Promise<void> {
     await this.#store.hset(liveKey(id), {
       status: 'live',
+      mediaServer: media.mediaServer,
       pipelineId: media.pipelineId,
       presenterEndpointId: media.presenterEndpointId,
       startedAt: media.startedAt.toISOString(),
@@ -182,6 +187,7 @@ export class LiveRegistry {
           userId: Number(v.userId),
           nickname: String(v.nickname ?? ''),
           endpointId: String(v.endpointId ?? ''),
+          ...(typeof v.mediaServer === 'string' ? { mediaServer: v.mediaServer } : {}),
         });
       } catch {
         viewers.push({ socketId, userId: 0, nickname: '', endpointId: '' });
@@ -288,6 +294,7 @@ function parseEntry(raw: Record<string, string>, viewers: number): LiveEntry {
     owner: raw.owner ?? '',
     ...(raw.pipelineId ? { pipelineId: raw.pipelineId } : {}),
     ...(raw.presenterEndpointId ? { presenterEndpointId: raw.presenterEndpointId } : {}),
+    ...(raw.mediaServer ? { mediaServer: raw.mediaServer } : {}),
     ...(raw.callId ? { callId: raw.callId } : {}),
     viewers,
     peakViewers: Number(raw.peakViewers ?? 0),

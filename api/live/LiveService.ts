@@ -18,7 +18,7 @@ import type { Logger } from '../logger.js';
 import type { Store, Unsubscribe } from '../store/Store.js';
 import { IceCandidateQueue } from '../../media/IceCandidateQueue.js';
 import { recordingContainerFor, type Live, type LiveEnd } from '../../media/Live.js';
-import type { MediaServer } from '../../media/MediaServer.js';
+import type { MediaPool } from '../../media/MediaPool.js';
 import { iceServersFor, type TurnSettings } from './iceServers.js';
 import type { LiveArchive } from './LiveArchive.js';
 import { LiveRegistry, type LiveEntry } from './LiveRegistry.js';
@@ -49,7 +49,8 @@ export interface Notifier {
 }
 
 export interface LiveServiceOptions {
-  media: () => MediaServer | null;
+  /** The media servers (one pool): lives are placed by load, viewers join their live's server. */
+  media: () => MediaPool | null;
   store: Store;
   archive: LiveArchive;
   notifier: Notifier;
@@ -298,7 +299,7 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
     const fileName = `${liveId}.${recordingContainerFor(req.sdpOffer)}`;
     const recordingUri = record ? pathToFileURL(path.join(this.#opts.recordingsDir, fileName)).href : null;
     if (record) presenting.recordingFile = path.join(this.#opts.recordingsDir, fileName);
-    let started: { live: Live; answer: string };
+    let started: { live: Live; answer: string; serverId: string };
     try {
       started = await media.startLive(liveId, {
         offer: req.sdpOffer,
@@ -315,7 +316,7 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
       await this.#discardRecording(presenting);
       throw error;
     }
-    const { live, answer } = started;
+    const { live, answer, serverId } = started;
     const startedAt = new Date();
     live.once('ended', (end) => void this.#finish(live, presenting, caller, startedAt, end));
     this.#wire(live);
@@ -336,6 +337,7 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
       await this.registry.publish(liveId, {
         pipelineId: live.pipelineId,
         presenterEndpointId: live.presenterEndpointId ?? '',
+        mediaServer: serverId,
         startedAt,
       });
       await this.#opts.archive.liveStarted({
@@ -472,8 +474,12 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
     state.watching.set(liveId, 'negotiating');
     try {
       const entry = await this.#entry(liveId);
-      const live =
-        media.live(liveId) ?? (await media.attachLive(liveId, entry.pipelineId ?? '', entry.presenterEndpointId ?? ''));
+      // On the live's server (attached there when another process owns the live), within its capacity.
+      const live = await media.viewerLive(liveId, {
+        serverId: entry.mediaServer,
+        pipelineId: entry.pipelineId ?? '',
+        presenterEndpointId: entry.presenterEndpointId ?? '',
+      });
       this.#wire(live);
       const answer = await live.addViewer(caller.socketId, req.sdpOffer, (candidate) =>
         this.#opts.notifier.toSocket(caller.socketId, 'ice:candidate', { liveId, role: 'viewer', candidate }),
@@ -489,6 +495,7 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
         userId: caller.userId,
         nickname: caller.nickname,
         endpointId: live.endpoint('viewer', caller.socketId)?.id ?? '',
+        mediaServer: media.serverIdOf(live) ?? entry.mediaServer ?? '',
       });
       if (figures) await this.#viewerChanged(liveId, caller, 'live:viewerJoined', figures.viewers, entry);
       return { sdpAnswer: answer };
@@ -520,10 +527,11 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
     const resuming = role === 'presenter' && state.presenting?.resuming === true;
     if (role === 'viewer' && !state.watching.has(liveId))
       throw new OnairError('live.notWatching', `you are not watching live "${liveId}"`);
-    const endpoint = this.#opts
-      .media()
-      ?.live(liveId)
-      ?.endpoint(role, role === 'viewer' ? caller.socketId : undefined);
+    const media = this.#opts.media();
+    const endpoint =
+      role === 'viewer'
+        ? media?.liveOfViewer(liveId, caller.socketId)?.endpoint('viewer', caller.socketId)
+        : media?.live(liveId)?.endpoint('presenter');
     if (endpoint?.acceptsCandidates && !resuming) {
       await endpoint.addCandidate(req.candidate);
       return {};
@@ -573,7 +581,7 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
     return state;
   }
 
-  #media(): MediaServer {
+  #media(): MediaPool {
     const media = this.#opts.media();
     if (!media?.available) throw new OnairError('media.unavailable', 'the media server is unavailable');
     return media;
@@ -694,12 +702,17 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
    * the viewer is counted out and the presenter told; the viewer may send a new offer.
    */
   async #viewerLost(live: Live, socketId: string): Promise<void> {
-    if (live.closed) return;
+    // A relay's media server lost: the live goes on elsewhere, its viewers here are told and may rejoin.
+    const relayLost = live.relay && live.endReason === 'mediaServerLost';
+    if (live.closed && !relayLost) return;
     const state = this.#sockets.get(socketId);
     if (!state || state.watching.get(live.id) !== 'watching') return;
     state.watching.set(live.id, 'joined');
     this.#queue.drop(queueKey(socketId, live.id, 'viewer'));
-    this.#opts.log.warn({ liveId: live.id, socketId }, "a viewer's endpoint was released on the media server");
+    if (relayLost) {
+      this.#opts.log.warn({ liveId: live.id, socketId }, "the media server of a viewer's relay was lost");
+      this.#opts.notifier.toSocket(socketId, 'live:viewerMediaLost', { liveId: live.id });
+    } else this.#opts.log.warn({ liveId: live.id, socketId }, "a viewer's endpoint was released on the media server");
     const figures = await this.registry.viewerLeft(live.id, socketId);
     const entry = await this.registry.get(live.id);
     if (figures && entry) await this.#viewerChanged(live.id, state.caller, 'live:viewerLeft', figures.viewers, entry);
@@ -708,8 +721,14 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
   /** The viewers a dead process held on a live: endpoints released, counted out, the presenter told. */
   async #viewersGone(liveId: string, instanceId: string): Promise<void> {
     const media = this.#opts.media();
+    const liveServer = (await this.registry.peek(liveId))?.mediaServer;
     for (const viewer of await this.registry.viewersOf(liveId, instanceId)) {
-      if (viewer.endpointId && media?.available) await media.releaseObject(viewer.endpointId);
+      // On the viewer's server (a lost one: its endpoints are gone with it).
+      if (viewer.endpointId && media?.available)
+        await media.releaseObject(viewer.mediaServer || liveServer, viewer.endpointId).catch((error: unknown) => {
+          this.#opts.log.warn({ liveId, err: error }, "could not release a dead process's viewer endpoint");
+          return false;
+        });
       const figures = await this.registry.viewerLeft(liveId, viewer.socketId, instanceId);
       const entry = await this.registry.get(liveId);
       const caller: SocketUser = { userId: viewer.userId, nickname: viewer.nickname, socketId: viewer.socketId };
@@ -729,8 +748,10 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
     let recordingStopped = false;
     if (entry.pipelineId) {
       // Without the media server now, the orphan-pipeline reconciliation releases it later (it carries our tags).
-      if (!media?.available) this.#opts.log.warn({ liveId }, 'the pipeline of a dead API process is left for later');
-      else ({ recordingStopped } = await media.releasePipeline(entry.pipelineId));
+      const server = entry.mediaServer ? media?.server(entry.mediaServer) : media?.servers[0];
+      if (!media || !server?.available)
+        this.#opts.log.warn({ liveId }, 'the pipeline of a dead API process is left for later');
+      else ({ recordingStopped } = await media.releasePipeline(entry.mediaServer, entry.pipelineId));
     }
     const figures = await this.registry.figures(liveId);
     await this.registry.remove(liveId);
@@ -770,7 +791,8 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
     state.watching.delete(liveId);
     this.#queue.drop(queueKey(state.caller.socketId, liveId, 'viewer'));
     this.#opts.notifier.leave(state.caller.socketId, rooms.audience(liveId));
-    const live = this.#opts.media()?.live(liveId);
+    const media = this.#opts.media();
+    const live = media?.liveOfViewer(liveId, state.caller.socketId) ?? media?.live(liveId);
     await live?.removeViewer(state.caller.socketId);
     if (stage !== 'watching' || !live || live.closed) return;
     const figures = await this.registry.viewerLeft(liveId, state.caller.socketId);

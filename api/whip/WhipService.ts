@@ -10,7 +10,7 @@ import { OnairError } from '../contract/errors.js';
 import type { IceCandidateInit, IceServer } from '../contract/signalling.js';
 import type { SocketUser, LiveService } from '../live/LiveService.js';
 import type { Logger } from '../logger.js';
-import type { MediaServer } from '../../media/MediaServer.js';
+import type { MediaPool } from '../../media/MediaPool.js';
 import { validateOffer } from '../../media/sdp.js';
 import { HttpPeers } from './HttpPeers.js';
 import { iceUfragOf, midsOf, parseSdpFragment, withCandidates } from './sdpfrag.js';
@@ -43,7 +43,7 @@ export interface WhipAnswer {
 export interface WhipServiceOptions {
   lives: LiveService;
   peers: HttpPeers;
-  media: () => MediaServer | null;
+  media: () => MediaPool | null;
   log: Logger;
   /** How long an answer waits for the media server's `IceGatheringDone` before it goes with what it has. */
   gatherTimeoutMs?: number;

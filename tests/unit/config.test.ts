@@ -257,4 +257,36 @@ describe('loadConfig(): resuming after a dropped connection', () => {
       );
     }
   });
+  test('reads a pool of media servers, embedded engines and their capacity, and refuses what does not go together', () => {
+    const defaults = loadConfig({});
+    assert.deepEqual(defaults.kmsUris, []);
+    assert.equal(defaults.engineInstances, 1);
+    assert.equal(defaults.mediaServerCapacity, null);
+    const pool = loadConfig({
+      KMS_URIS: 'ws://kms:8888/kurento, ws://kms2:8888/kurento',
+      MEDIA_SERVER_CAPACITY: '400,200',
+    });
+    assert.deepEqual(pool.kmsUris, ['ws://kms:8888/kurento', 'ws://kms2:8888/kurento']);
+    assert.equal(pool.kmsUri, 'ws://kms:8888/kurento');
+    assert.deepEqual(pool.mediaServerCapacity, [400, 200]);
+    assert.deepEqual(loadConfig({ KMS_URI: 'ws://kms:8888/kurento' }).kmsUris, ['ws://kms:8888/kurento']);
+    assert.equal(loadConfig({ ENGINE_INSTANCES: '2', MEDIA_SERVER_CAPACITY: '50' }).engineInstances, 2);
+    const refused: Array<[Record<string, string>, string]> = [
+      [{ KMS_URIS: 'http://kms:8888/kurento' }, 'KMS_URIS'],
+      [{ KMS_URIS: 'ws://a:1/k,ws://a:1/k' }, 'KMS_URIS'],
+      [{ KMS_URIS: ',' }, 'KMS_URIS'],
+      [{ KMS_URI: 'ws://a:1/k', KMS_URIS: 'ws://b:1/k' }, 'KMS_URIS'],
+      [{ KMS_URIS: 'ws://b:1/k', ENGINE_INSTANCES: '2' }, 'ENGINE_INSTANCES'],
+      [{ ENGINE_INSTANCES: '0' }, 'ENGINE_INSTANCES'],
+      [{ MEDIA_SERVER_CAPACITY: '0' }, 'MEDIA_SERVER_CAPACITY'],
+      [{ MEDIA_SERVER_CAPACITY: '10,x' }, 'MEDIA_SERVER_CAPACITY'],
+    ];
+    for (const [env, variable] of refused) {
+      assert.throws(
+        () => loadConfig(env),
+        (e: unknown) => e instanceof ConfigError && e.variables.includes(variable),
+        JSON.stringify(env),
+      );
+    }
+  });
 });

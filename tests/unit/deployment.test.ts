@@ -27,9 +27,10 @@ interface Service {
   entrypoint?: string[];
   command?: string[];
   depends_on?: Record<string, { condition: string }>;
+  profiles?: string[];
 }
 const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, Service> };
-const { app, kms, coturn } = compose.services as Record<'app' | 'kms' | 'coturn', Service>;
+const { app, kms, kms2, coturn } = compose.services as Record<'app' | 'kms' | 'kms2' | 'coturn', Service>;
 const dockerfile = read('Dockerfile');
 const turnConf = Object.fromEntries(
   read('deploy/coturn/turnserver.conf')
@@ -40,8 +41,9 @@ const turnConf = Object.fromEntries(
 );
 
 /** What each image is known to ship for its health check (read off the images' own definitions). */
-const HEALTH_COMMANDS: Record<string, string> = {
-  'kurento/kurento-media-server': '/healthchecker.sh', // KMS 7 images: their own HEALTHCHECK runs it
+const HEALTH_COMMANDS: Record<string, string | RegExp> = {
+  // KMS 7 images: their own HEALTHCHECK runs it; on another control port (kms2), bash's /dev/tcp (bash is in them).
+  'kurento/kurento-media-server': /\/healthchecker\.sh|^bash -c exec 3<>\/dev\/tcp\/127\.0\.0\.1\/\d+$/,
   'coturn/coturn': 'turnutils_stunclient', // built with coturn, in the image's /usr/bin
   mysql: 'mysqladmin',
   redis: 'redis-cli',
@@ -52,7 +54,7 @@ function envOf(service: Service): Record<string, string> {
 }
 /** `${VAR:-default}` as compose resolves it with nothing set. */
 function resolveDefault(value: string): string {
-  return value.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1');
+  return value.replace(/\$\{[A-Z0-9_]+:-([^}]*)\}/g, '$1');
 }
 function recordingsMount(service: Service): string | undefined {
   for (const v of service.volumes ?? []) {
@@ -126,7 +128,7 @@ describe('docker-compose.yml', () => {
       const expected = HEALTH_COMMANDS[image];
       assert.ok(expected, `${name}: a known image (${image})`);
       const command = service.healthcheck.test.slice(1).join(' ');
-      assert.ok(command.startsWith(expected) || command.includes(` ${expected}`) || command.includes(expected), name);
+      assert.ok(typeof expected === 'string' ? command.includes(expected) : expected.test(command), name);
       assert.ok(!/\bnc\b/.test(command), `${name}: no nc (not in the image, and blind to UDP)`);
     }
     assert.match(dockerfile, /HEALTHCHECK[\s\S]*wget/);
@@ -152,8 +154,62 @@ describe('docker-compose.yml', () => {
 
   test('the app reaches KMS through the host gateway when KMS is on the host network', () => {
     if (kms.network_mode !== 'host') return;
-    const uri = new URL(envOf(app).KMS_URI!);
+    const uri = new URL(resolveDefault(envOf(app).KMS_URIS!).split(',')[0]!);
     assert.equal(uri.hostname, 'host.docker.internal');
     assert.ok((app as { extra_hosts?: string[] }).extra_hosts?.includes('host.docker.internal:host-gateway'));
+  });
+
+  describe('kms2, the second media server of a pool (profile kms2)', () => {
+    const kmsPort = (service: Service): number => {
+      const mount = (service.volumes ?? []).find(
+        (v): v is string => typeof v === 'string' && v.endsWith(':/etc/kurento/kurento.conf.json:ro'),
+      );
+      if (!mount) return 8888; // the image's own configuration
+      const conf = JSON.parse(read(mount.split(':')[0]!)) as { mediaServer: { net: { websocket: { port: number } } } };
+      return conf.mediaServer.net.websocket.port;
+    };
+    const range = (service: Service): [number, number] => {
+      const env = envOf(service);
+      return [Number(resolveDefault(env.KMS_MIN_PORT ?? '')), Number(resolveDefault(env.KMS_MAX_PORT ?? ''))];
+    };
+
+    test('starts only under its profile, from the same image, writing the recordings as kms does', () => {
+      assert.ok(kms2, 'a kms2 service');
+      assert.deepEqual(kms2.profiles, ['kms2']);
+      assert.equal(kms.profiles, undefined, 'kms starts without a profile');
+      assert.equal(kms2.image, kms.image);
+      assert.equal(recordingsMount(kms2), recordingsMount(app));
+      assert.equal(envOf(kms2).KMS_UID, envOf(kms).KMS_UID);
+      assert.equal(envOf(kms2).KMS_GID, envOf(kms).KMS_GID);
+      assert.deepEqual(kms2.depends_on, kms.depends_on);
+      assert.equal(envOf(kms2).KMS_EXTERNAL_IPV4, envOf(kms).KMS_EXTERNAL_IPV4);
+    });
+
+    test('its control port and ICE range clash with nothing on the host; its health check asks its own port', () => {
+      assert.equal(kms2.network_mode, kms.network_mode);
+      const port = kmsPort(kms2);
+      assert.notEqual(port, kmsPort(kms), 'another control port than kms');
+      assert.match(kms2.healthcheck?.test.join(' ') ?? '', new RegExp(`/${port}$`));
+      const [min, max] = range(kms2);
+      assert.ok(min > 1024 && max - min + 1 >= 1000, `a range of at least a thousand ports (${min}-${max})`);
+      const [kmsMin, kmsMax] = range(kms);
+      const [turnMin, turnMax] = [Number(turnConf['min-port']), Number(turnConf['max-port'])];
+      for (const [name, [a, b]] of [
+        ['kms', [kmsMin, kmsMax]],
+        ['coturn relays', [turnMin, turnMax]],
+      ] as const)
+        assert.ok(max < a || min > b, `kms2's ICE range ${min}-${max} is clear of ${name}'s ${a}-${b}`);
+      assert.ok(port < min || port > max, 'its control port is outside its ICE range');
+    });
+
+    test('the app lists kms by default, and the compose file says how to list kms2 (KMS_URIS)', () => {
+      const uris = resolveDefault(envOf(app).KMS_URIS ?? '').split(',');
+      assert.deepEqual(uris, [`ws://host.docker.internal:${kmsPort(kms)}/kurento`]);
+      assert.ok(
+        read('docker-compose.yml').includes(
+          `KMS_URIS=ws://host.docker.internal:${kmsPort(kms)}/kurento,ws://host.docker.internal:${kmsPort(kms2)}/kurento`,
+        ),
+      );
+    });
   });
 });

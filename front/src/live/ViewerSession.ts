@@ -81,6 +81,10 @@ export class ViewerSession {
       client.on('live:presenterResumed', (msg) => {
         if (msg.liveId === liveId) this.state.presenterReconnecting = false;
       }),
+      // The media server this viewer was on (a relay of the live) is lost; the live goes on: join again elsewhere.
+      client.on('live:viewerMediaLost', (msg) => {
+        if (msg.liveId === liveId && this.#watchingOrTrying()) void this.start();
+      }),
       client.on('lives:removed', (msg) => {
         if (msg.liveId === liveId) this.#ended('stopped');
       }),
