@@ -11,16 +11,22 @@ export interface TimelineFrame {
   readyMs: number;
 }
 
+/** A track whose frames come later than the others' for the same position holds them back at most this much more. */
+const MAX_LAG_HOLD_MS = 3000;
+
 /**
  * Orders the frames of several tracks by timeline position before they are written. A frame leaves once every
  * other track has reached its position, or once it has waited `holdMs` (a silent or stalled track never holds the
- * others back for longer).
+ * others back for longer) plus how much later than its own the other tracks' frames become ready for the same
+ * position (a track placed earlier than it arrives, by sender reports, up to MAX_LAG_HOLD_MS).
  */
 export class Interleaver {
   readonly #kinds: readonly MediaKind[];
   readonly #holdMs: number;
   #queue: TimelineFrame[] = [];
   #reached = new Map<MediaKind, number>();
+  /** Per kind: how long after its timeline position its latest frame was ready (ms). */
+  #lag = new Map<MediaKind, number>();
 
   constructor(kinds: readonly MediaKind[], holdMs: number) {
     this.#kinds = kinds;
@@ -29,6 +35,7 @@ export class Interleaver {
 
   push(frame: TimelineFrame, nowMs: number): TimelineFrame[] {
     this.#reached.set(frame.kind, Math.max(this.#reached.get(frame.kind) ?? -Infinity, frame.wallMs));
+    this.#lag.set(frame.kind, frame.readyMs - frame.wallMs);
     let index = this.#queue.length;
     while (index > 0 && this.#queue[index - 1]!.wallMs > frame.wallMs) index--;
     this.#queue.splice(index, 0, frame);
@@ -60,9 +67,17 @@ export class Interleaver {
       const othersReached = this.#kinds.every(
         (kind) => kind === head.kind || (this.#reached.get(kind) ?? -Infinity) >= head.wallMs,
       );
-      if (!othersReached && head.readyMs > nowMs - this.#holdMs) break;
+      if (!othersReached && nowMs < this.#deadline(head)) break;
       out.push(this.#queue.shift()!);
     }
     return out;
+  }
+
+  /** When `frame` leaves even though another track has not reached it. */
+  #deadline(frame: TimelineFrame): number {
+    let otherLag = -Infinity;
+    for (const [kind, lag] of this.#lag) if (kind !== frame.kind) otherLag = Math.max(otherLag, lag);
+    const othersReady = Math.min(frame.wallMs + otherLag, frame.readyMs + MAX_LAG_HOLD_MS);
+    return Math.max(frame.readyMs, othersReady) + this.#holdMs;
   }
 }
