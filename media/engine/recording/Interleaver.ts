@@ -19,6 +19,8 @@ const MAX_LAG_HOLD_MS = 3000;
  * other track has reached its position, or once it has waited `holdMs` (a silent or stalled track never holds the
  * others back for longer) plus how much later than its own the other tracks' frames become ready for the same
  * position (a track placed earlier than it arrives, by sender reports, up to MAX_LAG_HOLD_MS).
+ * A track can be unsettled: its place on the timeline may still move (`settle()` moves its queued frames). Nothing
+ * leaves past an unsettled track's frame until it settles or has waited `settleMs`.
  */
 export class Interleaver {
   readonly #kinds: readonly MediaKind[];
@@ -28,9 +30,30 @@ export class Interleaver {
   /** Per kind: how long after its timeline position its latest frame was ready (ms). */
   #lag = new Map<MediaKind, number>();
 
-  constructor(kinds: readonly MediaKind[], holdMs: number) {
+  readonly #settleMs: number;
+  readonly #unsettled = new Set<MediaKind>();
+
+  constructor(kinds: readonly MediaKind[], holdMs: number, settleMs = 0) {
     this.#kinds = kinds;
     this.#holdMs = holdMs;
+    this.#settleMs = settleMs;
+  }
+
+  /** `kind`'s place on the timeline may still move: hold its frames (up to `settleMs`). */
+  unsettle(kind: MediaKind): void {
+    if (this.#settleMs > 0) this.#unsettled.add(kind);
+  }
+
+  /** `kind`'s place is known: its queued frames move by `shiftMs` and may leave. */
+  settle(kind: MediaKind, shiftMs: number): void {
+    this.#unsettled.delete(kind);
+    if (shiftMs === 0) return;
+    for (const frame of this.#queue) if (frame.kind === kind) frame.wallMs += shiftMs;
+    const reached = this.#reached.get(kind);
+    if (reached !== undefined) this.#reached.set(kind, reached + shiftMs);
+    const lag = this.#lag.get(kind);
+    if (lag !== undefined) this.#lag.set(kind, lag - shiftMs);
+    this.#queue.sort((a, b) => a.wallMs - b.wallMs);
   }
 
   push(frame: TimelineFrame, nowMs: number): TimelineFrame[] {
@@ -49,6 +72,11 @@ export class Interleaver {
     return out;
   }
 
+  /** The position of the first queued frame at or after `wallMs`, if any. */
+  firstFrom(wallMs: number): number | undefined {
+    return this.#queue.find((frame) => frame.wallMs >= wallMs)?.wallMs;
+  }
+
   /** Drop every queued frame positioned before `wallMs`. */
   dropBefore(wallMs: number): void {
     this.#queue = this.#queue.filter((frame) => frame.wallMs >= wallMs);
@@ -64,6 +92,7 @@ export class Interleaver {
     const out: TimelineFrame[] = [];
     while (this.#queue.length > 0) {
       const head = this.#queue[0]!;
+      if (this.#unsettled.has(head.kind) && nowMs < head.readyMs + this.#settleMs) break;
       const othersReached = this.#kinds.every(
         (kind) => kind === head.kind || (this.#reached.get(kind) ?? -Infinity) >= head.wallMs,
       );

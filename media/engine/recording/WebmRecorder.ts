@@ -51,6 +51,11 @@ const REORDER_MAX_PACKETS = 512;
 const INTERLEAVE_EXTRA_MS = 200;
 /** Audio captured up to this long before the first video keyframe starts the file (rather than being dropped). */
 const PRE_ROLL_MS = 1000;
+/**
+ * How long frames wait for the sender reports that place them before they are written as they arrived: the file
+ * lags this much behind the live until then (libwebrtc sends its first audio report about 2.5 s in).
+ */
+const SENDER_REPORT_WAIT_MS = 3000;
 /** A sender report that moves an aligned track by more than this re-aligns it (its RTP clock drifted). */
 const RESYNC_MS = 25;
 /** Sender reports that would move a track this far from where its packets arrive are not believed (another sender). */
@@ -127,7 +132,10 @@ export class WebmRecorder extends EventEmitter<WebmRecorderEvents> {
     this.#reorderWindowMs = options.reorderWindowMs ?? 300;
     this.#now = options.now ?? (() => performance.now());
     this.#kinds = profileKinds(this.profile);
-    this.#interleaver = new Interleaver(this.#kinds, this.#reorderWindowMs + INTERLEAVE_EXTRA_MS);
+    // Tracks are synchronised only with each other: a one-track file never waits for sender reports.
+    const settleMs = this.#kinds.length > 1 ? SENDER_REPORT_WAIT_MS : 0;
+    this.#interleaver = new Interleaver(this.#kinds, this.#reorderWindowMs + INTERLEAVE_EXTRA_MS, settleMs);
+    for (const kind of this.#kinds) this.#interleaver.unsettle(kind);
   }
 
   /** The profile if this recorder honours it; an UnsupportedError saying what it does honour otherwise. */
@@ -317,6 +325,7 @@ export class WebmRecorder extends EventEmitter<WebmRecorderEvents> {
     track.reorder.reset();
     track.assembler.reset();
     track.clock.reset();
+    this.#interleaver.unsettle(track.info.kind);
     track.ssrc = undefined;
     if (track.info.kind === 'video') track.needKeyframe = true;
   }
@@ -338,9 +347,18 @@ export class WebmRecorder extends EventEmitter<WebmRecorderEvents> {
     this.#senderToWallMs ??= anchor.clock.offsetMs! - anchor.clock.captureOffsetMs!;
     for (const track of tracks) {
       const { clock } = track;
+      const kind = track.info.kind;
+      const before = clock.offsetMs!;
       const target = clock.captureOffsetMs! + this.#senderToWallMs;
-      if (Math.abs(target - clock.arrivalOffsetMs!) > MAX_SYNC_SHIFT_MS) continue;
-      if (!clock.aligned || Math.abs(target - clock.offsetMs!) > RESYNC_MS) clock.align(target);
+      if (Math.abs(target - clock.arrivalOffsetMs!) > MAX_SYNC_SHIFT_MS) {
+        this.#interleaver.settle(kind, 0); // not this sender's clock: where it arrives
+        continue;
+      }
+      if (clock.aligned && Math.abs(target - before) <= RESYNC_MS) continue;
+      clock.align(target);
+      // Frames not written yet move with their track.
+      this.#interleaver.settle(kind, target - before);
+      for (const frame of this.#preRoll) if (frame.kind === kind) frame.wallMs += target - before;
     }
   }
 
@@ -392,9 +410,13 @@ export class WebmRecorder extends EventEmitter<WebmRecorderEvents> {
   }
 
   #beginFile(wallMs: number): void {
-    const preRoll = this.#preRoll.filter((frame) => frame.wallMs >= wallMs - PRE_ROLL_MS);
+    // Audio captured shortly before the keyframe, released already or still queued, starts the file.
+    const preRoll = this.#preRoll
+      .filter((frame) => frame.wallMs >= wallMs - PRE_ROLL_MS)
+      .sort((a, b) => a.wallMs - b.wallMs);
     this.#preRoll = [];
-    this.#baseMs = Math.min(wallMs, preRoll[0]?.wallMs ?? wallMs);
+    const queued = this.#interleaver.firstFrom(wallMs - PRE_ROLL_MS) ?? wallMs;
+    this.#baseMs = Math.min(wallMs, preRoll[0]?.wallMs ?? wallMs, queued);
     this.#interleaver.dropBefore(this.#baseMs);
     const tracks: WebmTrack[] = [];
     for (const kind of this.#kinds) {
