@@ -52,8 +52,9 @@ const INTERLEAVE_EXTRA_MS = 200;
 /** Audio captured up to this long before the first video keyframe starts the file (rather than being dropped). */
 const PRE_ROLL_MS = 1000;
 /**
- * How long frames wait for the sender reports that place them before they are written as they arrived: the file
- * lags this much behind the live until then (libwebrtc sends its first audio report about 2.5 s in).
+ * Once a source has sent a sender report, how long frames wait for the reports that place them before they are
+ * written as they arrived: the file lags this much behind the live until then (libwebrtc sends its first audio
+ * report a few seconds in). A source that never sends any (a PlayerEndpoint) is never waited for.
  */
 const SENDER_REPORT_WAIT_MS = 3000;
 /** A sender report that moves an aligned track by more than this re-aligns it (its RTP clock drifted). */
@@ -115,8 +116,8 @@ export class WebmRecorder extends EventEmitter<WebmRecorderEvents> {
   #resumeAtMs = 0;
   #lastKeyframeRequestMs = -Infinity;
   #lastKeyframeWrittenMs = -Infinity;
-  /** Sender clock to timeline (ms), fixed by the first alignment: where the reports' NTP times fall. */
-  #senderToWallMs: number | undefined;
+  /** Whether a sender report came with any packet: from then on, tracks wait for theirs (the source sends them). */
+  #reportsSeen = false;
   /** Audio released before the file began, kept to start the file with it (at most PRE_ROLL_MS of it). */
   #preRoll: TimelineFrame[] = [];
 
@@ -135,7 +136,6 @@ export class WebmRecorder extends EventEmitter<WebmRecorderEvents> {
     // Tracks are synchronised only with each other: a one-track file never waits for sender reports.
     const settleMs = this.#kinds.length > 1 ? SENDER_REPORT_WAIT_MS : 0;
     this.#interleaver = new Interleaver(this.#kinds, this.#reorderWindowMs + INTERLEAVE_EXTRA_MS, settleMs);
-    for (const kind of this.#kinds) this.#interleaver.unsettle(kind);
   }
 
   /** The profile if this recorder honours it; an UnsupportedError saying what it does honour otherwise. */
@@ -203,6 +203,10 @@ export class WebmRecorder extends EventEmitter<WebmRecorderEvents> {
     if (report && report.ssrc === ssrc && !sameReport(report, recorded.report)) {
       recorded.report = report;
       recorded.clock.report(report);
+      if (!this.#reportsSeen) {
+        this.#reportsSeen = true;
+        for (const kind of this.#kinds) if (!this.#tracks.get(kind)?.clock.aligned) this.#interleaver.unsettle(kind);
+      }
       this.#align();
     }
     for (const ordered of recorded.reorder.push(packet, now))
@@ -325,16 +329,16 @@ export class WebmRecorder extends EventEmitter<WebmRecorderEvents> {
     track.reorder.reset();
     track.assembler.reset();
     track.clock.reset();
-    this.#interleaver.unsettle(track.info.kind);
+    if (this.#reportsSeen) this.#interleaver.unsettle(track.info.kind);
     track.ssrc = undefined;
     if (track.info.kind === 'video') track.needKeyframe = true;
   }
 
   /**
-   * Once every recorded track has a sender report, place each by its report: its RTP time on the sender's clock,
-   * mapped to the timeline by one offset for the sender, chosen so that the first track (the video of an A/V
-   * profile, which starts the file) stays where its arrival put it. A track restarted later (new SSRC, jump) is
-   * placed by arrival again until its next report.
+   * Once every recorded track has a sender report, place each by its report, relative to the first track (the
+   * video of an A/V profile, which starts the file): that one stays where it is (where its arrival put it), the
+   * others go where the reports say they were captured relative to it. A later report moves a track again only when
+   * it disagrees by more than RESYNC_MS. A track restarted (new SSRC, jump) is placed by arrival until its next one.
    */
   #align(): void {
     const tracks: RecordedTrack[] = [];
@@ -343,15 +347,20 @@ export class WebmRecorder extends EventEmitter<WebmRecorderEvents> {
       if (track?.clock.captureOffsetMs === undefined || track.clock.offsetMs === undefined) return;
       tracks.push(track);
     }
-    const anchor = tracks[0]!;
-    this.#senderToWallMs ??= anchor.clock.offsetMs! - anchor.clock.captureOffsetMs!;
-    for (const track of tracks) {
+    const [anchor, ...others] = tracks as [RecordedTrack, ...RecordedTrack[]];
+    // Sender clock to timeline (ms): where the reports' NTP times fall, by the anchor's latest report.
+    const senderToWallMs = anchor.clock.offsetMs! - anchor.clock.captureOffsetMs!;
+    if (!anchor.clock.aligned) {
+      anchor.clock.align(anchor.clock.offsetMs!);
+      this.#interleaver.settle(anchor.info.kind, 0);
+    }
+    for (const track of others) {
       const { clock } = track;
       const kind = track.info.kind;
       const before = clock.offsetMs!;
-      const target = clock.captureOffsetMs! + this.#senderToWallMs;
+      const target = clock.captureOffsetMs! + senderToWallMs;
       if (Math.abs(target - clock.arrivalOffsetMs!) > MAX_SYNC_SHIFT_MS) {
-        this.#interleaver.settle(kind, 0); // not this sender's clock: where it arrives
+        this.#interleaver.settle(kind, 0); // not the same sender's clock: where it arrives
         continue;
       }
       if (clock.aligned && Math.abs(target - before) <= RESYNC_MS) continue;
