@@ -30,6 +30,8 @@ interface FeedOptions {
   fromMs?: Partial<Record<MediaKind, number>>;
   /** Video capture times are shifted by this (ms): audio captured before the first video frame. */
   videoStartMs?: number;
+  /** The first frames arrive this much later, less and less over a path that settles (1 ms per 10 ms). */
+  settlingMs?: number;
 }
 
 /**
@@ -43,8 +45,9 @@ async function recordFeed(clip: Clip, file: string, options: FeedOptions = {}): 
     for (const frame of clip[kind]) {
       const captureMs = frame.ms + shift;
       if (captureMs < (options.fromMs?.[kind] ?? -Infinity)) continue;
+      const settlingMs = Math.max(0, (options.settlingMs ?? 0) - captureMs / 10);
       events.push({
-        atMs: captureMs + (options.lateMs?.[kind] ?? 0),
+        atMs: captureMs + (options.lateMs?.[kind] ?? 0) + settlingMs,
         kind,
         captureMs,
         data: frame.data,
@@ -153,11 +156,18 @@ describe('WebmRecorder timeline', { skip: skipUnless('ffmpeg') }, () => {
 
   test('audio captured before the first video frame is kept: the file starts with it', async () => {
     const file = path.join(dir, 'early-audio.webm');
-    await recordFeed(clip, file, { videoStartMs: 300 });
+    await recordFeed(clip, file, { videoStartMs: 300, settlingMs: 20 });
     const audio = await span(file, 'a');
     const video = await span(file, 'v');
     assert.ok(audio.firstMs <= 5, `audio from ${audio.firstMs} ms`);
     assert.ok(Math.abs(video.firstMs - 300) <= 25, `video from ${video.firstMs} ms`);
+    // It keeps its own clock's spacing (20 ms frames), however its first packets' arrival varied.
+    const early = (await probePackets(file, 'a')).filter((packet) => packet.pts * 1000 < video.firstMs + 100);
+    const steps = early.slice(1).map((packet, i) => Math.round((packet.pts - early[i]!.pts) * 1000));
+    assert.ok(
+      steps.every((step) => step >= 19 && step <= 21),
+      `audio frame steps: ${steps.join(' ')}`,
+    );
   });
 
   test('Opus is labelled 2 channels whether its audio starts before or after the first video frame', async () => {

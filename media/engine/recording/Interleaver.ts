@@ -9,6 +9,8 @@ export interface TimelineFrame {
   durationMs?: number;
   /** When the frame was complete (ms, recorder clock). */
   readyMs: number;
+  /** Its RTP timestamp, to place it again while its track's offset still moves. */
+  rtpTimestamp?: number;
 }
 
 /** A track whose frames come later than the others' for the same position holds them back at most this much more. */
@@ -70,6 +72,19 @@ export class Interleaver {
     const out = this.#queue;
     this.#queue = [];
     return out;
+  }
+
+  /** Place the queued frames of `kind` again (their track's offset moved before any was written). */
+  place(kind: MediaKind, wallMsOf: (frame: TimelineFrame) => number): void {
+    let reached: number | undefined;
+    for (const frame of this.#queue) {
+      if (frame.kind !== kind) continue;
+      frame.wallMs = wallMsOf(frame);
+      reached = Math.max(reached ?? -Infinity, frame.wallMs);
+    }
+    if (reached === undefined) return;
+    this.#reached.set(kind, reached);
+    this.#queue.sort((a, b) => a.wallMs - b.wallMs);
   }
 
   /** The position of the first queued frame at or after `wallMs`, if any. */

@@ -396,6 +396,7 @@ export class WebmRecorder extends EventEmitter<WebmRecorderEvents> {
       data: frame.data,
       keyframe: frame.keyframe,
       readyMs: now,
+      rtpTimestamp: frame.rtpTimestamp,
       ...(frame.durationMs === undefined ? {} : { durationMs: frame.durationMs }),
     };
     for (const ready of this.#interleaver.push(timelineFrame, now)) this.#write(ready, now);
@@ -419,6 +420,14 @@ export class WebmRecorder extends EventEmitter<WebmRecorderEvents> {
   }
 
   #beginFile(wallMs: number): void {
+    // The other tracks' offsets stop moving now: what they queued so far keeps their own clocks' spacing.
+    for (const track of this.#tracks.values()) {
+      track.clock.fix();
+      const wallMsOf = (frame: TimelineFrame) =>
+        frame.rtpTimestamp === undefined ? frame.wallMs : track.clock.wallMs(frame.rtpTimestamp);
+      this.#interleaver.place(track.info.kind, wallMsOf);
+      for (const frame of this.#preRoll) if (frame.kind === track.info.kind) frame.wallMs = wallMsOf(frame);
+    }
     // Audio captured shortly before the keyframe, released already or still queued, starts the file.
     const preRoll = this.#preRoll
       .filter((frame) => frame.wallMs >= wallMs - PRE_ROLL_MS)
