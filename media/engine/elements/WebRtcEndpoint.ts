@@ -15,6 +15,7 @@ import {
   RTCRtpCodecParameters,
   ReceiverEstimatedMaxBitrate,
   RtcpPayloadSpecificFeedback,
+  RtcpSrPacket,
   useAbsSendTime,
   useFIR,
   useNACK,
@@ -30,6 +31,7 @@ import { KurentoError } from '../protocol/KurentoError.js';
 import type { ParamReader } from '../protocol/ParamReader.js';
 import type { Params } from '../protocol/JsonRpc.js';
 import type { CodecName, MediaKind, TrackInfo } from '../rtp/MediaTypes.js';
+import { ntpToMs } from '../recording/index.js';
 import { guardHelloVerify } from '../rtp/HelloVerifyGuard.js';
 import { OutboundTrack } from '../rtp/OutboundTrack.js';
 import { assertSdp, chooseCodec, keepOnly, sectionCodecs, type SdpCodec } from '../rtp/SdpCodecs.js';
@@ -59,7 +61,8 @@ const FMT_REMB = 15;
 interface Inbound {
   readonly track: MediaStreamTrack;
   readonly transceiver: RTCRtpTransceiver;
-  readonly info: TrackInfo;
+  /** Replaced (not changed) when a sender report arrives, so that it travels with the next packets. */
+  info: TrackInfo;
 }
 
 export class WebRtcEndpoint extends MediaElement {
@@ -413,6 +416,15 @@ export class WebRtcEndpoint extends MediaElement {
       };
       transceiver.receiver.tracks.forEach(attach);
       transceiver.onTrack.subscribe(attach);
+      transceiver.receiver.onRtcp.subscribe((rtcp) => {
+        const inbound = this.#inbound[kind];
+        if (!(rtcp instanceof RtcpSrPacket) || !inbound || rtcp.ssrc !== inbound.track.ssrc) return;
+        const { ntpTimestamp, rtpTimestamp } = rtcp.senderInfo;
+        inbound.info = {
+          ...inbound.info,
+          senderReport: { ssrc: rtcp.ssrc, ntpMs: ntpToMs(ntpTimestamp), rtpTimestamp },
+        };
+      });
       const direction = transceiver.currentDirection ?? transceiver.direction;
       if (direction === 'sendrecv' || direction === 'sendonly') {
         const outbound = new OutboundTrack(transceiver.sender, info.clockRate, info.codec);

@@ -8,7 +8,7 @@ import { RtpReorderBuffer } from './RtpReorderBuffer.js';
 import { TrackClock } from './TrackClock.js';
 import { WebmWriter, type WebmTrack } from './WebmWriter.js';
 import { buildAvcC, spsPictureSize } from './codecs/H264.js';
-import { isOpusStereo, opusHead } from './codecs/Opus.js';
+import { opusHead } from './codecs/Opus.js';
 import { vp8KeyframeSize } from './codecs/Vp8.js';
 import { InvalidStateError, UnsupportedError, type MediaFileError } from './errors.js';
 import {
@@ -18,6 +18,7 @@ import {
   type MediaKind,
   type RecordingProfile,
   type RecordingResult,
+  type SenderReport,
   type TrackInfo,
 } from './types.js';
 
@@ -48,6 +49,22 @@ const KEYFRAME_RETRY_MS = 1000;
 const REORDER_MAX_PACKETS = 512;
 /** Frames wait this much longer than a lost packet does for the other track to catch up. */
 const INTERLEAVE_EXTRA_MS = 200;
+/** Audio captured up to this long before the first video keyframe starts the file (rather than being dropped). */
+const PRE_ROLL_MS = 1000;
+/**
+ * Once a source has sent a sender report, how long frames wait for the reports that place them before they are
+ * written as they arrived: the file lags this much behind the live until then (libwebrtc sends its first audio
+ * report a few seconds in). A source that never sends any (a PlayerEndpoint) is never waited for.
+ */
+const SENDER_REPORT_WAIT_MS = 3000;
+/** A sender report that moves an aligned track by more than this re-aligns it (its RTP clock drifted). */
+const RESYNC_MS = 25;
+/** Sender reports that would move a track this far from where its packets arrive are not believed (another sender). */
+const MAX_SYNC_SHIFT_MS = 5000;
+/** An audio frame that starts this far before the end of the last one written overlaps it (a re-alignment): dropped. */
+const AUDIO_OVERLAP_MS = 10;
+/** Opus in WebRTC is always signalled as 2 channels (RFC 7587 §7); decoders upmix mono packets. */
+const OPUS_CHANNELS = 2;
 
 interface RecordedTrack {
   info: TrackInfo;
@@ -60,8 +77,10 @@ interface RecordedTrack {
   needKeyframe: boolean;
   /** Last block time in the file (ms). */
   lastMs: number | undefined;
-  /** Audio only: channels seen in the Opus TOC. */
-  channels: number | undefined;
+  /** End of the last block in the file (ms), when its duration is known (audio). */
+  lastEndMs: number | undefined;
+  /** The last sender report taken into account for this stream. */
+  report: SenderReport | undefined;
   /** Video only: picture size of the first keyframe. */
   size: { width: number; height: number } | undefined;
 }
@@ -69,9 +88,11 @@ interface RecordedTrack {
 /**
  * One RecorderEndpoint's file. RTP packets of the connected tracks come in through `writeRtp()`; each track is
  * put back in order, rebuilt into frames and placed on one wall-clock timeline from its RTP timestamps (no
- * lip-sync stage that could drop audio). The file starts on the first video keyframe (the first audio frame for
- * WEBM_AUDIO_ONLY), is written progressively by a WebmWriter (readable if the process dies) and gets its
- * duration and cues on `stop()`. A pause leaves no gap: the timeline resumes where it stopped.
+ * lip-sync stage that could drop audio). Tracks are placed where their packets arrive until every track has a
+ * sender report (`TrackInfo.senderReport`); from then on by the reports, on the sender's capture clock, as KMS's
+ * rtpbin does. The file starts on the first video keyframe, or on the audio captured up to PRE_ROLL_MS before it
+ * (the first audio frame for WEBM_AUDIO_ONLY), is written progressively by a WebmWriter (readable if the process
+ * dies) and gets its duration and cues on `stop()`. A pause leaves no gap: the timeline resumes where it stopped.
  */
 export class WebmRecorder extends EventEmitter<WebmRecorderEvents> {
   readonly path: string;
@@ -95,6 +116,10 @@ export class WebmRecorder extends EventEmitter<WebmRecorderEvents> {
   #resumeAtMs = 0;
   #lastKeyframeRequestMs = -Infinity;
   #lastKeyframeWrittenMs = -Infinity;
+  /** Whether a sender report came with any packet: from then on, tracks wait for theirs (the source sends them). */
+  #reportsSeen = false;
+  /** Audio released before the file began, kept to start the file with it (at most PRE_ROLL_MS of it). */
+  #preRoll: TimelineFrame[] = [];
 
   constructor(options: WebmRecorderOptions) {
     super();
@@ -108,7 +133,9 @@ export class WebmRecorder extends EventEmitter<WebmRecorderEvents> {
     this.#reorderWindowMs = options.reorderWindowMs ?? 300;
     this.#now = options.now ?? (() => performance.now());
     this.#kinds = profileKinds(this.profile);
-    this.#interleaver = new Interleaver(this.#kinds, this.#reorderWindowMs + INTERLEAVE_EXTRA_MS);
+    // Tracks are synchronised only with each other: a one-track file never waits for sender reports.
+    const settleMs = this.#kinds.length > 1 ? SENDER_REPORT_WAIT_MS : 0;
+    this.#interleaver = new Interleaver(this.#kinds, this.#reorderWindowMs + INTERLEAVE_EXTRA_MS, settleMs);
   }
 
   /** The profile if this recorder honours it; an UnsupportedError saying what it does honour otherwise. */
@@ -172,8 +199,15 @@ export class WebmRecorder extends EventEmitter<WebmRecorderEvents> {
     }
     recorded.ssrc = ssrc;
     recorded.clock.observe(timestamp, now);
-    if (recorded.info.kind === 'audio' && packet.payload.byteLength > 0) {
-      recorded.channels = Math.max(recorded.channels ?? 1, isOpusStereo(packet.payload) ? 2 : 1);
+    const report = track.senderReport;
+    if (report && report.ssrc === ssrc && !sameReport(report, recorded.report)) {
+      recorded.report = report;
+      recorded.clock.report(report);
+      if (!this.#reportsSeen) {
+        this.#reportsSeen = true;
+        for (const kind of this.#kinds) if (!this.#tracks.get(kind)?.clock.aligned) this.#interleaver.unsettle(kind);
+      }
+      this.#align();
     }
     for (const ordered of recorded.reorder.push(packet, now))
       this.#assemble(recorded, ordered.packet, ordered.gapBefore, now);
@@ -191,7 +225,10 @@ export class WebmRecorder extends EventEmitter<WebmRecorderEvents> {
   resume(): void {
     if (this.#state !== 'paused') return;
     this.#state = 'recording';
-    for (const track of this.#tracks.values()) this.#forgetStream(track);
+    for (const track of this.#tracks.values()) {
+      this.#forgetStream(track);
+      track.report = undefined; // the same stream goes on: its last report is taken again with its next packet
+    }
     this.#resumePending = this.#baseMs !== undefined;
     if (this.#kinds.includes('video')) this.#askKeyframe(this.#now(), 0);
   }
@@ -240,6 +277,7 @@ export class WebmRecorder extends EventEmitter<WebmRecorderEvents> {
       track.assembler.reset();
     }
     this.#interleaver.flush();
+    this.#preRoll = [];
   }
 
   #trackFor(info: TrackInfo): RecordedTrack | undefined {
@@ -267,7 +305,8 @@ export class WebmRecorder extends EventEmitter<WebmRecorderEvents> {
       clock: new TrackClock(info.clockRate),
       needKeyframe: info.kind === 'video',
       lastMs: undefined,
-      channels: undefined,
+      lastEndMs: undefined,
+      report: undefined,
       size: undefined,
     };
     this.#tracks.set(info.kind, track);
@@ -290,8 +329,46 @@ export class WebmRecorder extends EventEmitter<WebmRecorderEvents> {
     track.reorder.reset();
     track.assembler.reset();
     track.clock.reset();
+    if (this.#reportsSeen) this.#interleaver.unsettle(track.info.kind);
     track.ssrc = undefined;
     if (track.info.kind === 'video') track.needKeyframe = true;
+  }
+
+  /**
+   * Once every recorded track has a sender report, place each by its report, relative to the first track (the
+   * video of an A/V profile, which starts the file): that one stays where it is (where its arrival put it), the
+   * others go where the reports say they were captured relative to it. A later report moves a track again only when
+   * it disagrees by more than RESYNC_MS. A track restarted (new SSRC, jump) is placed by arrival until its next one.
+   */
+  #align(): void {
+    const tracks: RecordedTrack[] = [];
+    for (const kind of this.#kinds) {
+      const track = this.#tracks.get(kind);
+      if (track?.clock.captureOffsetMs === undefined || track.clock.offsetMs === undefined) return;
+      tracks.push(track);
+    }
+    const [anchor, ...others] = tracks as [RecordedTrack, ...RecordedTrack[]];
+    // Sender clock to timeline (ms): where the reports' NTP times fall, by the anchor's latest report.
+    const senderToWallMs = anchor.clock.offsetMs! - anchor.clock.captureOffsetMs!;
+    if (!anchor.clock.aligned) {
+      anchor.clock.align(anchor.clock.offsetMs!);
+      this.#interleaver.settle(anchor.info.kind, 0);
+    }
+    for (const track of others) {
+      const { clock } = track;
+      const kind = track.info.kind;
+      const before = clock.offsetMs!;
+      const target = clock.captureOffsetMs! + senderToWallMs;
+      if (Math.abs(target - clock.arrivalOffsetMs!) > MAX_SYNC_SHIFT_MS) {
+        this.#interleaver.settle(kind, 0); // not the same sender's clock: where it arrives
+        continue;
+      }
+      if (clock.aligned && Math.abs(target - before) <= RESYNC_MS) continue;
+      clock.align(target);
+      // Frames not written yet move with their track.
+      this.#interleaver.settle(kind, target - before);
+      for (const frame of this.#preRoll) if (frame.kind === kind) frame.wallMs += target - before;
+    }
   }
 
   #assemble(track: RecordedTrack, packet: RtpPacket, gapBefore: boolean, now: number): void {
@@ -319,6 +396,7 @@ export class WebmRecorder extends EventEmitter<WebmRecorderEvents> {
       data: frame.data,
       keyframe: frame.keyframe,
       readyMs: now,
+      rtpTimestamp: frame.rtpTimestamp,
       ...(frame.durationMs === undefined ? {} : { durationMs: frame.durationMs }),
     };
     for (const ready of this.#interleaver.push(timelineFrame, now)) this.#write(ready, now);
@@ -342,8 +420,22 @@ export class WebmRecorder extends EventEmitter<WebmRecorderEvents> {
   }
 
   #beginFile(wallMs: number): void {
-    this.#baseMs = wallMs;
-    this.#interleaver.dropBefore(wallMs);
+    // The other tracks' offsets stop moving now: what they queued so far keeps their own clocks' spacing.
+    for (const track of this.#tracks.values()) {
+      track.clock.fix();
+      const wallMsOf = (frame: TimelineFrame) =>
+        frame.rtpTimestamp === undefined ? frame.wallMs : track.clock.wallMs(frame.rtpTimestamp);
+      this.#interleaver.place(track.info.kind, wallMsOf);
+      for (const frame of this.#preRoll) if (frame.kind === track.info.kind) frame.wallMs = wallMsOf(frame);
+    }
+    // Audio captured shortly before the keyframe, released already or still queued, starts the file.
+    const preRoll = this.#preRoll
+      .filter((frame) => frame.wallMs >= wallMs - PRE_ROLL_MS)
+      .sort((a, b) => a.wallMs - b.wallMs);
+    this.#preRoll = [];
+    const queued = this.#interleaver.firstFrom(wallMs - PRE_ROLL_MS) ?? wallMs;
+    this.#baseMs = Math.min(wallMs, preRoll[0]?.wallMs ?? wallMs, queued);
+    this.#interleaver.dropBefore(this.#baseMs);
     const tracks: WebmTrack[] = [];
     for (const kind of this.#kinds) {
       const track = this.#tracks.get(kind);
@@ -360,34 +452,46 @@ export class WebmRecorder extends EventEmitter<WebmRecorderEvents> {
           height: track?.size?.height ?? 480,
         });
       } else {
-        const channels = track?.channels ?? 2;
         tracks.push({
           number,
           kind,
           codecId: 'A_OPUS',
-          codecPrivate: opusHead(channels),
+          codecPrivate: opusHead(OPUS_CHANNELS),
           sampleRate: 48_000,
-          channels,
+          channels: OPUS_CHANNELS,
         });
       }
     }
     this.#writer = new WebmWriter(this.#sink!, tracks);
+    for (const frame of preRoll) this.#write(frame, frame.readyMs);
   }
 
   #write(frame: TimelineFrame, now: number): void {
     const writer = this.#writer;
     const track = this.#tracks.get(frame.kind);
-    if (!writer || this.#baseMs === undefined || !track) return; // before the file's first frame
+    if (!track) return;
+    if (!writer || this.#baseMs === undefined) {
+      // Before the file's first frame: audio is kept a while, in case the first video keyframe comes soon.
+      if (frame.kind === 'audio' && this.#kinds.includes('video')) {
+        this.#preRoll.push(frame);
+        const oldest = this.#preRoll.findIndex((kept) => kept.wallMs >= frame.wallMs - PRE_ROLL_MS);
+        if (oldest > 0) this.#preRoll.splice(0, oldest);
+      }
+      return;
+    }
     if (this.#resumePending) {
       this.#baseMs = frame.wallMs - this.#resumeAtMs;
       this.#resumePending = false;
     }
     let timeMs = Math.round(frame.wallMs - this.#baseMs);
     if (timeMs < 0) return;
+    // Audio moved earlier by a re-alignment would overlap what is written: that much of it is dropped.
+    if (track.lastEndMs !== undefined && timeMs < track.lastEndMs - AUDIO_OVERLAP_MS) return;
     // Each track's block times strictly increase (a decoder refuses two frames at one time).
     if (track.lastMs !== undefined) timeMs = Math.max(timeMs, track.lastMs + 1);
     writer.writeFrame(track.number, timeMs, frame.data, frame.keyframe, frame.durationMs);
     track.lastMs = timeMs;
+    track.lastEndMs = frame.durationMs === undefined ? undefined : timeMs + frame.durationMs;
     if (frame.kind !== 'video' || this.#keyframeIntervalMs <= 0) return;
     if (frame.keyframe) this.#lastKeyframeWrittenMs = now;
     else if (now - this.#lastKeyframeWrittenMs >= this.#keyframeIntervalMs)
@@ -427,4 +531,8 @@ export class WebmRecorder extends EventEmitter<WebmRecorderEvents> {
       // a throwing listener must not break recording
     }
   }
+}
+
+function sameReport(a: SenderReport, b: SenderReport | undefined): boolean {
+  return b !== undefined && a.ssrc === b.ssrc && a.ntpMs === b.ntpMs && a.rtpTimestamp === b.rtpTimestamp;
 }

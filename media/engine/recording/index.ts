@@ -4,10 +4,12 @@ export { WebmPlayer, type WebmPlayerOptions, type WebmPlayerEvents, type PlayerS
 export { InvalidStateError, MediaFileError, UnsupportedError } from './errors.js';
 export {
   RECORDING_PROFILES,
+  ntpToMs,
   profileKinds,
   type CodecName,
   type MediaKind,
   type RecordingProfile,
   type RecordingResult,
+  type SenderReport,
   type TrackInfo,
 } from './types.js';

@@ -16,6 +16,24 @@ export interface TrackInfo {
   /** Picture size of the first keyframe, when known (a player's track). */
   width?: number;
   height?: number;
+  /**
+   * The latest RTCP sender report of the stream, when its source received one (a WebRtcEndpoint): carried with the
+   * packets through the element graph so that a recorder can put its tracks on the sender's capture timeline.
+   */
+  senderReport?: SenderReport;
+}
+
+/** A sender report's NTP↔RTP mapping (RFC 3550 §6.4.1): the RTP timestamp that corresponds to a wall-clock time. */
+export interface SenderReport {
+  ssrc: number;
+  /** The report's NTP timestamp, in ms since the NTP epoch (1900), on the sender's clock. */
+  ntpMs: number;
+  rtpTimestamp: number;
+}
+
+/** A 64-bit NTP timestamp (32.32 fixed point seconds) in ms. */
+export function ntpToMs(ntp: bigint): number {
+  return Number(ntp >> 32n) * 1000 + (Number(ntp & 0xffff_ffffn) * 1000) / 2 ** 32;
 }
 
 export const RECORDING_PROFILES: readonly RecordingProfile[] = [

@@ -18,11 +18,6 @@ export function opusPacketDurationMs(packet: Uint8Array): number | undefined {
   return frames > 0 ? frames * frameMs : undefined;
 }
 
-/** Whether the packet is coded in stereo (TOC `s` bit). */
-export function isOpusStereo(packet: Uint8Array): boolean {
-  return packet.byteLength > 0 && (packet[0]! & 0x04) !== 0;
-}
-
 /** The OpusHead identification header, which WebM stores as the track's CodecPrivate. */
 export function opusHead(channels: number, preSkip = 0, inputSampleRate = 48_000): Uint8Array {
   const head = new Uint8Array(19);
