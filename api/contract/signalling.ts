@@ -178,6 +178,11 @@ export interface ServerToClientEvents {
   'live:presenterReconnecting': (msg: { liveId: string; graceMs: number }) => void;
   /** To the presenter and every viewer: the presenter is back; its media flows again on the same viewer connections. */
   'live:presenterResumed': (msg: { liveId: string }) => void;
+  /**
+   * To a viewer: its media session was lost on the media server while the live goes on (the media worker that
+   * served it died). It is counted out; it may send `viewer:offer` again (a new peer connection) to watch on.
+   */
+  'live:viewerMediaLost': (msg: { liveId: string }) => void;
   /** To the presenter and every viewer: the live is over. */
   'live:ended': (msg: { liveId: string; reason: LiveEndReason; recordingId: number | null }) => void;
   /** To every signed-in socket: a live went on air or its figures changed ("Live now" updates in real time). */

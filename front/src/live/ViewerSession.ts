@@ -81,6 +81,10 @@ export class ViewerSession {
       client.on('live:presenterResumed', (msg) => {
         if (msg.liveId === liveId) this.state.presenterReconnecting = false;
       }),
+      client.on('live:viewerMediaLost', (msg) => {
+        // The media worker that served this viewer died: watch again (the server places it on a live one).
+        if (msg.liveId === liveId && this.#watchingOrTrying()) void this.start();
+      }),
       client.on('lives:removed', (msg) => {
         if (msg.liveId === liveId) this.#ended('stopped');
       }),
