@@ -123,6 +123,12 @@ describe('one live served by every media worker', { skip: skipUnless('chromium',
     assert.equal(home.webRtcEndpoints + other.webRtcEndpoints, 1 + VIEWERS);
     // The client sees the protocol as from one process: every viewer is a sink of the presenter, no relay is.
     assert.deepEqual([...connected].sort(), [...viewers.flatMap((v) => [v.endpoint.id, v.endpoint.id])].sort());
+    const children = await call<({ id: string } | string)[]>((cb) => pipeline.getChildren(cb));
+    assert.deepEqual(
+      children.map((c) => (typeof c === 'string' ? c : c.id)).sort(),
+      [presenter.id, recorder.id, ...viewers.map((v) => v.endpoint.id)].sort(),
+      'the pipeline lists its elements of both workers',
+    );
     const sinks = await call<any[]>((cb) => presenter.getSinkConnections(cb));
     assert.deepEqual(
       [...new Set(sinks.map((c) => c.sink))].sort(),

@@ -229,14 +229,15 @@ export class KurentoApi implements FrameHandler {
   }
 
   /**
-   * Where a new element goes: a pipeline's elements live at its home, except WebRtcEndpoints past its first two,
-   * which go to the least loaded host (home included), so that every worker serves every live.
+   * Where a new element goes: a pipeline's elements live at its home, except WebRtcEndpoints past the first two
+   * placed in it, which go to the least loaded host (home included), so that every worker serves every live.
    */
   #placeElement(pipeline: PipelineEntry, type: ObjectType): MediaHost {
-    if (type !== 'WebRtcEndpoint' || this.hosts.hosts.length < 2) return pipeline.host;
-    let endpoints = 0;
-    for (const element of pipeline.elements.values()) if (element.type === 'WebRtcEndpoint') endpoints += 1;
-    return endpoints < HOME_WEBRTC_ENDPOINTS ? pipeline.host : this.hosts.pick();
+    if (type !== 'WebRtcEndpoint') return pipeline.host;
+    // Counted at placement, so that endpoints created at the same moment spread too.
+    const placed = pipeline.webRtcEndpointsPlaced++;
+    if (this.hosts.hosts.length < 2) return pipeline.host;
+    return placed < HOME_WEBRTC_ENDPOINTS ? pipeline.host : this.hosts.pick();
   }
 
   /** Makes the pipeline's copy on `host` once (its home has it from the start). */
@@ -252,12 +253,17 @@ export class KurentoApi implements FrameHandler {
 
   /**
    * connect / disconnect between elements of two hosts go through a relay; the connections an element reports
-   * include those. Everything else goes to the host the object lives on.
+   * include those, and a pipeline's children those of every host. Everything else goes to the host the object
+   * lives on.
    */
   async #invokeOn(pipeline: PipelineEntry, id: string, operation: string, params: Params): Promise<unknown> {
     const element = pipeline.elements.get(id);
     const host = element?.host ?? pipeline.host;
-    if (!element) return host.invoke(id, operation, params);
+    if (!element) {
+      // A pipeline's children are on every host holding it: the books know them all.
+      if (operation === 'getChildren' && pipeline.copies.size > 1) return [...pipeline.elements.keys()];
+      return host.invoke(id, operation, params);
+    }
     const p = new ParamReader(params);
     if (operation === 'connect' || operation === 'disconnect') {
       const sinkId = p.string('sink');

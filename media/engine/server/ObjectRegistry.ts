@@ -26,6 +26,8 @@ export interface PipelineEntry {
   readonly elements: Map<string, ElementEntry>;
   /** Sessions that created or reached this pipeline. */
   readonly sessionIds: Set<string>;
+  /** WebRtcEndpoints placed in it so far (creations under way included): its first ones stay at home. */
+  webRtcEndpointsPlaced: number;
   /** More than one session has reached it at some time (KMS then never collects it). */
   everShared?: boolean;
 }
@@ -74,6 +76,7 @@ export class ObjectRegistry {
       creatorId,
       elements: new Map(),
       sessionIds: new Set([creatorId]),
+      webRtcEndpointsPlaced: 0,
     };
     this.#pipelines.set(id, entry);
     return entry;
