@@ -104,8 +104,8 @@ describe('one live served by every media worker', { skip: skipUnless('chromium',
     const startedAt = Date.now();
     await recording;
 
-    const viewers = [];
-    for (let i = 0; i < VIEWERS; i++) viewers.push(await watch(pipeline, presenter));
+    // Viewers joining at the same moment (one relay is made, once, for all those of the other worker).
+    const viewers = await Promise.all(Array.from({ length: VIEWERS }, () => watch(pipeline, presenter)));
     // Chromium sends a keyframe only when asked: the other worker's viewers decode because their keyframe requests
     // reached the presenter through the relay.
     for (const [i, viewer] of viewers.entries()) await decodes(viewer.page, `viewer ${i + 1} decoding`);

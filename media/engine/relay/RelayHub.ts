@@ -20,6 +20,9 @@ const TICK_MS = 1000;
 
 export class RelayHub {
   readonly #relays = new Map<string, RelaySink | RelaySource>();
+  readonly #opening = new Map<string, Promise<RelaySink | RelaySource>>();
+  /** Relays closed while they were being opened (their opening closes them at once). */
+  readonly #closedIds = new Set<string>();
   #ticker: NodeJS.Timeout | undefined;
 
   constructor(
@@ -36,19 +39,18 @@ export class RelayHub {
     const relayId = p.string('relayId');
     switch (op) {
       case 'sourceOpen': {
-        const existing = this.#relays.get(relayId);
-        if (existing instanceof RelaySource) return { port: existing.port };
-        const source = await RelaySource.open(relayId, this.#pipeline(p.string('pipelineId')), this.context);
-        this.#add(source);
+        const pipeline = this.#pipeline(p.string('pipelineId'));
+        const source = await this.#open(relayId, () => RelaySource.open(relayId, pipeline, this.context));
+        if (!(source instanceof RelaySource)) throw new KurentoError('MEDIA_OBJECT_NOT_FOUND', 'Not a relay source');
         return { port: source.port };
       }
       case 'sinkOpen': {
         const pipeline = this.#pipeline(p.string('pipelineId'));
         const element = this.#element(pipeline, p.string('sourceId'));
-        let sink = this.#relays.get(relayId);
-        if (!(sink instanceof RelaySink)) {
-          sink = await RelaySink.open(relayId, pipeline, this.context, p.integer('port'));
-          this.#add(sink);
+        const port = p.integer('port');
+        const sink = await this.#open(relayId, () => RelaySink.open(relayId, pipeline, this.context, port));
+        if (!(sink instanceof RelaySink) || sink.closed) {
+          throw new KurentoError('MEDIA_OBJECT_NOT_FOUND', `Relay '${relayId}' not found`);
         }
         element.connect(sink, kinds(p));
         return { port: sink.port, codec: element.videoCodec() ?? null };
@@ -97,6 +99,29 @@ export class RelayHub {
     for (const id of [...this.#relays.keys()]) this.#close(id);
   }
 
+  /** The relay of that id, opened once even when asked for twice at the same moment. */
+  #open(id: string, open: () => Promise<RelaySink | RelaySource>): Promise<RelaySink | RelaySource> {
+    const existing = this.#relays.get(id) ?? this.#opening.get(id);
+    if (existing) return Promise.resolve(existing);
+    const opening = open().then(
+      (relay) => {
+        this.#opening.delete(id);
+        if (this.#closedIds.delete(id) || relay.pipeline.closed) {
+          relay.close();
+          throw new KurentoError('MEDIA_OBJECT_NOT_FOUND', `Relay '${id}' was released`);
+        }
+        this.#add(relay);
+        return relay;
+      },
+      (err: unknown) => {
+        this.#opening.delete(id);
+        throw err;
+      },
+    );
+    this.#opening.set(id, opening);
+    return opening;
+  }
+
   #add(relay: RelaySink | RelaySource): void {
     this.#relays.set(relay.id, relay);
     this.#ticker ??= setInterval(() => {
@@ -105,6 +130,7 @@ export class RelayHub {
   }
 
   #close(id: string): void {
+    if (this.#opening.has(id)) this.#closedIds.add(id);
     const relay = this.#relays.get(id);
     if (!relay) return;
     this.#relays.delete(id);

@@ -23,6 +23,8 @@ interface Relay {
   readonly opened: Promise<number>;
   /** The kinds the relay sink on `from` carries. */
   readonly kinds: Set<MediaKind>;
+  /** The relay sink on `from`, open with the kinds asked so far. */
+  sinkOpened?: Promise<void>;
   sinkPort?: number;
   codec?: string;
   /** The sinks on `to` it feeds, with their kinds. */
@@ -55,19 +57,25 @@ export class Relays {
     relay.pending += 1;
     try {
       const sourcePort = await relay.opened;
+      // The kinds are claimed at once, so that connects at the same moment ask the source's host only once.
       const missing = kinds.filter((k) => !relay.kinds.has(k));
-      if (missing.length > 0 || relay.sinkPort === undefined || !relay.codec) {
-        const opened = (await source.host.relay('sinkOpen', {
-          relayId: relay.id,
-          pipelineId: pipeline.id,
-          sourceId: source.id,
-          kinds: missing.length > 0 ? missing : kinds,
-          port: sourcePort,
-        })) as { port: number; codec: string | null };
-        relay.sinkPort = opened.port;
-        if (opened.codec) relay.codec = opened.codec;
-        for (const kind of kinds) relay.kinds.add(kind);
+      if (missing.length > 0 || !relay.sinkOpened) {
+        for (const kind of missing) relay.kinds.add(kind);
+        const previous = relay.sinkOpened ?? Promise.resolve();
+        relay.sinkOpened = previous.then(async () => {
+          const opened = (await source.host.relay('sinkOpen', {
+            relayId: relay.id,
+            pipelineId: pipeline.id,
+            sourceId: source.id,
+            kinds: missing.length > 0 ? missing : kinds,
+            port: sourcePort,
+          })) as { port: number; codec: string | null };
+          relay.sinkPort = opened.port;
+          if (opened.codec) relay.codec = opened.codec;
+        });
+        relay.sinkOpened.catch(() => this.#release(relay));
       }
+      await relay.sinkOpened;
       if (relay.released) throw new Error('relay released during connect');
       await sink.host.relay('link', {
         relayId: relay.id,
