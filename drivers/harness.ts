@@ -166,6 +166,15 @@ window.onair = {
     if (!joined.ok) { socket.disconnect(); return joined; }
     return negotiate(key, socket, liveId, 'viewer', { ...opts, iceServers: joined.iceServers, t0, marks: { joined: Math.round(performance.now() - t0) } });
   },
+  // A viewer that watches on: a new peer connection and viewer:offer on the same socket (after live:viewerMediaLost).
+  async reoffer(key) {
+    const s = sessions[key];
+    s.pc.close();
+    s.video.remove();
+    const res = await negotiate(key, s.socket, s.liveId, 'viewer', {});
+    sessions[key].events.unshift(...s.events);
+    return res;
+  },
   async stop(key) {
     const s = sessions[key];
     return emitAck(s.socket, 'presenter:stop', { liveId: s.liveId });
@@ -295,6 +304,11 @@ export class Harness {
   /** Let a held `present` send its offer. */
   proceed(key: string): Promise<void> {
     return this.page.evaluate((k) => (globalThis as any).onair.proceed(k), key);
+  }
+
+  /** A viewer sends a new offer on the same socket, with a new peer connection (events so far are kept). */
+  reoffer(key: string): Promise<AckResult> {
+    return this.page.evaluate((k) => (globalThis as any).onair.reoffer(k), key);
   }
 
   stop(key: string): Promise<{ ok: boolean; recordingId?: number | null; error?: { code: string } }> {

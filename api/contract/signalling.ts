@@ -178,13 +178,14 @@ export interface ServerToClientEvents {
   'live:presenterReconnecting': (msg: { liveId: string; graceMs: number }) => void;
   /** To the presenter and every viewer: the presenter is back; its media flows again on the same viewer connections. */
   'live:presenterResumed': (msg: { liveId: string }) => void;
-  /** To the presenter and every viewer: the live is over. */
-  'live:ended': (msg: { liveId: string; reason: LiveEndReason; recordingId: number | null }) => void;
   /**
-   * To a viewer: the media server it watched the live on (a relay of a cascaded live) is lost; the live goes on.
-   * Send a new `viewer:offer` to rejoin (on a server with room).
+   * To a viewer: its media session was lost while the live goes on (the engine worker that served it died, or the
+   * media server of its relay of a cascaded live is lost). It is counted out; it may send `viewer:offer` again (a
+   * new peer connection), placed where there is room.
    */
   'live:viewerMediaLost': (msg: { liveId: string }) => void;
+  /** To the presenter and every viewer: the live is over. */
+  'live:ended': (msg: { liveId: string; reason: LiveEndReason; recordingId: number | null }) => void;
   /** To every signed-in socket: a live went on air or its figures changed ("Live now" updates in real time). */
   'lives:updated': (live: LiveSummary) => void;
   'lives:removed': (msg: { liveId: string }) => void;

@@ -699,7 +699,8 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
 
   /**
    * A viewer's endpoint went away while the viewer still watched (released on the media server behind our back):
-   * the viewer is counted out and the presenter told; the viewer may send a new offer.
+   * the viewer is counted out and told (`live:viewerMediaLost`), and so is the presenter; the viewer may send a new
+   * offer.
    */
   async #viewerLost(live: Live, socketId: string): Promise<void> {
     // A relay's media server lost: the live goes on elsewhere, its viewers here are told and may rejoin.
@@ -709,10 +710,9 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
     if (!state || state.watching.get(live.id) !== 'watching') return;
     state.watching.set(live.id, 'joined');
     this.#queue.drop(queueKey(socketId, live.id, 'viewer'));
-    if (relayLost) {
-      this.#opts.log.warn({ liveId: live.id, socketId }, "the media server of a viewer's relay was lost");
-      this.#opts.notifier.toSocket(socketId, 'live:viewerMediaLost', { liveId: live.id });
-    } else this.#opts.log.warn({ liveId: live.id, socketId }, "a viewer's endpoint was released on the media server");
+    if (relayLost) this.#opts.log.warn({ liveId: live.id, socketId }, "the media server of a viewer's relay was lost");
+    else this.#opts.log.warn({ liveId: live.id, socketId }, "a viewer's endpoint was released on the media server");
+    this.#opts.notifier.toSocket(socketId, 'live:viewerMediaLost', { liveId: live.id });
     const figures = await this.registry.viewerLeft(live.id, socketId);
     const entry = await this.registry.get(live.id);
     if (figures && entry) await this.#viewerChanged(live.id, state.caller, 'live:viewerLeft', figures.viewers, entry);

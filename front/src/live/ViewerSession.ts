@@ -81,7 +81,8 @@ export class ViewerSession {
       client.on('live:presenterResumed', (msg) => {
         if (msg.liveId === liveId) this.state.presenterReconnecting = false;
       }),
-      // The media server this viewer was on (a relay of the live) is lost; the live goes on: join again elsewhere.
+      // The media server (a relay of the live) or engine worker that served this viewer is lost; the live goes on:
+      // watch again, and the server places the viewer where there is room.
       client.on('live:viewerMediaLost', (msg) => {
         if (msg.liveId === liveId && this.#watchingOrTrying()) void this.start();
       }),

@@ -19,6 +19,7 @@ import { WebRtcEndpoint } from './WebRtcEndpoint.js';
 import { RecorderEndpoint } from './RecorderEndpoint.js';
 import { PlayerEndpoint } from './PlayerEndpoint.js';
 import { RtpEndpoint } from './RtpEndpoint.js';
+import { RelayHub } from '../relay/RelayHub.js';
 
 export interface RuntimeEvents {
   event: [objectId: string, type: string, data: Params];
@@ -31,6 +32,11 @@ export interface RuntimeStats {
   webRtcEndpoints: number;
   udpSockets: number;
   timers: number;
+  relaySinks: number;
+  relaySources: number;
+  relayedOut: number;
+  relayedIn: number;
+  relayNacks: number;
 }
 
 type ElementFactory = (
@@ -52,6 +58,8 @@ const TICK_MS = 1000;
 
 export class MediaRuntime extends EventEmitter<RuntimeEvents> implements RuntimeContext {
   readonly #pipelines = new Map<string, MediaPipeline>();
+  /** The relays between this runtime's pipelines and their copies in other workers. */
+  readonly relays = new RelayHub(this, (id) => this.#pipelines.get(id));
   #ticker: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -94,7 +102,10 @@ export class MediaRuntime extends EventEmitter<RuntimeEvents> implements Runtime
     const object = this.#find(id);
     if (!object) return;
     object.close();
-    if (object instanceof MediaPipeline) this.#pipelines.delete(id);
+    if (object instanceof MediaPipeline) {
+      this.#pipelines.delete(id);
+      this.relays.closePipeline(id);
+    }
     if (this.#pipelines.size === 0) this.#stopTicker();
   }
 
@@ -107,13 +118,14 @@ export class MediaRuntime extends EventEmitter<RuntimeEvents> implements Runtime
         if (element instanceof WebRtcEndpoint) webRtcEndpoints += 1;
       }
     }
-    return { pipelines: this.#pipelines.size, elements, webRtcEndpoints, ...processHandles() };
+    return { pipelines: this.#pipelines.size, elements, webRtcEndpoints, ...processHandles(), ...this.relays.stats() };
   }
 
   /** Releases everything; safe to call more than once. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.relays.close();
     for (const pipeline of this.#pipelines.values()) pipeline.close();
     this.#pipelines.clear();
     this.#stopTicker();

@@ -26,13 +26,19 @@ import {
   type ObjectType,
 } from '../protocol/KurentoModel.js';
 import { ParamReader } from '../protocol/ParamReader.js';
+import { isRelayId } from '../relay/RelayWire.js';
+import { KURENTO_MEDIA_TYPES, kindsOf, kurentoMediaType } from '../rtp/MediaTypes.js';
 import type { HostPool } from '../workers/HostPool.js';
 import type { MediaHost } from '../workers/MediaHost.js';
 import type { Connection, FrameHandler } from './Connection.js';
 import { ObjectRegistry, type ElementEntry, type PipelineEntry } from './ObjectRegistry.js';
+import { Relays } from './Relays.js';
 import { ServerManager } from './ServerManager.js';
 import { Session } from './Session.js';
 import { Subscriptions } from './Subscriptions.js';
+
+/** A pipeline's first WebRtcEndpoints stay at its home (a presenter, both sides of a call); later ones spread. */
+const HOME_WEBRTC_ENDPOINTS = 2;
 
 type Handler = (session: Session, params: ParamReader, connection: Connection) => Promise<Params> | Params;
 
@@ -41,6 +47,7 @@ export class KurentoApi implements FrameHandler {
   readonly registry = new ObjectRegistry();
   readonly subscriptions = new Subscriptions();
   readonly serverId = randomUUID();
+  readonly relays: Relays;
   readonly #serverManager: ServerManager;
   readonly #handlers: Record<string, Handler>;
   /** KMS-faithful: the last request of each connection, which the next one waits for. */
@@ -53,6 +60,10 @@ export class KurentoApi implements FrameHandler {
     private readonly config: EngineConfig,
     private readonly hosts: HostPool,
   ) {
+    this.relays = new Relays({
+      deliver: (objectId, type, data) => this.#deliver(objectId, type, data),
+      ensurePipeline: (pipeline, host) => this.#ensureCopy(pipeline, host),
+    });
     this.#serverManager = new ServerManager({
       registry: this.registry,
       hosts,
@@ -71,7 +82,11 @@ export class KurentoApi implements FrameHandler {
       ref: (s, p) => this.#ref(s, p),
       unref: (s, p) => this.#unref(s, p),
     };
-    hosts.on('event', (_host, objectId, type, data) => this.#deliver(objectId, type, data));
+    hosts.on('event', (_host, objectId, type, data) => {
+      // Relays are the engine's own: their events, and their sources' events about them, reach nobody.
+      if (isRelayId(objectId) || isRelayId(data.sink)) return;
+      this.#deliver(objectId, type, data);
+    });
     hosts.on('released', (_host, ids) => this.#forget(ids.flatMap((id) => this.registry.remove(id))));
     hosts.on('hostExit', (host, error) => this.#hostGone(host, error));
   }
@@ -206,13 +221,19 @@ export class KurentoApi implements FrameHandler {
       this.#assertEndpointCapacity();
       this.#creatingEndpoints += 1;
     }
+    let host: MediaHost;
     try {
-      await pipeline.host.create(id, type, constructorParams);
+      host = this.#placeElement(pipeline, type);
+      await this.#ensureCopy(pipeline, host);
+      await host.create(id, type, constructorParams);
     } finally {
       if (type === 'WebRtcEndpoint') this.#creatingEndpoints -= 1;
     }
-    if (!this.registry.pipelineOf(pipeline.id)) throw notFound(pipeline.id);
-    this.registry.addElement(pipeline, id, type, session.id);
+    if (!this.registry.pipelineOf(pipeline.id) || !pipeline.copies.has(host)) {
+      await host.release(id).catch(() => undefined);
+      throw notFound(pipeline.id);
+    }
+    this.registry.addElement(pipeline, id, type, session.id, host);
     this.#touch(session, pipeline);
     session.objectCount += 1;
     return id;
@@ -231,6 +252,79 @@ export class KurentoApi implements FrameHandler {
     }
   }
 
+  /**
+   * Where a new element goes: a pipeline's elements live at its home, except WebRtcEndpoints past the first two
+   * placed in it, which go to the least loaded host (home included), so that every worker serves every live.
+   */
+  #placeElement(pipeline: PipelineEntry, type: ObjectType): MediaHost {
+    if (type !== 'WebRtcEndpoint') return pipeline.host;
+    // Counted at placement, so that endpoints created at the same moment spread too.
+    const placed = pipeline.webRtcEndpointsPlaced++;
+    if (this.hosts.hosts.length < 2) return pipeline.host;
+    return placed < HOME_WEBRTC_ENDPOINTS ? pipeline.host : this.hosts.pick();
+  }
+
+  /** Makes the pipeline's copy on `host` once (its home has it from the start). */
+  #ensureCopy(pipeline: PipelineEntry, host: MediaHost): Promise<void> {
+    let copy = pipeline.copies.get(host);
+    if (!copy) {
+      copy = host.create(pipeline.id, 'MediaPipeline', {});
+      pipeline.copies.set(host, copy);
+      copy.catch(() => pipeline.copies.get(host) === copy && pipeline.copies.delete(host));
+    }
+    return copy;
+  }
+
+  /**
+   * connect / disconnect between elements of two hosts go through a relay; the connections an element reports
+   * include those, and a pipeline's children those of every host. Everything else goes to the host the object
+   * lives on.
+   */
+  async #invokeOn(pipeline: PipelineEntry, id: string, operation: string, params: Params): Promise<unknown> {
+    const element = pipeline.elements.get(id);
+    const host = element?.host ?? pipeline.host;
+    if (!element) {
+      // A pipeline's children are on every host holding it: the books know them all.
+      if (operation === 'getChildren' && pipeline.copies.size > 1) return [...pipeline.elements.keys()];
+      return host.invoke(id, operation, params);
+    }
+    const p = new ParamReader(params);
+    if (operation === 'connect' || operation === 'disconnect') {
+      const sinkId = p.string('sink');
+      const sink = pipeline.elements.get(sinkId);
+      const kinds = kindsOf(p.optionalOneOf('mediaType', KURENTO_MEDIA_TYPES));
+      if (sink && sink.host !== host) {
+        if (operation === 'connect') await this.relays.connect(pipeline, element, sink, kinds);
+        else await this.relays.disconnect(element, sink, kinds);
+        return undefined;
+      }
+      const value = await host.invoke(id, operation, params);
+      if (operation === 'connect') this.relays.replacedLocally(sinkId, kinds);
+      return value;
+    }
+    if (operation === 'getSourceConnections' || operation === 'getSinkConnections') {
+      const side = operation === 'getSourceConnections' ? 'source' : 'sink';
+      const local = ((await host.invoke(id, operation, params)) as Params[]).filter(
+        (c) => !isRelayId(c.source) && !isRelayId(c.sink),
+      );
+      const kinds = kindsOf(p.optionalOneOf('mediaType', KURENTO_MEDIA_TYPES));
+      const relayed = this.relays
+        .connectionsOf(id, side)
+        .filter((c) => kinds.includes(c.kind))
+        .map((c) => ({
+          source: c.source,
+          sink: c.sink,
+          type: kurentoMediaType(c.kind),
+          sourceDescription: 'default',
+          sinkDescription: 'default',
+          __module__: 'kurento',
+          __type__: 'ElementConnectionData',
+        }));
+      return [...local, ...relayed];
+    }
+    return host.invoke(id, operation, params);
+  }
+
   async #invoke(session: Session, p: ParamReader): Promise<Params> {
     const id = p.string('object');
     const operation = p.string('operation');
@@ -242,7 +336,7 @@ export class KurentoApi implements FrameHandler {
       const pipeline = this.registry.pipelineOf(id);
       if (!pipeline) throw notFound(id);
       this.#touch(session, pipeline);
-      value = await pipeline.host.invoke(id, operation, operationParams);
+      value = await this.#invokeOn(pipeline, id, operation, operationParams);
     }
     return value === undefined ? { sessionId: session.id } : { value, sessionId: session.id };
   }
@@ -281,7 +375,12 @@ export class KurentoApi implements FrameHandler {
   }
 
   async #releaseObject(pipeline: PipelineEntry, id: string): Promise<void> {
-    await pipeline.host.release(id).catch(() => undefined);
+    if (id === pipeline.id) {
+      const copies = [...pipeline.copies.keys()];
+      await Promise.all(copies.map((host) => host.release(id).catch(() => undefined)));
+    } else {
+      await (pipeline.elements.get(id)?.host ?? pipeline.host).release(id).catch(() => undefined);
+    }
     this.#forget(this.registry.remove(id));
   }
 
@@ -367,6 +466,10 @@ export class KurentoApi implements FrameHandler {
     if (entries.length === 0) return;
     this.subscriptions.removeObjects(entries.map((e) => e.id));
     for (const entry of entries) {
+      if ('sessionIds' in entry) this.relays.pipelineGone(entry.id);
+      else this.relays.elementGone(entry.id);
+    }
+    for (const entry of entries) {
       const creator = this.sessions.get(entry.creatorId);
       if (creator) creator.objectCount = Math.max(0, creator.objectCount - 1);
       if ('sessionIds' in entry) {
@@ -376,12 +479,26 @@ export class KurentoApi implements FrameHandler {
     }
   }
 
+  /**
+   * A host died. The pipelines it was home to are gone (an Error on each; their copies elsewhere are released); of
+   * the other pipelines, only its elements are gone (an Error on each): a live loses only the viewers it served.
+   */
   #hostGone(host: MediaHost, error: Error): void {
-    const pipelines = [...this.registry.pipelines()].filter((p) => p.host === host);
-    for (const pipeline of pipelines) {
+    const lost: string[] = [];
+    for (const pipeline of this.registry.pipelines()) {
+      if (pipeline.host === host) {
+        lost.push(pipeline.id);
+        for (const copy of pipeline.copies.keys())
+          if (copy !== host) void copy.release(pipeline.id).catch(() => undefined);
+        continue;
+      }
+      for (const element of pipeline.elements.values()) if (element.host === host) lost.push(element.id);
+    }
+    this.relays.hostGone(host);
+    for (const id of lost) {
       const now = Date.now();
-      this.#deliver(pipeline.id, 'Error', {
-        source: pipeline.id,
+      this.#deliver(id, 'Error', {
+        source: id,
         tags: [],
         timestampMillis: String(now),
         timestamp: String(Math.floor(now / 1000)),

@@ -4,6 +4,7 @@ import type { EngineConfig } from '../config.js';
 import { MediaRuntime } from '../elements/MediaRuntime.js';
 import type { Params } from '../protocol/JsonRpc.js';
 import type { ObjectType } from '../protocol/KurentoModel.js';
+import type { RelayOp } from '../relay/RelayHub.js';
 import type { HostEvents, HostStats, MediaHost } from './MediaHost.js';
 
 export class LocalHost extends EventEmitter<HostEvents> implements MediaHost {
@@ -34,6 +35,10 @@ export class LocalHost extends EventEmitter<HostEvents> implements MediaHost {
 
   async release(id: string): Promise<void> {
     this.#runtime.release(id);
+  }
+
+  relay(op: RelayOp, params: Params): Promise<Params | undefined> {
+    return this.#runtime.relays.run(op, params);
   }
 
   async stats(): Promise<HostStats> {

@@ -5,6 +5,7 @@
 import type { EventEmitter } from 'node:events';
 import type { Params } from '../protocol/JsonRpc.js';
 import type { ObjectType } from '../protocol/KurentoModel.js';
+import type { RelayOp } from '../relay/RelayHub.js';
 
 export interface HostEvents {
   /** A media object emitted a Kurento event (data already in wire shape). */
@@ -23,6 +24,12 @@ export interface HostStats {
   webRtcEndpoints: number;
   udpSockets: number;
   timers: number;
+  /** Relays: sinks sending this host's sources to other hosts, sources feeding its sinks from them; packets. */
+  relaySinks: number;
+  relaySources: number;
+  relayedOut: number;
+  relayedIn: number;
+  relayNacks: number;
   rssBytes: number;
   /** V8 heap in use, and memory held outside it (Buffers), in bytes. */
   heapBytes: number;
@@ -40,6 +47,8 @@ export interface MediaHost extends EventEmitter<HostEvents> {
   create(id: string, type: ObjectType, constructorParams: Params): Promise<void>;
   invoke(id: string, operation: string, params: Params): Promise<unknown>;
   release(id: string): Promise<void>;
+  /** A relay operation (see RelayHub): media between a source here and sinks on another host. */
+  relay(op: RelayOp, params: Params): Promise<Params | undefined>;
   stats(): Promise<HostStats>;
   close(): Promise<void>;
 }

@@ -9,6 +9,7 @@ import type { EngineConfig } from '../config.js';
 import type { Params } from '../protocol/JsonRpc.js';
 import { KurentoError } from '../protocol/KurentoError.js';
 import type { ObjectType } from '../protocol/KurentoModel.js';
+import type { RelayOp } from '../relay/RelayHub.js';
 import type { HostEvents, HostStats, MediaHost } from './MediaHost.js';
 import type { WorkerMessage, WorkerRequest } from './WorkerProtocol.js';
 
@@ -89,6 +90,10 @@ export class WorkerHost extends EventEmitter<HostEvents> implements MediaHost {
 
   async release(objectId: string): Promise<void> {
     await this.#request({ op: 'release', objectId });
+  }
+
+  async relay(relayOp: RelayOp, params: Params): Promise<Params | undefined> {
+    return (await this.#request({ op: 'relay', relayOp, params })) as Params | undefined;
   }
 
   async stats(): Promise<HostStats> {

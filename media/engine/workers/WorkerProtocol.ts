@@ -2,12 +2,14 @@
 import type { Params } from '../protocol/JsonRpc.js';
 import type { KmsErrorJson } from '../protocol/KurentoError.js';
 import type { ObjectType } from '../protocol/KurentoModel.js';
+import type { RelayOp } from '../relay/RelayHub.js';
 import type { HostStats } from './MediaHost.js';
 
 export type WorkerRequest =
   | { t: 'req'; id: number; op: 'create'; objectId: string; type: ObjectType; params: Params }
   | { t: 'req'; id: number; op: 'invoke'; objectId: string; operation: string; params: Params }
   | { t: 'req'; id: number; op: 'release'; objectId: string }
+  | { t: 'req'; id: number; op: 'relay'; relayOp: RelayOp; params: Params }
   | { t: 'req'; id: number; op: 'stats' }
   | { t: 'req'; id: number; op: 'close' };
 

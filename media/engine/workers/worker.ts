@@ -27,6 +27,8 @@ async function run(request: WorkerRequest): Promise<unknown> {
       return runtime.invoke(request.objectId, request.operation, request.params);
     case 'release':
       return runtime.release(request.objectId);
+    case 'relay':
+      return runtime.relays.run(request.relayOp, request.params);
     case 'stats': {
       const cpu = process.cpuUsage(startCpu);
       return {

@@ -1,0 +1,149 @@
+/**
+ * bench:fanout's load generator: one process of many synthetic receivers, driven by the bench over IPC. Each receiver
+ * is a werift peer doing ICE and DTLS like a browser; once DTLS is up it stops decrypting: it counts RTP packets by
+ * the sequence numbers of their clear header (SRTP leaves the header in the clear), so that a process carries many
+ * receivers without becoming the bottleneck it measures.
+ */
+import type { Socket } from 'node:dgram';
+import { RTCPeerConnection, RTCRtpCodecParameters, SrtpAuthenticationError, type RtpPacket } from 'werift';
+
+export type ReceiverRequest =
+  | { t: 'offer'; id: number }
+  | { t: 'answer'; id: number; sdp: string }
+  | { t: 'candidate'; id: number; candidate: { candidate: string; sdpMid?: string; sdpMLineIndex?: number } }
+  | { t: 'counts'; seq: number }
+  | { t: 'close'; id: number };
+
+export type ReceiverMessage =
+  | { t: 'offer'; id: number; sdp: string }
+  | { t: 'first'; id: number; ms: number }
+  | { t: 'counts'; seq: number; counts: Record<number, { received: number; expected: number }> };
+
+const RECEIVE_BUFFER_BYTES = 2 * 1024 * 1024;
+
+class Receiver {
+  readonly pc = new RTCPeerConnection({
+    iceServers: [],
+    iceUseIpv6: false,
+    iceAdditionalHostAddresses: ['127.0.0.1'],
+    codecs: {
+      audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48_000, channels: 2 })],
+      video: [
+        new RTCRtpCodecParameters({
+          mimeType: 'video/VP8',
+          clockRate: 90_000,
+          rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }],
+        }),
+      ],
+    },
+  });
+  readonly streams = new Map<number, { first: number; highest: number; cycles: number; received: number }>();
+  answeredAt = 0;
+  firstPacketAt = 0;
+
+  constructor(private readonly onFirst: (ms: number) => void) {}
+
+  async offer(): Promise<string> {
+    this.pc
+      .addTransceiver('audio', { direction: 'recvonly' })
+      .onTrack.subscribe((track) =>
+        track.onReceiveRtp.subscribe((p: RtpPacket) => this.#count(p.header.ssrc, p.header.sequenceNumber)),
+      );
+    this.pc
+      .addTransceiver('video', { direction: 'recvonly' })
+      .onTrack.subscribe((track) =>
+        track.onReceiveRtp.subscribe((p: RtpPacket) => this.#count(p.header.ssrc, p.header.sequenceNumber)),
+      );
+    this.pc.connectionStateChange.subscribe((state) => state === 'connected' && this.#countClear());
+    for (const transport of this.pc.iceTransports) transport.connection.stunServer = undefined;
+    await this.pc.setLocalDescription(await this.pc.createOffer());
+    for (const transport of this.pc.iceTransports) {
+      const { protocols } = transport.connection as unknown as { protocols: { transport?: { socket?: Socket } }[] };
+      for (const protocol of protocols) protocol.transport?.socket?.setRecvBufferSize(RECEIVE_BUFFER_BYTES);
+    }
+    return this.pc.localDescription!.sdp;
+  }
+
+  async answer(sdp: string): Promise<void> {
+    this.answeredAt = performance.now();
+    await this.pc.setRemoteDescription({ type: 'answer', sdp });
+  }
+
+  /** From now on, SRTP packets are counted from their clear header and dropped undecrypted. */
+  #countClear(): void {
+    for (const dtls of this.pc.dtlsTransports) {
+      const srtp = (dtls as unknown as { srtp?: { decrypt: (data: Buffer) => Buffer } }).srtp;
+      if (!srtp) continue;
+      srtp.decrypt = (data: Buffer) => {
+        if (data.length >= 12) this.#count(data.readUInt32BE(8), data.readUInt16BE(2));
+        throw new SrtpAuthenticationError('counted, not decrypted');
+      };
+    }
+  }
+
+  counts(): { received: number; expected: number } {
+    let received = 0;
+    let expected = 0;
+    for (const s of this.streams.values()) {
+      received += s.received;
+      expected += s.cycles * 65536 + s.highest - s.first + 1;
+    }
+    return { received, expected };
+  }
+
+  #count(ssrc: number, sequenceNumber: number): void {
+    if (!this.firstPacketAt) {
+      this.firstPacketAt = performance.now();
+      this.onFirst(this.firstPacketAt - this.answeredAt);
+    }
+    const s = this.streams.get(ssrc);
+    if (!s)
+      return void this.streams.set(ssrc, { first: sequenceNumber, highest: sequenceNumber, cycles: 0, received: 1 });
+    s.received += 1;
+    const delta = (sequenceNumber - s.highest) & 0xffff;
+    if (delta > 0 && delta < 0x8000) {
+      if (sequenceNumber < s.highest) s.cycles += 1;
+      s.highest = sequenceNumber;
+    }
+  }
+}
+
+const receivers = new Map<number, Receiver>();
+const send = (message: ReceiverMessage) => process.connected && process.send?.(message);
+
+process.on('message', (request: ReceiverRequest) => {
+  switch (request.t) {
+    case 'offer': {
+      const receiver = new Receiver((ms) => send({ t: 'first', id: request.id, ms }));
+      receivers.set(request.id, receiver);
+      void receiver.offer().then((sdp) => send({ t: 'offer', id: request.id, sdp }));
+      return;
+    }
+    case 'answer':
+      void receivers
+        .get(request.id)
+        ?.answer(request.sdp)
+        .catch(() => undefined);
+      return;
+    case 'candidate':
+      void receivers
+        .get(request.id)
+        ?.pc.addIceCandidate(request.candidate)
+        .catch(() => undefined);
+      return;
+    case 'counts': {
+      const counts: Record<number, { received: number; expected: number }> = {};
+      for (const [id, receiver] of receivers) counts[id] = receiver.counts();
+      send({ t: 'counts', seq: request.seq, counts });
+      return;
+    }
+    case 'close': {
+      const receiver = receivers.get(request.id);
+      receivers.delete(request.id);
+      void receiver?.pc.close().catch(() => undefined);
+      return;
+    }
+  }
+});
+process.on('disconnect', () => process.exit(0));
+process.on('unhandledRejection', () => undefined);
