@@ -13,15 +13,12 @@ import { launchBrowser } from '../../drivers/browser.js';
 import { skipUnless } from '../support/services.js';
 import {
   assertBackToBaseline,
-  baselineOf,
   call,
-  closeClients,
   connectClient,
-  engineStats,
   nextEvent,
   startTestEngine,
+  useTestEngine,
   waitFor,
-  type Baseline,
 } from './helpers/engineHarness.js';
 import { PeerPage, servePeerPage } from './helpers/peerPage.js';
 import { coverage, decode, probeFile, probePackets, webmLayout } from './helpers/webmFiles.js';
@@ -29,8 +26,7 @@ import { coverage, decode, probeFile, probePackets, webmLayout } from './helpers
 const LIVE_SECONDS = 10;
 
 describe('recording a live through the engine', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
-  let engine: Awaited<ReturnType<typeof startTestEngine>>;
-  let baseline: Baseline;
+  const fixture = useTestEngine();
   let browser: Browser;
   let site: Awaited<ReturnType<typeof servePeerPage>>;
   let dir: string;
@@ -52,8 +48,6 @@ describe('recording a live through the engine', { skip: skipUnless('chromium', '
   };
 
   before(async () => {
-    engine = await startTestEngine();
-    baseline = baselineOf(await engineStats(engine.uri));
     browser = await launchBrowser();
     site = await servePeerPage();
     dir = await mkdtemp(path.join(os.tmpdir(), 'onair-engine-rec-'));
@@ -61,18 +55,16 @@ describe('recording a live through the engine', { skip: skipUnless('chromium', '
   after(async () => {
     await browser?.close();
     await site?.close();
-    await engine?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
   afterEach(async () => {
     await Promise.all(pages.splice(0).map((page) => page.close()));
-    await closeClients();
-    await assertBackToBaseline(engine.uri, baseline);
+    await assertBackToBaseline(fixture.engine.uri, fixture.baseline);
   });
 
   test(`a ${LIVE_SECONDS} s live is recorded as a seekable VP8 + Opus file as long as the live, with audio throughout`, async () => {
     const file = path.join(dir, 'live.webm');
-    const { pipeline, recorder } = await presentInto(engine.uri, file);
+    const { pipeline, recorder } = await presentInto(fixture.engine.uri, file);
     const recording = nextEvent(recorder, 'Recording');
     await call((cb) => recorder.record(cb));
     const startedAt = Date.now();
@@ -119,7 +111,6 @@ describe('recording a live through the engine', { skip: skipUnless('chromium', '
     } finally {
       await doomed.stop();
     }
-    await closeClients();
     const probed = await probeFile(file);
     assert.deepEqual(probed.codecs, ['opus', 'vp8']);
     const { code, errors, frames } = await decode(file);
