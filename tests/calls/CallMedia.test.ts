@@ -86,7 +86,7 @@ describe('calls: media', { skip: skipUnless('chromium', 'mariadb') }, () => {
     assert.ok((await a.page.callRequest('me', 'call:cancel', { callId: invited.call.id })).ok);
   });
 
-  test('the media suite.server dying mid-call fails the call for both sides, and calls work again once it is back', async () => {
+  test('the media server dying mid-call fails the call for both sides, and calls work again once it is back', async () => {
     const { a, b, callId } = await establish();
     const media = suite.server.server.services.media!;
     const oldPid = media.engine!.pid;

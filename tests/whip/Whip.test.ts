@@ -39,13 +39,13 @@ describe('WHIP ingest and WHEP playback', { skip: skipUnless('ffmpeg', 'mariadb'
     assert.match(published.location ?? '', /\/whip\/sessions\/[A-Za-z0-9_-]{22}$/);
     assert.match(published.headers.get('etag') ?? '', /^"[0-9a-f]+"$/);
     assert.equal(published.headers.get('access-control-allow-origin'), '*');
-    // Gathered: the answer carries the media whip.server's candidates, and says it has them all.
+    // Gathered: the answer carries the media server's candidates, and says it has them all.
     assert.match(published.text, /^a=candidate:/m);
     assert.match(published.text, /^a=end-of-candidates/m);
     assert.doesNotMatch(published.text, /^a=sendrecv/m, 'the encoder gets no loopback');
     // TURN with time-limited credentials (coturn's use-auth-secret), one Link per URL.
     const link = published.headers.get('link') ?? '';
-    assert.match(link, /^<turn:127\.0\.0\.1:3478>; rel="ice-whip.server"; username="\d+:\d+"; credential="[^"]+"/);
+    assert.match(link, /^<turn:127\.0\.0\.1:3478>; rel="ice-server"; username="\d+:\d+"; credential="[^"]+"/);
 
     const lives = await waitFor(async () => {
       const listed = (await viewer.client.get('/api/lives')).body.lives as Array<{ id: string; title: string }>;

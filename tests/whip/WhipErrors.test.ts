@@ -113,7 +113,7 @@ describe('stream keys and bad WHIP/WHEP input', { skip: skipUnless('ffmpeg', 'ma
       assert.equal(await errorOf(response), code, what);
       assert.equal(response.headers.get('access-control-allow-origin'), '*', `${what}: CORS on errors too`);
     }
-    assert.equal(await pipelineCount(whip.server), baseline, 'nothing was created on the media whip.server');
+    assert.equal(await pipelineCount(whip.server), baseline, 'nothing was created on the media server');
     assert.deepEqual((await alice.client.get('/api/lives')).body.lives, []);
   });
 
