@@ -15,6 +15,7 @@ import { skipUnless } from '../support/services.js';
 import {
   assertBackToBaseline,
   call,
+  closeClients,
   connectClient,
   engineStats,
   nextEvent,
@@ -231,6 +232,7 @@ describe('the KMS-faithful engine', { skip: skipUnless('chromium', 'ffmpeg') }, 
     const reached = await other.getMediaobjectById(shared.id);
     await call((cb) => reached.setName('shared', cb));
     const sharedId = shared.id;
+    await closeClients();
     await waitFor(
       'both sessions to expire',
       async () => (await engineStats(fixture.engine.uri)).sessions === before.sessions,

@@ -14,6 +14,7 @@ import { skipUnless } from '../support/services.js';
 import {
   assertBackToBaseline,
   call,
+  closeClients,
   connectClient,
   nextEvent,
   startTestEngine,
@@ -111,6 +112,7 @@ describe('recording a live through the engine', { skip: skipUnless('chromium', '
     } finally {
       await doomed.stop();
     }
+    await closeClients();
     const probed = await probeFile(file);
     assert.deepEqual(probed.codecs, ['opus', 'vp8']);
     const { code, errors, frames } = await decode(file);
