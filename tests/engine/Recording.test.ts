@@ -27,11 +27,15 @@ import { coverage, decode, probeFile, probePackets, webmLayout } from './helpers
 const LIVE_SECONDS = 10;
 
 describe('recording a live through the engine', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
+  const pages: PeerPage[] = [];
+  // The pages close before the fixture closes the clients (hooks run in the order they are registered).
+  afterEach(async () => {
+    await Promise.all(pages.splice(0).map((page) => page.close()));
+  });
   const fixture = useTestEngine();
   let browser: Browser;
   let site: Awaited<ReturnType<typeof servePeerPage>>;
   let dir: string;
-  const pages: PeerPage[] = [];
 
   /** A presenter page sending into a new pipeline's WebRtcEndpoint, connected to a recorder writing `file`. */
   const presentInto = async (uri: string, file: string) => {
@@ -59,7 +63,6 @@ describe('recording a live through the engine', { skip: skipUnless('chromium', '
     if (dir) await rm(dir, { recursive: true, force: true });
   });
   afterEach(async () => {
-    await Promise.all(pages.splice(0).map((page) => page.close()));
     await assertBackToBaseline(fixture.engine.uri, fixture.baseline);
   });
 
