@@ -18,6 +18,7 @@ export default tseslint.config(
       '.test-artifacts/',
       'bench/results/',
       '.scratch/',
+      'front/src/components.d.ts',
     ],
   },
   js.configs.recommended,

@@ -19,19 +19,15 @@
  * per second over all clients). Needs ffmpeg, Redis (REDIS_URL, default redis://127.0.0.1:6379) and MariaDB
  * (CHAT_BENCH_MYSQL_URL, default mysql://root@127.0.0.1:3306). The last line is one JSON object {"bench":"chat",...}.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import path from 'node:path';
-import readline from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import mysql from 'mysql2/promise';
 import { io, type Socket } from 'socket.io-client';
 import type { AuthResponse } from '../api/contract/rest.js';
 import type { ChatMessage, ReactionBurst, ReactionKind } from '../api/contract/chat.js';
@@ -40,7 +36,9 @@ import { SIGNALLING_PATH, type IceCandidateInit, type IceServer } from '../api/c
 import { Rest, Signalling, signUp } from '../smoke/client.js';
 import { makeClip, readClip } from '../smoke/media.js';
 import { SmokePeer } from '../smoke/peer.js';
-import { cpuTicks, freePort, positiveArg } from './proc.js';
+import { startApiProcess, type ApiProcess } from './apiProcess.js';
+import { cpuTicks, positiveArg } from './proc.js';
+import { createMariaDatabase } from '../drivers/mariadb.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -82,100 +80,11 @@ if (RATE / ACCOUNTS > CHAT_PER_ACCOUNT_PER_S * 0.75) {
 // ---------------------------------------------------------------------------------------------------------------
 // The API processes.
 
-interface ApiProcess {
-  name: string;
-  url: URL;
-  pid: number;
-  errors: string[];
-  stop(): Promise<void>;
-}
-
-async function startApi(name: string, dir: string, shared: NodeJS.ProcessEnv): Promise<ApiProcess> {
-  const port = await freePort();
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    ...shared,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    RECORDINGS_DIR: path.join(dir, `recordings-${name}`),
-  };
-  const main = fileURLToPath(new URL('../api/main.ts', import.meta.url));
-  // node itself (not the tsx CLI, which would add a process): the child's pid is the API's.
-  const child: ChildProcess = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), main], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+function startApi(name: string, dir: string, shared: NodeJS.ProcessEnv): Promise<ApiProcess> {
+  return startApiProcess({
+    name,
+    env: { ...shared, LOG_LEVEL: 'warn', RECORDINGS_DIR: path.join(dir, `recordings-${name}`) },
   });
-  const exited = once(child, 'exit');
-  const errors: string[] = [];
-  readline.createInterface({ input: child.stderr! }).on('line', (line) => console.error(`[api ${name}] ${line}`));
-  readline.createInterface({ input: child.stdout! }).on('line', (line) => {
-    let entry: { level?: number; msg?: string; err?: { message?: string } };
-    try {
-      entry = JSON.parse(line) as typeof entry;
-    } catch {
-      return;
-    }
-    if ((entry.level ?? 0) >= 50) {
-      errors.push(`${entry.msg ?? ''}${entry.err?.message ? `: ${entry.err.message}` : ''}`);
-      console.error(`[api ${name} error] ${line.slice(0, 400)}`);
-    }
-  });
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.kill('SIGTERM');
-    await exited;
-    clearTimeout(timer);
-  };
-  const url = new URL(`http://127.0.0.1:${port}`);
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`API ${name} exited at start (${child.exitCode})`);
-    const ok = await fetch(new URL('/healthz', url)).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) break;
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`API ${name} never answered /healthz with 200`);
-    }
-    await sleep(200);
-  }
-  return { name, url, pid: child.pid!, errors, stop };
-}
-
-/** A fresh MariaDB database; `drop()` removes it. */
-async function createDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `onair_bench_chat_${run}`;
-  const admin = new URL(MYSQL_URL);
-  const connect = () =>
-    mysql.createConnection({
-      host: admin.hostname,
-      port: Number(admin.port || 3306),
-      user: decodeURIComponent(admin.username || 'root'),
-      password: decodeURIComponent(admin.password),
-    });
-  const conn = await connect();
-  try {
-    await conn.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
-  } finally {
-    await conn.end();
-  }
-  const url = new URL(MYSQL_URL);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const c = await connect();
-      try {
-        await c.query(`DROP DATABASE IF EXISTS \`${name}\``);
-      } finally {
-        await c.end();
-      }
-    },
-  };
 }
 
 async function redisPid(redis: Redis): Promise<number> {
@@ -324,7 +233,7 @@ async function main(): Promise<number> {
   const prefix = `onair_benchchat_${run}:`;
   const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 2 });
   await redis.connect();
-  const db = await createDatabase();
+  const db = await createMariaDatabase(MYSQL_URL, `onair_bench_chat_${run}`);
   const apis: ApiProcess[] = [];
   const clients: ChatClient[] = [];
   let presenterSocket: Signalling | undefined;

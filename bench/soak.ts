@@ -18,25 +18,21 @@
  * (or SOAK_MINUTES, SOAK_JOINS_PER_MINUTE, SOAK_MAX_VIEWERS, SOAK_DWELL). Needs ffmpeg and Redis (REDIS_URL,
  * default redis://127.0.0.1:6379). The last line is one JSON object {"bench":"soak",...}.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import WebSocket from 'ws';
 import type { AuthResponse } from '../api/contract/rest.js';
 import type { IceCandidateInit, IceServer, LiveSummary, Role } from '../api/contract/signalling.js';
 import type { EngineStats } from '../media/engine/server/EngineServer.js';
 import { Rest, Signalling, signUp } from '../smoke/client.js';
 import { makeClip, readClip, type Clip } from '../smoke/media.js';
 import { SmokePeer } from '../smoke/peer.js';
-import { freePort, positiveArg, rssBytes, udpSockets } from './proc.js';
+import { startApiProcess, type ApiProcess, type EngineInfo } from './apiProcess.js';
+import { positiveArg, rssBytes, udpSockets } from './proc.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -84,25 +80,11 @@ const MB = 2 ** 20;
 // ---------------------------------------------------------------------------------------------------------------
 // The API process under test.
 
-interface ApiProcess {
-  url: URL;
-  pid: number;
-  /** The embedded engine's main process and its /stats URL (from the API's log). */
-  engine: { pid: number; statsUrl: string };
-  /** The API's V8 heap in use right after a full garbage collection (through its inspector). */
-  heapAfterGc(): Promise<number>;
-  errors: string[];
-  /** Warnings the API logged, by message. */
-  warnings: Map<string, number>;
-  stop(): Promise<void>;
-}
+/** The API with its embedded engine's pid and /stats URL. */
+type SoakApi = ApiProcess & { engine: EngineInfo };
 
-async function startApi(dir: string, prefix: string): Promise<ApiProcess> {
-  const port = await freePort();
+function startApi(dir: string, prefix: string): Promise<SoakApi> {
   const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    PORT: String(port),
-    HOST: '127.0.0.1',
     LOG_LEVEL: 'info',
     DATABASE_URL: `sqlite:${path.join(dir, 'onair.sqlite')}`,
     RECORDINGS_DIR: path.join(dir, 'recordings'),
@@ -112,107 +94,8 @@ async function startApi(dir: string, prefix: string): Promise<ApiProcess> {
     AUTH_RATE_LIMIT: '100000',
   };
   if (args.workers) env.ENGINE_WORKERS = args.workers;
-  const main = fileURLToPath(new URL('../api/main.ts', import.meta.url));
-  // node itself (not the tsx CLI, which would add a process): the child's pid is the API's. Its inspector, on a
-  // loopback port, is how the bench collects garbage there before reading the heap.
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ['--inspect=127.0.0.1:0', '--import', import.meta.resolve('tsx'), main],
-    {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  const exited = once(child, 'exit');
-  let inspectorUrl = '';
-  const errors: string[] = [];
-  const warnings = new Map<string, number>();
-  let resolveEngine!: (engine: { pid: number; statsUrl: string }) => void;
-  const engineStarted = new Promise<{ pid: number; statsUrl: string }>((resolve) => (resolveEngine = resolve));
-  let engine: { pid: number; statsUrl: string } | undefined;
-  readline.createInterface({ input: child.stderr! }).on('line', (line) => {
-    const inspector = /^Debugger listening on (ws:\/\/\S+)$/.exec(line)?.[1];
-    if (inspector) inspectorUrl = inspector;
-    else if (!/^(For help, see|Debugger attached|Debugger ending|Waiting for the debugger)/.test(line))
-      console.error(`[api stderr] ${line}`);
-  });
-  readline.createInterface({ input: child.stdout! }).on('line', (line) => {
-    let entry: { level?: number; msg?: string; pid?: number; uri?: string; err?: { message?: string } };
-    try {
-      entry = JSON.parse(line) as typeof entry;
-    } catch {
-      return;
-    }
-    if (entry.msg === 'embedded media engine started' && entry.uri && entry.pid) {
-      const statsUrl = `http://${new URL(entry.uri).host}/stats`;
-      engine = { pid: entry.pid, statsUrl };
-      resolveEngine(engine);
-    } else if (entry.msg === 'embedded media engine started again' && entry.pid && engine) {
-      engine.pid = entry.pid;
-      errors.push(`the engine was restarted (pid ${entry.pid})`);
-    }
-    if ((entry.level ?? 0) >= 50) {
-      errors.push(`${entry.msg ?? ''}${entry.err?.message ? `: ${entry.err.message}` : ''}`);
-      console.error(`[api error] ${line.slice(0, 400)}`);
-    } else if (entry.level === 40) warnings.set(entry.msg ?? '', (warnings.get(entry.msg ?? '') ?? 0) + 1);
-  });
-  const started = await Promise.race([
-    engineStarted,
-    exited.then(([code]) => Promise.reject(new Error(`the API exited at start (${String(code)})`))),
-    sleep(60_000).then(() => Promise.reject(new Error('the API did not start its engine within 60 s'))),
-  ]);
-  const url = new URL(`http://127.0.0.1:${port}`);
-  for (let i = 0; ; i++) {
-    const ok = await fetch(new URL('/healthz', url)).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) break;
-    if (i > 600) throw new Error('the API never answered /healthz with 200');
-    await sleep(100);
-  }
-  return {
-    url,
-    pid: child.pid!,
-    engine: started,
-    heapAfterGc: () => heapAfterGc(inspectorUrl),
-    errors,
-    warnings,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-      child.kill('SIGTERM');
-      await exited;
-      clearTimeout(timer);
-    },
-  };
-}
-
-/** Through a Node inspector: a full garbage collection, then the heap in use (bytes). */
-async function heapAfterGc(url: string): Promise<number> {
-  if (!url) throw new Error('the API printed no inspector address');
-  const ws = new WebSocket(url);
-  try {
-    await once(ws, 'open');
-    let id = 0;
-    const call = (method: string) =>
-      new Promise<Record<string, unknown>>((resolve, reject) => {
-        const mine = ++id;
-        const onMessage = (data: WebSocket.RawData) => {
-          const msg = JSON.parse(String(data)) as { id?: number; result?: Record<string, unknown>; error?: unknown };
-          if (msg.id !== mine) return;
-          ws.off('message', onMessage);
-          if (msg.error) reject(new Error(`${method}: ${JSON.stringify(msg.error)}`));
-          else resolve(msg.result ?? {});
-        };
-        ws.on('message', onMessage);
-        ws.send(JSON.stringify({ id: mine, method }));
-      });
-    await call('HeapProfiler.collectGarbage');
-    return Number((await call('Runtime.getHeapUsage')).usedSize);
-  } finally {
-    ws.close();
-  }
+  // Its inspector, on a loopback port, is how the bench collects garbage there before reading the heap.
+  return startApiProcess({ name: 'soak', env, inspector: true, watchEngine: true });
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -249,7 +132,7 @@ const CHECKS: Array<{ key: keyof Figures; label: string; exact: boolean }> = [
 
 class Sampler {
   constructor(
-    readonly api: ApiProcess,
+    readonly api: SoakApi,
     readonly redis: Redis,
     readonly prefix: string,
   ) {}
@@ -509,7 +392,7 @@ async function main(): Promise<number> {
   const prefix = `onair_soak_${run}:`;
   const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 2 });
   await redis.connect();
-  let api: ApiProcess | undefined;
+  let api: SoakApi | undefined;
   try {
     const clip = await readClip(await makeClip(dir));
     api = await startApi(dir, prefix);

@@ -8,23 +8,15 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ALL_FORMATS, EncodedPacketSink, FilePathSource, Input } from 'mediabunny';
-import { RTCPeerConnection, RTCRtpCodecParameters, type RtpPacket, type RTCRtpTransceiver } from 'werift';
+import type { RTCPeerConnection, RtpPacket } from 'werift';
 import { parseAvcC, type AvcC } from '../media/engine/recording/codecs/H264.js';
 import { RtpPacketizer } from '../media/engine/recording/RtpPacketizer.js';
-import {
-  CLIP,
-  ClipSender,
-  OPUS_PAYLOAD_TYPE,
-  ReceivedMedia,
-  VP8_PAYLOAD_TYPE,
-  type Clip,
-  type CodedFrame,
-} from '../smoke/media.js';
+import { CLIP, ClipSender, ReceivedMedia, type Clip, type CodedFrame } from '../smoke/media.js';
+import { H264_PAYLOAD_TYPE, transceiverSink, weriftPeer } from '../smoke/peer.js';
 
 const run = promisify(execFile);
 
-/** The payload type of H.264 here (the engine's packetizer writes it). */
-export const H264_PAYLOAD_TYPE = 102;
+export { H264_PAYLOAD_TYPE } from '../smoke/peer.js';
 
 /** An H.264 (constrained baseline, as OBS's default x264) + Opus clip, with its avcC. */
 export interface H264Clip extends Clip {
@@ -152,49 +144,18 @@ export class WhipPeer {
 
   private constructor(clip: Clip | H264Clip | null, playerVideo: 'VP8' | 'H264' = 'VP8') {
     const h264 = clip !== null ? 'avcC' in clip : playerVideo === 'H264';
-    this.pc = new RTCPeerConnection({
-      iceUseIpv6: false,
-      // One transport from the start: werift does not close the ones a bundled answer leaves unused.
-      bundlePolicy: 'max-bundle',
-      codecs: {
-        audio: [
-          new RTCRtpCodecParameters({
-            mimeType: 'audio/opus',
-            clockRate: 48_000,
-            channels: 2,
-            payloadType: OPUS_PAYLOAD_TYPE,
-          }),
-        ],
-        video: [
-          h264
-            ? new RTCRtpCodecParameters({
-                mimeType: 'video/H264',
-                clockRate: 90_000,
-                payloadType: H264_PAYLOAD_TYPE,
-                parameters: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f',
-                rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'ccm', parameter: 'fir' }],
-              })
-            : new RTCRtpCodecParameters({
-                mimeType: 'video/VP8',
-                clockRate: 90_000,
-                payloadType: VP8_PAYLOAD_TYPE,
-                rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'ccm', parameter: 'fir' }],
-              }),
-        ],
+    const { pc, audio, video } = weriftPeer(
+      { bundlePolicy: 'max-bundle', video: h264 ? 'H264' : 'VP8' },
+      clip ? 'sendonly' : 'recvonly',
+      (kind, packet) => {
+        if (kind === 'audio') return this.received.onAudio(packet);
+        this.received.onVideo(packet);
+        if (packet.header.payloadType === H264_PAYLOAD_TYPE && isIdr(packet.payload)) this.idrReceived = true;
       },
-    });
-    const direction = clip ? 'sendonly' : 'recvonly';
-    const audio = this.pc.addTransceiver('audio', { direction });
-    const video = this.pc.addTransceiver('video', { direction });
-    this.#receive(audio, 'audio');
-    this.#receive(video, 'video');
-    // werift asks a public STUN server when it is given none: this host has no network but loopback.
-    for (const transport of this.pc.iceTransports) transport.connection.stunServer = undefined;
+    );
+    this.pc = pc;
     if (clip) {
-      const sink = {
-        video: (packet: RtpPacket) => void video.sender.sendRtp(packet).catch(() => undefined),
-        audio: (packet: RtpPacket) => void audio.sender.sendRtp(packet).catch(() => undefined),
-      };
+      const sink = transceiverSink(audio, video);
       this.#sender = 'avcC' in clip ? new H264ClipSender(clip, sink) : new ClipSender(clip, sink);
     }
   }
@@ -261,16 +222,6 @@ export class WhipPeer {
     const response = await fetch(this.#location, { method: 'DELETE' });
     await response.arrayBuffer();
     return response.status;
-  }
-
-  #receive(transceiver: RTCRtpTransceiver, kind: 'audio' | 'video'): void {
-    transceiver.onTrack.subscribe((track) =>
-      track.onReceiveRtp.subscribe((packet) => {
-        if (kind === 'audio') return this.received.onAudio(packet);
-        this.received.onVideo(packet);
-        if (packet.header.payloadType === H264_PAYLOAD_TYPE && isIdr(packet.payload)) this.idrReceived = true;
-      }),
-    );
   }
 
   async close(): Promise<void> {

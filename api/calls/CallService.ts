@@ -13,7 +13,8 @@ import type { CallEndReason, CallView, IceServer } from '../contract/signalling.
 import { newPublicId } from '../db/ids.js';
 import type { Models } from '../db/index.js';
 import { nicknameKey } from '../auth/rules.js';
-import type { SocketUser, LiveService, Notifier } from '../live/LiveService.js';
+import type { LiveService } from '../live/LiveService.js';
+import type { Notifier, SocketUser } from '../signalling/sockets.js';
 import type { Logger } from '../logger.js';
 import { contractError } from '../mediaErrors.js';
 import type { Store, Unsubscribe } from '../store/Store.js';

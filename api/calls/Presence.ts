@@ -8,7 +8,7 @@
  */
 import type { GoneMember, Membership } from '../cluster/Membership.js';
 import type { UserSummary } from '../contract/signalling.js';
-import { rooms, type Notifier } from '../live/LiveService.js';
+import { rooms, type Notifier } from '../signalling/sockets.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/Store.js';
 import { SafeEmitter } from '../../media/SafeEmitter.js';

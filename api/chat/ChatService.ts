@@ -21,8 +21,7 @@ import {
 import { OnairError } from '../contract/errors.js';
 import type { RecordingView } from '../contract/rest.js';
 import type { Database } from '../db/index.js';
-import type { SocketUser, Notifier } from '../live/LiveService.js';
-import { rooms } from '../live/LiveService.js';
+import { rooms, type Notifier, type SocketUser } from '../signalling/sockets.js';
 import type { LiveEntry, LiveRegistry } from '../live/LiveRegistry.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/Store.js';

@@ -4,49 +4,19 @@ import { pathToFileURL } from 'node:url';
 import type { GoneMember, Membership } from '../cluster/Membership.js';
 import { OnairError } from '../contract/errors.js';
 import type { LiveKind } from '../contract/rest.js';
-import type {
-  IceCandidateInit,
-  IceServer,
-  LiveEndReason,
-  LiveSummary,
-  Role,
-  ServerToClientEvents,
-} from '../contract/signalling.js';
+import type { IceCandidateInit, IceServer, LiveEndReason, LiveSummary, Role } from '../contract/signalling.js';
 import { newPublicId } from '../db/ids.js';
 import { SafeEmitter } from '../../media/SafeEmitter.js';
 import type { Logger } from '../logger.js';
 import type { Store, Unsubscribe } from '../store/Store.js';
-import { IceCandidateQueue } from '../../media/IceCandidateQueue.js';
+import { IceCandidateQueue } from './IceCandidateQueue.js';
 import { recordingContainerFor, type Live, type LiveEnd } from '../../media/Live.js';
 import type { MediaPool } from '../../media/MediaPool.js';
 import { iceServersFor, type TurnSettings } from './iceServers.js';
 import type { LiveArchive } from './LiveArchive.js';
 import { LiveRegistry, type LiveEntry } from './LiveRegistry.js';
 import { locationFromTimeZone } from './location.js';
-
-/** Who is asking: the signed-in user behind a socket. */
-export interface SocketUser {
-  userId: number;
-  nickname: string;
-  /** The socket's server-side id: candidate queues and viewer endpoints are keyed by it. */
-  socketId: string;
-}
-
-/** How the service reaches sockets, on this process or (through the socket.io adapter) any other. */
-export interface Notifier {
-  toSocket<E extends keyof ServerToClientEvents>(
-    socketId: string,
-    event: E,
-    ...args: Parameters<ServerToClientEvents[E]>
-  ): void;
-  toRoom<E extends keyof ServerToClientEvents>(
-    room: string,
-    event: E,
-    ...args: Parameters<ServerToClientEvents[E]>
-  ): void;
-  join(socketId: string, room: string): void;
-  leave(socketId: string, room: string): void;
-}
+import { rooms, type Notifier, type SocketUser } from '../signalling/sockets.js';
 
 export interface LiveServiceOptions {
   /** The media servers (one pool): lives are placed by load, viewers join their live's server. */
@@ -70,13 +40,6 @@ export interface LiveServiceOptions {
    */
   resumeGraceMs?: number;
 }
-
-/** Rooms: a live's audience (viewers and presenter get `live:ended`), and its presenter alone. */
-export const rooms = {
-  audience: (liveId: string) => `live:${liveId}`,
-  presenter: (liveId: string) => `presenter:${liveId}`,
-  everyone: 'signed-in',
-};
 
 interface Presenting {
   liveId: string;

@@ -3,7 +3,7 @@
  * pseudo socket id (`whip:<id>`, `whep:<id>`), and this notifier hands what LiveService sends to such an id (its
  * ICE candidates) to the session instead of socket.io. Rooms are socket.io's: a pseudo socket joins none.
  */
-import type { Notifier } from '../live/LiveService.js';
+import type { Notifier } from '../signalling/sockets.js';
 import type { ServerToClientEvents } from '../contract/signalling.js';
 
 export type PeerSink = <E extends keyof ServerToClientEvents>(

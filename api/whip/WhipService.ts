@@ -8,7 +8,8 @@
 import { randomBytes } from 'node:crypto';
 import { OnairError } from '../contract/errors.js';
 import type { IceCandidateInit, IceServer } from '../contract/signalling.js';
-import type { SocketUser, LiveService } from '../live/LiveService.js';
+import type { LiveService } from '../live/LiveService.js';
+import type { SocketUser } from '../signalling/sockets.js';
 import type { Logger } from '../logger.js';
 import type { MediaPool } from '../../media/MediaPool.js';
 import { validateOffer } from '../../media/sdp.js';

@@ -1,39 +1,20 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import type { Browser, BrowserContext } from 'playwright-core';
+import { describe, test } from 'node:test';
 import type { CallView } from '../../api/contract/signalling.js';
-import { launchBrowser } from '../../drivers/browser.js';
 import { pipelineCount } from '../support/media.js';
-import { startTestServer, type TestServer } from '../support/server.js';
 import { skipUnless } from '../support/services.js';
-import { callPair } from './helpers/callPair.js';
+import { useCallSuite } from './helpers/callPair.js';
 import { waitFor } from '../../drivers/wait.js';
 
 /** Calls with real media: two Chromium contexts, the embedded media engine, each side a live the other watches. */
 describe('calls: media', { skip: skipUnless('chromium', 'mariadb') }, () => {
-  let server: TestServer;
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
-  let baseline: number;
-
-  before(async () => {
-    // A side that drops mid-call is waited for this long (RESUME_GRACE_MS) before the call ends.
-    server = await startTestServer({ env: { RESUME_GRACE_MS: '1000' }, server: { media: { lossGraceMs: 1500 } } });
-    browser = await launchBrowser();
-    baseline = await pipelineCount(server);
-  });
-
-  after(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
-    await browser?.close();
-    await server?.close();
-  });
-
-  const { side, stateOf, establish } = callPair(() => ({ browser, server, contexts }));
+  // A side that drops mid-call is waited for this long (RESUME_GRACE_MS) before the call ends.
+  const suite = useCallSuite({ graceMs: 1000 });
+  const { side, stateOf, establish } = suite;
 
   test('A calls B, B accepts: both decode each other; A hangs up: both end, the log is right, no pipeline is left', async () => {
     const { a, b, callId, liveA, liveB } = await establish();
-    assert.equal(await pipelineCount(server), baseline + 2, 'one pipeline per side');
+    assert.equal(await pipelineCount(suite.server), suite.baseline + 2, 'one pipeline per side');
     assert.deepEqual((await a.user.client.get('/api/lives')).body.lives, [], 'calls are not listed in Live now');
     assert.equal((await a.user.client.get(`/api/lives/${liveB}`)).status, 404, 'nor found as lives');
     assert.equal(
@@ -49,7 +30,7 @@ describe('calls: media', { skip: skipUnless('chromium', 'mariadb') }, () => {
       assert.equal(ended.outcome, 'completed');
       assert.equal(ended.endReason, 'hangUp');
     }
-    await waitFor(async () => (await pipelineCount(server)) === baseline, 'every pipeline released');
+    await waitFor(async () => (await pipelineCount(suite.server)) === suite.baseline, 'every pipeline released');
     await waitFor(
       async () => (await b.page.callEvents('me')).some(([e, m]) => e === 'live:ended' && m.liveId === liveA),
       "B told A's live ended",
@@ -63,7 +44,7 @@ describe('calls: media', { skip: skipUnless('chromium', 'mariadb') }, () => {
       assert.equal(logged?.caller.id, a.user.user.id);
       assert.equal(logged?.callee.id, b.user.user.id);
     }
-    const { Live, Recording } = server.server.db;
+    const { Live, Recording } = suite.server.server.db;
     const lives = await Live.findAll({ where: { id: [liveA, liveB] } });
     assert.deepEqual(
       lives.map((l) => [l.kind, l.status]),
@@ -85,7 +66,7 @@ describe('calls: media', { skip: skipUnless('chromium', 'mariadb') }, () => {
       async () => (await a.page.callEvents('me')).some(([e, m]) => e === 'live:ended' && m.liveId === liveB),
       "A told B's live ended",
     );
-    await waitFor(async () => (await pipelineCount(server)) === baseline, 'every pipeline released');
+    await waitFor(async () => (await pipelineCount(suite.server)) === suite.baseline, 'every pipeline released');
     assert.equal((await a.user.client.get('/api/calls')).body.calls[0].endReason, 'disconnected');
   });
 
@@ -99,7 +80,7 @@ describe('calls: media', { skip: skipUnless('chromium', 'mariadb') }, () => {
     const fromLive = await b.page.callRequest('me', 'call:invite', { nickname: a.user.nickname });
     assert.equal(fromLive.error?.code, 'live.alreadyLive');
     assert.ok((await b.page.stop('show')).ok);
-    await waitFor(async () => (await pipelineCount(server)) === baseline, 'the live released');
+    await waitFor(async () => (await pipelineCount(suite.server)) === suite.baseline, 'the live released');
     const invited = await a.page.callRequest('me', 'call:invite', { nickname: b.user.nickname });
     assert.ok(invited.ok, 'B can be called once off air');
     assert.ok((await a.page.callRequest('me', 'call:cancel', { callId: invited.call.id })).ok);
@@ -107,7 +88,7 @@ describe('calls: media', { skip: skipUnless('chromium', 'mariadb') }, () => {
 
   test('the media server dying mid-call fails the call for both sides, and calls work again once it is back', async () => {
     const { a, b, callId } = await establish();
-    const media = server.server.services.media!;
+    const media = suite.server.server.services.media!;
     const oldPid = media.engine!.pid;
     media.engine!.kill('SIGKILL');
     for (const me of [a, b]) {
@@ -121,6 +102,6 @@ describe('calls: media', { skip: skipUnless('chromium', 'mariadb') }, () => {
     });
     const again = await establish();
     assert.ok((await again.a.page.callRequest('me', 'call:hangUp', { callId: again.callId })).ok);
-    await waitFor(async () => (await pipelineCount(server)) === baseline, 'every pipeline released');
+    await waitFor(async () => (await pipelineCount(suite.server)) === suite.baseline, 'every pipeline released');
   });
 });

@@ -1,39 +1,17 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import type { Browser, BrowserContext } from 'playwright-core';
-import { launchBrowser } from '../../drivers/browser.js';
+import { describe, test } from 'node:test';
 import type { Harness } from '../../drivers/harness.js';
 import { pipelineCount } from '../support/media.js';
-import { startTestServer, type TestServer } from '../support/server.js';
 import { skipUnless } from '../support/services.js';
-import { callPair } from './helpers/callPair.js';
+import { useCallSuite } from './helpers/callPair.js';
 import { waitFor } from '../../drivers/wait.js';
 
 const GRACE_MS = 5000;
 
 /** A call survives a dropped connection of either side within RESUME_GRACE_MS; media are re-established. */
 describe('calls: resuming after a dropped connection', { skip: skipUnless('chromium', 'mariadb') }, () => {
-  let server: TestServer;
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
-  let baseline: number;
-
-  before(async () => {
-    server = await startTestServer({
-      env: { RESUME_GRACE_MS: String(GRACE_MS) },
-      server: { media: { lossGraceMs: 1500 } },
-    });
-    browser = await launchBrowser();
-    baseline = await pipelineCount(server);
-  });
-
-  after(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
-    await browser?.close();
-    await server?.close();
-  });
-
-  const { stateOf, establish } = callPair(() => ({ browser, server, contexts }));
+  const suite = useCallSuite({ graceMs: GRACE_MS });
+  const { stateOf, establish } = suite;
 
   /** Decoded frames of a session keep growing (by more than `by`) from now on. */
   async function decodesMore(page: Harness, key: string, by: number, what: string): Promise<void> {
@@ -81,7 +59,7 @@ describe('calls: resuming after a dropped connection', { skip: skipUnless('chrom
         const states = (await me.page.callEvents('me')).filter(([e, m]) => e === 'call:state' && m.id === callId);
         assert.ok(!states.some(([, m]) => m.state === 'ended'), 'the call never ended');
       }
-      assert.equal(await pipelineCount(server), baseline + 2, 'the same two pipelines');
+      assert.equal(await pipelineCount(suite.server), suite.baseline + 2, 'the same two pipelines');
       const hungUp = await gone.page.callRequest('me', 'call:hangUp', { callId });
       assert.ok(hungUp.ok, JSON.stringify(hungUp));
       for (const me of [a, b]) {
@@ -89,7 +67,7 @@ describe('calls: resuming after a dropped connection', { skip: skipUnless('chrom
         assert.equal(ended.endReason, 'hangUp');
         assert.equal(ended.outcome, 'completed');
       }
-      await waitFor(async () => (await pipelineCount(server)) === baseline, 'every pipeline released');
+      await waitFor(async () => (await pipelineCount(suite.server)) === suite.baseline, 'every pipeline released');
     });
   }
 
@@ -104,7 +82,7 @@ describe('calls: resuming after a dropped connection', { skip: skipUnless('chrom
       async () => (await a.page.callEvents('me')).some(([e, m]) => e === 'live:ended' && m.liveId === liveB),
       "A told B's live ended",
     );
-    await waitFor(async () => (await pipelineCount(server)) === baseline, 'every pipeline released');
+    await waitFor(async () => (await pipelineCount(suite.server)) === suite.baseline, 'every pipeline released');
     const late = await b.page.callResume('me', b.user.token, callId);
     assert.equal(!late.ok && late.error.code, 'call.ended');
   });

@@ -3,24 +3,19 @@
  * serving (every test ends with a ping on the same connection and the leak check).
  */
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, test } from 'node:test';
+import { afterEach, describe, test } from 'node:test';
 import { WebSocket } from 'ws';
 import { skipUnless } from '../support/services.js';
-import {
-  assertBackToBaseline,
-  baselineOf,
-  engineStats,
-  startTestEngine,
-  type Baseline,
-} from './helpers/engineHarness.js';
+import { assertBackToBaseline, useTestEngine } from './helpers/engineHarness.js';
 import { RawRpc } from './helpers/RawRpc.js';
 
 const MAX_MESSAGE_BYTES = 64 * 1024;
 const MAX_OBJECTS = 8;
 
 describe('bad input', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
-  let engine: Awaited<ReturnType<typeof startTestEngine>>;
-  let baseline: Baseline;
+  const fixture = useTestEngine({
+    env: { ENGINE_MAX_MESSAGE_BYTES: String(MAX_MESSAGE_BYTES), ENGINE_MAX_OBJECTS_PER_SESSION: String(MAX_OBJECTS) },
+  });
   let rpc: RawRpc;
 
   const frame = (body: unknown) => JSON.stringify(body);
@@ -32,27 +27,20 @@ describe('bad input', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
     return { pipeline, elements };
   };
 
-  before(async () => {
-    engine = await startTestEngine({
-      env: { ENGINE_MAX_MESSAGE_BYTES: String(MAX_MESSAGE_BYTES), ENGINE_MAX_OBJECTS_PER_SESSION: String(MAX_OBJECTS) },
-    });
-    baseline = baselineOf(await engineStats(engine.uri));
-  });
-  after(() => engine.stop());
   afterEach(async () => {
     assert.deepEqual((await rpc.request('ping')).result, { value: 'pong' }, 'the connection still serves');
     await rpc.close();
-    await assertBackToBaseline(engine.uri, baseline);
+    await assertBackToBaseline(fixture.engine.uri, fixture.baseline);
   });
 
   test('malformed JSON is a parse error (-32700)', async () => {
-    rpc = await RawRpc.open(engine.uri);
+    rpc = await RawRpc.open(fixture.engine.uri);
     const response = await rpc.send('{"jsonrpc":"2.0","method":"ping","id":1', null);
     assert.equal(response.error?.code, -32700);
   });
 
   test('JSON that is not a JSON-RPC 2.0 request is an invalid request (-32600)', async () => {
-    rpc = await RawRpc.open(engine.uri);
+    rpc = await RawRpc.open(fixture.engine.uri);
     assert.equal((await rpc.send('[1,2,3]', null)).error?.code, -32600);
     assert.equal((await rpc.send(frame({ method: 'ping', id: 5 }), 5)).error?.code, -32600);
     assert.equal((await rpc.send(frame({ jsonrpc: '2.0', method: 17, id: 6 }), 6)).error?.code, -32600);
@@ -63,12 +51,12 @@ describe('bad input', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
   });
 
   test('an unknown method is method-not-found (-32601)', async () => {
-    rpc = await RawRpc.open(engine.uri);
+    rpc = await RawRpc.open(fixture.engine.uri);
     assert.equal((await rpc.request('dance')).error?.code, -32601);
   });
 
   test('unknown types, objects, operations and events get their Kurento codes', async () => {
-    rpc = await RawRpc.open(engine.uri);
+    rpc = await RawRpc.open(fixture.engine.uri);
     assert.equal((await rpc.request('create', { type: 'Composite' })).error?.code, 40100);
     assert.equal((await rpc.request('describe', { object: 'nope_kurento.MediaPipeline' })).error?.code, 40101);
     assert.equal(
@@ -92,7 +80,7 @@ describe('bad input', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
   });
 
   test('wrong parameter types are marshalling errors (40001)', async () => {
-    rpc = await RawRpc.open(engine.uri);
+    rpc = await RawRpc.open(fixture.engine.uri);
     assert.equal((await rpc.request('create', { type: 42 })).error?.code, 40001);
     assert.equal(
       (await rpc.request('create', { type: 'PassThrough', constructorParams: { mediaPipeline: 7 } })).error?.code,
@@ -126,12 +114,12 @@ describe('bad input', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
   });
 
   test('an oversized message gets an error with its id; a huge frame closes only that connection', async () => {
-    rpc = await RawRpc.open(engine.uri);
+    rpc = await RawRpc.open(fixture.engine.uri);
     const big = frame({ jsonrpc: '2.0', method: 'ping', params: { pad: 'x'.repeat(MAX_MESSAGE_BYTES) }, id: 41 });
     const response = await rpc.send(big, 41);
     assert.equal(response.error?.code, -32600);
     assert.match(response.error?.message ?? '', /too large/);
-    const victim = new WebSocket(engine.uri);
+    const victim = new WebSocket(fixture.engine.uri);
     await new Promise((resolve) => victim.once('open', resolve));
     const closed = new Promise<number>((resolve) => victim.once('close', (code) => resolve(code)));
     victim.send('x'.repeat(MAX_MESSAGE_BYTES * 5));
@@ -139,13 +127,13 @@ describe('bad input', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
   });
 
   test('a binary frame is an invalid request', async () => {
-    rpc = await RawRpc.open(engine.uri);
+    rpc = await RawRpc.open(fixture.engine.uri);
     const response = await rpc.send(Buffer.from(frame({ jsonrpc: '2.0', method: 'ping', id: 3 })), null);
     assert.equal(response.error?.code, -32600);
   });
 
   test('garbage and out-of-order SDP get SDP error codes', async () => {
-    rpc = await RawRpc.open(engine.uri);
+    rpc = await RawRpc.open(fixture.engine.uri);
     const { pipeline, elements } = await pipelineWith('WebRtcEndpoint', 'WebRtcEndpoint', 'WebRtcEndpoint');
     const [a, b, c] = elements;
     const invoke = (object: string | undefined, operation: string, operationParams: object = {}) =>
@@ -169,7 +157,7 @@ describe('bad input', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
   });
 
   test('ICE candidates: garbage is refused, a released endpoint is not found, the queue is bounded', async () => {
-    rpc = await RawRpc.open(engine.uri);
+    rpc = await RawRpc.open(fixture.engine.uri);
     const { pipeline, elements } = await pipelineWith('WebRtcEndpoint', 'WebRtcEndpoint', 'WebRtcEndpoint');
     const [offerer, answerer, early] = elements;
     const candidate = (text: string) => ({
@@ -195,7 +183,7 @@ describe('bad input', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
   });
 
   test('a session cannot create more objects than its limit (40009)', async () => {
-    rpc = await RawRpc.open(engine.uri);
+    rpc = await RawRpc.open(fixture.engine.uri);
     const { pipeline } = await pipelineWith(...Array.from({ length: MAX_OBJECTS - 1 }, () => 'PassThrough'));
     const refused = await rpc.request('create', {
       type: 'PassThrough',

@@ -8,24 +8,13 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { launchBrowser } from '../../drivers/browser.js';
 import { skipUnless } from '../support/services.js';
-import {
-  assertBackToBaseline,
-  baselineOf,
-  call,
-  closeClients,
-  connectClient,
-  engineStats,
-  startTestEngine,
-  waitFor,
-  type Baseline,
-} from './helpers/engineHarness.js';
+import { assertBackToBaseline, call, connectClient, useTestEngine, waitFor } from './helpers/engineHarness.js';
 import { PeerPage, servePeerPage } from './helpers/peerPage.js';
 
 const MEDIA_TIMEOUT_MS = 30_000;
 
 describe('bandwidth properties of the WebRtcEndpoint', { skip: skipUnless('chromium') }, () => {
-  let engine: Awaited<ReturnType<typeof startTestEngine>>;
-  let baseline: Baseline;
+  const fixture = useTestEngine({ env: { ENGINE_KMS_FAITHFUL: 'false' } });
   let browser: Browser;
   let site: Awaited<ReturnType<typeof servePeerPage>>;
   const pages: PeerPage[] = [];
@@ -49,24 +38,20 @@ describe('bandwidth properties of the WebRtcEndpoint', { skip: skipUnless('chrom
     );
 
   before(async () => {
-    engine = await startTestEngine({ env: { ENGINE_KMS_FAITHFUL: 'false' } });
-    baseline = baselineOf(await engineStats(engine.uri));
     browser = await launchBrowser();
     site = await servePeerPage();
   });
   after(async () => {
     await browser?.close();
     await site?.close();
-    await engine?.stop();
   });
   afterEach(async () => {
     await Promise.all(pages.splice(0).map((page) => page.close()));
-    await closeClients();
-    await assertBackToBaseline(engine.uri, baseline);
+    await assertBackToBaseline(fixture.engine.uri, fixture.baseline);
   });
 
   test("the properties are accepted and stored, with KMS's defaults", async () => {
-    const client = await connectClient(engine.uri);
+    const client = await connectClient(fixture.engine.uri);
     const pipeline = await client.create('MediaPipeline');
     const endpoint = await pipeline.create('WebRtcEndpoint');
     const get = (name: string) => call<number>((cb) => endpoint[`get${name}`](cb));
@@ -93,7 +78,7 @@ describe('bandwidth properties of the WebRtcEndpoint', { skip: skipUnless('chrom
   });
 
   test("REMB keeps the presenter's video at or below its endpoint's maxVideoRecvBandwidth", async () => {
-    const client = await connectClient(engine.uri);
+    const client = await connectClient(fixture.engine.uri);
     const pipeline = await client.create('MediaPipeline');
     const presenterEndpoint = await pipeline.create('WebRtcEndpoint');
     await call((cb) => presenterEndpoint.setMaxVideoRecvBandwidth(150, cb));
@@ -105,7 +90,7 @@ describe('bandwidth properties of the WebRtcEndpoint', { skip: skipUnless('chrom
   });
 
   test("REMB keeps the presenter's video at or below a viewer endpoint's maxVideoSendBandwidth", async () => {
-    const client = await connectClient(engine.uri);
+    const client = await connectClient(fixture.engine.uri);
     const pipeline = await client.create('MediaPipeline');
     const presenterEndpoint = await pipeline.create('WebRtcEndpoint');
     const viewerEndpoint = await pipeline.create('WebRtcEndpoint', { sendonly: true });

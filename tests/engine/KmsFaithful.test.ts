@@ -14,15 +14,13 @@ import { launchBrowser } from '../../drivers/browser.js';
 import { skipUnless } from '../support/services.js';
 import {
   assertBackToBaseline,
-  baselineOf,
   call,
   closeClients,
   connectClient,
   engineStats,
   nextEvent,
-  startTestEngine,
+  useTestEngine,
   waitFor,
-  type Baseline,
 } from './helpers/engineHarness.js';
 import { PeerPage, servePeerPage } from './helpers/peerPage.js';
 import { RawRpc } from './helpers/RawRpc.js';
@@ -34,8 +32,13 @@ const KMS_STOP_AND_WAIT_MS = 4000;
 const MEDIA_TIMEOUT_MS = 30_000;
 
 describe('the KMS-faithful engine', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
-  let engine: Awaited<ReturnType<typeof startTestEngine>>;
-  let baseline: Baseline;
+  const fixture = useTestEngine({
+    env: {
+      ENGINE_KMS_FAITHFUL: FAITHFUL,
+      ENGINE_SETUP_TIMEOUT_MS: String(SETUP_TIMEOUT_MS),
+      ENGINE_SESSION_GRACE_MS: '300',
+    },
+  });
   let browser: Browser;
   let site: Awaited<ReturnType<typeof servePeerPage>>;
   let dir: string;
@@ -51,7 +54,7 @@ describe('the KMS-faithful engine', { skip: skipUnless('chromium', 'ffmpeg') }, 
 
   /** A pipeline with a player of `file` connected to a recorder writing `out` with `mediaProfile`. */
   const playerInto = async (file: string, out: string, mediaProfile = 'WEBM') => {
-    const client = await connectClient(engine.uri);
+    const client = await connectClient(fixture.engine.uri);
     const pipeline = await client.create('MediaPipeline');
     const player = await pipeline.create('PlayerEndpoint', { uri: `file://${file}` });
     const recorder = await pipeline.create('RecorderEndpoint', { uri: `file://${out}`, mediaProfile });
@@ -72,14 +75,6 @@ describe('the KMS-faithful engine', { skip: skipUnless('chromium', 'ffmpeg') }, 
   };
 
   before(async () => {
-    engine = await startTestEngine({
-      env: {
-        ENGINE_KMS_FAITHFUL: FAITHFUL,
-        ENGINE_SETUP_TIMEOUT_MS: String(SETUP_TIMEOUT_MS),
-        ENGINE_SESSION_GRACE_MS: '300',
-      },
-    });
-    baseline = baselineOf(await engineStats(engine.uri));
     browser = await launchBrowser();
     site = await servePeerPage();
     dir = await mkdtemp(path.join(os.tmpdir(), 'onair-engine-kms-'));
@@ -89,17 +84,15 @@ describe('the KMS-faithful engine', { skip: skipUnless('chromium', 'ffmpeg') }, 
   after(async () => {
     await browser?.close();
     await site?.close();
-    await engine?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
   afterEach(async () => {
     await Promise.all(pages.splice(0).map((page) => page.close()));
-    await closeClients();
-    await assertBackToBaseline(engine.uri, baseline, 20_000);
+    await assertBackToBaseline(fixture.engine.uri, fixture.baseline, 20_000);
   });
 
   test('the requests of one connection are answered one at a time, in order: a slow one delays a ping', async () => {
-    const raw = await RawRpc.open(engine.uri);
+    const raw = await RawRpc.open(fixture.engine.uri);
     const order: unknown[] = [];
     raw.socket.on('message', (data) => order.push(JSON.parse(String(data)).id));
     await raw.ok('ping');
@@ -119,7 +112,7 @@ describe('the KMS-faithful engine', { skip: skipUnless('chromium', 'ffmpeg') }, 
   });
 
   test('SDP offers and answers carry no candidates: they all trickle as IceCandidateFound', async () => {
-    const client = await connectClient(engine.uri);
+    const client = await connectClient(fixture.engine.uri);
     const pipeline = await client.create('MediaPipeline');
     const offerer = await pipeline.create('WebRtcEndpoint');
     const answerer = await pipeline.create('WebRtcEndpoint');
@@ -134,7 +127,7 @@ describe('the KMS-faithful engine', { skip: skipUnless('chromium', 'ffmpeg') }, 
   });
 
   test("forwarded video is capped at the default 500 kbps: REMB brings the presenter's estimate down", async () => {
-    const client = await connectClient(engine.uri);
+    const client = await connectClient(fixture.engine.uri);
     const pipeline = await client.create('MediaPipeline');
     const presenterEndpoint = await pipeline.create('WebRtcEndpoint');
     const viewerEndpoint = await pipeline.create('WebRtcEndpoint', { sendonly: true });
@@ -171,7 +164,7 @@ describe('the KMS-faithful engine', { skip: skipUnless('chromium', 'ffmpeg') }, 
   });
 
   test('an endpoint whose set-up times out reports an Error but is not released by the engine', async () => {
-    const client = await connectClient(engine.uri);
+    const client = await connectClient(fixture.engine.uri);
     const pipeline = await client.create('MediaPipeline');
     const [ghost, endpoint] = await Promise.all([pipeline.create('WebRtcEndpoint'), pipeline.create('WebRtcEndpoint')]);
     const offer = await call<string>((cb) => ghost.generateOffer(cb));
@@ -180,7 +173,7 @@ describe('the KMS-faithful engine', { skip: skipUnless('chromium', 'ffmpeg') }, 
     await call((cb) => endpoint.processOffer(offer, cb));
     assert.equal((await failed).errorCode, 40004);
     await sleep(500);
-    const other = await connectClient(engine.uri);
+    const other = await connectClient(fixture.engine.uri);
     const found = await other.getMediaobjectById(endpoint.id);
     assert.equal(found.id, endpoint.id);
     assert.equal(await call((cb) => endpoint.getMediaState(cb)), 'DISCONNECTED');
@@ -231,20 +224,23 @@ describe('the KMS-faithful engine', { skip: skipUnless('chromium', 'ffmpeg') }, 
   });
 
   test('a pipeline reached by more than one session is never collected; one only its creator used is', async () => {
-    const before = await engineStats(engine.uri);
-    const creator = await connectClient(engine.uri);
+    const before = await engineStats(fixture.engine.uri);
+    const creator = await connectClient(fixture.engine.uri);
     const alone = await creator.create('MediaPipeline');
     const shared = await creator.create('MediaPipeline');
-    const other = await connectClient(engine.uri);
+    const other = await connectClient(fixture.engine.uri);
     const reached = await other.getMediaobjectById(shared.id);
     await call((cb) => reached.setName('shared', cb));
     const sharedId = shared.id;
     await closeClients();
-    await waitFor('both sessions to expire', async () => (await engineStats(engine.uri)).sessions === before.sessions);
+    await waitFor(
+      'both sessions to expire',
+      async () => (await engineStats(fixture.engine.uri)).sessions === before.sessions,
+    );
     await sleep(1000);
-    const stats = await engineStats(engine.uri);
+    const stats = await engineStats(fixture.engine.uri);
     assert.equal(stats.pipelines, before.pipelines + 1, 'the shared pipeline was collected (or the other kept)');
-    const cleaner = await connectClient(engine.uri);
+    const cleaner = await connectClient(fixture.engine.uri);
     const found = await cleaner.getMediaobjectById(sharedId);
     assert.equal(await call((cb) => found.getName(cb)), 'shared');
     await assert.rejects(cleaner.getMediaobjectById(alone.id), (err: any) => err.code === 40101);

@@ -4,19 +4,16 @@
  * releases itself, and the engine listens on loopback unless told otherwise.
  */
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, test } from 'node:test';
+import { afterEach, describe, test } from 'node:test';
 import { skipUnless } from '../support/services.js';
 import {
   assertBackToBaseline,
-  baselineOf,
   call,
-  closeClients,
   connectClient,
   engineStats,
   nextEvent,
-  startTestEngine,
+  useTestEngine,
   waitFor,
-  type Baseline,
 } from './helpers/engineHarness.js';
 import { RawRpc } from './helpers/RawRpc.js';
 
@@ -25,33 +22,26 @@ const SETUP_TIMEOUT_MS = 4000;
 const PORTS = [42000, 42999] as const;
 
 describe('object lifecycle', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
-  let engine: Awaited<ReturnType<typeof startTestEngine>>;
-  let baseline: Baseline;
-
-  before(async () => {
-    engine = await startTestEngine({
-      env: {
-        ENGINE_SESSION_GRACE_MS: String(GRACE_MS),
-        ENGINE_SETUP_TIMEOUT_MS: String(SETUP_TIMEOUT_MS),
-        ENGINE_RTP_MIN_PORT: String(PORTS[0]),
-        ENGINE_RTP_MAX_PORT: String(PORTS[1]),
-      },
-    });
-    baseline = baselineOf(await engineStats(engine.uri));
+  const fixture = useTestEngine({
+    env: {
+      ENGINE_SESSION_GRACE_MS: String(GRACE_MS),
+      ENGINE_SETUP_TIMEOUT_MS: String(SETUP_TIMEOUT_MS),
+      ENGINE_RTP_MIN_PORT: String(PORTS[0]),
+      ENGINE_RTP_MAX_PORT: String(PORTS[1]),
+    },
   });
-  after(() => engine.stop());
+
   afterEach(async () => {
-    await closeClients();
-    await assertBackToBaseline(engine.uri, baseline, GRACE_MS + 15_000);
+    await assertBackToBaseline(fixture.engine.uri, fixture.baseline, GRACE_MS + 15_000);
   });
 
   test('the engine listens on loopback by default', () => {
-    assert.equal(new URL(engine.uri).hostname, '127.0.0.1');
-    assert.equal(new URL(engine.uri).pathname, '/kurento');
+    assert.equal(new URL(fixture.engine.uri).hostname, '127.0.0.1');
+    assert.equal(new URL(fixture.engine.uri).pathname, '/kurento');
   });
 
   test('ICE candidates use the configured UDP port range', async () => {
-    const client = await connectClient(engine.uri);
+    const client = await connectClient(fixture.engine.uri);
     const pipeline = await client.create('MediaPipeline');
     const endpoint = await pipeline.create('WebRtcEndpoint');
     const offer = await call<string>((cb) => endpoint.generateOffer(cb));
@@ -68,32 +58,35 @@ describe('object lifecycle', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
   });
 
   test('objects of a client that went away are kept through the grace period, then collected', async () => {
-    const client = await connectClient(engine.uri);
+    const client = await connectClient(fixture.engine.uri);
     const pipeline = await client.create('MediaPipeline');
     await pipeline.create('WebRtcEndpoint');
     client.close();
-    await waitFor('the session to lose its connection', async () => (await engineStats(engine.uri)).connections === 0);
-    const during = await engineStats(engine.uri);
+    await waitFor(
+      'the session to lose its connection',
+      async () => (await engineStats(fixture.engine.uri)).connections === 0,
+    );
+    const during = await engineStats(fixture.engine.uri);
     assert.equal(during.pipelines, 1, 'kept during the grace period');
     assert.equal(during.sessions, 1);
     await waitFor(
       'the grace period to end',
-      async () => (await engineStats(engine.uri)).pipelines === 0,
+      async () => (await engineStats(fixture.engine.uri)).pipelines === 0,
       GRACE_MS + 10_000,
     );
-    assert.equal((await engineStats(engine.uri)).sessions, 0);
+    assert.equal((await engineStats(fixture.engine.uri)).sessions, 0);
   });
 
   test('a pipeline another session reached survives its creator going away', async () => {
-    const creator = await connectClient(engine.uri);
+    const creator = await connectClient(fixture.engine.uri);
     const pipeline = await creator.create('MediaPipeline');
-    const other = await RawRpc.open(engine.uri);
+    const other = await RawRpc.open(fixture.engine.uri);
     try {
       await other.ok('describe', { object: pipeline.id });
       creator.close();
       await waitFor(
         'the creator session to expire',
-        async () => (await engineStats(engine.uri)).sessions === 1,
+        async () => (await engineStats(fixture.engine.uri)).sessions === 1,
         GRACE_MS + 10_000,
       );
       assert.equal((await other.ok('invoke', { object: pipeline.id, operation: 'getName' })).value, pipeline.id);
@@ -103,7 +96,7 @@ describe('object lifecycle', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
   });
 
   test('a WebRTC set-up that cannot complete fails with an Error event and the endpoint releases itself', async () => {
-    const client = await connectClient(engine.uri);
+    const client = await connectClient(fixture.engine.uri);
     const pipeline = await client.create('MediaPipeline');
     const [ghost, endpoint] = await Promise.all([pipeline.create('WebRtcEndpoint'), pipeline.create('WebRtcEndpoint')]);
     const offer = await call<string>((cb) => ghost.generateOffer(cb));
@@ -113,7 +106,7 @@ describe('object lifecycle', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
     const error = await failed;
     assert.equal(error.errorCode, 40004);
     assert.match(error.description, /set-up|ICE|DTLS/);
-    const other = await connectClient(engine.uri);
+    const other = await connectClient(fixture.engine.uri);
     await waitFor('the endpoint to be gone', () =>
       other.getMediaobjectById(endpoint.id).then(
         () => false,

@@ -13,16 +13,12 @@ import { launchBrowser } from '../../drivers/browser.js';
 import { skipUnless } from '../support/services.js';
 import {
   assertBackToBaseline,
-  baselineOf,
   call,
-  closeClients,
   connectClient,
-  engineStats,
-  nextEvent,
-  startTestEngine,
-  waitFor,
-  type Baseline,
   type KurentoClient,
+  nextEvent,
+  useTestEngine,
+  waitFor,
 } from './helpers/engineHarness.js';
 import { PeerPage, servePeerPage, type MediaStats } from './helpers/peerPage.js';
 import { makeClip } from './helpers/webmFiles.js';
@@ -30,8 +26,7 @@ import { makeClip } from './helpers/webmFiles.js';
 const MEDIA_TIMEOUT_MS = 30_000;
 
 describe('media through the engine with Chromium', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
-  let engine: Awaited<ReturnType<typeof startTestEngine>>;
-  let baseline: Baseline;
+  const fixture = useTestEngine();
   let browser: Browser;
   let site: Awaited<ReturnType<typeof servePeerPage>>;
   let dir: string;
@@ -60,8 +55,6 @@ describe('media through the engine with Chromium', { skip: skipUnless('chromium'
     );
 
   before(async () => {
-    engine = await startTestEngine();
-    baseline = baselineOf(await engineStats(engine.uri));
     browser = await launchBrowser();
     site = await servePeerPage();
     dir = await mkdtemp(path.join(os.tmpdir(), 'onair-engine-media-'));
@@ -69,17 +62,15 @@ describe('media through the engine with Chromium', { skip: skipUnless('chromium'
   after(async () => {
     await browser?.close();
     await site?.close();
-    await engine?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
   afterEach(async () => {
     await Promise.all(pages.splice(0).map((page) => page.close()));
-    await closeClients();
-    await assertBackToBaseline(engine.uri, baseline);
+    await assertBackToBaseline(fixture.engine.uri, fixture.baseline);
   });
 
   test('the presenter sees its loopback preview and three viewers decode its video and play its audio', async () => {
-    client = await connectClient(engine.uri);
+    client = await connectClient(fixture.engine.uri);
     const pipeline = await client.create('MediaPipeline');
     const presenterEndpoint = await pipeline.create('WebRtcEndpoint');
     const flowing = nextEvent(presenterEndpoint, 'MediaFlowInStateChanged', MEDIA_TIMEOUT_MS);
@@ -106,7 +97,7 @@ describe('media through the engine with Chromium', { skip: skipUnless('chromium'
 
   test('a PlayerEndpoint is a source a Chromium viewer decodes, and it ends with EndOfStream', async () => {
     const clip = await makeClip(dir, 'clip.webm', { seconds: 4 });
-    client = await connectClient(engine.uri);
+    client = await connectClient(fixture.engine.uri);
     const pipeline = await client.create('MediaPipeline');
     const player = await pipeline.create('PlayerEndpoint', { uri: `file://${clip}` });
     const endpoint = await pipeline.create('WebRtcEndpoint');
@@ -126,7 +117,7 @@ describe('media through the engine with Chromium', { skip: skipUnless('chromium'
   });
 
   test('H.264 from the presenter reaches viewers as H.264 when they accept it', async () => {
-    client = await connectClient(engine.uri);
+    client = await connectClient(fixture.engine.uri);
     const pipeline = await client.create('MediaPipeline');
     const presenterEndpoint = await pipeline.create('WebRtcEndpoint');
     const viewerEndpoint = await pipeline.create('WebRtcEndpoint');
@@ -141,7 +132,7 @@ describe('media through the engine with Chromium', { skip: skipUnless('chromium'
   });
 
   test('an endpoint that makes the offer (generateOffer, processAnswer) sends to and receives from Chromium', async () => {
-    client = await connectClient(engine.uri);
+    client = await connectClient(fixture.engine.uri);
     const pipeline = await client.create('MediaPipeline');
     const endpoint = await pipeline.create('WebRtcEndpoint');
     await call((cb) => endpoint.connect(endpoint, cb));
@@ -154,7 +145,7 @@ describe('media through the engine with Chromium', { skip: skipUnless('chromium'
   });
 
   test('a viewer that closes its peer connection is reported by MediaStateChanged DISCONNECTED', async () => {
-    client = await connectClient(engine.uri);
+    client = await connectClient(fixture.engine.uri);
     const pipeline = await client.create('MediaPipeline');
     const presenterEndpoint = await pipeline.create('WebRtcEndpoint');
     const viewerEndpoint = await pipeline.create('WebRtcEndpoint');
@@ -172,7 +163,7 @@ describe('media through the engine with Chromium', { skip: skipUnless('chromium'
   });
 
   test('a viewer keeps decoding when its source changes from one presenter to another', async () => {
-    client = await connectClient(engine.uri);
+    client = await connectClient(fixture.engine.uri);
     const pipeline = await client.create('MediaPipeline');
     const [firstEndpoint, secondEndpoint, viewerEndpoint] = await Promise.all([
       pipeline.create('WebRtcEndpoint'),

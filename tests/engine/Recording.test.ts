@@ -13,15 +13,13 @@ import { launchBrowser } from '../../drivers/browser.js';
 import { skipUnless } from '../support/services.js';
 import {
   assertBackToBaseline,
-  baselineOf,
   call,
   closeClients,
   connectClient,
-  engineStats,
   nextEvent,
   startTestEngine,
+  useTestEngine,
   waitFor,
-  type Baseline,
 } from './helpers/engineHarness.js';
 import { PeerPage, servePeerPage } from './helpers/peerPage.js';
 import { coverage, decode, probeFile, probePackets, webmLayout } from './helpers/webmFiles.js';
@@ -29,12 +27,15 @@ import { coverage, decode, probeFile, probePackets, webmLayout } from './helpers
 const LIVE_SECONDS = 10;
 
 describe('recording a live through the engine', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
-  let engine: Awaited<ReturnType<typeof startTestEngine>>;
-  let baseline: Baseline;
+  const pages: PeerPage[] = [];
+  // The pages close before the fixture closes the clients (hooks run in the order they are registered).
+  afterEach(async () => {
+    await Promise.all(pages.splice(0).map((page) => page.close()));
+  });
+  const fixture = useTestEngine();
   let browser: Browser;
   let site: Awaited<ReturnType<typeof servePeerPage>>;
   let dir: string;
-  const pages: PeerPage[] = [];
 
   /** A presenter page sending into a new pipeline's WebRtcEndpoint, connected to a recorder writing `file`. */
   const presentInto = async (uri: string, file: string) => {
@@ -52,8 +53,6 @@ describe('recording a live through the engine', { skip: skipUnless('chromium', '
   };
 
   before(async () => {
-    engine = await startTestEngine();
-    baseline = baselineOf(await engineStats(engine.uri));
     browser = await launchBrowser();
     site = await servePeerPage();
     dir = await mkdtemp(path.join(os.tmpdir(), 'onair-engine-rec-'));
@@ -61,18 +60,15 @@ describe('recording a live through the engine', { skip: skipUnless('chromium', '
   after(async () => {
     await browser?.close();
     await site?.close();
-    await engine?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
   afterEach(async () => {
-    await Promise.all(pages.splice(0).map((page) => page.close()));
-    await closeClients();
-    await assertBackToBaseline(engine.uri, baseline);
+    await assertBackToBaseline(fixture.engine.uri, fixture.baseline);
   });
 
   test(`a ${LIVE_SECONDS} s live is recorded as a seekable VP8 + Opus file as long as the live, with audio throughout`, async () => {
     const file = path.join(dir, 'live.webm');
-    const { pipeline, recorder } = await presentInto(engine.uri, file);
+    const { pipeline, recorder } = await presentInto(fixture.engine.uri, file);
     const recording = nextEvent(recorder, 'Recording');
     await call((cb) => recorder.record(cb));
     const startedAt = Date.now();

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import mysql from 'mysql2/promise';
+import { createMariaDatabase } from '../../drivers/mariadb.js';
 
 export type DatabaseKind = 'mariadb' | 'sqlite';
 
@@ -22,43 +22,12 @@ export interface TestDatabase {
 export const TEST_MYSQL_URL = process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
 
 export async function createTestDatabase(kind: DatabaseKind = 'mariadb'): Promise<TestDatabase> {
-  return kind === 'mariadb' ? createMariaDatabase() : createSqliteDatabase();
+  return kind === 'mariadb' ? createMariaTestDatabase() : createSqliteDatabase();
 }
 
-async function createMariaDatabase(): Promise<TestDatabase> {
-  const name = `onair_t_${randomBytes(6).toString('hex')}`;
-  const admin = new URL(TEST_MYSQL_URL);
-  const connect = () =>
-    mysql.createConnection({
-      host: admin.hostname,
-      port: Number(admin.port || 3306),
-      user: decodeURIComponent(admin.username || 'root'),
-      password: decodeURIComponent(admin.password),
-    });
-  const conn = await connect();
-  try {
-    await conn.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
-  } finally {
-    await conn.end();
-  }
-  const url = new URL(TEST_MYSQL_URL);
-  url.pathname = `/${name}`;
-  let dropped = false;
-  return {
-    kind: 'mariadb',
-    url: url.toString(),
-    name,
-    async drop() {
-      if (dropped) return;
-      dropped = true;
-      const c = await connect();
-      try {
-        await c.query(`DROP DATABASE IF EXISTS \`${name}\``);
-      } finally {
-        await c.end();
-      }
-    },
-  };
+async function createMariaTestDatabase(): Promise<TestDatabase> {
+  const database = await createMariaDatabase(TEST_MYSQL_URL, `onair_t_${randomBytes(6).toString('hex')}`);
+  return { kind: 'mariadb', ...database };
 }
 
 async function createSqliteDatabase(): Promise<TestDatabase> {

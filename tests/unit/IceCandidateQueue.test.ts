@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { candidateBytes, IceCandidateQueue } from '../../media/IceCandidateQueue.js';
+import { candidateBytes, IceCandidateQueue } from '../../api/live/IceCandidateQueue.js';
 
 const cand = (n: number) => ({
   candidate: `candidate:${n} 1 udp 1 127.0.0.1 ${5000 + n} typ host`,

@@ -1,43 +1,26 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { makeClip, readClip, type Clip } from '../../smoke/media.js';
+import { before, describe, test } from 'node:test';
 import { registerUser, type SignedInUser } from '../../drivers/http.js';
 import { decodeErrors, pipelineCount, probe } from '../support/media.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { useWhipServer } from '../support/whipServer.js';
 import { skipUnless } from '../support/services.js';
 import { waitFor } from '../../drivers/wait.js';
 import { makeH264Clip, WhipPeer, type H264Clip } from '../../drivers/whip.js';
 
 describe('WHIP ingest and WHEP playback', { skip: skipUnless('ffmpeg', 'mariadb') }, () => {
-  let server: TestServer;
+  const whip = useWhipServer({ TURN_URLS: 'turn:127.0.0.1:3478', TURN_SECRET: 'whip-test-secret' });
+  const { peers } = whip;
   let presenter: SignedInUser;
   let viewer: SignedInUser;
-  let clip: Clip;
   let h264: H264Clip;
-  let clipDir: string;
   let baseline: number;
-  const peers: WhipPeer[] = [];
 
   before(async () => {
-    clipDir = await mkdtemp(path.join(os.tmpdir(), 'onair-whip-'));
-    clip = await readClip(await makeClip(clipDir));
-    h264 = await makeH264Clip(clipDir);
-    server = await startTestServer({
-      server: { media: {} },
-      env: { TURN_URLS: 'turn:127.0.0.1:3478', TURN_SECRET: 'whip-test-secret' },
-    });
-    presenter = await registerUser(server.url);
-    viewer = await registerUser(server.url);
-    baseline = await pipelineCount(server);
-  });
-
-  after(async () => {
-    for (const peer of peers) await peer.close();
-    await server?.close();
-    await rm(clipDir, { recursive: true, force: true });
+    h264 = await makeH264Clip(whip.clipDir);
+    presenter = await registerUser(whip.server.url);
+    viewer = await registerUser(whip.server.url);
+    baseline = await pipelineCount(whip.server);
   });
 
   const newKey = async (user: SignedInUser, name: string): Promise<string> => {
@@ -48,9 +31,9 @@ describe('WHIP ingest and WHEP playback', { skip: skipUnless('ffmpeg', 'mariadb'
 
   test('an encoder goes live over WHIP, a WHEP player watches, DELETE ends the live and stores the recording', async () => {
     const key = await newKey(presenter, 'Evening stream');
-    const publisher = WhipPeer.publisher(clip);
+    const publisher = WhipPeer.publisher(whip.clip);
     peers.push(publisher);
-    const published = await publisher.connect(`${server.url}/whip`, key);
+    const published = await publisher.connect(`${whip.server.url}/whip`, key);
     assert.equal(published.status, 201, published.text);
     assert.equal(published.headers.get('content-type'), 'application/sdp; charset=utf-8');
     assert.match(published.location ?? '', /\/whip\/sessions\/[A-Za-z0-9_-]{22}$/);
@@ -70,16 +53,16 @@ describe('WHIP ingest and WHEP playback', { skip: skipUnless('ffmpeg', 'mariadb'
     }, 'the WHIP live to be listed');
     const liveId = lives[0]!.id;
     assert.equal(lives[0]!.title, 'Evening stream', 'the title is the key name');
-    assert.equal(await pipelineCount(server), baseline + 1);
+    assert.equal(await pipelineCount(whip.server), baseline + 1);
 
     const player = WhipPeer.player();
     peers.push(player);
-    const played = await player.connect(`${server.url}/whep/${liveId}`, viewer.token);
+    const played = await player.connect(`${whip.server.url}/whep/${liveId}`, viewer.token);
     assert.equal(played.status, 201, played.text);
     assert.match(played.location ?? '', /\/whep\/sessions\/[A-Za-z0-9_-]{22}$/);
     assert.match(played.text, /^a=candidate:/m);
     await waitFor(() => player.received.keyframe, 'a whole VP8 keyframe at the WHEP player', { timeoutMs: 30_000 });
-    assert.equal(player.received.keyframe!.width, clip.width);
+    assert.equal(player.received.keyframe!.width, whip.clip.width);
     assert.ok(player.received.audio > 0, 'audio reaches the WHEP player');
     // Counted like any viewer.
     const counted = await viewer.client.get(`/api/lives/${liveId}`);
@@ -92,10 +75,10 @@ describe('WHIP ingest and WHEP playback', { skip: skipUnless('ffmpeg', 'mariadb'
     assert.equal(await publisher.hangUp(), 200);
     const stoppedAt = Date.now();
     assert.equal(await publisher.hangUp(), 404, 'the session is gone');
-    await waitFor(async () => (await pipelineCount(server)) === baseline, 'the pipeline to be released');
+    await waitFor(async () => (await pipelineCount(whip.server)) === baseline, 'the pipeline to be released');
     assert.deepEqual((await viewer.client.get('/api/lives')).body.lives, []);
 
-    const { Recording, Live } = server.server.db;
+    const { Recording, Live } = whip.server.server.db;
     const recording = await waitFor(async () => {
       const row = await Recording.findOne({ where: { liveId } });
       return row?.status === 'ready' ? row : null;
@@ -110,7 +93,7 @@ describe('WHIP ingest and WHEP playback', { skip: skipUnless('ffmpeg', 'mariadb'
       library.body.recordings.some((r: { liveId: string }) => r.liveId === liveId),
       'the recording is in the library',
     );
-    const file = path.join(server.config.recordingsDir, recording.fileName);
+    const file = path.join(whip.server.config.recordingsDir, recording.fileName);
     const probed = await probe(file);
     assert.deepEqual(probed.codecs, ['opus', 'vp8']);
     const flowedS = (stoppedAt - flowingAt) / 1000;
@@ -123,7 +106,7 @@ describe('WHIP ingest and WHEP playback', { skip: skipUnless('ffmpeg', 'mariadb'
     const key = await newKey(presenter, 'x264');
     const publisher = WhipPeer.publisher(h264);
     peers.push(publisher);
-    const published = await publisher.connect(`${server.url}/whip`, key);
+    const published = await publisher.connect(`${whip.server.url}/whip`, key);
     assert.equal(published.status, 201, published.text);
     assert.match(published.text, /^a=rtpmap:\d+ H264\/90000/m, 'the answer keeps H.264');
     assert.doesNotMatch(published.text, /VP8/);
@@ -134,7 +117,7 @@ describe('WHIP ingest and WHEP playback', { skip: skipUnless('ffmpeg', 'mariadb'
 
     const player = WhipPeer.player('H264');
     peers.push(player);
-    const played = await player.connect(`${server.url}/whep/${liveId}`, viewer.token);
+    const played = await player.connect(`${whip.server.url}/whep/${liveId}`, viewer.token);
     assert.equal(played.status, 201, played.text);
     assert.match(played.text, /^a=rtpmap:\d+ H264\/90000/m);
     await waitFor(() => player.idrReceived, 'an H.264 IDR picture at the WHEP player', { timeoutMs: 30_000 });
@@ -145,9 +128,9 @@ describe('WHIP ingest and WHEP playback', { skip: skipUnless('ffmpeg', 'mariadb'
     assert.equal(await player.hangUp(), 200);
     assert.equal(await publisher.hangUp(), 200);
     const stoppedAt = Date.now();
-    await waitFor(async () => (await pipelineCount(server)) === baseline, 'the pipeline to be released');
+    await waitFor(async () => (await pipelineCount(whip.server)) === baseline, 'the pipeline to be released');
 
-    const { Recording } = server.server.db;
+    const { Recording } = whip.server.server.db;
     const recording = await waitFor(
       async () => {
         const row = await Recording.findOne({ where: { liveId } });
@@ -158,7 +141,7 @@ describe('WHIP ingest and WHEP playback', { skip: skipUnless('ffmpeg', 'mariadb'
     );
     assert.match(recording.fileName, /\.mkv$/);
     assert.equal(recording.mimeType, 'video/x-matroska');
-    const file = path.join(server.config.recordingsDir, recording.fileName);
+    const file = path.join(whip.server.config.recordingsDir, recording.fileName);
     const probed = await probe(file);
     assert.deepEqual(probed.codecs, ['h264', 'opus'], 'recorded as sent: no transcoding');
     const flowedS = (stoppedAt - flowingAt) / 1000;
@@ -170,7 +153,7 @@ describe('WHIP ingest and WHEP playback', { skip: skipUnless('ffmpeg', 'mariadb'
     const view = listed.body.recording ?? listed.body;
     assert.equal(view.mimeType, 'video/x-matroska');
     assert.ok(view.posterUrl, 'the library has a poster for it');
-    const media = await fetch(new URL(view.mediaUrl, server.url), { headers: { range: 'bytes=0-99' } });
+    const media = await fetch(new URL(view.mediaUrl, whip.server.url), { headers: { range: 'bytes=0-99' } });
     assert.equal(media.status, 206);
     assert.equal(media.headers.get('content-type'), 'video/x-matroska');
   });

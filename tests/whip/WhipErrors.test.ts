@@ -1,44 +1,29 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { makeClip, readClip, type Clip } from '../../smoke/media.js';
+import { before, describe, test } from 'node:test';
 import { hashToken } from '../../api/auth/Sessions.js';
 import { registerUser, type SignedInUser } from '../../drivers/http.js';
 import { pipelineCount } from '../support/media.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { useWhipServer } from '../support/whipServer.js';
 import { skipUnless } from '../support/services.js';
 import { waitFor } from '../../drivers/wait.js';
 import { WhipPeer } from '../../drivers/whip.js';
 
 describe('stream keys and bad WHIP/WHEP input', { skip: skipUnless('ffmpeg', 'mariadb') }, () => {
-  let server: TestServer;
+  const whip = useWhipServer();
+  const { peers } = whip;
   let alice: SignedInUser;
   let bob: SignedInUser;
-  let clip: Clip;
-  let clipDir: string;
   let baseline: number;
-  const peers: WhipPeer[] = [];
 
   before(async () => {
-    clipDir = await mkdtemp(path.join(os.tmpdir(), 'onair-whip-'));
-    clip = await readClip(await makeClip(clipDir));
-    server = await startTestServer({ server: { media: {} } });
-    alice = await registerUser(server.url);
-    bob = await registerUser(server.url);
-    baseline = await pipelineCount(server);
-  });
-
-  after(async () => {
-    for (const peer of peers) await peer.close();
-    await server?.close();
-    await rm(clipDir, { recursive: true, force: true });
+    alice = await registerUser(whip.server.url);
+    bob = await registerUser(whip.server.url);
+    baseline = await pipelineCount(whip.server);
   });
 
   const post = (url: string, init: { token?: string; type?: string; body?: string }) =>
-    fetch(new URL(url, server.url), {
+    fetch(new URL(url, whip.server.url), {
       method: 'POST',
       headers: {
         ...(init.token ? { authorization: `Bearer ${init.token}` } : {}),
@@ -48,7 +33,7 @@ describe('stream keys and bad WHIP/WHEP input', { skip: skipUnless('ffmpeg', 'ma
     });
   const errorOf = async (response: Response) => ((await response.json()) as { error: { code: string } }).error.code;
   const offer = async (kind: 'publisher' | 'player') => {
-    const peer = kind === 'publisher' ? WhipPeer.publisher(clip) : WhipPeer.player();
+    const peer = kind === 'publisher' ? WhipPeer.publisher(whip.clip) : WhipPeer.player();
     peers.push(peer);
     return peer.gatheredOffer();
   };
@@ -60,7 +45,7 @@ describe('stream keys and bad WHIP/WHEP input', { skip: skipUnless('ffmpeg', 'ma
     assert.match(key, /^sk_[A-Za-z0-9_-]{43}$/);
     assert.equal(created.body.streamKey.name, 'OBS at home');
     assert.equal(created.body.streamKey.hint, key.slice(0, 7));
-    const row = await server.server.db.StreamKey.findByPk(created.body.streamKey.id);
+    const row = await whip.server.server.db.StreamKey.findByPk(created.body.streamKey.id);
     assert.equal(row?.keyHash, hashToken(key));
     assert.ok(!JSON.stringify(row?.toJSON()).includes(key.slice(3)), 'the key itself is not stored');
 
@@ -92,7 +77,7 @@ describe('stream keys and bad WHIP/WHEP input', { skip: skipUnless('ffmpeg', 'ma
     assert.equal(await errorOf(refused), 'auth.invalidToken');
   });
 
-  const http401 = () => server.http.get('/api/stream-keys');
+  const http401 = () => whip.server.http.get('/api/stream-keys');
 
   test('POST /whip refuses a missing or wrong key (401), another type (415), garbage (400), too much (413)', async () => {
     const key = (await alice.client.post('/api/stream-keys', { name: 'k' })).body.key as string;
@@ -128,12 +113,12 @@ describe('stream keys and bad WHIP/WHEP input', { skip: skipUnless('ffmpeg', 'ma
       assert.equal(await errorOf(response), code, what);
       assert.equal(response.headers.get('access-control-allow-origin'), '*', `${what}: CORS on errors too`);
     }
-    assert.equal(await pipelineCount(server), baseline, 'nothing was created on the media server');
+    assert.equal(await pipelineCount(whip.server), baseline, 'nothing was created on the media server');
     assert.deepEqual((await alice.client.get('/api/lives')).body.lives, []);
   });
 
   test('OPTIONS answers the CORS preflight of browser WHIP clients', async () => {
-    const response = await fetch(new URL('/whip', server.url), {
+    const response = await fetch(new URL('/whip', whip.server.url), {
       method: 'OPTIONS',
       headers: { origin: 'https://player.example', 'access-control-request-method': 'POST' },
     });
@@ -146,9 +131,9 @@ describe('stream keys and bad WHIP/WHEP input', { skip: skipUnless('ffmpeg', 'ma
 
   test('a second session on a key already on air is 409; PATCH trickles, refuses restarts (422) and stale ETags (412); unknown sessions are 404', async () => {
     const key = (await alice.client.post('/api/stream-keys', { name: 'Twice' })).body.key as string;
-    const first = WhipPeer.publisher(clip);
+    const first = WhipPeer.publisher(whip.clip);
     peers.push(first);
-    const published = await first.connect(new URL('/whip', server.url).href, key);
+    const published = await first.connect(new URL('/whip', whip.server.url).href, key);
     assert.equal(published.status, 201, published.text);
     await waitFor(async () => (await alice.client.get('/api/lives')).body.lives.length === 1, 'the live on air');
 
@@ -156,7 +141,7 @@ describe('stream keys and bad WHIP/WHEP input', { skip: skipUnless('ffmpeg', 'ma
     assert.equal(second.status, 409);
     assert.equal(await errorOf(second), 'live.alreadyLive');
     assert.equal((await alice.client.get('/api/lives')).body.lives.length, 1, 'the first live goes on');
-    assert.equal(await pipelineCount(server), baseline + 1);
+    assert.equal(await pipelineCount(whip.server), baseline + 1);
 
     const location = published.location!;
     const etag = published.headers.get('etag')!;
@@ -180,11 +165,11 @@ describe('stream keys and bad WHIP/WHEP input', { skip: skipUnless('ffmpeg', 'ma
     const wrongType = await fetch(location, { method: 'PATCH', headers: { 'content-type': 'text/plain' }, body: 'x' });
     assert.equal(wrongType.status, 415);
 
-    const unknown = new URL(`/whip/sessions/${randomBytes(16).toString('base64url')}`, server.url);
+    const unknown = new URL(`/whip/sessions/${randomBytes(16).toString('base64url')}`, whip.server.url);
     const gone = await fetch(unknown, { method: 'DELETE' });
     assert.equal(gone.status, 404);
     assert.equal(await errorOf(gone), 'request.notFound');
-    assert.equal((await fetch(new URL('/whip/sessions/nope', server.url), { method: 'DELETE' })).status, 404);
+    assert.equal((await fetch(new URL('/whip/sessions/nope', whip.server.url), { method: 'DELETE' })).status, 404);
     const unknownPatch = await fetch(unknown, {
       method: 'PATCH',
       headers: { 'content-type': 'application/trickle-ice-sdpfrag' },
@@ -212,6 +197,6 @@ describe('stream keys and bad WHIP/WHEP input', { skip: skipUnless('ffmpeg', 'ma
     assert.equal((await bob.client.get(`/api/lives/${liveId}`)).body.live.viewerCount, 0);
 
     assert.equal(await first.hangUp(), 200);
-    await waitFor(async () => (await pipelineCount(server)) === baseline, 'the pipeline to be released');
+    await waitFor(async () => (await pipelineCount(whip.server)) === baseline, 'the pipeline to be released');
   });
 });

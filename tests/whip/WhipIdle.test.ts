@@ -4,52 +4,37 @@
  * whose encoder keeps sending stays on air past that time.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { makeClip, readClip, type Clip } from '../../smoke/media.js';
+import { before, describe, test } from 'node:test';
 import { registerUser, type SignedInUser } from '../../drivers/http.js';
 import { waitFor } from '../../drivers/wait.js';
 import { WhipPeer } from '../../drivers/whip.js';
 import { pipelineCount } from '../support/media.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { useWhipServer } from '../support/whipServer.js';
 import { skipUnless } from '../support/services.js';
 
 const IDLE_MS = 2000;
 
 describe('a WHIP encoder that vanishes', { skip: skipUnless('ffmpeg', 'mariadb') }, () => {
-  let server: TestServer;
+  const whip = useWhipServer({ WHIP_IDLE_MS: String(IDLE_MS) });
+  const { peers } = whip;
   let presenter: SignedInUser;
-  let clip: Clip;
-  let clipDir: string;
-  const peers: WhipPeer[] = [];
 
   before(async () => {
-    clipDir = await mkdtemp(path.join(os.tmpdir(), 'onair-whip-idle-'));
-    clip = await readClip(await makeClip(clipDir));
-    server = await startTestServer({ server: { media: {} }, env: { WHIP_IDLE_MS: String(IDLE_MS) } });
-    presenter = await registerUser(server.url);
-  });
-
-  after(async () => {
-    for (const peer of peers) await peer.close();
-    await server?.close();
-    await rm(clipDir, { recursive: true, force: true });
+    presenter = await registerUser(whip.server.url);
   });
 
   const listed = async (): Promise<string[]> =>
     ((await presenter.client.get('/api/lives')).body.lives as Array<{ id: string }>).map((l) => l.id);
 
   test('its live ends after WHIP_IDLE_MS without media, the recording is stored, and the key publishes again', async () => {
-    const baseline = await pipelineCount(server);
+    const baseline = await pipelineCount(whip.server);
     const created = await presenter.client.post('/api/stream-keys', { name: 'Vanishing' });
     assert.equal(created.status, 201, created.text);
     const key = created.body.key as string;
 
-    const encoder = WhipPeer.publisher(clip);
+    const encoder = WhipPeer.publisher(whip.clip);
     peers.push(encoder);
-    assert.equal((await encoder.connect(`${server.url}/whip`, key)).status, 201);
+    assert.equal((await encoder.connect(`${whip.server.url}/whip`, key)).status, 201);
     const liveId = await waitFor(async () => (await listed())[0], 'the WHIP live on air');
     await waitFor(() => encoder.connectionState === 'connected', 'the encoder connected');
     // Sending: on air well past the idle time.
@@ -59,8 +44,8 @@ describe('a WHIP encoder that vanishes', { skip: skipUnless('ffmpeg', 'mariadb')
     // The encoder goes away without its DELETE.
     await encoder.close();
     await waitFor(async () => (await listed()).length === 0, 'the idle live to end', { timeoutMs: 30_000 });
-    await waitFor(async () => (await pipelineCount(server)) === baseline, 'its pipeline released');
-    const { Recording, Live } = server.server.db;
+    await waitFor(async () => (await pipelineCount(whip.server)) === baseline, 'its pipeline released');
+    const { Recording, Live } = whip.server.server.db;
     const row = await waitFor(
       async () => {
         const r = await Recording.findOne({ where: { liveId } });
@@ -73,11 +58,11 @@ describe('a WHIP encoder that vanishes', { skip: skipUnless('ffmpeg', 'mariadb')
     assert.equal((await Live.findByPk(liveId))?.endReason, 'stopped');
 
     // The key is free again.
-    const again = WhipPeer.publisher(clip);
+    const again = WhipPeer.publisher(whip.clip);
     peers.push(again);
-    const published = await again.connect(`${server.url}/whip`, key);
+    const published = await again.connect(`${whip.server.url}/whip`, key);
     assert.equal(published.status, 201, published.text);
     assert.equal(await again.hangUp(), 200);
-    await waitFor(async () => (await pipelineCount(server)) === baseline, 'the second live released');
+    await waitFor(async () => (await pipelineCount(whip.server)) === baseline, 'the second live released');
   });
 });

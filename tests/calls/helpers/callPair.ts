@@ -4,13 +4,15 @@
  * decodes the other's video and audio; \`stateOf()\` waits for a call state as a side is told it.
  */
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 import type { Browser, BrowserContext } from 'playwright-core';
 import type { CallView } from '../../../api/contract/signalling.js';
-import { newContext } from '../../../drivers/browser.js';
+import { launchBrowser, newContext } from '../../../drivers/browser.js';
 import { openHarness, type Harness } from '../../../drivers/harness.js';
 import { registerUser, type SignedInUser } from '../../../drivers/http.js';
 import { waitFor } from '../../../drivers/wait.js';
-import type { TestServer } from '../../support/server.js';
+import { pipelineCount } from '../../support/media.js';
+import { startTestServer, type TestServer } from '../../support/server.js';
 
 export interface CallPairEnv {
   browser: Browser;
@@ -91,4 +93,42 @@ export function callPair(env: () => CallPairEnv) {
   }
 
   return { side, stateOf, establish };
+}
+
+/**
+ * A call suite's set-up: a test server (RESUME_GRACE_MS `graceMs`, the media server's loss grace 1.5 s), one
+ * Chromium, and the pipeline count before any test; after the suite, every side's context, the browser and the
+ * server are closed. Returns the server, the baseline and the call helpers over them.
+ */
+export function useCallSuite({ graceMs }: { graceMs: number }) {
+  let server: TestServer | undefined;
+  let browser: Browser | undefined;
+  let baseline: number | undefined;
+  const contexts: BrowserContext[] = [];
+  before(async () => {
+    server = await startTestServer({
+      env: { RESUME_GRACE_MS: String(graceMs) },
+      server: { media: { lossGraceMs: 1500 } },
+    });
+    browser = await launchBrowser();
+    baseline = await pipelineCount(server);
+  });
+  after(async () => {
+    for (const c of contexts.splice(0)) await c.close().catch(() => undefined);
+    await browser?.close();
+    await server?.close();
+  });
+  const ready = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('the call suite is not set up (use it inside a test)');
+    return value;
+  };
+  return {
+    get server() {
+      return ready(server);
+    },
+    get baseline() {
+      return ready(baseline);
+    },
+    ...callPair(() => ({ browser: ready(browser), server: ready(server), contexts })),
+  };
 }

@@ -1,4 +1,4 @@
-import type { IceCandidateInit } from './kurento.js';
+import type { IceCandidateInit } from '../contract/signalling.js';
 
 export interface IceCandidateQueueOptions {
   /** Candidates kept per key; more are refused. */
