@@ -4,7 +4,7 @@ import type { EngineConfig } from '../config.js';
 import { MediaRuntime } from '../elements/MediaRuntime.js';
 import type { Params } from '../protocol/JsonRpc.js';
 import type { ObjectType } from '../protocol/KurentoModel.js';
-import type { HostEvents, HostStats, MediaHost } from './MediaHost.js';
+import { heapSpaces, type HostEvents, type HostStats, type MediaHost } from './MediaHost.js';
 
 export class LocalHost extends EventEmitter<HostEvents> implements MediaHost {
   readonly name = 'local';
@@ -46,6 +46,9 @@ export class LocalHost extends EventEmitter<HostEvents> implements MediaHost {
       rssBytes: usage.rss,
       heapBytes: usage.heapUsed,
       externalBytes: usage.external,
+      heapTotalBytes: usage.heapTotal,
+      arrayBuffersBytes: usage.arrayBuffers,
+      heapSpaces: heapSpaces(),
       cpuMicros: cpu.user + cpu.system,
     };
   }
