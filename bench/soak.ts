@@ -744,7 +744,10 @@ async function main(): Promise<number> {
     if (api.errors.length) console.log(`  API errors logged: ${api.errors.length} (first: ${api.errors[0]})`);
     const topWarnings = [...api.warnings].sort((a, b) => b[1] - a[1]).slice(0, 5);
     if (topWarnings.length) console.log(`  API warnings: ${topWarnings.map(([msg, n]) => `${msg} ×${n}`).join('; ')}`);
-    const pass = checks.every((c) => c.ok) && totals.joins > 0 && liveLost === undefined;
+    // A viewer who never got audio and video is a failure of the soak too (not only what is left afterwards).
+    if (totals.joinFailures > 0)
+      console.log(`  FAIL  ${totals.joinFailures} of ${totals.joins + totals.joinFailures} joins failed (none may)`);
+    const pass = checks.every((c) => c.ok) && totals.joins > 0 && totals.joinFailures === 0 && liveLost === undefined;
     console.log(
       `\n${pass ? 'PASS' : 'FAIL'}: ${totals.joins} joins (${totals.joinFailures} failed), ${totals.leaves} leaves, at most ${maxConnected} viewers at once; join p50 ${Math.round(pct(joinTimes, 50))} ms, p95 ${Math.round(pct(joinTimes, 95))} ms`,
     );
