@@ -30,6 +30,9 @@ export class WorkerHost extends EventEmitter<HostEvents> implements MediaHost {
   #load = 0;
   #exited = false;
   #closing: Promise<void> | undefined;
+  /** While the idle worker collects its garbage (IdleMemory), stats come from its last answer. */
+  #collecting = false;
+  #lastStats: HostStats | undefined;
 
   private constructor(
     readonly name: string,
@@ -94,7 +97,9 @@ export class WorkerHost extends EventEmitter<HostEvents> implements MediaHost {
   }
 
   async stats(): Promise<HostStats> {
-    return (await this.#request({ op: 'stats' })) as HostStats;
+    if (this.#collecting && this.#lastStats) return { ...this.#lastStats };
+    this.#lastStats = (await this.#request({ op: 'stats' })) as HostStats;
+    return this.#lastStats;
   }
 
   /** Asks the worker to release everything and exit; kills it if it does not. */
@@ -146,6 +151,9 @@ export class WorkerHost extends EventEmitter<HostEvents> implements MediaHost {
       case 'released':
         this.#load = message.load;
         this.emit('released', message.objectIds);
+        return;
+      case 'collecting':
+        this.#collecting = message.collecting;
         return;
       case 'ready':
         return;

@@ -13,7 +13,10 @@ const config = JSON.parse(process.env.ENGINE_WORKER_CONFIG ?? '{}') as EngineCon
 const name = process.env.ENGINE_WORKER_NAME ?? 'worker';
 const runtime = new MediaRuntime(config);
 const startCpu = process.cpuUsage();
-const idleMemory = new IdleMemory(() => runtime.stats().pipelines);
+const idleMemory = new IdleMemory(
+  () => runtime.stats().pipelines,
+  (collecting) => send({ t: 'collecting', collecting }),
+);
 
 function send(message: WorkerMessage): void {
   if (process.connected) process.send?.(message);
