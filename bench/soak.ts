@@ -416,6 +416,18 @@ class Presenter {
     await until(() => peer.received.video > 0 && peer.received.audio > 0, 'the presenter’s loopback');
   }
 
+  /** The presenter's side of the live: its peer's state, frames sent, its own stream received back (packets). */
+  health(): { state: string; sent: number; loopback: number } {
+    const peer = this.#peer;
+    if (!peer) return { state: 'none', sent: 0, loopback: 0 };
+    const sent = peer.sentFrames;
+    return {
+      state: peer.connectionState,
+      sent: sent.video + sent.audio,
+      loopback: peer.received.video + peer.received.audio,
+    };
+  }
+
   async stop(): Promise<void> {
     const socket = this.#socket;
     if (socket && this.ended === undefined) {
@@ -670,6 +682,7 @@ async function main(): Promise<number> {
     const startedAt = Date.now();
     const endAt = startedAt + MINUTES * 60_000;
     const rows: MinuteRow[] = [];
+    const presenterRows: Array<{ minute: number; state: string; sent: number; loopback: number }> = [];
     let nextSample = startedAt + SAMPLE_MS;
     const gapMs = 60_000 / JOINS_PER_MINUTE;
     let nextJoin = startedAt;
@@ -711,6 +724,9 @@ async function main(): Promise<number> {
         rows.push(row);
         console.log(rowLine(String(row.minute), row));
         console.log(procsLine(row.engineProcs));
+        const health = presenter.health();
+        presenterRows.push({ minute: row.minute, ...health });
+        console.log(`      presenter ${health.state}, frames sent ${health.sent}, loopback packets ${health.loopback}`);
         minute = { joins: 0, joinFailures: 0, leaves: 0, joinTimes: [] };
       }
       await sleep(Math.max(10, Math.min(nextJoin, nextSample, endAt) - Date.now()));
@@ -770,6 +786,7 @@ async function main(): Promise<number> {
         liveEndedEarly: liveLost ?? null,
         settleSeconds: Math.round(end.ms / 1000),
         checks,
+        presenterRows,
         minutesRows: rows.map((r) => ({
           minute: r.minute,
           joins: r.joins,
