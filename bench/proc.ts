@@ -15,6 +15,16 @@ export async function rssBytes(pid: number): Promise<number> {
   }
 }
 
+/** Anonymous resident memory in bytes (RssAnon: the heap and malloc's arenas, not mapped files); 0 when gone. */
+export async function rssAnonBytes(pid: number): Promise<number> {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    return Number(/RssAnon:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
 /** User + system CPU time in clock ticks (1/100 s on Linux); 0 when the process is gone. */
 export async function cpuTicks(pid: number): Promise<number> {
   try {

@@ -32,7 +32,7 @@ import { Rest, Signalling, signUp } from '../smoke/client.js';
 import { makeClip, readClip, type Clip } from '../smoke/media.js';
 import { SmokePeer } from '../smoke/peer.js';
 import { startApiProcess, type ApiProcess, type EngineInfo } from './apiProcess.js';
-import { positiveArg, rssBytes, udpSockets } from './proc.js';
+import { positiveArg, rssAnonBytes, rssBytes, udpSockets } from './proc.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -114,10 +114,27 @@ interface Figures {
   udpApi: number;
   udpEngine: number;
   redisKeys: number;
+  /** Each engine process's memory (not compared: it shows where the engine's RSS goes). */
+  engineProcs: ProcMemory[];
+}
+
+/** One engine process's memory: RSS and its anonymous part (/proc), V8's heap in use and reserved, external. */
+interface ProcMemory {
+  name: string;
+  rss: number;
+  rssAnon: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  arrayBuffers: number;
+  /** CPU time the process used since it started (s), when it reports it. */
+  cpuSeconds?: number;
+  /** Committed bytes of V8's main spaces (new, old, large objects, code), when the process reports them. */
+  spaces?: { new: number; old: number; largeObjects: number; code: number };
 }
 
 /** What is compared with the baseline, and how. */
-const CHECKS: Array<{ key: keyof Figures; label: string; exact: boolean }> = [
+const CHECKS: Array<{ key: Exclude<keyof Figures, 'engineProcs'>; label: string; exact: boolean }> = [
   { key: 'pipelines', label: 'engine pipelines', exact: true },
   { key: 'endpoints', label: 'engine WebRTC endpoints', exact: true },
   { key: 'objects', label: 'engine media objects', exact: true },
@@ -160,6 +177,35 @@ class Sampler {
     const udp = await udpSockets([this.api.pid, ...enginePids]);
     const workers = stats.hosts.filter((h) => h.pid !== stats.server.pid);
     const engineRss = (await Promise.all(enginePids.map(rssBytes))).reduce((a, b) => a + b, 0);
+    const engineProcs: ProcMemory[] = [
+      {
+        name: 'server',
+        rss: await rssBytes(stats.server.pid),
+        rssAnon: await rssAnonBytes(stats.server.pid),
+        heapUsed: stats.server.heapBytes,
+        heapTotal: NaN,
+        external: stats.server.externalBytes,
+        arrayBuffers: NaN,
+      },
+    ];
+    for (const h of workers) {
+      engineProcs.push({
+        name: h.name,
+        rss: await rssBytes(h.pid),
+        rssAnon: await rssAnonBytes(h.pid),
+        heapUsed: h.heapBytes,
+        heapTotal: h.heapTotalBytes,
+        external: h.externalBytes,
+        arrayBuffers: h.arrayBuffersBytes,
+        cpuSeconds: h.cpuMicros / 1e6,
+        spaces: h.heapSpaces && {
+          new: h.heapSpaces.new_space?.size ?? 0,
+          old: h.heapSpaces.old_space?.size ?? 0,
+          largeObjects: (h.heapSpaces.large_object_space?.size ?? 0) + (h.heapSpaces.new_large_object_space?.size ?? 0),
+          code: (h.heapSpaces.code_space?.size ?? 0) + (h.heapSpaces.code_large_object_space?.size ?? 0),
+        },
+      });
+    }
     return {
       pipelines: stats.pipelines,
       endpoints: stats.hosts.reduce((n, h) => n + h.webRtcEndpoints, 0),
@@ -173,6 +219,7 @@ class Sampler {
       udpApi: udp.get(this.api.pid) ?? 0,
       udpEngine: enginePids.reduce((n, pid) => n + (udp.get(pid) ?? 0), 0),
       redisKeys: (await this.redisKeys()).length,
+      engineProcs,
     };
   }
 }
@@ -250,6 +297,18 @@ class Presenter {
     await this.#peer.answer(sdpAnswer);
     const peer = this.#peer;
     await until(() => peer.received.video > 0 && peer.received.audio > 0, 'the presenter’s loopback');
+  }
+
+  /** The presenter's side of the live: its peer's state, frames sent, its own stream received back (packets). */
+  health(): { state: string; sent: number; loopback: number } {
+    const peer = this.#peer;
+    if (!peer) return { state: 'none', sent: 0, loopback: 0 };
+    const sent = peer.sentFrames;
+    return {
+      state: peer.connectionState,
+      sent: sent.video + sent.audio,
+      loopback: peer.received.video + peer.received.audio,
+    };
   }
 
   async stop(): Promise<void> {
@@ -352,6 +411,25 @@ function rowLine(label: string, r: Partial<MinuteRow> & Figures): string {
   ].join(' ');
 }
 
+/** One line per engine process: RSS (anonymous part), V8 heap used/reserved, external (ArrayBuffers), in MB. */
+function procsLine(procs: ProcMemory[]): string {
+  const f = (n: number) => (Number.isNaN(n) ? '-' : String(mb(n)));
+  return (
+    '      ' +
+    procs
+      .map(
+        (p) =>
+          `${p.name} rss ${f(p.rss)} (anon ${f(p.rssAnon)}) heap ${f(p.heapUsed)}/${f(p.heapTotal)}` +
+          (p.spaces
+            ? ` [new ${f(p.spaces.new)} old ${f(p.spaces.old)} lo ${f(p.spaces.largeObjects)} code ${f(p.spaces.code)}]`
+            : '') +
+          ` ext ${f(p.external)} (ab ${f(p.arrayBuffers)})` +
+          (p.cpuSeconds === undefined ? '' : ` cpu ${Math.round(p.cpuSeconds)} s`),
+      )
+      .join(' | ')
+  );
+}
+
 /** The run's Redis keys by kind (ids replaced by *), with their counts. */
 async function keyKinds(sampler: Sampler): Promise<string> {
   const kinds = new Map<string, number>();
@@ -405,6 +483,7 @@ async function main(): Promise<number> {
     console.log(HEADER);
     const cold = await sampler.sample();
     console.log(rowLine('cold', cold));
+    console.log(procsLine(cold.engineProcs));
 
     // Warm-up: a live with two viewers, then everyone gone (every code path loaded once before the baseline).
     {
@@ -425,6 +504,7 @@ async function main(): Promise<number> {
     const warm = await settle(sampler, cold);
     const baseline = warm.figures;
     console.log(rowLine('base', baseline));
+    console.log(procsLine(baseline.engineProcs));
     const coldMismatch = CHECKS.filter((c) => c.exact && baseline[c.key] !== cold[c.key]);
     if (coldMismatch.length) {
       console.log(
@@ -485,6 +565,7 @@ async function main(): Promise<number> {
     const startedAt = Date.now();
     const endAt = startedAt + MINUTES * 60_000;
     const rows: MinuteRow[] = [];
+    const presenterRows: Array<{ minute: number; state: string; sent: number; loopback: number }> = [];
     let nextSample = startedAt + SAMPLE_MS;
     const gapMs = 60_000 / JOINS_PER_MINUTE;
     let nextJoin = startedAt;
@@ -525,6 +606,10 @@ async function main(): Promise<number> {
         };
         rows.push(row);
         console.log(rowLine(String(row.minute), row));
+        console.log(procsLine(row.engineProcs));
+        const health = presenter.health();
+        presenterRows.push({ minute: row.minute, ...health });
+        console.log(`      presenter ${health.state}, frames sent ${health.sent}, loopback packets ${health.loopback}`);
         minute = { joins: 0, joinFailures: 0, leaves: 0, joinTimes: [] };
       }
       await sleep(Math.max(10, Math.min(nextJoin, nextSample, endAt) - Date.now()));
@@ -537,6 +622,7 @@ async function main(): Promise<number> {
     for (const account of [presenterAccount, ...viewerAccounts]) await logout(rest, account);
     const end = await settle(sampler, baseline);
     console.log(rowLine('end', end.figures));
+    console.log(procsLine(end.figures.engineProcs));
 
     console.log(`\nafter the soak (settled in ${Math.round(end.ms / 1000)} s), against the baseline:`);
     const checks = CHECKS.map((c) => {
@@ -557,7 +643,10 @@ async function main(): Promise<number> {
     if (api.errors.length) console.log(`  API errors logged: ${api.errors.length} (first: ${api.errors[0]})`);
     const topWarnings = [...api.warnings].sort((a, b) => b[1] - a[1]).slice(0, 5);
     if (topWarnings.length) console.log(`  API warnings: ${topWarnings.map(([msg, n]) => `${msg} ×${n}`).join('; ')}`);
-    const pass = checks.every((c) => c.ok) && totals.joins > 0 && liveLost === undefined;
+    // A viewer who never got audio and video is a failure of the soak too (not only what is left afterwards).
+    if (totals.joinFailures > 0)
+      console.log(`  FAIL  ${totals.joinFailures} of ${totals.joins + totals.joinFailures} joins failed (none may)`);
+    const pass = checks.every((c) => c.ok) && totals.joins > 0 && totals.joinFailures === 0 && liveLost === undefined;
     console.log(
       `\n${pass ? 'PASS' : 'FAIL'}: ${totals.joins} joins (${totals.joinFailures} failed), ${totals.leaves} leaves, at most ${maxConnected} viewers at once; join p50 ${Math.round(pct(joinTimes, 50))} ms, p95 ${Math.round(pct(joinTimes, 95))} ms`,
     );
@@ -580,6 +669,7 @@ async function main(): Promise<number> {
         liveEndedEarly: liveLost ?? null,
         settleSeconds: Math.round(end.ms / 1000),
         checks,
+        presenterRows,
         minutesRows: rows.map((r) => ({
           minute: r.minute,
           joins: r.joins,
@@ -596,6 +686,22 @@ async function main(): Promise<number> {
           udpApi: r.udpApi,
           udpEngine: r.udpEngine,
           redisKeys: r.redisKeys,
+          engineProcsMB: r.engineProcs.map((p) => ({
+            name: p.name,
+            rss: mb(p.rss),
+            rssAnon: mb(p.rssAnon),
+            heapUsed: mb(p.heapUsed),
+            heapTotal: Number.isNaN(p.heapTotal) ? null : mb(p.heapTotal),
+            external: mb(p.external),
+            arrayBuffers: Number.isNaN(p.arrayBuffers) ? null : mb(p.arrayBuffers),
+            cpuSeconds: p.cpuSeconds === undefined ? null : Math.round(p.cpuSeconds),
+            ...(p.spaces && {
+              newSpace: mb(p.spaces.new),
+              oldSpace: mb(p.spaces.old),
+              largeObjectSpace: mb(p.spaces.largeObjects),
+              codeSpace: mb(p.spaces.code),
+            }),
+          })),
         })),
       }),
     );

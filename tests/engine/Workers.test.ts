@@ -4,6 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { IDLE_RELEASE_MS } from '../../media/engine/workers/IdleMemory.js';
 import { skipUnless } from '../support/services.js';
 import {
   assertBackToBaseline,
@@ -78,5 +80,26 @@ describe('media workers', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
     const fresh = await client.create('MediaPipeline');
     await fresh.create('WebRtcEndpoint');
     await Promise.all([survivor, fresh].map((p) => call((cb) => p.release(cb))));
+  });
+
+  test('a worker gives its memory back once its last pipeline is gone, and not while it carries one', async () => {
+    const client = await connectClient(fixture.engine.uri);
+    const releases = async (pid: number) =>
+      (await engineStats(fixture.engine.uri)).hosts.find((h) => h.pid === pid)?.idleMemoryReleases;
+    const pipeline = await client.create('MediaPipeline');
+    await pipeline.create('WebRtcEndpoint');
+    // Creating the pipeline cancelled any collection its worker still had pending from an earlier test.
+    const host = (await engineStats(fixture.engine.uri)).hosts.find((h) => h.pipelines === 1);
+    assert.ok(host, 'the pipeline is on one worker');
+    const before = await releases(host.pid);
+    assert.equal(typeof before, 'number');
+    await sleep(IDLE_RELEASE_MS + 1500);
+    assert.equal(await releases(host.pid), before, 'no collection while a pipeline is there');
+    await call((cb) => pipeline.release(cb));
+    await waitFor(
+      'the idle worker’s collection',
+      async () => (await releases(host.pid)) === before! + 1,
+      IDLE_RELEASE_MS + 15_000,
+    );
   });
 });

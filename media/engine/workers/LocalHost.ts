@@ -5,7 +5,7 @@ import { MediaRuntime } from '../elements/MediaRuntime.js';
 import type { Params } from '../protocol/JsonRpc.js';
 import type { ObjectType } from '../protocol/KurentoModel.js';
 import type { RelayOp } from '../relay/RelayHub.js';
-import type { HostEvents, HostStats, MediaHost } from './MediaHost.js';
+import { heapSpaces, type HostEvents, type HostStats, type MediaHost } from './MediaHost.js';
 
 export class LocalHost extends EventEmitter<HostEvents> implements MediaHost {
   readonly name = 'local';
@@ -51,6 +51,9 @@ export class LocalHost extends EventEmitter<HostEvents> implements MediaHost {
       rssBytes: usage.rss,
       heapBytes: usage.heapUsed,
       externalBytes: usage.external,
+      heapTotalBytes: usage.heapTotal,
+      arrayBuffersBytes: usage.arrayBuffers,
+      heapSpaces: heapSpaces(),
       cpuMicros: cpu.user + cpu.system,
     };
   }

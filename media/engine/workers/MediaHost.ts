@@ -3,6 +3,7 @@
  * The server routes every operation on a pipeline and its elements to the one host that owns it.
  */
 import type { EventEmitter } from 'node:events';
+import v8 from 'node:v8';
 import type { Params } from '../protocol/JsonRpc.js';
 import type { ObjectType } from '../protocol/KurentoModel.js';
 import type { RelayOp } from '../relay/RelayHub.js';
@@ -34,8 +35,15 @@ export interface HostStats {
   /** V8 heap in use, and memory held outside it (Buffers), in bytes. */
   heapBytes: number;
   externalBytes: number;
+  /** V8 heap reserved (in use or not), and the part of externalBytes that is ArrayBuffers (Buffers), in bytes. */
+  heapTotalBytes: number;
+  arrayBuffersBytes: number;
+  /** V8's heap by space (new_space, old_space, large_object_space, …): committed and used bytes. */
+  heapSpaces: Record<string, { size: number; used: number }>;
   /** CPU time used since the host started, in microseconds. */
   cpuMicros: number;
+  /** How often an idle worker gave its memory back (IdleMemory; workers only). */
+  idleMemoryReleases?: number;
 }
 
 export interface MediaHost extends EventEmitter<HostEvents> {
@@ -51,6 +59,13 @@ export interface MediaHost extends EventEmitter<HostEvents> {
   relay(op: RelayOp, params: Params): Promise<Params | undefined>;
   stats(): Promise<HostStats>;
   close(): Promise<void>;
+}
+
+/** V8's heap spaces of this process: committed (size) and used bytes of each. */
+export function heapSpaces(): Record<string, { size: number; used: number }> {
+  const spaces: Record<string, { size: number; used: number }> = {};
+  for (const s of v8.getHeapSpaceStatistics()) spaces[s.space_name] = { size: s.space_size, used: s.space_used_size };
+  return spaces;
 }
 
 /** Counts the handles a leak check cares about in this process. */

@@ -18,8 +18,10 @@ type RequestBody = WorkerRequest extends infer R ? (R extends WorkerRequest ? Om
 
 const WORKER_ENTRY = fileURLToPath(new URL('./worker.ts', import.meta.url));
 const READY_TIMEOUT_MS = 20_000;
-/** Node flags of a media worker; ENGINE_WORKER_NODE_FLAGS replaces them (e.g. to profile). */
+/** Node flags of a media worker; ENGINE_WORKER_NODE_FLAGS adds to them (e.g. to profile). */
 const WORKER_NODE_FLAGS = (process.env.ENGINE_WORKER_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+/** An idle worker collects its garbage itself and gives the memory back (IdleMemory). */
+const WORKER_OWN_FLAGS = ['--expose-gc'];
 const CLOSE_TIMEOUT_MS = 3_000;
 
 export class WorkerHost extends EventEmitter<HostEvents> implements MediaHost {
@@ -29,6 +31,9 @@ export class WorkerHost extends EventEmitter<HostEvents> implements MediaHost {
   #load = 0;
   #exited = false;
   #closing: Promise<void> | undefined;
+  /** While the idle worker collects its garbage (IdleMemory), stats come from its last answer. */
+  #collecting = false;
+  #lastStats: HostStats | undefined;
 
   private constructor(
     readonly name: string,
@@ -42,7 +47,7 @@ export class WorkerHost extends EventEmitter<HostEvents> implements MediaHost {
 
   static start(name: string, config: EngineConfig): Promise<WorkerHost> {
     const child = fork(WORKER_ENTRY, [], {
-      execArgv: [...WORKER_NODE_FLAGS, '--import', import.meta.resolve('tsx')],
+      execArgv: [...WORKER_OWN_FLAGS, ...WORKER_NODE_FLAGS, '--import', import.meta.resolve('tsx')],
       env: workerEnv(config, name),
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',
@@ -97,7 +102,9 @@ export class WorkerHost extends EventEmitter<HostEvents> implements MediaHost {
   }
 
   async stats(): Promise<HostStats> {
-    return (await this.#request({ op: 'stats' })) as HostStats;
+    if (this.#collecting && this.#lastStats) return { ...this.#lastStats };
+    this.#lastStats = (await this.#request({ op: 'stats' })) as HostStats;
+    return this.#lastStats;
   }
 
   /** Asks the worker to release everything and exit; kills it if it does not. */
@@ -149,6 +156,9 @@ export class WorkerHost extends EventEmitter<HostEvents> implements MediaHost {
       case 'released':
         this.#load = message.load;
         this.emit('released', message.objectIds);
+        return;
+      case 'collecting':
+        this.#collecting = message.collecting;
         return;
       case 'ready':
         return;

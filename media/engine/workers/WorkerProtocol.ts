@@ -18,6 +18,8 @@ export type WorkerMessage =
   | { t: 'res'; id: number; load: number; ok: true; value?: unknown }
   | { t: 'res'; id: number; load: number; ok: false; error: KmsErrorJson }
   | { t: 'event'; objectId: string; type: string; data: Params }
-  | { t: 'released'; objectIds: string[]; load: number };
+  | { t: 'released'; objectIds: string[]; load: number }
+  /** The idle worker is about to block in a garbage collection (true), or is done (false): see IdleMemory. */
+  | { t: 'collecting'; collecting: boolean };
 
 export type { HostStats };

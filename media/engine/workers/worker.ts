@@ -5,28 +5,41 @@
 import type { EngineConfig } from '../config.js';
 import { MediaRuntime } from '../elements/MediaRuntime.js';
 import { KurentoError } from '../protocol/KurentoError.js';
+import { IdleMemory } from './IdleMemory.js';
+import { heapSpaces, type HostStats } from './MediaHost.js';
 import type { WorkerMessage, WorkerRequest } from './WorkerProtocol.js';
 
 const config = JSON.parse(process.env.ENGINE_WORKER_CONFIG ?? '{}') as EngineConfig;
 const name = process.env.ENGINE_WORKER_NAME ?? 'worker';
 const runtime = new MediaRuntime(config);
 const startCpu = process.cpuUsage();
+const idleMemory = new IdleMemory(
+  () => runtime.stats().pipelines,
+  (collecting) => send({ t: 'collecting', collecting }),
+);
 
 function send(message: WorkerMessage): void {
   if (process.connected) process.send?.(message);
 }
 
 runtime.on('event', (objectId, type, data) => send({ t: 'event', objectId, type, data }));
-runtime.on('released', (objectIds) => send({ t: 'released', objectIds, load: runtime.load }));
+runtime.on('released', (objectIds) => {
+  send({ t: 'released', objectIds, load: runtime.load });
+  idleMemory.check();
+});
 
 async function run(request: WorkerRequest): Promise<unknown> {
   switch (request.op) {
     case 'create':
-      return runtime.create(request.objectId, request.type, request.params);
+      runtime.create(request.objectId, request.type, request.params);
+      idleMemory.check();
+      return undefined;
     case 'invoke':
       return runtime.invoke(request.objectId, request.operation, request.params);
     case 'release':
-      return runtime.release(request.objectId);
+      runtime.release(request.objectId);
+      idleMemory.check();
+      return undefined;
     case 'relay':
       return runtime.relays.run(request.relayOp, request.params);
     case 'stats': {
@@ -37,18 +50,30 @@ async function run(request: WorkerRequest): Promise<unknown> {
         ...runtime.stats(),
         ...memory(),
         cpuMicros: cpu.user + cpu.system,
+        idleMemoryReleases: idleMemory.releases,
       };
     }
     case 'close':
+      idleMemory.cancel();
       runtime.close();
       setImmediate(() => process.exit(0));
       return undefined;
   }
 }
 
-function memory(): { rssBytes: number; heapBytes: number; externalBytes: number } {
+function memory(): Pick<
+  HostStats,
+  'rssBytes' | 'heapBytes' | 'externalBytes' | 'heapTotalBytes' | 'arrayBuffersBytes' | 'heapSpaces'
+> {
   const usage = process.memoryUsage();
-  return { rssBytes: usage.rss, heapBytes: usage.heapUsed, externalBytes: usage.external };
+  return {
+    rssBytes: usage.rss,
+    heapBytes: usage.heapUsed,
+    externalBytes: usage.external,
+    heapTotalBytes: usage.heapTotal,
+    arrayBuffersBytes: usage.arrayBuffers,
+    heapSpaces: heapSpaces(),
+  };
 }
 
 process.on('message', (request: WorkerRequest) => {

@@ -24,6 +24,8 @@ export interface EngineStats {
     elements: number;
     webRtcEndpoints: number;
     udpSockets: number;
+    /** How often an idle worker gave its memory back. */
+    idleMemoryReleases?: number;
     timers: number;
   }[];
 }
