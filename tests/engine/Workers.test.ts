@@ -82,6 +82,28 @@ describe('media workers', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
     await Promise.all([survivor, fresh].map((p) => call((cb) => p.release(cb))));
   });
 
+  test('a frozen worker does not hold up getUsedMemory: the server answers with its last figures', async () => {
+    const client = await connectClient(fixture.engine.uri);
+    const manager = await client.getServerManager();
+    const before = await call<number>((cb) => manager.getUsedMemory(cb));
+    const [frozen] = (await engineStats(fixture.engine.uri)).hosts;
+    assert.ok(frozen);
+    process.kill(frozen.pid, 'SIGSTOP');
+    try {
+      // Without the last figures it would wait for the frozen worker, i.e. until it is thawed below.
+      let timer: NodeJS.Timeout | undefined;
+      const during = await Promise.race([
+        call<number>((cb) => manager.getUsedMemory(cb)),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('no answer while a worker was frozen')), 10_000);
+        }),
+      ]).finally(() => clearTimeout(timer));
+      assert.ok(during > 0 && before > 0);
+    } finally {
+      process.kill(frozen.pid, 'SIGCONT');
+    }
+  });
+
   test('a worker gives its memory back once its last pipeline is gone, and not while it carries one', async () => {
     const client = await connectClient(fixture.engine.uri);
     const releases = async (pid: number) =>

@@ -23,6 +23,11 @@ const WORKER_NODE_FLAGS = (process.env.ENGINE_WORKER_NODE_FLAGS ?? '').split(' '
 /** An idle worker collects its garbage itself and gives the memory back (IdleMemory). */
 const WORKER_OWN_FLAGS = ['--expose-gc'];
 const CLOSE_TIMEOUT_MS = 3_000;
+/**
+ * How long stats wait for a busy worker before the last figures answer instead (the fresh ones replace them when
+ * they come): the server's getUsedMemory, which clients use as a liveness ping, must not wait on the busiest worker.
+ */
+const STATS_WAIT_MS = 500;
 
 export class WorkerHost extends EventEmitter<HostEvents> implements MediaHost {
   readonly #child: ChildProcess;
@@ -34,6 +39,7 @@ export class WorkerHost extends EventEmitter<HostEvents> implements MediaHost {
   /** While the idle worker collects its garbage (IdleMemory), stats come from its last answer. */
   #collecting = false;
   #lastStats: HostStats | undefined;
+  #statsRequest: Promise<HostStats> | undefined;
 
   private constructor(
     readonly name: string,
@@ -102,9 +108,21 @@ export class WorkerHost extends EventEmitter<HostEvents> implements MediaHost {
   }
 
   async stats(): Promise<HostStats> {
-    if (this.#collecting && this.#lastStats) return { ...this.#lastStats };
-    this.#lastStats = (await this.#request({ op: 'stats' })) as HostStats;
-    return this.#lastStats;
+    const last = this.#lastStats;
+    if (this.#collecting && last) return { ...last };
+    this.#statsRequest ??= this.#request({ op: 'stats' })
+      .then((stats) => (this.#lastStats = stats as HostStats))
+      .finally(() => (this.#statsRequest = undefined));
+    if (!last) return this.#statsRequest;
+    let timer: NodeJS.Timeout | undefined;
+    const stale = new Promise<HostStats>((resolve) => {
+      timer = setTimeout(() => resolve({ ...last }), STATS_WAIT_MS);
+    });
+    try {
+      return await Promise.race([this.#statsRequest, stale]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Asks the worker to release everything and exit; kills it if it does not. */
