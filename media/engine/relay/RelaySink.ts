@@ -9,7 +9,7 @@ import type { RtpPacket } from 'werift';
 import { MediaElement } from '../elements/MediaElement.js';
 import type { MediaPipeline } from '../elements/MediaPipeline.js';
 import type { RuntimeContext } from '../elements/RuntimeContext.js';
-import type { TrackInfo } from '../rtp/MediaTypes.js';
+import type { MediaKind, TrackInfo } from '../rtp/MediaTypes.js';
 import {
   FEEDBACK_KEYFRAME,
   FEEDBACK_LIMIT,
@@ -92,6 +92,14 @@ export class RelaySink extends MediaElement {
 
   override videoCodec(): TrackInfo['codec'] | undefined {
     return undefined;
+  }
+
+  /**
+   * A relay starts with its source's current GOP, so that the far worker's relay source caches it and its viewers
+   * start at once as they do here; without one (or with a long one) the source is asked for a keyframe.
+   */
+  protected override onSourceConnected(kind: MediaKind): void {
+    if (kind === 'video') this.primeVideoFromSource();
   }
 
   /** Flow events of a relay are nobody's business: no tick. */

@@ -26,6 +26,8 @@ export interface EngineStats {
     udpSockets: number;
     /** How often an idle worker gave its memory back. */
     idleMemoryReleases?: number;
+    /** Relay sources on this host: a live fed from another worker. */
+    relaySources?: number;
     timers: number;
   }[];
 }
