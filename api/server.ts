@@ -35,7 +35,7 @@ import { WhipService } from './whip/WhipService.js';
 import { SequelizeLiveArchive } from './live/SequelizeLiveArchive.js';
 import { createRecordings, type Recordings } from './recordings/index.js';
 import type { ProbeResult } from './http/health.js';
-import { MediaConnection, type MediaConnectionOptions } from './MediaConnection.js';
+import { MediaConnection, type MediaConnectionOptions } from './media/MediaConnection.js';
 import { forwardedAddress, SignallingServer } from './signalling/SignallingServer.js';
 import { createStore, RedisStore } from './store/index.js';
 import { Membership } from './cluster/Membership.js';

@@ -5,10 +5,23 @@
  */
 import net from 'node:net';
 import type { Logger } from 'pino';
-import type { Config } from './config.js';
-import { MediaPool } from '../media/MediaPool.js';
-import { MediaServer, redactUri, type MediaServerOptions } from '../media/MediaServer.js';
-import { newEngineSecret, spawnEngine, type SpawnedEngine } from '../media/engine/spawn.js';
+import type { Config } from '../config.js';
+import { MediaPool } from '../../media/MediaPool.js';
+import { MediaServer, redactUri, type MediaServerOptions } from '../../media/MediaServer.js';
+import { newEngineSecret, spawnEngine, type SpawnedEngine } from '../../media/engine/spawn.js';
+
+/** What of the configuration the media servers need. */
+export type MediaConfig = Pick<
+  Config,
+  | 'kmsUris'
+  | 'engineInstances'
+  | 'engineWorkers'
+  | 'mediaServerCapacity'
+  | 'mediaReconcileMs'
+  | 'videoBandwidth'
+  | 'storePrefix'
+  | 'recordingsDir'
+>;
 
 export interface MediaConnectionOptions {
   /** Environment for the embedded engine (tests shorten grace periods, set workers...). */
@@ -88,7 +101,7 @@ export class MediaConnection {
     this.#slots = slots;
   }
 
-  static async open(config: Config, log: Logger, options: MediaConnectionOptions = {}): Promise<MediaConnection> {
+  static async open(config: MediaConfig, log: Logger, options: MediaConnectionOptions = {}): Promise<MediaConnection> {
     const serverOptions = {
       ...(options.lossGraceMs ? { lossGraceMs: options.lossGraceMs } : {}),
       bandwidth: config.videoBandwidth,
@@ -175,14 +188,14 @@ export class MediaConnection {
 }
 
 /** The capacity of the i-th server: MEDIA_SERVER_CAPACITY's i-th figure (its last one for the rest). */
-function capacityOf(config: Config, index: number): number | null {
+function capacityOf(config: MediaConfig, index: number): number | null {
   const list = config.mediaServerCapacity;
   if (!list || list.length === 0) return null;
   return list[Math.min(index, list.length - 1)]!;
 }
 
 async function openEngine(
-  config: Config,
+  config: MediaConfig,
   log: Logger,
   options: MediaConnectionOptions,
   index: number,
