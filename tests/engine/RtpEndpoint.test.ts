@@ -100,7 +100,10 @@ for (const faithful of [false, true]) {
 
     before(async () => {
       const opts = faithful ? { env: { ENGINE_KMS_FAITHFUL: 'true' } } : {};
-      [engineA, engineB] = await Promise.all([startTestEngine(opts), startTestEngine(opts)]);
+      // Engine B keeps no GOP (as KMS does not): a viewer joining there must ask the presenter on A for a keyframe,
+      // across the pair, instead of starting from rtpB's cached GOP.
+      const optsB = { env: { ...opts.env, ENGINE_GOP_CACHE_BYTES: '0' } };
+      [engineA, engineB] = await Promise.all([startTestEngine(opts), startTestEngine(optsB)]);
       baselineA = baselineOf(await engineStats(engineA.uri));
       baselineB = baselineOf(await engineStats(engineB.uri));
       browser = await launchBrowser();
