@@ -37,6 +37,8 @@ import { MediaElement } from './MediaElement.js';
 import type { OperationTable } from './MediaObject.js';
 import type { MediaPipeline } from './MediaPipeline.js';
 import type { RuntimeContext } from './RuntimeContext.js';
+import { BANDWIDTH_DEFAULTS, rembBps, videoSendLimitBps } from '../rtp/Bandwidth.js';
+import { KeyframeRequests } from '../rtp/KeyframeRequests.js';
 
 type Negotiation = 'none' | 'offer-generated' | 'negotiated';
 type State = 'CONNECTED' | 'DISCONNECTED';
@@ -45,8 +47,6 @@ type State = 'CONNECTED' | 'DISCONNECTED';
 const PLI_INTERVAL_MS = 200;
 /** Ticks (seconds) without a datagram from the remote before the media state is DISCONNECTED. */
 const SILENCE_TICKS = 5;
-/** KMS's floor for the REMB it sends. */
-const MIN_REMB_BPS = 30_000;
 const RTCP_RTPFB = 205;
 const RTCP_PSFB = 206;
 const FMT_NACK = 1;
@@ -72,14 +72,7 @@ export class RtpEndpoint extends MediaElement {
   readonly #ipv6: boolean;
   readonly #portRange: [number, number] | undefined;
   readonly #sdes: SdesCrypto | undefined;
-  readonly #props = {
-    minVideoRecvBandwidth: 0,
-    minVideoSendBandwidth: 100,
-    maxVideoSendBandwidth: 500,
-    maxVideoRecvBandwidth: 0,
-    maxAudioRecvBandwidth: 0,
-    mtu: 1200,
-  };
+  readonly #props = { ...BANDWIDTH_DEFAULTS, mtu: 1200 };
   readonly #explicit = new Set<string>();
   readonly #media: Partial<Record<MediaKind, Media>> = {};
   readonly #sessionId = String(randomInt(1, 2 ** 47));
@@ -94,9 +87,7 @@ export class RtpEndpoint extends MediaElement {
   #heard = false;
   #silentTicks = 0;
   #remoteRembBps: number | undefined;
-  #lastPliAt = 0;
-  #pliTimer: NodeJS.Timeout | undefined;
-  #pliWanted = false;
+  readonly #keyframes = new KeyframeRequests(() => this.#media.video?.session.sendPli(), PLI_INTERVAL_MS);
 
   constructor(id: string, pipeline: MediaPipeline, context: RuntimeContext, params: ParamReader) {
     super(id, 'RtpEndpoint', pipeline, context);
@@ -123,23 +114,10 @@ export class RtpEndpoint extends MediaElement {
     this.countOut(track.kind);
   }
 
-  /** Asks the remote for a keyframe, at most every PLI_INTERVAL_MS (a request inside the window is delayed, not lost). */
+  /** Asks the remote for a keyframe, at most every PLI_INTERVAL_MS; once its video is heard from if not yet. */
   override requestKeyframe(): void {
-    this.#pliWanted = true;
     const video = this.#media.video;
-    if (!video?.info || video.session.remoteSsrc === undefined || this.#pliTimer) return;
-    const wait = this.#lastPliAt + PLI_INTERVAL_MS - Date.now();
-    if (wait <= 0) return this.#sendPli();
-    this.#pliTimer = setTimeout(() => {
-      this.#pliTimer = undefined;
-      if (this.#pliWanted) this.#sendPli();
-    }, wait);
-  }
-
-  #sendPli(): void {
-    this.#pliWanted = false;
-    this.#lastPliAt = Date.now();
-    this.#media.video?.session.sendPli();
+    this.#keyframes.request(Boolean(video?.info) && video?.session.remoteSsrc !== undefined);
   }
 
   #onRtp(media: Media, packet: RtpPacket): void {
@@ -149,7 +127,7 @@ export class RtpEndpoint extends MediaElement {
     if (!info || !canReceive(media.direction) || packet.header.payloadType !== media.codec?.payloadType) return;
     this.countIn(media.kind);
     this.forward(media.kind, packet, info);
-    if (media.kind === 'video' && this.#pliWanted && !this.#pliTimer) this.requestKeyframe();
+    if (media.kind === 'video' && this.#keyframes.wanted && !this.#keyframes.scheduled) this.requestKeyframe();
   }
 
   #onRtcp(media: Media, packets: RtcpPacket[]): void {
@@ -206,27 +184,19 @@ export class RtpEndpoint extends MediaElement {
 
   /** As on a WebRtcEndpoint: the remote's REMB within [min, max]VideoSendBandwidth in KMS-faithful mode. */
   override videoSendLimitBps(): number | undefined {
-    const { maxVideoSendBandwidth, minVideoSendBandwidth } = this.#props;
-    if (!this.context.config.kmsFaithful) {
-      return this.#explicit.has('maxVideoSendBandwidth') && maxVideoSendBandwidth > 0
-        ? maxVideoSendBandwidth * 1000
-        : undefined;
-    }
-    let limit = this.#remoteRembBps ?? Infinity;
-    if (maxVideoSendBandwidth > 0) limit = Math.min(limit, maxVideoSendBandwidth * 1000);
-    limit = Math.max(limit, minVideoSendBandwidth * 1000);
-    return Number.isFinite(limit) ? limit : undefined;
+    return videoSendLimitBps(this.#props, {
+      kmsFaithful: this.context.config.kmsFaithful,
+      maxSetByClient: this.#explicit.has('maxVideoSendBandwidth'),
+      remoteRembBps: this.#remoteRembBps,
+    });
   }
 
   /** REMB to the remote whose video this endpoint receives: the lowest limit of the sinks it feeds. */
   #sendRemb(): void {
     const video = this.#media.video;
     if (!video?.info || !canReceive(video.direction)) return;
-    const { maxVideoRecvBandwidth, minVideoRecvBandwidth } = this.#props;
-    let limit = this.downstreamVideoLimitBps() ?? Infinity;
-    if (maxVideoRecvBandwidth > 0) limit = Math.min(limit, maxVideoRecvBandwidth * 1000);
-    if (!Number.isFinite(limit)) return;
-    video.session.sendRemb(Math.round(Math.max(limit, minVideoRecvBandwidth * 1000, MIN_REMB_BPS)));
+    const bitrate = rembBps(this.#props, this.downstreamVideoLimitBps());
+    if (bitrate !== undefined) video.session.sendRemb(bitrate);
   }
 
   // ---- negotiation -------------------------------------------------------------------------------
@@ -599,8 +569,7 @@ export class RtpEndpoint extends MediaElement {
   }
 
   protected override onClose(): void {
-    clearTimeout(this.#pliTimer);
-    this.#pliTimer = undefined;
+    this.#keyframes.close();
     for (const kind of ['audio', 'video'] as const) {
       const media = this.#media[kind];
       media?.session.close(Boolean(media.info));

@@ -39,6 +39,8 @@ import { MediaElement } from './MediaElement.js';
 import type { OperationTable } from './MediaObject.js';
 import type { MediaPipeline } from './MediaPipeline.js';
 import type { RuntimeContext } from './RuntimeContext.js';
+import { BANDWIDTH_DEFAULTS, rembBps, videoSendLimitBps } from '../rtp/Bandwidth.js';
+import { KeyframeRequests } from '../rtp/KeyframeRequests.js';
 
 type Negotiation = 'none' | 'offer-generated' | 'negotiated';
 type Direction = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
@@ -52,8 +54,6 @@ const MAX_QUEUED_CANDIDATES = 100;
 /** Receive buffer per UDP socket (the OS caps it at net.core.rmem_max). */
 const RECEIVE_BUFFER_BYTES = 1024 * 1024;
 const STREAM_ID = '0';
-/** KMS's floor for the REMB it sends (minVideoRecvBandwidth below it has no effect). */
-const MIN_REMB_BPS = 30_000;
 /** RTCP payload-specific feedback type and REMB's format (application layer feedback). */
 const RTCP_PSFB = 206;
 const FMT_REMB = 15;
@@ -76,11 +76,7 @@ export class WebRtcEndpoint extends MediaElement {
     externalIPv6: '',
     networkInterfaces: '',
     iceTcp: false,
-    minVideoRecvBandwidth: 0,
-    minVideoSendBandwidth: 100,
-    maxVideoSendBandwidth: 500,
-    maxVideoRecvBandwidth: 0,
-    maxAudioRecvBandwidth: 0,
+    ...BANDWIDTH_DEFAULTS,
     mtu: 1200,
   };
   /** Properties the client set itself (the normal mode honours only those bandwidths). */
@@ -105,9 +101,7 @@ export class WebRtcEndpoint extends MediaElement {
   readonly #outbound: Partial<Record<MediaKind, OutboundTrack>> = {};
   #sendCodec: Partial<Record<MediaKind, CodecName>> = {};
   #videoCodec: CodecName | undefined;
-  #lastPliAt = 0;
-  #pliTimer: NodeJS.Timeout | undefined;
-  #pliWanted = false;
+  readonly #keyframes = new KeyframeRequests(() => this.#sendPli(), PLI_INTERVAL_MS);
 
   constructor(id: string, pipeline: MediaPipeline, context: RuntimeContext, params: ParamReader) {
     super(id, 'WebRtcEndpoint', pipeline, context);
@@ -143,22 +137,13 @@ export class WebRtcEndpoint extends MediaElement {
     else if (kind !== 'video' || this.#recvonly || !this.hasGop(source)) super.onSourceConnected(kind, source);
   }
 
-  /** Asks the remote peer for a keyframe, at most every PLI_INTERVAL_MS (a request inside the window is delayed, not lost). */
+  /** Asks the remote peer for a keyframe, at most every PLI_INTERVAL_MS; once connected if not yet. */
   override requestKeyframe(): void {
-    this.#pliWanted = true;
-    if (!this.#connected || this.#pliTimer) return;
-    const wait = this.#lastPliAt + PLI_INTERVAL_MS - Date.now();
-    if (wait <= 0) return this.#sendPli();
-    this.#pliTimer = setTimeout(() => {
-      this.#pliTimer = undefined;
-      if (this.#pliWanted) this.#sendPli();
-    }, wait);
+    this.#keyframes.request(this.#connected);
   }
 
   #sendPli(): void {
     const video = this.#inbound.video;
-    this.#pliWanted = false;
-    this.#lastPliAt = Date.now();
     if (!video?.track.ssrc) return;
     video.transceiver.receiver.sendRtcpPLI(video.track.ssrc).catch(() => undefined);
   }
@@ -188,16 +173,11 @@ export class WebRtcEndpoint extends MediaElement {
    * The normal mode applies only a maxVideoSendBandwidth the client set, not KMS's 500 kbps default.
    */
   override videoSendLimitBps(): number | undefined {
-    const { maxVideoSendBandwidth, minVideoSendBandwidth } = this.#props;
-    if (!this.context.config.kmsFaithful) {
-      return this.#explicit.has('maxVideoSendBandwidth') && maxVideoSendBandwidth > 0
-        ? maxVideoSendBandwidth * 1000
-        : undefined;
-    }
-    let limit = this.#remoteRembBps ?? Infinity;
-    if (maxVideoSendBandwidth > 0) limit = Math.min(limit, maxVideoSendBandwidth * 1000);
-    limit = Math.max(limit, minVideoSendBandwidth * 1000);
-    return Number.isFinite(limit) ? limit : undefined;
+    return videoSendLimitBps(this.#props, {
+      kmsFaithful: this.context.config.kmsFaithful,
+      maxSetByClient: this.#explicit.has('maxVideoSendBandwidth'),
+      remoteRembBps: this.#remoteRembBps,
+    });
   }
 
   /**
@@ -209,11 +189,8 @@ export class WebRtcEndpoint extends MediaElement {
     const ssrc = video?.track.ssrc;
     const dtls = video?.transceiver.receiver.dtlsTransport;
     if (!video || !ssrc || !dtls) return;
-    const { maxVideoRecvBandwidth, minVideoRecvBandwidth } = this.#props;
-    let limit = this.downstreamVideoLimitBps() ?? Infinity;
-    if (maxVideoRecvBandwidth > 0) limit = Math.min(limit, maxVideoRecvBandwidth * 1000);
-    if (!Number.isFinite(limit)) return;
-    const bitrate = Math.round(Math.max(limit, minVideoRecvBandwidth * 1000, MIN_REMB_BPS));
+    const bitrate = rembBps(this.#props, this.downstreamVideoLimitBps());
+    if (bitrate === undefined) return;
     const brExp = Math.max(0, Math.ceil(Math.log2(bitrate + 1)) - 18);
     const feedback = new ReceiverEstimatedMaxBitrate({
       senderSsrc: video.transceiver.receiver.rtcpSsrc,
@@ -533,7 +510,7 @@ export class WebRtcEndpoint extends MediaElement {
         if (first) this.primeVideoFromSource();
         else this.requestKeyframeUpstream();
       }
-      if (this.#pliWanted) this.requestKeyframe();
+      if (this.#keyframes.wanted) this.requestKeyframe();
       return;
     }
     if (state !== 'failed' && state !== 'disconnected' && state !== 'closed') return;
@@ -771,9 +748,8 @@ export class WebRtcEndpoint extends MediaElement {
 
   protected override onClose(): void {
     clearTimeout(this.#setupTimer);
-    clearTimeout(this.#pliTimer);
+    this.#keyframes.close();
     this.#setupTimer = undefined;
-    this.#pliTimer = undefined;
     this.#connected = false;
     for (const kind of ['audio', 'video'] as const) {
       delete this.#outbound[kind];
