@@ -20,7 +20,7 @@ import {
   useTestEngine,
   waitFor,
 } from './helpers/engineHarness.js';
-import { PeerPage, servePeerPage, type MediaStats } from './helpers/peerPage.js';
+import { PeerPage, servePeerPage, decoding } from './helpers/peerPage.js';
 import { makeClip } from './helpers/webmFiles.js';
 
 const MEDIA_TIMEOUT_MS = 30_000;
@@ -38,21 +38,6 @@ describe('media through the engine with Chromium', { skip: skipUnless('chromium'
     pages.push(page);
     return page;
   };
-
-  /** Waits until a page has decoded `frames` more video frames and received more audio samples than in `from`. */
-  const decoding = (page: PeerPage, what: string, from?: MediaStats, frames = 10) =>
-    waitFor(
-      `${what} to decode video and play audio`,
-      async () => {
-        const stats = await page.stats();
-        const base = from ?? { framesDecoded: 0, audioSamples: 0 };
-        return stats.framesDecoded >= base.framesDecoded + frames && stats.audioSamples > base.audioSamples
-          ? stats
-          : undefined;
-      },
-      MEDIA_TIMEOUT_MS,
-      250,
-    );
 
   before(async () => {
     browser = await launchBrowser();

@@ -26,7 +26,7 @@ import {
   type Baseline,
   type KurentoClient,
 } from './helpers/engineHarness.js';
-import { PeerPage, servePeerPage, type MediaStats } from './helpers/peerPage.js';
+import { PeerPage, servePeerPage, decoding } from './helpers/peerPage.js';
 import { decode, probeFile } from './helpers/webmFiles.js';
 
 const MEDIA_TIMEOUT_MS = 30_000;
@@ -63,20 +63,6 @@ for (const faithful of [false, true]) {
       pages.push(page);
       return page;
     };
-
-    const decoding = (page: PeerPage, what: string, from?: MediaStats, frames = 10) =>
-      waitFor(
-        `${what} to decode video and play audio`,
-        async () => {
-          const stats = await page.stats();
-          const base = from ?? { framesDecoded: 0, audioSamples: 0 };
-          return stats.framesDecoded >= base.framesDecoded + frames && stats.audioSamples > base.audioSamples
-            ? stats
-            : undefined;
-        },
-        MEDIA_TIMEOUT_MS,
-        250,
-      );
 
     /** Pipeline A with a presenter endpoint feeding rtpA, pipeline B with rtpB; rtpB offers, rtpA answers. */
     const cascade = async (crypto?: { a?: Record<string, unknown>; b?: Record<string, unknown> }) => {

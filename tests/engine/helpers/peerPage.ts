@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import kurento from 'kurento-client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { newContext } from '../../../drivers/browser.js';
-import { call } from './engineHarness.js';
+import { call, waitFor } from './engineHarness.js';
 
 const PAGE = `<!doctype html><html><body><script>
 let pc; const pending = []; let remoteSet = false;
@@ -201,3 +201,25 @@ export interface KurentoWebRtc {
 }
 
 const iceCandidate = kurento.getComplexType('IceCandidate') as (c: Record<string, unknown>) => Record<string, unknown>;
+
+/** Waits until a page has decoded `frames` more video frames and received more audio samples than in `from`. */
+export function decoding(
+  page: PeerPage,
+  what: string,
+  from?: MediaStats,
+  frames = 10,
+  timeoutMs = 30_000,
+): Promise<MediaStats> {
+  return waitFor(
+    `${what} to decode video and play audio`,
+    async () => {
+      const stats = await page.stats();
+      const base = from ?? { framesDecoded: 0, audioSamples: 0 };
+      return stats.framesDecoded >= base.framesDecoded + frames && stats.audioSamples > base.audioSamples
+        ? stats
+        : undefined;
+    },
+    timeoutMs,
+    250,
+  );
+}
