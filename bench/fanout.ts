@@ -11,20 +11,32 @@
  * average (the machine is shared: other work skews the figures). Before the ladder, 10 joins one at a time give the
  * set-up latency on an idle engine, and one receiver measures the source's rate.
  *
- * Usage: npm run bench:fanout [-- --ladder 1,10,50,100,200 --window 15 --workers 2 --generators 4]
+ * --servers N (default 1) starts N engines (fanoutServers.ts): the source on the first, relayed once to each other one
+ * by an RtpEndpoint pair; each step's viewers go round robin over the servers (viewer i on server i mod N), and each
+ * step also prints every server's viewers joined, CPU and RSS (all its processes).
+ *
+ * Usage: npm run bench:fanout [-- --ladder 1,10,50,100,200 --window 15 --workers 2 --generators 4 --servers 1]
  * Prints a table; the last line is one JSON object
- * {"bench":"fanout","viewersPerCore":...,"workerShare":[...],"rows":[...]}.
+ * {"bench":"fanout","viewersPerCore":...,"workerShare":[...],"rows":[...]} (with --servers 2 and more, also
+ * "servers" in it and in each row).
  */
 import { execFile, fork, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
-import kurento from 'kurento-client';
-import { spawnEngine } from '../media/engine/spawn.js';
 import type { ReceiverMessage, ReceiverRequest } from './fanoutReceivers.js';
+import {
+  call,
+  cascade,
+  procCpuTicks,
+  procRssBytes,
+  startServers,
+  type BenchServer,
+  type Relay,
+} from './fanoutServers.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -33,6 +45,7 @@ const { values: args } = parseArgs({
     workers: { type: 'string', default: String(os.availableParallelism()) },
     generators: { type: 'string', default: '4' },
     'join-timeout': { type: 'string', default: '20' },
+    servers: { type: 'string', default: '1' },
   },
 });
 const LADDER = args.ladder.split(',').map(Number);
@@ -40,6 +53,7 @@ const WINDOW_S = Number(args.window);
 const WORKERS = Number(args.workers);
 const GENERATORS = Number(args.generators);
 const JOIN_TIMEOUT_MS = Number(args['join-timeout']) * 1000;
+const SERVERS = Number(args.servers);
 const WARMUP_MS = 3000;
 const SINGLE_JOINS = 10;
 const RATE_PROBE_MS = 5000;
@@ -69,14 +83,15 @@ interface Row {
   loadAverage: number;
   /** Each media worker: its viewers, CPU (% of a core) and RSS over the step. */
   workers: { name: string; viewers: number; cpuPct: number; rssMB: number }[];
+  /** With --servers 2 and more: each server's viewers joined, CPU (% of a core, all its processes) and RSS. */
+  servers?: ServerFigures[];
 }
 
-interface HostFigures {
+interface ServerFigures {
   name: string;
-  pid: number;
-  webRtcEndpoints: number;
-  cpuMicros: number;
-  rssBytes: number;
+  viewers: number;
+  cpuPct: number;
+  rssMB: number;
 }
 
 /** One receiver, living in a load-generator process (fanoutReceivers.ts). */
@@ -185,35 +200,11 @@ async function allCounts(generators: Generator[]): Promise<Map<number, Counts>> 
   return out;
 }
 
-async function procCpuTicks(pid: number): Promise<number> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[11]) + Number(fields[12]);
-  } catch {
-    return 0;
-  }
-}
-
-async function procRssBytes(pid: number): Promise<number> {
-  try {
-    const status = await readFile(`/proc/${pid}/status`, 'utf8');
-    return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
-  } catch {
-    return 0;
-  }
-}
-
 function percentile(values: number[], p: number): number {
   if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
-
-const call = <T = unknown>(fn: (cb: (err: any, value: T) => void) => void) =>
-  new Promise<T>((resolve, reject) =>
-    fn((err, value) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(value))),
-  );
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'onair-bench-fanout-'));
@@ -251,19 +242,16 @@ async function main(): Promise<void> {
     '48k',
     clip,
   ]);
-  const engine = await spawnEngine({
-    port: 0,
+  const servers = await startServers(SERVERS, {
     workers: WORKERS,
     execArgv: process.env.BENCH_ENGINE_ARGS ? process.env.BENCH_ENGINE_ARGS.split(' ') : [],
-    onLog: (line) => console.error('[engine]', line),
+    log: (line) => console.error(line),
   });
-  const client: any = await kurento(engine.uri, { socket: { objectMode: true } });
-  client._re?.on('error', () => undefined);
+  // The source's server: the single joins and the rate probe are on it, and the relays start from it.
+  const first = servers[0]!;
+  const { engine, client } = first;
   const statsUrl = `http://${new URL(engine.uri).host}/stats`;
-  const enginePids = async () => {
-    const stats = (await (await fetch(statsUrl)).json()) as { hosts: { pid: number }[] };
-    return [engine.pid, ...stats.hosts.map((h) => h.pid).filter((pid) => pid !== engine.pid)];
-  };
+  const enginePids = () => first.pids();
 
   if (process.env.BENCH_DEBUG) {
     // Every 5 s: each engine process's RSS and CPU, and what the engine reports.
@@ -296,20 +284,32 @@ async function main(): Promise<void> {
   const player = await pipeline.create('PlayerEndpoint', { uri: `file://${clip}` });
   player.on('EndOfStream', () => player.play(() => undefined));
   await call((cb) => player.play(cb));
+  // The source relayed once to every other server, for the whole ladder.
+  const relays: Relay[] = [];
+  for (const server of servers.slice(1)) relays.push(await cascade(player, pipeline, server));
+  /** Where a server's viewers join: its pipeline and what feeds them there. */
+  const placeOn = (server: BenchServer) => relays.find((r) => r.server === server) ?? { pipeline, source: player };
 
   const generators = Array.from({ length: GENERATORS }, () => new Generator());
   let nextGenerator = 0;
   const newViewer = () => new RemoteViewer(generators[nextGenerator++ % generators.length]!);
   const hostStats = async () =>
-    ((await (await fetch(statsUrl)).json()) as { hosts: HostFigures[] }).hosts.filter((h) => h.pid !== engine.pid);
+    (
+      await Promise.all(
+        servers.map(async (server) =>
+          (await server.hosts()).map((h) => (SERVERS === 1 ? h : { ...h, name: `${server.name}/${h.name}` })),
+        ),
+      )
+    ).flat();
 
   /** One receiver joins: endpoint, connect, offer/answer, trickled candidates, first packet (or a failure). */
-  const join = async (viewer: RemoteViewer, endpoints: any[]): Promise<boolean> => {
+  const join = async (viewer: RemoteViewer, endpoints: any[], server = first): Promise<boolean> => {
     try {
-      const endpoint = await pipeline.create('WebRtcEndpoint');
+      const place = placeOn(server);
+      const endpoint = await place.pipeline.create('WebRtcEndpoint');
       endpoints.push(endpoint);
       endpoint.on('IceCandidateFound', (event: any) => viewer.addCandidate(event.candidate));
-      await call((cb) => player.connect(endpoint, cb));
+      await call((cb) => place.source.connect(endpoint, cb));
       const offer = await viewer.offer();
       const answer = await call<string>((cb) => endpoint.processOffer(offer, cb));
       await viewer.answer(answer);
@@ -359,22 +359,27 @@ async function main(): Promise<void> {
 
   const rows: Row[] = [];
   console.log(
-    `${WORKERS} workers, ${GENERATORS} load-generator processes; per worker: viewers/CPU%/RSS MB\n` +
-      'viewers joined failed  engineCPU%  perViewer%  RSS(MB)  received   lost  loss%  first-packet ms p50/p95/max  genCPU%  rate%  load  workers',
+    (SERVERS === 1 ? '' : `${SERVERS} servers (viewers round robin, source on ${first.name}), `) +
+      `${WORKERS} workers${SERVERS === 1 ? '' : ' each'}, ${GENERATORS} load-generator processes; per worker${SERVERS === 1 ? '' : ' and per server'}: viewers/CPU%/RSS MB\n` +
+      'viewers joined failed  engineCPU%  perViewer%  RSS(MB)  received   lost  loss%  first-packet ms p50/p95/max  genCPU%  rate%  load  workers' +
+      (SERVERS === 1 ? '' : '  | servers'),
   );
   for (const n of LADDER) {
     const viewers: RemoteViewer[] = [];
     const endpoints: any[] = [];
     let failed = 0;
+    const joinedOn = servers.map(() => 0);
     await Promise.all(
-      Array.from({ length: n }, async () => {
+      Array.from({ length: n }, async (_, i) => {
         const viewer = newViewer();
         viewers.push(viewer);
-        if (!(await join(viewer, endpoints))) failed += 1;
+        if (await join(viewer, endpoints, servers[i % SERVERS])) joinedOn[i % SERVERS]! += 1;
+        else failed += 1;
       }),
     );
     await sleep(WARMUP_MS);
-    const pids = await enginePids();
+    const serverPids = await Promise.all(servers.map((server) => server.pids()));
+    const pids = serverPids.flat();
     const genPids = [process.pid, ...generators.map((g) => g.pid)];
     const before = {
       ticks: await Promise.all(pids.map(procCpuTicks)),
@@ -405,7 +410,8 @@ async function main(): Promise<void> {
     const medianReceived = percentile(perViewer, 50);
     const engineCpuPct = (100 * (sum(ticks) - sum(before.ticks))) / CLK_TCK / elapsedS;
     const firsts = viewers.filter((v) => v.firstPacketMs).map((v) => v.firstPacketMs);
-    const rss = (await Promise.all(pids.map(procRssBytes))).reduce((a, b) => a + b, 0);
+    const rssOf = await Promise.all(pids.map(procRssBytes));
+    const rss = sum(rssOf);
     const workers = hostsAfter.map((h) => {
       const b = before.hosts.find((x) => x.pid === h.pid);
       return {
@@ -434,6 +440,20 @@ async function main(): Promise<void> {
       loadAverage: round(os.loadavg()[0]!, 2),
       workers,
     };
+    if (SERVERS > 1) {
+      let at = 0;
+      row.servers = servers.map((server, s) => {
+        const slice = (values: number[]) => values.slice(at, at + serverPids[s]!.length);
+        const figures = {
+          name: server.name,
+          viewers: joinedOn[s]!,
+          cpuPct: round((100 * (sum(slice(ticks)) - sum(slice(before.ticks)))) / CLK_TCK / elapsedS),
+          rssMB: round(sum(slice(rssOf)) / 1024 / 1024),
+        };
+        at += serverPids[s]!.length;
+        return figures;
+      });
+    }
     rows.push(row);
     console.log(
       [
@@ -451,19 +471,31 @@ async function main(): Promise<void> {
         pad(row.ratePct, 6),
         pad(row.loadAverage, 5),
         ' ' + workers.map((w) => `${w.name} ${w.viewers}/${w.cpuPct}/${w.rssMB}`).join('  '),
+        ...(row.servers
+          ? [' |', row.servers.map((v) => `${v.name} ${v.viewers}/${v.cpuPct}/${v.rssMB}`).join('  ')]
+          : []),
       ].join(' '),
     );
     await Promise.all(endpoints.map((e) => call((cb) => e.release(cb)).catch(() => undefined)));
     await Promise.all(viewers.map((v) => v.close().catch(() => undefined)));
     await sleep(1000);
     // Beyond this the figures are not the engine's: it lost media, a join failed, or the cores are saturated.
-    if (!isValid(row) || row.engineCpuPct > 95 * WORKERS || row.benchCpuPct > GENERATOR_CPU_LIMIT * GENERATORS) break;
+    if (
+      !isValid(row) ||
+      row.engineCpuPct > 95 * WORKERS * SERVERS ||
+      row.benchCpuPct > GENERATOR_CPU_LIMIT * GENERATORS
+    )
+      break;
   }
 
+  for (const relay of relays) await relay.release();
   await call((cb) => pipeline.release(cb)).catch(() => undefined);
-  client.close();
+  const pipelinesLeft = await Promise.all(servers.map((server) => server.pipelines().catch(() => NaN)));
+  if (SERVERS > 1)
+    console.log(`pipelines held at the end: ${pipelinesLeft.join(', ')} (${servers.map((v) => v.name).join(', ')})`);
+  else if (pipelinesLeft[0] !== 0) console.error(`[bench] the engine still holds ${pipelinesLeft[0]} pipelines`);
   for (const generator of generators) generator.close();
-  await engine.stop();
+  for (const server of servers) await server.stop();
   await rm(dir, { recursive: true, force: true });
 
   // Viewers per core from the largest step where every join succeeded at the first attempt, nothing was lost
@@ -479,7 +511,11 @@ async function main(): Promise<void> {
   }));
   console.log(
     `viewers per core: ${viewersPerCore} (at ${best?.viewers ?? 0} viewers, ${best?.cpuPerViewerPct ?? '-'} % of a core each: full rate, no loss, all joined at the first attempt); ` +
-      `workers: ${workerShare.map((w) => `${w.name} ${w.sharePct} % of the viewers`).join(', ')}; load average ${round(os.loadavg()[0]!, 2)}`,
+      `workers: ${workerShare.map((w) => `${w.name} ${w.sharePct} % of the viewers`).join(', ')}; ` +
+      (best?.servers
+        ? `servers: ${best.servers.map((v) => `${v.name} ${v.viewers} viewers, ${v.cpuPct} % CPU, ${v.rssMB} MB`).join(', ')}; `
+        : '') +
+      `load average ${round(os.loadavg()[0]!, 2)}`,
   );
   console.log(
     JSON.stringify({
@@ -493,6 +529,7 @@ async function main(): Promise<void> {
       machineCores: os.availableParallelism(),
       loadAverage: os.loadavg().map((l) => round(l, 2)),
       windowSeconds: WINDOW_S,
+      ...(SERVERS > 1 ? { servers: best?.servers ?? [] } : {}),
       rows,
     }),
   );
