@@ -28,15 +28,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import type { ReceiverMessage, ReceiverRequest } from './fanoutReceivers.js';
-import {
-  call,
-  cascade,
-  procCpuTicks,
-  procRssBytes,
-  startServers,
-  type BenchServer,
-  type Relay,
-} from './fanoutServers.js';
+import { cpuTicks, rssBytes } from './proc.js';
+import { call, cascade, startServers, type BenchServer, type Relay } from './fanoutServers.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -262,10 +255,10 @@ async function main(): Promise<void> {
       const parts: string[] = [];
       const now = new Map<number, number>();
       for (const pid of pids) {
-        const ticks = await procCpuTicks(pid);
+        const ticks = await cpuTicks(pid);
         now.set(pid, ticks);
         parts.push(
-          `${pid}: ${Math.round((await procRssBytes(pid)) / 1e6)}MB ${((ticks - (last.get(pid) ?? ticks)) / 5).toFixed(0)}%`,
+          `${pid}: ${Math.round((await rssBytes(pid)) / 1e6)}MB ${((ticks - (last.get(pid) ?? ticks)) / 5).toFixed(0)}%`,
         );
       }
       last = now;
@@ -382,15 +375,15 @@ async function main(): Promise<void> {
     const pids = serverPids.flat();
     const genPids = [process.pid, ...generators.map((g) => g.pid)];
     const before = {
-      ticks: await Promise.all(pids.map(procCpuTicks)),
-      gen: await Promise.all(genPids.map(procCpuTicks)),
+      ticks: await Promise.all(pids.map(cpuTicks)),
+      gen: await Promise.all(genPids.map(cpuTicks)),
       hosts: await hostStats(),
       counts: await allCounts(generators),
       at: performance.now(),
     };
     await sleep(WINDOW_S * 1000);
-    const ticks = await Promise.all(pids.map(procCpuTicks));
-    const gen = await Promise.all(genPids.map(procCpuTicks));
+    const ticks = await Promise.all(pids.map(cpuTicks));
+    const gen = await Promise.all(genPids.map(cpuTicks));
     const hostsAfter = await hostStats();
     const counts = await allCounts(generators);
     const elapsedS = (performance.now() - before.at) / 1000;
@@ -410,7 +403,7 @@ async function main(): Promise<void> {
     const medianReceived = percentile(perViewer, 50);
     const engineCpuPct = (100 * (sum(ticks) - sum(before.ticks))) / CLK_TCK / elapsedS;
     const firsts = viewers.filter((v) => v.firstPacketMs).map((v) => v.firstPacketMs);
-    const rssOf = await Promise.all(pids.map(procRssBytes));
+    const rssOf = await Promise.all(pids.map(rssBytes));
     const rss = sum(rssOf);
     const workers = hostsAfter.map((h) => {
       const b = before.hosts.find((x) => x.pid === h.pid);

@@ -3,7 +3,6 @@
  * lives on the first, and reaches every other one through an RtpEndpoint pair (rtpA on the source's pipeline offers,
  * rtpB on the server's own pipeline answers), the way onair cascades a live across servers.
  */
-import { readFile } from 'node:fs/promises';
 import kurento from 'kurento-client';
 import { spawnEngine, type SpawnedEngine } from '../media/engine/spawn.js';
 
@@ -105,25 +104,5 @@ export async function cascade(source: any, sourcePipeline: any, server: BenchSer
   } catch (err) {
     await release();
     throw err;
-  }
-}
-
-/** CPU ticks (user + system) of a process, 0 once it is gone. */
-export async function procCpuTicks(pid: number): Promise<number> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[11]) + Number(fields[12]);
-  } catch {
-    return 0;
-  }
-}
-
-export async function procRssBytes(pid: number): Promise<number> {
-  try {
-    const status = await readFile(`/proc/${pid}/status`, 'utf8');
-    return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
-  } catch {
-    return 0;
   }
 }
