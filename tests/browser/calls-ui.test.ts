@@ -114,6 +114,34 @@ describe('calls through the UI', { skip: skipUnless('chromium', 'mariadb') }, ()
     await waitFor(async () => (await pipelineCount(app.server)) === baseline, 'every pipeline released');
   });
 
+  it('someone who comes online while this tab is still connecting is listed once it connects', async () => {
+    const a = await registerUser(app.server.url);
+    const b = await registerUser(app.server.url);
+    const pa = await pageOf(a);
+    // A's signalling connection is held open but not let through to the server until B is online.
+    let letThrough!: () => void;
+    const held = new Promise<void>((resolve) => (letThrough = resolve));
+    await pa.routeWebSocket(/\/socket\.io\/webrtc\//, async (ws) => {
+      await held;
+      ws.connectToServer();
+    });
+    const listed = pa.waitForResponse((r) => r.url().endsWith('/api/users/online') && r.ok());
+    await pa.goto('/calls');
+    assert.ok(!JSON.stringify(await (await listed).json()).includes(b.nickname), 'B is not online yet');
+
+    const pb = await pageOf(b);
+    await pb.goto('/');
+    await waitFor(async () => {
+      const res = await fetch(`${app.server.url}/api/users/online`, {
+        headers: { authorization: `Bearer ${a.token}` },
+      });
+      return JSON.stringify(await res.json()).includes(b.nickname);
+    }, 'B is online');
+    // B's `presence:online` went out before A's socket was in the room: A learns of B from the list loaded again.
+    letThrough();
+    await pa.locator(`[data-testid="online-user"][data-nickname="${b.nickname}"]`).waitFor(WAIT);
+  });
+
   it('B declines: A is told; a user who goes offline leaves the list', async () => {
     const a = await registerUser(app.server.url);
     const b = await registerUser(app.server.url);

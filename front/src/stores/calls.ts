@@ -71,7 +71,9 @@ export const useCallsStore = defineStore('calls', () => {
       // The server ends the calls of a connection that drops, except an answered one, which waits a while
       // (RESUME_GRACE_MS) for this tab to resume it (calls/CallMedia.ts); what rang here may have changed meanwhile.
       if (status === 'reconnecting' && active.value?.state !== 'accepted') lostConnection();
-      if (status === 'connected' && before === 'reconnecting') void loadOnline();
+      // Presence pushes reach this tab only once its socket is in the room: a list loaded before that can miss
+      // someone who came online in between, so it is loaded again on every connection, the first one included.
+      if (status === 'connected' && before !== 'connected') void loadOnline();
     });
     unsubscribe.push(stop);
     void loadOnline();
