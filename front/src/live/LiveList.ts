@@ -39,7 +39,9 @@ export class LiveList {
       client.on('lives:removed', ({ liveId }) => this.#apply({ type: 'removed', liveId })),
     );
     this.#stopWatching = watch(client.status, (status, before) => {
-      if (status === 'connected' && before === 'reconnecting') void this.load();
+      // Pushes reach this tab only once its socket is in the room: a list loaded before the first connection can
+      // miss a change made in between, just as one loaded before a lost connection came back.
+      if (status === 'connected' && before !== 'connected') void this.load();
     });
   }
 
