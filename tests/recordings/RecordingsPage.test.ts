@@ -8,6 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { RECORDING_TOTAL_TTL_S, type RecordingList } from '../../api/contract/rest.js';
 import { newPublicId } from '../../api/db/index.js';
 import { SequelizeLiveArchive } from '../../api/live/SequelizeLiveArchive.js';
 import { launchBrowser, newContext } from '../../drivers/browser.js';
@@ -303,6 +304,30 @@ describe('the Recordings page', { skip: skipUnless('chromium', 'mariadb', 'ffmpe
     await page.getByRole('button', { name: 'Delete', exact: true }).click();
     await waitFor(async () => JSON.stringify(await titles()) === JSON.stringify(['Quick hello', 'Morning lecture']), 'the list without it');
     assert.equal(await s.db.Recording.findByPk(concertId), null, 'deleted on the server');
+  });
+
+  it('says when a total was counted once it comes from the server\'s cache, and nothing for a fresh count', async () => {
+    const answer = async (load: () => Promise<unknown>): Promise<RecordingList> => {
+      const response = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/recordings');
+      await load();
+      return (await (await response).json()) as RecordingList;
+    };
+    // A new recording changes the library: the next page is counted afresh.
+    await recordLive(bob, 'Late show', 2, 'Lima, Peru', 5);
+    const fresh = await answer(() => openAs(ann));
+    assert.equal(fresh.totalKind, 'exact');
+    await waitFor(async () => (await titles()).includes('Late show'), 'the list');
+    assert.equal(await page.getByTestId('total-kind').count(), 0, 'no note under a fresh count');
+
+    // The same page again, the library unchanged: its total is the one counted a moment ago.
+    const again = await answer(() => page.reload());
+    assert.equal(again.totalKind, 'cached');
+    assert.equal(again.totalAsOf, fresh.totalAsOf, 'counted once');
+    const note = page.getByTestId('total-kind');
+    await note.waitFor(WAIT);
+    const seconds = /^about: counted (\d+) s ago$/.exec((await note.textContent())?.trim() ?? '')?.[1];
+    assert.ok(seconds !== undefined, `the note says when: ${await note.textContent()}`);
+    assert.ok(Number(seconds) <= RECORDING_TOTAL_TTL_S, 'no older than the cache keeps a total');
   });
 });
 
