@@ -33,6 +33,7 @@ import type { Params } from '../protocol/JsonRpc.js';
 import type { CodecName, MediaKind, TrackInfo } from '../rtp/MediaTypes.js';
 import { ntpToMs } from '../recording/index.js';
 import { guardHelloVerify } from '../rtp/HelloVerifyGuard.js';
+import { fixNackLoop } from '../rtp/NackLoopFix.js';
 import { OutboundTrack } from '../rtp/OutboundTrack.js';
 import { assertSdp, chooseCodec, keepOnly, sectionCodecs, type SdpCodec } from '../rtp/SdpCodecs.js';
 import { MediaElement } from './MediaElement.js';
@@ -347,6 +348,7 @@ export class WebRtcEndpoint extends MediaElement {
       bundlePolicy: 'max-bundle',
     });
     this.#pc = pc;
+    pc.onTransceiverAdded.subscribe((transceiver) => fixNackLoop(transceiver.receiver));
     pc.onIceCandidate.subscribe((candidate) => {
       if (candidate) this.#localCandidates.push(candidate);
       else this.#gatheringDone = true;
