@@ -1,7 +1,7 @@
 /**
  * The engine's fix of werift's NACK loop (media/engine/rtp/NackLoopFix): werift's own NACK handler, fed packets with
  * a gap, asks for the missing ones and stops asking once nothing is missing, whether the retransmissions came or it
- * gave up on them; a closed handler asks nothing.
+ * gave up on them; it counts modulo 2^16 across the wrap; a closed handler asks nothing.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -70,6 +70,32 @@ describe("werift's NACK loop, fixed", () => {
       'only the missing packet asked for',
     );
     assert.ok(asked.length > 1, 'asked again while it did not come');
+    h.close();
+  });
+
+  test('a loss across the sequence wrap is asked for, and detection goes on past it', async () => {
+    const { handler: h, asked } = handler();
+    for (const seq of [65_533, 65_534, 1]) h.addPacket(packet(seq));
+    await waitFor(() => asked.length > 0, 'a NACK');
+    assert.deepEqual(
+      asked[0]!.toSorted((a, b) => a - b),
+      [0, 65_535],
+    );
+    for (const seq of [65_535, 0, 2, 5]) h.addPacket(packet(seq));
+    await waitFor(() => asked.some((lost) => lost.includes(3)), 'the next loss asked for');
+    assert.deepEqual(
+      h.lostSeqNumbers.toSorted((a, b) => a - b),
+      [3, 4],
+    );
+    h.close();
+  });
+
+  test('a late packet from before the wrap marks nothing lost', async () => {
+    const { handler: h, asked } = handler();
+    for (const seq of [65_534, 65_535, 0, 1, 65_530, 2]) h.addPacket(packet(seq));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.deepEqual(asked, []);
+    assert.deepEqual(h.lostSeqNumbers, []);
     h.close();
   });
 
