@@ -174,6 +174,22 @@ describe('OutboundTrack', () => {
     assert.deepEqual(again, first);
   });
 
+  test('a packet NACKed again and again is sent again at most once per interval', async () => {
+    const now = Date.now();
+    w.track.send(source(7, 20, 1000), now);
+    w.track.send(source(7, 21, 4000), now);
+    const [first] = await w.next(2);
+    // A receiver repeating its NACK every few milliseconds: one resend.
+    for (let i = 0; i < 5; i++) w.track.retransmit([20], now + i * 4);
+    w.track.send(source(7, 22, 7000), now + 20);
+    const after = await w.next(2);
+    assert.deepEqual(after[0], first);
+    assert.equal(w.decrypt(after[1]!).header.sequenceNumber, 22, 'no second resend within the interval');
+    // Still missing a while later: sent again.
+    w.track.retransmit([20], now + 40);
+    assert.deepEqual((await w.next(1))[0], first);
+  });
+
   test("until DTLS is connected packets go to werift's sender (which holds them back), then the fast path takes over", async () => {
     w.dtls.state = 'connecting';
     w.track.send(source(1, 1, 1), Date.now());

@@ -24,6 +24,12 @@ import type { CodecName } from './MediaTypes.js';
 const SWITCH_GAP_MS = 20;
 /** Sent video packets kept for retransmission (a power of two; ~2 s of video). Audio is not retransmitted. */
 const VIDEO_HISTORY = 128;
+/**
+ * One packet is sent again at most this often, however many NACKs ask for it: receivers that repeat a NACK every
+ * few milliseconds (werift's asks every 5 ms, up to 11 times) would otherwise multiply a loss's traffic by ten,
+ * just when the link is losing packets (libwebrtc likewise resends a packet at most once per round trip).
+ */
+const RESEND_MIN_INTERVAL_MS = 20;
 const GCM_PROFILE = 0x0007;
 const NTP_EPOCH_OFFSET_S = 2_208_988_800;
 /** Bytes a viewer's socket may have waiting in libuv (not yet taken by the kernel) before its track sheds packets. */
@@ -67,6 +73,8 @@ export class OutboundTrack {
   /** Encrypted packets by sequence number (ring), for retransmission; empty for audio. */
   readonly #historySeq: Int32Array;
   readonly #history: (Buffer | undefined)[];
+  /** When each kept packet was last sent again (Date.now()), -Infinity for never. */
+  readonly #resentAt: Float64Array;
   packets = 0;
   octets = 0;
   /** Packets shed because this viewer could not keep up. */
@@ -87,6 +95,7 @@ export class OutboundTrack {
     const size = sender.kind === 'video' ? VIDEO_HISTORY : 0;
     this.#historySeq = new Int32Array(size).fill(-1);
     this.#history = new Array<Buffer | undefined>(size);
+    this.#resentAt = new Float64Array(size).fill(-Infinity);
   }
 
   /** Forwards one packet (`now`: Date.now()); returns false if it was not sent (transport not ready, padding only). */
@@ -156,14 +165,16 @@ export class OutboundTrack {
   }
 
   /** Resends packets a receiver reported lost (fast path only; werift's sender handles its own). */
-  retransmit(lost: readonly number[]): void {
+  retransmit(lost: readonly number[], now = Date.now()): void {
     const fast = this.#fast;
     if (!fast) return;
     if (this.#history.length === 0 || this.#congested()) return;
     for (const seq of lost) {
       const slot = seq & (this.#history.length - 1);
       const sent = this.#history[slot];
-      if (sent && this.#historySeq[slot] === seq) this.#transmit(fast, sent);
+      if (!sent || this.#historySeq[slot] !== seq || now - this.#resentAt[slot]! < RESEND_MIN_INTERVAL_MS) continue;
+      this.#resentAt[slot] = now;
+      this.#transmit(fast, sent);
     }
   }
 
@@ -211,6 +222,7 @@ export class OutboundTrack {
       const slot = seq & (this.#history.length - 1);
       this.#history[slot] = out;
       this.#historySeq[slot] = seq;
+      this.#resentAt[slot] = -Infinity;
     }
     return this.#transmit(fast, out);
   }
