@@ -440,11 +440,9 @@ export function listQuery(
     const where = and(everyone, filtered, search.where, cursor ? afterCursor(dialect, keys, dir, cursor, search) : null);
     shared = {
       take,
-      // The counts of the branches that test the same match as the candidates (MySQL's owner branch does not: it
-      // matches row by row), which the candidates answer when they are all the matches.
-      counts: parts.flatMap((b, index) =>
-        b.shelf === SHELF.owner && search.rowWise ? [] : [{ index, shelf: b.shelf, userId: b.shelf === SHELF.owner ? viewerId : null }],
-      ),
+      // Every branch's count, which the candidates answer when they are all the matches (they hold every owner's
+      // rows too; MySQL's owner branch counts row by row only when they are not all: the same tokens, matched alike).
+      counts: parts.map((b, index) => ({ index, shelf: b.shelf, userId: b.shelf === SHELF.owner ? viewerId : null })),
       sql: {
         sql: `SELECT r.id AS id, r.shelf AS shelf, r.userId AS userId, ${keyCols.map((c) => c.sql).join(', ')} FROM ${from.sql} WHERE ${where.sql} ORDER BY ${keyOrder}, r.id ${dir} LIMIT ${take}`,
         params: [...keyCols.flatMap((c) => c.params), ...from.params, ...where.params],

@@ -151,8 +151,17 @@ for (const kind of ['mariadb', 'sqlite'] as const) {
       const row = await s.recording(ann.user.id, { title: 'Our call', liveId: callLive, status: 'recording', fileName: `${newPublicId()}.webm` });
       assert.equal((await list(ann, 'q=our%20call')).total, 0, 'not in the library while recording');
       await row.update({ status: 'ready' });
-      const mine = await list(ann, 'q=our%20call');
+      const statements: string[] = [];
+      s.db.sequelize.addHook('afterQuery', 'count-statements', (_options, query) => void statements.push(String((query as { sql?: string }).sql)));
+      const mine = await list(ann, 'q=our%20call').finally(() => s.db.sequelize.removeHook('afterQuery', 'count-statements'));
       assert.equal(mine.total, 1, 'its owner sees it');
+      // Every match is among the search's candidates (shared by all viewers): they give both totals, nothing is
+      // counted on its own (the page's one row is then read in full).
+      assert.deepEqual(
+        statements.filter((sql) => /COUNT\(/.test(sql)),
+        [],
+      );
+      assert.equal(statements.length, 2, statements.join('\n'));
       assert.deepEqual(
         mine.recordings.map((r) => r.id),
         [row.id],
