@@ -1,5 +1,6 @@
 import { MediaError } from './errors.js';
 import {
+  createElement,
   invoke,
   listen,
   release,
@@ -79,7 +80,7 @@ export class Endpoint extends SafeEmitter<EndpointEvents> {
     let kurento: KurentoObject;
     try {
       // kurento-client's promise is a thenable: awaited, not chained.
-      kurento = await pipeline.create('WebRtcEndpoint', role === 'viewer' ? { sendonly: true } : {});
+      kurento = await createElement(pipeline, 'WebRtcEndpoint', role === 'viewer' ? { sendonly: true } : {});
     } catch (error) {
       if (!isCapacity(error)) throw error;
       throw new MediaError('server.capacity', `the media server is at capacity: ${(error as Error).message}`);

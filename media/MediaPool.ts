@@ -1,5 +1,5 @@
 import { MediaError } from './errors.js';
-import { invoke, release, type KurentoObject } from './kurento.js';
+import { createElement, invoke, release, type KurentoObject } from './kurento.js';
 import type { Live, PresenterOptions } from './Live.js';
 import type { MediaLog, MediaServer, ServerLoad, TaggedPipeline } from './MediaServer.js';
 import { SafeEmitter } from './SafeEmitter.js';
@@ -338,7 +338,7 @@ export class MediaPool extends SafeEmitter<MediaPoolEvents> {
       origin.server.live(id) ?? (await origin.server.attachLive(id, place.pipelineId, place.presenterEndpointId));
     if (!originLive.source) throw new MediaError('live.noPresenter', 'the live has no presenter yet');
     const guard = origin.server.guard;
-    const source = await guard(originLive.pipeline.create('RtpEndpoint'));
+    const source = await guard(createElement(originLive.pipeline, 'RtpEndpoint'));
     let live: Live | undefined;
     try {
       await originLive.feed(source);

@@ -2,6 +2,8 @@ import { MediaError } from './errors.js';
 import type { EndpointIce, VideoBandwidth } from './Endpoint.js';
 import {
   connectKurento,
+  createElement,
+  createPipeline,
   invoke,
   listChildren,
   listen,
@@ -197,7 +199,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
   async startLive(id: string, presenter: PresenterOptions): Promise<{ live: Live; answer: string }> {
     this.#assertAvailable();
     if (this.#lives.has(id)) throw new MediaError('live.exists', `live "${id}" already exists`);
-    const pipeline = await this.guard(this.#client.create('MediaPipeline'));
+    const pipeline = await this.guard(createPipeline(this.#client));
     const live = this.#adopt(new Live(id, pipeline, this.#liveOptions(true)));
     try {
       if (this.#deployment !== undefined) {
@@ -220,13 +222,13 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
   async startRelay(id: string, offer: string): Promise<{ live: Live; answer: string }> {
     this.#assertAvailable();
     if (this.#lives.has(id)) throw new MediaError('live.exists', `live "${id}" is already on this media server`);
-    const pipeline = await this.guard(this.#client.create('MediaPipeline'));
+    const pipeline = await this.guard(createPipeline(this.#client));
     try {
       if (this.#deployment !== undefined) {
         await this.guard(invoke(pipeline, 'addTag', PIPELINE_TAGS.deployment, this.#deployment));
         await this.guard(invoke(pipeline, 'addTag', PIPELINE_TAGS.live, id));
       }
-      const rtp = await this.guard(pipeline.create('RtpEndpoint'));
+      const rtp = await this.guard(createElement(pipeline, 'RtpEndpoint'));
       const answer = await this.guard(invoke<string>(rtp, 'processOffer', offer));
       const live = this.#adopt(new Live(id, pipeline, { ...this.#liveOptions(true), source: rtp, relay: true }));
       return { live, answer };

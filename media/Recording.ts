@@ -1,4 +1,11 @@
-import { invoke, listen, type KurentoObject, type KurentoPipeline, type MediaProfile } from './kurento.js';
+import {
+  createElement,
+  invoke,
+  listen,
+  type KurentoObject,
+  type KurentoPipeline,
+  type MediaProfile,
+} from './kurento.js';
 import { SafeEmitter } from './SafeEmitter.js';
 
 /** How a recording ended. */
@@ -43,7 +50,11 @@ export class Recording extends SafeEmitter<RecordingEvents> {
 
   static async create(pipeline: KurentoPipeline, uri: string, profile: MediaProfile = 'WEBM'): Promise<Recording> {
     if (!uri.startsWith('file:///')) throw new TypeError(`recording URI must be an absolute file:// URI, got ${uri}`);
-    const kurento = await pipeline.create('RecorderEndpoint', { uri, mediaProfile: profile, stopOnEndOfStream: true });
+    const kurento = await createElement(pipeline, 'RecorderEndpoint', {
+      uri,
+      mediaProfile: profile,
+      stopOnEndOfStream: true,
+    });
     const recording = new Recording(uri, profile, kurento);
     // Subscribed before recording starts, so that neither event can be missed.
     listen(kurento, 'Error', (ev) => recording.#fail(`${ev.type ?? 'error'}: ${ev.description ?? ''}`));

@@ -49,11 +49,34 @@ export interface KurentoObject {
   on<E extends KurentoEventName>(event: E, listener: (data: KurentoEvents[E]) => void): unknown;
   release(callback: (error?: Error | null) => void): unknown;
 }
+export type ElementType = 'WebRtcEndpoint' | 'RecorderEndpoint' | 'PlayerEndpoint' | 'RtpEndpoint';
 export interface KurentoPipeline extends KurentoObject {
   create(
-    type: 'WebRtcEndpoint' | 'RecorderEndpoint' | 'PlayerEndpoint' | 'RtpEndpoint',
-    params?: Record<string, unknown>,
+    type: ElementType,
+    params: Record<string, unknown>,
+    callback: (error?: unknown) => void,
   ): Promise<KurentoObject>;
+}
+
+/**
+ * kurento-client, given no callback, prints the stack of every refused create (`console.trace`, beside the log)
+ * as well as rejecting the promise. The creates here pass it one that ignores the error: the promise still carries
+ * it, so a refusal (a media server at capacity) is reported once, by whoever handles it.
+ */
+const rejectedByPromise = (): void => undefined;
+
+/** A new element in `pipeline`. */
+export function createElement(
+  pipeline: KurentoPipeline,
+  type: ElementType,
+  params: Record<string, unknown> = {},
+): Promise<KurentoObject> {
+  return pipeline.create(type, params, rejectedByPromise);
+}
+
+/** A new pipeline on the media server `client` is connected to. */
+export function createPipeline(client: KurentoClient): Promise<KurentoPipeline> {
+  return client.create('MediaPipeline', {}, rejectedByPromise);
 }
 
 /** A server-side error (KMS code and type), or a connection failure. */
@@ -71,7 +94,11 @@ export class KurentoError extends Error {
 
 /** The kurento-client connection, typed. */
 export interface KurentoClient {
-  create(type: 'MediaPipeline'): Promise<KurentoPipeline>;
+  create(
+    type: 'MediaPipeline',
+    params: Record<string, unknown>,
+    callback: (error?: unknown) => void,
+  ): Promise<KurentoPipeline>;
   getMediaobjectById(id: string): Promise<KurentoObject>;
   getServerManager(): Promise<KurentoObject>;
   close(): void;

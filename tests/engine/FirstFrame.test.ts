@@ -14,6 +14,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, afterEach, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { launchBrowser } from '../../drivers/browser.js';
+import { Endpoint } from '../../media/Endpoint.js';
+import { MediaError } from '../../media/errors.js';
+import { connectKurento, createElement, createPipeline, release } from '../../media/kurento.js';
 import { skipUnless } from '../support/services.js';
 import {
   assertBackToBaseline,
@@ -174,5 +177,25 @@ describe('an engine at ENGINE_MAX_ENDPOINTS', () => {
     await call((cb) => first.release(cb));
     await one.create('WebRtcEndpoint');
     await Promise.all([call((cb) => one.release(cb)), call((cb) => two.release(cb))]);
+  });
+
+  test("onair's media layer reports a refused endpoint once, as server.capacity, with no stack printed by kurento-client", async () => {
+    const { client } = await connectKurento(engine.uri);
+    const traces: unknown[] = [];
+    const trace = console.trace;
+    console.trace = (...args: unknown[]) => void traces.push(args);
+    try {
+      const pipeline = await createPipeline(client);
+      await Promise.all([0, 1, 2].map(() => createElement(pipeline, 'WebRtcEndpoint')));
+      await assert.rejects(
+        Endpoint.create(pipeline, 'viewer'),
+        (error: unknown) => error instanceof MediaError && error.code === 'server.capacity',
+      );
+      await release(pipeline);
+    } finally {
+      console.trace = trace;
+      client.close();
+    }
+    assert.deepEqual(traces, []);
   });
 });

@@ -3,7 +3,15 @@ import { readdir, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext } from 'playwright-core';
-import { connectKurento, invoke, listChildren, release, type KurentoClient } from '../../media/kurento.js';
+import {
+  connectKurento,
+  createElement,
+  createPipeline,
+  invoke,
+  listChildren,
+  release,
+  type KurentoClient,
+} from '../../media/kurento.js';
 import { PIPELINE_TAGS } from '../../media/MediaServer.js';
 import { launchBrowser, newContext } from '../../drivers/browser.js';
 import { openHarness, type Harness } from '../../drivers/harness.js';
@@ -173,13 +181,13 @@ describe('the media layer on the media server', { skip: skipUnless('chromium', '
 
   test("orphan pipelines of this deployment are released, recorders stopped first; other applications' are not", async () => {
     const uri = (name: string) => `file://${path.join(recordingsDir(), name)}`;
-    const orphan = await raw.create('MediaPipeline');
+    const orphan = await createPipeline(raw);
     await invoke(orphan, 'addTag', PIPELINE_TAGS.deployment, server.config.storePrefix);
     await invoke(orphan, 'addTag', PIPELINE_TAGS.live, 'deadlive0001');
-    const recorder = await orphan.create('RecorderEndpoint', { uri: uri('orphan.webm') });
+    const recorder = await createElement(orphan, 'RecorderEndpoint', { uri: uri('orphan.webm') });
     await invoke(recorder, 'record');
-    const foreign = await raw.create('MediaPipeline');
-    const otherDeployment = await raw.create('MediaPipeline');
+    const foreign = await createPipeline(raw);
+    const otherDeployment = await createPipeline(raw);
     await invoke(otherDeployment, 'addTag', PIPELINE_TAGS.deployment, 'someone-else:');
     await invoke(otherDeployment, 'addTag', PIPELINE_TAGS.live, 'deadlive0002');
     // A live on air keeps its pipeline.
