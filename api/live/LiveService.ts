@@ -625,9 +625,9 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
         this.#opts.log.error({ liveId, err: error }, 'could not store the end of a live');
       }
       const reason: LiveEndReason = end.reason === 'endedElsewhere' ? 'stopped' : end.reason;
-      this.#opts.notifier.toRoom(rooms.audience(liveId), 'live:ended', { liveId, reason, recordingId });
+      this.#endedHere(liveId, { reason, recordingId });
       if (presenting.kind === 'broadcast') this.#opts.notifier.toRoom(rooms.everyone, 'lives:removed', { liveId });
-      await this.#opts.store.publish(LIVES_CHANNEL, JSON.stringify({ type: 'ended', liveId }));
+      await this.#opts.store.publish(LIVES_CHANNEL, JSON.stringify({ type: 'ended', liveId, reason, recordingId }));
       this.#opts.log.info(
         { liveId, reason: end.reason, recordingId, durationMs: endedAt.getTime() - startedAt.getTime() },
         'live ended',
@@ -732,7 +732,7 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
         totalViewers: figures?.totalViewers ?? 0,
         recordingStopped,
       });
-      this.#opts.notifier.toRoom(rooms.audience(liveId), 'live:ended', { liveId, reason, recordingId });
+      this.#endedHere(liveId, { reason, recordingId });
       if (entry.kind === 'broadcast') this.#opts.notifier.toRoom(rooms.everyone, 'lives:removed', { liveId });
     } else {
       // Never on air, so no row will ever own its file (if the recorder had started).
@@ -741,7 +741,12 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
         if (error.code !== 'ENOENT') this.#opts.log.warn({ file, err: error }, 'could not delete an unused recording');
       });
     }
-    await this.#opts.store.publish(LIVES_CHANNEL, JSON.stringify({ type: 'ended', liveId }));
+    await this.#opts.store.publish(
+      LIVES_CHANNEL,
+      JSON.stringify(
+        entry.status === 'live' ? { type: 'ended', liveId, reason, recordingId } : { type: 'ended', liveId },
+      ),
+    );
     this.#opts.log.warn(
       { liveId, owner: gone.instanceId, recordingId, status: entry.status },
       'the API process of a live died: the live was ended',
@@ -785,9 +790,24 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
     if (entry) this.#opts.notifier.toRoom(rooms.everyone, 'lives:updated', this.registry.summary(entry));
   }
 
-  /** Another process ended a live: release what this process holds of it. */
+  /**
+   * A live is over: its audience on this process is told `live:ended` and leaves its room. Each process tells its
+   * own sockets (the owner here, the others on the `ended` message), so that a socket is told once and only then
+   * taken out of the room: a room message sent to every process could reach this one after it had emptied it.
+   */
+  #endedHere(liveId: string, ended: { reason: LiveEndReason; recordingId: number | null } | null): void {
+    if (ended) this.#opts.notifier.toLocalRoom(rooms.audience(liveId), 'live:ended', { liveId, ...ended });
+    for (const state of this.#sockets.values()) {
+      if (state.watching.delete(liveId)) {
+        this.#queue.drop(queueKey(state.caller.socketId, liveId, 'viewer'));
+        this.#opts.notifier.leave(state.caller.socketId, rooms.audience(liveId));
+      }
+    }
+  }
+
+  /** Another process ended a live: release what this process holds of it, and tell its audience here. */
   #onLivesMessage(message: string): void {
-    let parsed: { type?: string; liveId?: string; endpointId?: string };
+    let parsed: { type?: string; liveId?: string; endpointId?: string; reason?: unknown; recordingId?: unknown };
     try {
       parsed = JSON.parse(message) as typeof parsed;
     } catch {
@@ -807,12 +827,12 @@ export class LiveService extends SafeEmitter<{ ended: [LiveEndedEvent] }> {
     const liveId = parsed.liveId;
     const live = this.#opts.media()?.live(liveId);
     if (live && !live.owner) void live.gone('endedElsewhere');
-    for (const state of this.#sockets.values()) {
-      if (state.watching.delete(liveId)) {
-        this.#queue.drop(queueKey(state.caller.socketId, liveId, 'viewer'));
-        this.#opts.notifier.leave(state.caller.socketId, rooms.audience(liveId));
-      }
-    }
+    // The message is this application's own; without a reason the live was never on air (nobody is told).
+    const recordingId = typeof parsed.recordingId === 'number' ? parsed.recordingId : null;
+    this.#endedHere(
+      liveId,
+      typeof parsed.reason === 'string' ? { reason: parsed.reason as LiveEndReason, recordingId } : null,
+    );
   }
 }
 

@@ -177,6 +177,9 @@ export class SignallingServer {
     toRoom: (room, event, ...args) => {
       (this.io.to(room).emit as (e: string, ...a: unknown[]) => boolean)(event, ...args);
     },
+    toLocalRoom: (room, event, ...args) => {
+      (this.io.local.to(room).emit as (e: string, ...a: unknown[]) => boolean)(event, ...args);
+    },
     // A socket of this process joins at once; through the adapter (socketsJoin), even a local socket joins only when
     // the adapter's own message comes back from Redis, after the request that joined it may have been answered.
     join: (socketId, room) => {

@@ -24,6 +24,16 @@ export interface Notifier {
     event: E,
     ...args: Parameters<ServerToClientEvents[E]>
   ): void;
+  /**
+   * To the room's sockets on this process only. For a message that each process delivers to its own sockets, so
+   * that it can take them out of the room right after, in order (a room message from another process comes
+   * through the adapter on its own Redis connection, in no fixed order with the store's pub/sub).
+   */
+  toLocalRoom<E extends keyof ServerToClientEvents>(
+    room: string,
+    event: E,
+    ...args: Parameters<ServerToClientEvents[E]>
+  ): void;
   join(socketId: string, room: string): void;
   leave(socketId: string, room: string): void;
 }

@@ -37,6 +37,7 @@ export class HttpPeers {
         this.#sinks.get(socketId)?.(event, ...args);
       },
       toRoom: (room, event, ...args) => base.toRoom(room, event, ...args),
+      toLocalRoom: (room, event, ...args) => base.toLocalRoom(room, event, ...args),
       join: (socketId, room) => {
         if (!HttpPeers.isPseudo(socketId)) base.join(socketId, room);
       },

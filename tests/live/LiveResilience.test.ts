@@ -87,6 +87,11 @@ describe(
         () => second.server.services.media!.server.live(started.liveId) === undefined,
         'the second process to forget the live',
       );
+      // Told once, by its own process (which then takes it out of the live's room), with the end's reason.
+      const ended = (await other.events('v')).filter(([e]) => e === 'live:ended');
+      assert.equal(ended.length, 1, JSON.stringify(ended));
+      assert.equal(ended[0]![1].reason, 'stopped');
+      assert.equal(typeof ended[0]![1].recordingId, 'number');
       await other.page.close();
     });
 
