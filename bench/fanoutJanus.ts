@@ -14,6 +14,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import dgram from 'node:dgram';
+import { rmSync } from 'node:fs';
 import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -43,6 +44,7 @@ const OTHER_PLUGINS = [
   'voicemail',
 ];
 const OTHER_TRANSPORTS = ['mqtt', 'nanomsg', 'pfunix', 'rabbitmq', 'websockets'];
+const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 /** How many events one long poll of the session may bring back at once. */
 const MAX_EVENTS = 50;
 
@@ -99,11 +101,21 @@ export async function startJanus(clip: string, log: (line: string) => void): Pro
     if (session) await post(`${base}/${session}`, { janus: 'destroy' }).catch(() => undefined);
     for (const child of children.reverse()) await end(child);
     process.off('exit', killAll);
+    for (const signal of SIGNALS) process.off(signal, onSignal);
     await rm(dir, { recursive: true, force: true });
   };
-  // If the bench dies before stop(), its children do not outlive it.
-  const killAll = () => children.forEach((child) => child.kill('SIGKILL'));
+  // If the bench dies before stop() (an exception, or a signal: then killed again by it), its children and the
+  // folder do not outlive it.
+  const killAll = () => {
+    children.forEach((child) => child.kill('SIGKILL'));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    killAll();
+    process.kill(process.pid, signal);
+  };
   process.on('exit', killAll);
+  for (const signal of SIGNALS) process.once(signal, onSignal);
 
   try {
     const httpPort = await freePort();
