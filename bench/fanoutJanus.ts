@@ -3,10 +3,11 @@
  * receivers. startJanus() writes Janus's configuration into a temporary folder of its own (`-F`; the plugins and
  * transports from Debian's folders): only the streaming plugin and the HTTP transport (on a free loopback port), no
  * session timeout, half-trickle, no STUN, and one RTP mountpoint (VP8 pt 96 and Opus pt 111 on two free UDP ports).
- * Janus's ICE (libnice) gathers no loopback candidates, whatever ice_enforce_list says: its one candidate is this
- * host's own first IPv4 address (ice_enforce_list), which the kernel delivers locally through the loopback device
- * as it does 127.0.0.1 (`ip route get` says "local ... dev lo"), so the receivers reach it without any network. ffmpeg feeds it the clip as the engine's player plays
- * it: looped, at its own pace (-re), copied without transcoding, in RTP packets of at most 1212 bytes (the player's
+ * Janus's ICE (libnice) gathers no loopback candidates, whatever ice_enforce_list says ("lo" and "127.0.0.1" both
+ * give the other interfaces' addresses): its one candidate is this host's own first IPv4 address (ice_enforce_list),
+ * which the kernel delivers locally through the loopback device as it does 127.0.0.1 (`ip route get` says "local ...
+ * dev lo"), so the receivers reach it without any network. ffmpeg feeds it the clip as the engine's player plays it:
+ * looped, at its own pace (-re), copied without transcoding, in RTP packets of at most 1212 bytes (the player's
  * 1200-byte payloads and a 12-byte header). Each viewer is a handle of one Janus session: `watch` gets the plugin's
  * offer (with Janus's candidates in it), the receiver answers it (with its own) and `start` sends that answer. stop()
  * ends ffmpeg and Janus and removes the folder; a failed start does the same.
@@ -199,14 +200,17 @@ export async function startJanus(clip: string, log: (line: string) => void): Pro
           throw error;
         }
       },
-      logTail: async (lines = 40) =>
-        (await readFile(logFile, 'utf8').catch(() => '')).trimEnd().split('\n').slice(-lines).join('\n'),
+      logTail,
       stop,
     };
   } catch (error) {
-    const tail = (await readFile(logFile, 'utf8').catch(() => '')).trimEnd().split('\n').slice(-30).join('\n');
+    const tail = await logTail(30);
     await stop();
     throw new Error(`Janus did not start: ${(error as Error).message}\n${tail}`, { cause: error });
+  }
+
+  async function logTail(lines = 40): Promise<string> {
+    return (await readFile(logFile, 'utf8').catch(() => '')).trimEnd().split('\n').slice(-lines).join('\n');
   }
 
   /** The session's events, one long poll after the other, each handed to its handle. */
