@@ -15,10 +15,18 @@
  * by an RtpEndpoint pair; each step's viewers go round robin over the servers (viewer i on server i mod N), and each
  * step also prints every server's viewers joined, CPU and RSS (all its processes).
  *
- * Usage: npm run bench:fanout [-- --ladder 1,10,50,100,200 --window 15 --workers 2 --generators 4 --servers 1]
+ * --janus runs the same ladder again on Janus once the engine has stopped (fanoutJanus.ts: Debian's `janus` with its
+ * streaming plugin, configured in a temporary folder, started and stopped by the bench): ffmpeg feeds the same clip
+ * to an RTP mountpoint, looped at its own pace and copied without transcoding; the same receivers, in the same
+ * load-generator processes, answer the plugin's offers. Each step prints the engine's columns that apply, for the
+ * janus process (its CPU from /proc, all threads; ffmpeg's CPU is apart, as feedCPU%), and at the end the engine's CPU
+ * per viewer over Janus's at each step both ran.
+ *
+ * Usage: npm run bench:fanout [-- --ladder 1,10,50,100,200 --window 15 --workers 2 --generators 4 --servers 1 --janus]
  * Prints a table; the last line is one JSON object
  * {"bench":"fanout","viewersPerCore":...,"workerShare":[...],"rows":[...]} (with --servers 2 and more, also
- * "servers" in it and in each row).
+ * "servers" in it and in each row; with --janus, also "janus":{"version":...,"rows":[...]} and "janusRatio", the
+ * engine's CPU per viewer over Janus's at 200 viewers or at the largest step both ran, with "janusRatioViewers").
  */
 import { execFile, fork, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -28,6 +36,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import type { ReceiverMessage, ReceiverRequest } from './fanoutReceivers.js';
+import { startJanus, type JanusWatch, type OfferedViewer } from './fanoutJanus.js';
 import { cpuTicks, rssBytes } from './proc.js';
 import { call, cascade, startServers, type BenchServer, type Relay } from './fanoutServers.js';
 
@@ -39,6 +48,7 @@ const { values: args } = parseArgs({
     generators: { type: 'string', default: '4' },
     'join-timeout': { type: 'string', default: '20' },
     servers: { type: 'string', default: '1' },
+    janus: { type: 'boolean', default: false },
   },
 });
 const LADDER = args.ladder.split(',').map(Number);
@@ -47,6 +57,7 @@ const WORKERS = Number(args.workers);
 const GENERATORS = Number(args.generators);
 const JOIN_TIMEOUT_MS = Number(args['join-timeout']) * 1000;
 const SERVERS = Number(args.servers);
+const JANUS = args.janus;
 const WARMUP_MS = 3000;
 const SINGLE_JOINS = 10;
 const RATE_PROBE_MS = 5000;
@@ -80,6 +91,29 @@ interface Row {
   servers?: ServerFigures[];
 }
 
+/** A step of the ladder on Janus (--janus): the engine's columns that apply, for the janus process. */
+interface JanusRow {
+  viewers: number;
+  joined: number;
+  failedJoins: number;
+  /** The janus process's CPU, % of a core (all its threads). */
+  cpuPct: number;
+  cpuPerViewerPct: number;
+  rssMB: number;
+  packetsReceived: number;
+  packetsLost: number;
+  lossPct: number;
+  firstPacketMsP50: number;
+  firstPacketMsP95: number;
+  firstPacketMsMax: number;
+  benchCpuPct: number;
+  ratePct: number;
+  sourceRatePct: number;
+  /** ffmpeg feeding the mountpoint, % of a core (not in Janus's figures). */
+  feedCpuPct: number;
+  loadAverage: number;
+}
+
 interface ServerFigures {
   name: string;
   viewers: number;
@@ -88,13 +122,14 @@ interface ServerFigures {
 }
 
 /** One receiver, living in a load-generator process (fanoutReceivers.ts). */
-class RemoteViewer {
+class RemoteViewer implements OfferedViewer {
   static #nextId = 1;
   readonly id = RemoteViewer.#nextId++;
   answeredAt = 0;
   /** Answer to first media packet, in ms (measured by the generator), 0 before. */
   firstPacketMs = 0;
   #offer: ((sdp: string) => void) | undefined;
+  #answer: { resolve: (sdp: string) => void; reject: (error: Error) => void } | undefined;
   #firstPacket!: () => void;
   readonly firstPacket = new Promise<void>((resolve) => (this.#firstPacket = resolve));
 
@@ -114,6 +149,17 @@ class RemoteViewer {
     this.generator.send({ t: 'answer', id: this.id, sdp });
   }
 
+  /** The server made the offer (Janus): the receiver's answer. */
+  answerOffer(sdp: string): Promise<string> {
+    return new Promise<string>((resolve, reject) => {
+      this.#answer = { resolve, reject };
+      this.generator.send({ t: 'answerOffer', id: this.id, sdp });
+    }).then((answer: string) => {
+      this.answeredAt = performance.now();
+      return answer;
+    });
+  }
+
   addCandidate(candidate: { candidate: string; sdpMid?: string; sdpMLineIndex?: number }): void {
     this.generator.send({
       t: 'candidate',
@@ -124,6 +170,8 @@ class RemoteViewer {
 
   onMessage(message: ReceiverMessage): void {
     if (message.t === 'offer') this.#offer?.(message.sdp);
+    if (message.t === 'answer') this.#answer?.resolve(message.sdp);
+    if (message.t === 'failed') this.#answer?.reject(new Error(message.error));
     if (message.t === 'first') {
       this.firstPacketMs = message.ms;
       this.#firstPacket();
@@ -387,17 +435,7 @@ async function main(): Promise<void> {
     const hostsAfter = await hostStats();
     const counts = await allCounts(generators);
     const elapsedS = (performance.now() - before.at) / 1000;
-    let received = 0;
-    let expected = 0;
-    const perViewer: number[] = [];
-    for (const viewer of viewers) {
-      const c = counts.get(viewer.id);
-      const b = before.counts.get(viewer.id);
-      if (!c || !b) continue;
-      received += c.received - b.received;
-      expected += c.expected - b.expected;
-      perViewer.push(c.received - b.received);
-    }
+    const { received, expected, perViewer } = traffic(viewers, before.counts, counts);
     // The player paces by the wall clock and catches up after a stall of its worker (a busy machine): the rate the
     // source had in the window is the median receiver's; every receiver should have had it.
     const medianReceived = percentile(perViewer, 50);
@@ -487,9 +525,18 @@ async function main(): Promise<void> {
   if (SERVERS > 1)
     console.log(`pipelines held at the end: ${pipelinesLeft.join(', ')} (${servers.map((v) => v.name).join(', ')})`);
   else if (pipelinesLeft[0] !== 0) console.error(`[bench] the engine still holds ${pipelinesLeft[0]} pipelines`);
-  for (const generator of generators) generator.close();
   for (const server of servers) await server.stop();
-  await rm(dir, { recursive: true, force: true });
+  // Janus after the engine is gone, with the same clip and the same receivers.
+  let janus: { version: string; rows: JanusRow[] } | { error: string } | undefined;
+  try {
+    if (JANUS) janus = await janusLadder(clip, generators, newViewer, sourcePps);
+  } catch (error) {
+    console.error(`[bench] Janus: ${(error as Error).message}`);
+    janus = { error: (error as Error).message.split('\n')[0]! };
+  } finally {
+    for (const generator of generators) generator.close();
+    await rm(dir, { recursive: true, force: true });
+  }
 
   // Viewers per core from the largest step where every join succeeded at the first attempt, nothing was lost
   // and every receiver got the source's full rate.
@@ -524,8 +571,164 @@ async function main(): Promise<void> {
       windowSeconds: WINDOW_S,
       ...(SERVERS > 1 ? { servers: best?.servers ?? [] } : {}),
       rows,
+      ...(janus ? { janus, ...janusRatio(rows, janus) } : {}),
     }),
   );
+}
+
+/** --janus: the ladder again on Janus (fanoutJanus.ts), the same receivers answering its streaming plugin's offers. */
+async function janusLadder(
+  clip: string,
+  generators: Generator[],
+  newViewer: () => RemoteViewer,
+  sourcePps: number,
+): Promise<{ version: string; rows: JanusRow[] }> {
+  const janus = await startJanus(clip, (line) => console.error(line));
+  const rows: JanusRow[] = [];
+  try {
+    console.log(
+      `Janus ${janus.version} (streaming plugin, pid ${janus.pid}), fed by ffmpeg; ${GENERATORS} load-generator processes\n` +
+        'viewers joined failed   janusCPU%  perViewer%  RSS(MB)  received   lost  loss%  first-packet ms p50/p95/max  genCPU%  rate%  load  feedCPU%',
+    );
+    for (const n of LADDER) {
+      const viewers: RemoteViewer[] = [];
+      const watches: JanusWatch[] = [];
+      const errors = new Set<string>();
+      let failed = 0;
+      await Promise.all(
+        Array.from({ length: n }, async () => {
+          const viewer = newViewer();
+          viewers.push(viewer);
+          try {
+            watches.push(await janus.watch(viewer));
+            await Promise.race([
+              viewer.firstPacket,
+              sleep(JOIN_TIMEOUT_MS).then(() => Promise.reject(new Error('join timed out'))),
+            ]);
+          } catch (error) {
+            failed += 1;
+            errors.add((error as Error).message);
+          }
+        }),
+      );
+      if (failed) console.error(`[bench] Janus: ${failed} joins failed: ${[...errors].join('; ')}`);
+      await sleep(WARMUP_MS);
+      const pids = [janus.pid, janus.feedPid, process.pid, ...generators.map((g) => g.pid)];
+      const before = {
+        ticks: await Promise.all(pids.map(cpuTicks)),
+        counts: await allCounts(generators),
+        at: performance.now(),
+      };
+      await sleep(WINDOW_S * 1000);
+      const ticks = await Promise.all(pids.map(cpuTicks));
+      const counts = await allCounts(generators);
+      const elapsedS = (performance.now() - before.at) / 1000;
+      const cpuPct = (from: number, to = from + 1) =>
+        (100 * (sum(ticks.slice(from, to)) - sum(before.ticks.slice(from, to)))) / CLK_TCK / elapsedS;
+      const { received, expected, perViewer } = traffic(viewers, before.counts, counts);
+      const medianReceived = percentile(perViewer, 50);
+      const firsts = viewers.filter((v) => v.firstPacketMs).map((v) => v.firstPacketMs);
+      const row: JanusRow = {
+        viewers: n,
+        joined: n - failed,
+        failedJoins: failed,
+        cpuPct: round(cpuPct(0)),
+        cpuPerViewerPct: round(cpuPct(0) / n, 3),
+        rssMB: round((await rssBytes(janus.pid)) / 1024 / 1024),
+        packetsReceived: received,
+        packetsLost: Math.max(0, expected - received),
+        lossPct: round((100 * Math.max(0, expected - received)) / Math.max(1, expected), 3),
+        firstPacketMsP50: round(percentile(firsts, 50)),
+        firstPacketMsP95: round(percentile(firsts, 95)),
+        firstPacketMsMax: round(Math.max(...firsts)),
+        benchCpuPct: round(cpuPct(2, pids.length)),
+        ratePct: round((100 * Math.min(...perViewer)) / Math.max(1, medianReceived)),
+        sourceRatePct: round((100 * medianReceived) / elapsedS / sourcePps),
+        feedCpuPct: round(cpuPct(1)),
+        loadAverage: round(os.loadavg()[0]!, 2),
+      };
+      rows.push(row);
+      console.log(
+        [
+          pad(row.viewers, 7),
+          pad(row.joined, 6),
+          pad(row.failedJoins, 6),
+          pad(row.cpuPct, 11),
+          pad(row.cpuPerViewerPct, 11),
+          pad(row.rssMB, 8),
+          pad(row.packetsReceived, 9),
+          pad(row.packetsLost, 6),
+          pad(row.lossPct, 6),
+          pad(`${row.firstPacketMsP50}/${row.firstPacketMsP95}/${row.firstPacketMsMax}`, 28),
+          pad(row.benchCpuPct, 8),
+          pad(row.ratePct, 6),
+          pad(row.loadAverage, 5),
+          pad(row.feedCpuPct, 9),
+        ].join(' '),
+      );
+      await Promise.all(watches.map((w) => w.release()));
+      await Promise.all(viewers.map((v) => v.close()));
+      await sleep(1000);
+      // As for the engine: beyond this the figures are not Janus's.
+      if (
+        !isValid(row) ||
+        row.cpuPct > 95 * os.availableParallelism() ||
+        row.benchCpuPct > GENERATOR_CPU_LIMIT * GENERATORS
+      )
+        break;
+    }
+  } catch (error) {
+    console.error(`[bench] Janus's log, its end:\n${await janus.logTail()}`);
+    throw error;
+  } finally {
+    await janus.stop();
+  }
+  return { version: janus.version, rows };
+}
+
+/**
+ * The engine's CPU per viewer over Janus's at each step both ran, printed; in the JSON line, the one at 200 viewers
+ * (or at the largest step both ran).
+ */
+function janusRatio(
+  rows: Row[],
+  janus: { rows: JanusRow[] } | { error: string },
+): { janusRatio?: number; janusRatioViewers?: number } {
+  if (!('rows' in janus)) return {};
+  const common = rows.flatMap((engine) => {
+    const other = janus.rows.find((j) => j.viewers === engine.viewers);
+    return other ? [{ viewers: engine.viewers, engine, janus: other }] : [];
+  });
+  for (const { viewers, engine, janus: other } of common)
+    console.log(
+      `engine/Janus CPU per viewer at ${viewers} viewers: ${engine.cpuPerViewerPct} / ${other.cpuPerViewerPct} % = ` +
+        `${round(engine.cpuPerViewerPct / other.cpuPerViewerPct, 2)}` +
+        (isValid(engine) && isValid(other) ? '' : ' (a step that lost media or joins: not a fair comparison)'),
+    );
+  const at = common.find((c) => c.viewers === 200) ?? common.at(-1);
+  return at
+    ? { janusRatio: round(at.engine.cpuPerViewerPct / at.janus.cpuPerViewerPct, 2), janusRatioViewers: at.viewers }
+    : {};
+}
+
+/** Packets received and expected over a window, in all and per viewer, from the generators' counts at its ends. */
+function traffic(
+  viewers: RemoteViewer[],
+  before: Map<number, Counts>,
+  after: Map<number, Counts>,
+): { received: number; expected: number; perViewer: number[] } {
+  let received = 0;
+  let expected = 0;
+  const perViewer: number[] = [];
+  for (const viewer of viewers) {
+    const c = after.get(viewer.id);
+    const b = before.get(viewer.id);
+    if (!c || !b) continue;
+    received += c.received - b.received;
+    expected += c.expected - b.expected;
+    perViewer.push(c.received - b.received);
+  }
+  return { received, expected, perViewer };
 }
 
 function sum(values: number[]): number {
@@ -533,7 +736,7 @@ function sum(values: number[]): number {
 }
 
 /** A step that says something about the engine: all joined at the first attempt, nothing lost, full rate. */
-function isValid(row: Row): boolean {
+function isValid(row: Pick<Row, 'failedJoins' | 'lossPct' | 'ratePct'>): boolean {
   return row.failedJoins === 0 && row.lossPct === 0 && row.ratePct >= 97;
 }
 

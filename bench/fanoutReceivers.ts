@@ -2,7 +2,8 @@
  * bench:fanout's load generator: one process of many synthetic receivers, driven by the bench over IPC. Each receiver
  * is a werift peer doing ICE and DTLS like a browser; once DTLS is up it stops decrypting: it counts RTP packets by
  * the sequence numbers of their clear header (SRTP leaves the header in the clear), so that a process carries many
- * receivers without becoming the bottleneck it measures.
+ * receivers without becoming the bottleneck it measures. A receiver either makes the offer (the engine answers it) or
+ * answers the server's offer (Janus's streaming plugin offers: 'answerOffer').
  */
 import type { Socket } from 'node:dgram';
 import { RTCPeerConnection, RTCRtpCodecParameters, SrtpAuthenticationError, type RtpPacket } from 'werift';
@@ -10,12 +11,15 @@ import { RTCPeerConnection, RTCRtpCodecParameters, SrtpAuthenticationError, type
 export type ReceiverRequest =
   | { t: 'offer'; id: number }
   | { t: 'answer'; id: number; sdp: string }
+  | { t: 'answerOffer'; id: number; sdp: string }
   | { t: 'candidate'; id: number; candidate: { candidate: string; sdpMid?: string; sdpMLineIndex?: number } }
   | { t: 'counts'; seq: number }
   | { t: 'close'; id: number };
 
 export type ReceiverMessage =
   | { t: 'offer'; id: number; sdp: string }
+  | { t: 'answer'; id: number; sdp: string }
+  | { t: 'failed'; id: number; error: string }
   | { t: 'first'; id: number; ms: number }
   | { t: 'counts'; seq: number; counts: Record<number, { received: number; expected: number }> };
 
@@ -57,16 +61,34 @@ class Receiver {
     this.pc.connectionStateChange.subscribe((state) => state === 'connected' && this.#countClear());
     for (const transport of this.pc.iceTransports) transport.connection.stunServer = undefined;
     await this.pc.setLocalDescription(await this.pc.createOffer());
-    for (const transport of this.pc.iceTransports) {
-      const { protocols } = transport.connection as unknown as { protocols: { transport?: { socket?: Socket } }[] };
-      for (const protocol of protocols) protocol.transport?.socket?.setRecvBufferSize(RECEIVE_BUFFER_BYTES);
-    }
+    this.#enlargeReceiveBuffers();
     return this.pc.localDescription!.sdp;
   }
 
   async answer(sdp: string): Promise<void> {
     this.answeredAt = performance.now();
     await this.pc.setRemoteDescription({ type: 'answer', sdp });
+  }
+
+  /** The server offered (Janus): the answer, with this receiver's candidates in it. */
+  async answerOffer(sdp: string): Promise<string> {
+    this.pc.onTrack.subscribe((track) =>
+      track.onReceiveRtp.subscribe((p: RtpPacket) => this.#count(p.header.ssrc, p.header.sequenceNumber)),
+    );
+    this.pc.connectionStateChange.subscribe((state) => state === 'connected' && this.#countClear());
+    await this.pc.setRemoteDescription({ type: 'offer', sdp });
+    for (const transport of this.pc.iceTransports) transport.connection.stunServer = undefined;
+    await this.pc.setLocalDescription(await this.pc.createAnswer());
+    this.#enlargeReceiveBuffers();
+    this.answeredAt = performance.now();
+    return this.pc.localDescription!.sdp;
+  }
+
+  #enlargeReceiveBuffers(): void {
+    for (const transport of this.pc.iceTransports) {
+      const { protocols } = transport.connection as unknown as { protocols: { transport?: { socket?: Socket } }[] };
+      for (const protocol of protocols) protocol.transport?.socket?.setRecvBufferSize(RECEIVE_BUFFER_BYTES);
+    }
   }
 
   /** From now on, SRTP packets are counted from their clear header and dropped undecrypted. */
@@ -117,6 +139,15 @@ process.on('message', (request: ReceiverRequest) => {
       const receiver = new Receiver((ms) => send({ t: 'first', id: request.id, ms }));
       receivers.set(request.id, receiver);
       void receiver.offer().then((sdp) => send({ t: 'offer', id: request.id, sdp }));
+      return;
+    }
+    case 'answerOffer': {
+      const receiver = new Receiver((ms) => send({ t: 'first', id: request.id, ms }));
+      receivers.set(request.id, receiver);
+      receiver.answerOffer(request.sdp).then(
+        (sdp) => send({ t: 'answer', id: request.id, sdp }),
+        (error: unknown) => send({ t: 'failed', id: request.id, error: String(error) }),
+      );
       return;
     }
     case 'answer':
