@@ -65,24 +65,28 @@ const RATE_PROBE_MS = 5000;
 const GENERATOR_CPU_LIMIT = 90;
 const CLK_TCK = 100;
 
-interface Row {
-  viewers: number;
-  joined: number;
-  failedJoins: number;
-  engineCpuPct: number;
-  cpuPerViewerPct: number;
-  engineRssMB: number;
+/** What the receivers got over a step's window, the same for the engine and for Janus. */
+interface Delivery {
   packetsReceived: number;
   packetsLost: number;
   lossPct: number;
   firstPacketMsP50: number;
   firstPacketMsP95: number;
   firstPacketMsMax: number;
-  benchCpuPct: number;
   /** The packets of the receiver that got the fewest, as a share of the median receiver's: below 100 it fell behind. */
   ratePct: number;
   /** The median receiver's packet rate as a share of the source's rate on an idle engine (the player's pacing). */
   sourceRatePct: number;
+}
+
+interface Row extends Delivery {
+  viewers: number;
+  joined: number;
+  failedJoins: number;
+  engineCpuPct: number;
+  cpuPerViewerPct: number;
+  engineRssMB: number;
+  benchCpuPct: number;
   /** The machine's 1-minute load average at the end of the step (other work on the machine skews the figures). */
   loadAverage: number;
   /** Each media worker: its viewers, CPU (% of a core) and RSS over the step. */
@@ -92,7 +96,7 @@ interface Row {
 }
 
 /** A step of the ladder on Janus (--janus): the engine's columns that apply, for the janus process. */
-interface JanusRow {
+interface JanusRow extends Delivery {
   viewers: number;
   joined: number;
   failedJoins: number;
@@ -100,15 +104,7 @@ interface JanusRow {
   cpuPct: number;
   cpuPerViewerPct: number;
   rssMB: number;
-  packetsReceived: number;
-  packetsLost: number;
-  lossPct: number;
-  firstPacketMsP50: number;
-  firstPacketMsP95: number;
-  firstPacketMsMax: number;
   benchCpuPct: number;
-  ratePct: number;
-  sourceRatePct: number;
   /** ffmpeg feeding the mountpoint, % of a core (not in Janus's figures). */
   feedCpuPct: number;
   loadAverage: number;
@@ -435,12 +431,8 @@ async function main(): Promise<void> {
     const hostsAfter = await hostStats();
     const counts = await allCounts(generators);
     const elapsedS = (performance.now() - before.at) / 1000;
-    const { received, expected, perViewer } = traffic(viewers, before.counts, counts);
-    // The player paces by the wall clock and catches up after a stall of its worker (a busy machine): the rate the
-    // source had in the window is the median receiver's; every receiver should have had it.
-    const medianReceived = percentile(perViewer, 50);
+    const delivered = delivery(viewers, before.counts, counts, elapsedS, sourcePps);
     const engineCpuPct = (100 * (sum(ticks) - sum(before.ticks))) / CLK_TCK / elapsedS;
-    const firsts = viewers.filter((v) => v.firstPacketMs).map((v) => v.firstPacketMs);
     const rssOf = await Promise.all(pids.map(rssBytes));
     const rss = sum(rssOf);
     const workers = hostsAfter.map((h) => {
@@ -459,15 +451,8 @@ async function main(): Promise<void> {
       engineCpuPct: round(engineCpuPct),
       cpuPerViewerPct: round(engineCpuPct / n, 3),
       engineRssMB: round(rss / 1024 / 1024),
-      packetsReceived: received,
-      packetsLost: Math.max(0, expected - received),
-      lossPct: round((100 * Math.max(0, expected - received)) / Math.max(1, expected), 3),
-      firstPacketMsP50: round(percentile(firsts, 50)),
-      firstPacketMsP95: round(percentile(firsts, 95)),
-      firstPacketMsMax: round(Math.max(...firsts)),
+      ...delivered,
       benchCpuPct: round((100 * (sum(gen) - sum(before.gen))) / CLK_TCK / elapsedS),
-      ratePct: round((100 * Math.min(...perViewer)) / Math.max(1, medianReceived)),
-      sourceRatePct: round((100 * medianReceived) / elapsedS / sourcePps),
       loadAverage: round(os.loadavg()[0]!, 2),
       workers,
     };
@@ -488,19 +473,7 @@ async function main(): Promise<void> {
     rows.push(row);
     console.log(
       [
-        pad(row.viewers, 7),
-        pad(row.joined, 6),
-        pad(row.failedJoins, 6),
-        pad(row.engineCpuPct, 11),
-        pad(row.cpuPerViewerPct, 11),
-        pad(row.engineRssMB, 8),
-        pad(row.packetsReceived, 9),
-        pad(row.packetsLost, 6),
-        pad(row.lossPct, 6),
-        pad(`${row.firstPacketMsP50}/${row.firstPacketMsP95}/${row.firstPacketMsMax}`, 28),
-        pad(row.benchCpuPct, 8),
-        pad(row.ratePct, 6),
-        pad(row.loadAverage, 5),
+        ...stepColumns(row, row.engineCpuPct, row.engineRssMB),
         ' ' + workers.map((w) => `${w.name} ${w.viewers}/${w.cpuPct}/${w.rssMB}`).join('  '),
         ...(row.servers
           ? [' |', row.servers.map((v) => `${v.name} ${v.viewers}/${v.cpuPct}/${v.rssMB}`).join('  ')]
@@ -625,9 +598,7 @@ async function janusLadder(
       const elapsedS = (performance.now() - before.at) / 1000;
       const cpuPct = (from: number, to = from + 1) =>
         (100 * (sum(ticks.slice(from, to)) - sum(before.ticks.slice(from, to)))) / CLK_TCK / elapsedS;
-      const { received, expected, perViewer } = traffic(viewers, before.counts, counts);
-      const medianReceived = percentile(perViewer, 50);
-      const firsts = viewers.filter((v) => v.firstPacketMs).map((v) => v.firstPacketMs);
+      const delivered = delivery(viewers, before.counts, counts, elapsedS, sourcePps);
       const row: JanusRow = {
         viewers: n,
         joined: n - failed,
@@ -635,37 +606,13 @@ async function janusLadder(
         cpuPct: round(cpuPct(0)),
         cpuPerViewerPct: round(cpuPct(0) / n, 3),
         rssMB: round((await rssBytes(janus.pid)) / 1024 / 1024),
-        packetsReceived: received,
-        packetsLost: Math.max(0, expected - received),
-        lossPct: round((100 * Math.max(0, expected - received)) / Math.max(1, expected), 3),
-        firstPacketMsP50: round(percentile(firsts, 50)),
-        firstPacketMsP95: round(percentile(firsts, 95)),
-        firstPacketMsMax: round(Math.max(...firsts)),
+        ...delivered,
         benchCpuPct: round(cpuPct(2, pids.length)),
-        ratePct: round((100 * Math.min(...perViewer)) / Math.max(1, medianReceived)),
-        sourceRatePct: round((100 * medianReceived) / elapsedS / sourcePps),
         feedCpuPct: round(cpuPct(1)),
         loadAverage: round(os.loadavg()[0]!, 2),
       };
       rows.push(row);
-      console.log(
-        [
-          pad(row.viewers, 7),
-          pad(row.joined, 6),
-          pad(row.failedJoins, 6),
-          pad(row.cpuPct, 11),
-          pad(row.cpuPerViewerPct, 11),
-          pad(row.rssMB, 8),
-          pad(row.packetsReceived, 9),
-          pad(row.packetsLost, 6),
-          pad(row.lossPct, 6),
-          pad(`${row.firstPacketMsP50}/${row.firstPacketMsP95}/${row.firstPacketMsMax}`, 28),
-          pad(row.benchCpuPct, 8),
-          pad(row.ratePct, 6),
-          pad(row.loadAverage, 5),
-          pad(row.feedCpuPct, 9),
-        ].join(' '),
-      );
+      console.log([...stepColumns(row, row.cpuPct, row.rssMB), pad(row.feedCpuPct, 9)].join(' '));
       await Promise.all(watches.map((w) => w.release()));
       await Promise.all(viewers.map((v) => v.close()));
       await sleep(1000);
@@ -711,12 +658,17 @@ function janusRatio(
     : {};
 }
 
-/** Packets received and expected over a window, in all and per viewer, from the generators' counts at its ends. */
-function traffic(
+/**
+ * What the receivers got over a window, from the generators' counts at its ends: packets received and lost, the
+ * first packets' delays, and each receiver's rate against the median's and the source's.
+ */
+function delivery(
   viewers: RemoteViewer[],
   before: Map<number, Counts>,
   after: Map<number, Counts>,
-): { received: number; expected: number; perViewer: number[] } {
+  elapsedS: number,
+  sourcePps: number,
+): Delivery {
   let received = 0;
   let expected = 0;
   const perViewer: number[] = [];
@@ -728,7 +680,44 @@ function traffic(
     expected += c.expected - b.expected;
     perViewer.push(c.received - b.received);
   }
-  return { received, expected, perViewer };
+  // The player paces by the wall clock and catches up after a stall of its worker (a busy machine): the rate the
+  // source had in the window is the median receiver's; every receiver should have had it.
+  const medianReceived = percentile(perViewer, 50);
+  const firsts = viewers.filter((v) => v.firstPacketMs).map((v) => v.firstPacketMs);
+  const lost = Math.max(0, expected - received);
+  return {
+    packetsReceived: received,
+    packetsLost: lost,
+    lossPct: round((100 * lost) / Math.max(1, expected), 3),
+    firstPacketMsP50: round(percentile(firsts, 50)),
+    firstPacketMsP95: round(percentile(firsts, 95)),
+    firstPacketMsMax: round(Math.max(...firsts)),
+    ratePct: round((100 * Math.min(...perViewer)) / Math.max(1, medianReceived)),
+    sourceRatePct: round((100 * medianReceived) / elapsedS / sourcePps),
+  };
+}
+
+/** A step's printed columns that the engine's and Janus's tables share (`cpuPct`, `rssMB`: the server's). */
+function stepColumns(
+  row: Delivery & Pick<Row, 'viewers' | 'joined' | 'failedJoins' | 'cpuPerViewerPct' | 'benchCpuPct' | 'loadAverage'>,
+  cpuPct: number,
+  rssMB: number,
+): string[] {
+  return [
+    pad(row.viewers, 7),
+    pad(row.joined, 6),
+    pad(row.failedJoins, 6),
+    pad(cpuPct, 11),
+    pad(row.cpuPerViewerPct, 11),
+    pad(rssMB, 8),
+    pad(row.packetsReceived, 9),
+    pad(row.packetsLost, 6),
+    pad(row.lossPct, 6),
+    pad(`${row.firstPacketMsP50}/${row.firstPacketMsP95}/${row.firstPacketMsMax}`, 28),
+    pad(row.benchCpuPct, 8),
+    pad(row.ratePct, 6),
+    pad(row.loadAverage, 5),
+  ];
 }
 
 function sum(values: number[]): number {
