@@ -39,9 +39,14 @@ export async function probe(file: string): Promise<ProbedFile> {
   };
 }
 
-/** Decodes the whole file; resolves the decoder's error lines (empty when it decodes cleanly). */
+/**
+ * Decodes the whole file; resolves the decoder's error lines (empty when it decodes cleanly). Frames keep their
+ * times in the container's time base: two frames closer than a frame interval (a loaded browser's capture times)
+ * are fine, two at one time are reported.
+ */
 export async function decodeErrors(file: string): Promise<string> {
-  const { stderr } = await run('ffmpeg', ['-v', 'error', '-i', file, '-f', 'null', '-'], {
+  const args = ['-v', 'error', '-i', file, '-fps_mode', 'passthrough', '-enc_time_base', '-1', '-f', 'null', '-'];
+  const { stderr } = await run('ffmpeg', args, {
     maxBuffer: 32 * 1024 * 1024,
   });
   return stderr.trim();

@@ -114,14 +114,30 @@ export async function probeFile(file: string): Promise<ProbedFile> {
 
 /**
  * Decode the whole file with ffmpeg: its exit code and whatever it reports at level error. Frames keep their own
- * times (`-fps_mode passthrough`): a live source's uneven frame spacing is not an error, two frames at one time is.
+ * times, in the container's time base (`-fps_mode passthrough -enc_time_base -1`): a live source's uneven frame
+ * spacing is not an error, two frames at one time is. (With the default 1/frame-rate time base, two frames closer
+ * than a frame interval, as a loaded browser's capture times can be, would be reported as one time.)
  */
 export async function decode(
   file: string,
   extraInput: string[] = [],
 ): Promise<{ code: number; errors: string; frames: number }> {
   try {
-    const args = ['-v', 'error', '-stats', ...extraInput, '-i', file, '-fps_mode', 'passthrough', '-f', 'null', '-'];
+    const args = [
+      '-v',
+      'error',
+      '-stats',
+      ...extraInput,
+      '-i',
+      file,
+      '-fps_mode',
+      'passthrough',
+      '-enc_time_base',
+      '-1',
+      '-f',
+      'null',
+      '-',
+    ];
     const { stderr } = await run('ffmpeg', args, {
       maxBuffer: 16 * 1024 * 1024,
     });
