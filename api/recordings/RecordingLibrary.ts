@@ -152,7 +152,12 @@ export class RecordingLibrary {
   async #cachedPage(filters: RecordingFilters, viewerId: number): Promise<{ page: ListPage; totalKind: 'exact' | 'cached'; cursor: Cursor | null }> {
     const cursor = filters.cursor ? decodeCursor(filters.cursor, filters) : null;
     const version = await this.#version.current();
-    const answer = await this.#cache.get(listKey(filters, viewerId), version, () => this.#listPage(filters, viewerId, cursor, version));
+    const answer = await this.#cache.get(
+      listKey(filters, viewerId),
+      version,
+      () => this.#listPage(filters, viewerId, cursor, version),
+      (page) => page.asOf, // a page expires with the oldest total it shows
+    );
     return { page: answer.value, totalKind: answer.fresh && answer.value.counted ? 'exact' : 'cached', cursor };
   }
 
