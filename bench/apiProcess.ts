@@ -11,7 +11,7 @@ import readline from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { freePort } from './proc.js';
+import { freePort } from '../media/engine/spawn.js';
 
 export interface ApiProcessOptions {
   /** Its name in the bench's output: the lines it prints are marked `[api <name>]`. */

@@ -20,7 +20,7 @@ import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from './proc.js';
+import { freePort } from '../media/engine/spawn.js';
 
 const JANUS_LIBS = '/usr/lib/x86_64-linux-gnu/janus';
 const MOUNTPOINT = 1;

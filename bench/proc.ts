@@ -3,7 +3,6 @@
  * CPU time, and the UDP sockets among its file descriptors (matched by inode against /proc/net/udp and udp6).
  */
 import { readdir, readFile, readlink } from 'node:fs/promises';
-import net from 'node:net';
 
 /** Resident set size in bytes (VmRSS); 0 when the process is gone. */
 export async function rssBytes(pid: number): Promise<number> {
@@ -64,18 +63,6 @@ export async function udpSockets(pids: number[]): Promise<Map<number, number>> {
     counts.set(pid, n);
   }
   return counts;
-}
-
-/** A TCP port free on loopback right now (for a child process to listen on). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** A command-line number in (0, max]; anything else ends the bench with its name and the option's. */

@@ -3,12 +3,11 @@
  * (unset) ENGINE_INSTANCES of onair's embedded engine, each started here as a child process on a free loopback
  * port and started again if it dies.
  */
-import net from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { MediaPool } from '../../media/MediaPool.js';
 import { MediaServer, redactUri, type MediaServerOptions } from '../../media/MediaServer.js';
-import { newEngineSecret, spawnEngine, type SpawnedEngine } from '../../media/engine/spawn.js';
+import { freePort, newEngineSecret, spawnEngine, type SpawnedEngine } from '../../media/engine/spawn.js';
 
 /** What of the configuration the media servers need. */
 export type MediaConfig = Pick<
@@ -231,16 +230,4 @@ function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-/** A free TCP port on loopback (so a restarted engine comes back on the same address). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }

@@ -8,6 +8,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import net from 'node:net';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -109,4 +110,16 @@ export function withSecret(uri: string, secret: string): string {
   const url = new URL(uri);
   url.searchParams.set('access_token', secret);
   return url.toString();
+}
+
+/** A TCP port free on loopback right now (bound, then released): for an engine or a child that must listen on a known one. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }

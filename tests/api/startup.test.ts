@@ -5,21 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import net from 'node:net';
 import { test } from 'node:test';
+import { freePort } from '../../media/engine/spawn.js';
 import { startTestServer } from '../support/server.js';
 import { skipUnless } from '../support/services.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 type Outcome = { status: number; code?: string; retryAfter?: string } | 'refused' | 'no answer';
 

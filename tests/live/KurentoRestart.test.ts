@@ -1,20 +1,8 @@
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { test } from 'node:test';
-import { newEngineSecret, spawnEngine, type SpawnedEngine } from '../../media/engine/spawn.js';
+import { freePort, newEngineSecret, spawnEngine, type SpawnedEngine } from '../../media/engine/spawn.js';
 import { connectKurento, listPipelines } from '../../media/kurento.js';
 import { waitFor } from '../../drivers/wait.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 test('a media server restarting under a connected, busy client raises no uncaught exception', async () => {
   const uncaught: unknown[] = [];
