@@ -12,7 +12,7 @@ import type { RTCPeerConnection, RtpPacket } from 'werift';
 import { parseAvcC, type AvcC } from '../media/engine/recording/codecs/H264.js';
 import { RtpPacketizer } from '../media/engine/recording/RtpPacketizer.js';
 import { CLIP, ClipSender, ReceivedMedia, type Clip, type CodedFrame } from '../smoke/media.js';
-import { H264_PAYLOAD_TYPE, transceiverSink, weriftPeer } from '../smoke/peer.js';
+import { gatheredOffer, H264_PAYLOAD_TYPE, transceiverSink, weriftPeer } from '../smoke/peer.js';
 
 const run = promisify(execFile);
 
@@ -179,18 +179,8 @@ export class WhipPeer {
   }
 
   /** The offer with every candidate in it (a non-trickle client). */
-  async gatheredOffer(): Promise<string> {
-    await this.pc.setLocalDescription(await this.pc.createOffer());
-    if (this.pc.iceGatheringState !== 'complete') {
-      await new Promise<void>((resolve) => {
-        const sub = this.pc.iceGatheringStateChange.subscribe((state) => {
-          if (state !== 'complete') return;
-          sub.unSubscribe();
-          resolve();
-        });
-      });
-    }
-    return this.pc.localDescription!.sdp;
+  gatheredOffer(): Promise<string> {
+    return gatheredOffer(this.pc);
   }
 
   /** POST the offer to `url` with `token` as Bearer; applies a 201's answer and starts sending. */

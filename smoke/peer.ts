@@ -77,6 +77,21 @@ export function weriftPeer(
   return { pc, audio, video };
 }
 
+/** Sets `pc`'s offer as its local description and resolves it once every candidate is in it (a non-trickle offer). */
+export async function gatheredOffer(pc: RTCPeerConnection): Promise<string> {
+  await pc.setLocalDescription(await pc.createOffer());
+  if (pc.iceGatheringState !== 'complete') {
+    await new Promise<void>((resolve) => {
+      const sub = pc.iceGatheringStateChange.subscribe((state) => {
+        if (state !== 'complete') return;
+        sub.unSubscribe();
+        resolve();
+      });
+    });
+  }
+  return pc.localDescription!.sdp;
+}
+
 /** Where a clip sender's RTP goes: out of the two transceivers (a send that fails once the peer is closed is dropped). */
 export function transceiverSink(audio: RTCRtpTransceiver, video: RTCRtpTransceiver): RtpSink {
   return {

@@ -4,26 +4,16 @@
  * presenter endpoint's maxVideoRecvBandwidth, nor above what a viewer endpoint may be sent.
  */
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, test } from 'node:test';
-import type { Browser } from 'playwright-core';
-import { launchBrowser } from '../../drivers/browser.js';
+import { afterEach, describe, test } from 'node:test';
 import { skipUnless } from '../support/services.js';
 import { assertBackToBaseline, call, connectClient, useTestEngine, waitFor } from './helpers/engineHarness.js';
-import { PeerPage, servePeerPage } from './helpers/peerPage.js';
+import { PeerPage, usePeerPages } from './helpers/peerPage.js';
 
 const MEDIA_TIMEOUT_MS = 30_000;
 
 describe('bandwidth properties of the WebRtcEndpoint', { skip: skipUnless('chromium') }, () => {
   const fixture = useTestEngine({ env: { ENGINE_KMS_FAITHFUL: 'false' } });
-  let browser: Browser;
-  let site: Awaited<ReturnType<typeof servePeerPage>>;
-  const pages: PeerPage[] = [];
-
-  const openPage = async () => {
-    const page = await PeerPage.open(browser, site.url);
-    pages.push(page);
-    return page;
-  };
+  const peers = usePeerPages();
 
   /** Waits until the page's send estimate has been brought down to `bps` (with 5 % slack) by the engine's REMB. */
   const cappedAt = (page: PeerPage, bps: number) =>
@@ -37,16 +27,7 @@ describe('bandwidth properties of the WebRtcEndpoint', { skip: skipUnless('chrom
       250,
     );
 
-  before(async () => {
-    browser = await launchBrowser();
-    site = await servePeerPage();
-  });
-  after(async () => {
-    await browser?.close();
-    await site?.close();
-  });
   afterEach(async () => {
-    await Promise.all(pages.splice(0).map((page) => page.close()));
     await assertBackToBaseline(fixture.engine.uri, fixture.baseline);
   });
 
@@ -83,7 +64,7 @@ describe('bandwidth properties of the WebRtcEndpoint', { skip: skipUnless('chrom
     const presenterEndpoint = await pipeline.create('WebRtcEndpoint');
     await call((cb) => presenterEndpoint.setMaxVideoRecvBandwidth(150, cb));
     await call((cb) => presenterEndpoint.connect(presenterEndpoint, cb));
-    const presenter = await openPage();
+    const presenter = await peers.open();
     await presenter.negotiate(presenterEndpoint, { send: true, receive: true });
     await cappedAt(presenter, 150_000);
     await call((cb) => pipeline.release(cb));
@@ -96,9 +77,9 @@ describe('bandwidth properties of the WebRtcEndpoint', { skip: skipUnless('chrom
     const viewerEndpoint = await pipeline.create('WebRtcEndpoint', { sendonly: true });
     await call((cb) => viewerEndpoint.setMaxVideoSendBandwidth(120, cb));
     await call((cb) => presenterEndpoint.connect(viewerEndpoint, cb));
-    const presenter = await openPage();
+    const presenter = await peers.open();
     await presenter.negotiate(presenterEndpoint, { send: true, receive: false });
-    const viewer = await openPage();
+    const viewer = await peers.open();
     await viewer.negotiate(viewerEndpoint, { send: false, receive: true });
     await cappedAt(presenter, 120_000);
     await call((cb) => pipeline.release(cb));

@@ -7,13 +7,8 @@
  * NOT_ENOUGH_RESOURCES, across its workers, and takes one again once an endpoint is released.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, afterEach, before, describe, test } from 'node:test';
-import type { Browser } from 'playwright-core';
-import { launchBrowser } from '../../drivers/browser.js';
 import { Endpoint } from '../../media/Endpoint.js';
 import { MediaError } from '../../media/errors.js';
 import { connectKurento, createElement, createPipeline, release } from '../../media/kurento.js';
@@ -29,7 +24,7 @@ import {
   waitFor,
   type Baseline,
 } from './helpers/engineHarness.js';
-import { PeerPage, servePeerPage } from './helpers/peerPage.js';
+import { usePeerPages } from './helpers/peerPage.js';
 import { makeClip } from './helpers/webmFiles.js';
 
 const MEDIA_TIMEOUT_MS = 20_000;
@@ -39,29 +34,23 @@ const CLIP_SECONDS = 20;
 describe('a new viewer decodes from the cached GOP', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
   let engine: Awaited<ReturnType<typeof startTestEngine>>;
   let baseline: Baseline;
-  let browser: Browser;
-  let site: Awaited<ReturnType<typeof servePeerPage>>;
-  let dir: string;
+  const peers = usePeerPages('onair-engine-gop-');
   let clip: string;
-  const pages: PeerPage[] = [];
 
   before(async () => {
     engine = await startTestEngine();
     baseline = baselineOf(await engineStats(engine.uri));
-    browser = await launchBrowser();
-    site = await servePeerPage();
-    dir = await mkdtemp(path.join(os.tmpdir(), 'onair-engine-gop-'));
     // One keyframe, at the start: nothing after it can be decoded without it.
-    clip = await makeClip(dir, 'one-keyframe.webm', { seconds: CLIP_SECONDS, fps: FPS, gop: CLIP_SECONDS * FPS * 2 });
+    clip = await makeClip(peers.dir, 'one-keyframe.webm', {
+      seconds: CLIP_SECONDS,
+      fps: FPS,
+      gop: CLIP_SECONDS * FPS * 2,
+    });
   });
   after(async () => {
-    await browser?.close();
-    await site?.close();
     await engine?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
   });
   afterEach(async () => {
-    await Promise.all(pages.splice(0).map((page) => page.close()));
     await closeClients();
     await assertBackToBaseline(engine.uri, baseline);
   });
@@ -86,8 +75,7 @@ describe('a new viewer decodes from the cached GOP', { skip: skipUnless('chromiu
         'the viewer is on the other worker, behind a relay',
       );
     }
-    const viewer = await PeerPage.open(browser, site.url);
-    pages.push(viewer);
+    const viewer = await peers.open();
     await viewer.negotiate(endpoint, { send: false, receive: true });
     const first = await waitFor(
       'the late viewer to decode a frame',

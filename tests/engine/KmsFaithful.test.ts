@@ -4,13 +4,10 @@
  * fails against the engine's normal mode (run the file with KMS_FAITHFUL_TEST_MODE=false to see it).
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { after, afterEach, before, describe, test } from 'node:test';
-import type { Browser } from 'playwright-core';
-import { launchBrowser } from '../../drivers/browser.js';
+import { afterEach, before, describe, test } from 'node:test';
 import { skipUnless } from '../support/services.js';
 import {
   assertBackToBaseline,
@@ -22,7 +19,7 @@ import {
   useTestEngine,
   waitFor,
 } from './helpers/engineHarness.js';
-import { PeerPage, servePeerPage } from './helpers/peerPage.js';
+import { usePeerPages } from './helpers/peerPage.js';
 import { RawRpc } from './helpers/RawRpc.js';
 import { makeClip, probePackets, webmLayout } from './helpers/webmFiles.js';
 
@@ -39,18 +36,9 @@ describe('the KMS-faithful engine', { skip: skipUnless('chromium', 'ffmpeg') }, 
       ENGINE_SESSION_GRACE_MS: '300',
     },
   });
-  let browser: Browser;
-  let site: Awaited<ReturnType<typeof servePeerPage>>;
-  let dir: string;
+  const peers = usePeerPages('onair-engine-kms-');
   let clip: string;
   let videoOnlyClip: string;
-  const pages: PeerPage[] = [];
-
-  const openPage = async () => {
-    const page = await PeerPage.open(browser, site.url);
-    pages.push(page);
-    return page;
-  };
 
   /** A pipeline with a player of `file` connected to a recorder writing `out` with `mediaProfile`. */
   const playerInto = async (file: string, out: string, mediaProfile = 'WEBM') => {
@@ -75,19 +63,10 @@ describe('the KMS-faithful engine', { skip: skipUnless('chromium', 'ffmpeg') }, 
   };
 
   before(async () => {
-    browser = await launchBrowser();
-    site = await servePeerPage();
-    dir = await mkdtemp(path.join(os.tmpdir(), 'onair-engine-kms-'));
-    clip = await makeClip(dir, 'clip.webm', { seconds: 8 });
-    videoOnlyClip = await makeClip(dir, 'video-only.webm', { seconds: 8, audio: false });
-  });
-  after(async () => {
-    await browser?.close();
-    await site?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    clip = await makeClip(peers.dir, 'clip.webm', { seconds: 8 });
+    videoOnlyClip = await makeClip(peers.dir, 'video-only.webm', { seconds: 8, audio: false });
   });
   afterEach(async () => {
-    await Promise.all(pages.splice(0).map((page) => page.close()));
     await assertBackToBaseline(fixture.engine.uri, fixture.baseline, 20_000);
   });
 
@@ -132,9 +111,9 @@ describe('the KMS-faithful engine', { skip: skipUnless('chromium', 'ffmpeg') }, 
     const presenterEndpoint = await pipeline.create('WebRtcEndpoint');
     const viewerEndpoint = await pipeline.create('WebRtcEndpoint', { sendonly: true });
     await call((cb) => presenterEndpoint.connect(viewerEndpoint, cb));
-    const presenter = await openPage();
+    const presenter = await peers.open();
     await presenter.negotiate(presenterEndpoint, { send: true, receive: false });
-    const viewer = await openPage();
+    const viewer = await peers.open();
     await viewer.negotiate(viewerEndpoint, { send: false, receive: true });
     await waitFor('the viewer to decode', async () => (await viewer.stats()).framesDecoded > 10, MEDIA_TIMEOUT_MS);
     // Without REMB the browser's estimate climbs past 500 kbps within seconds on loopback; with it, it stays under.
@@ -150,7 +129,7 @@ describe('the KMS-faithful engine', { skip: skipUnless('chromium', 'ffmpeg') }, 
   });
 
   test('a recorder that cannot write: record() succeeds, an Error event follows, stopAndWait returns after 4 s', async () => {
-    const blocker = path.join(dir, 'not-a-directory');
+    const blocker = path.join(peers.dir, 'not-a-directory');
     await writeFile(blocker, 'a file where a directory should be');
     const { pipeline, player, recorder } = await playerInto(clip, path.join(blocker, 'rec.webm'));
     const failed = nextEvent(recorder, 'Error');
@@ -181,7 +160,7 @@ describe('the KMS-faithful engine', { skip: skipUnless('chromium', 'ffmpeg') }, 
   });
 
   test('a recorder released right after stop() leaves an unfinished file (no duration, no cues)', async () => {
-    const out = path.join(dir, 'released.webm');
+    const out = path.join(peers.dir, 'released.webm');
     const { pipeline, recorder } = await recordSome(out);
     await call((cb) => recorder.stop(cb));
     await call((cb) => recorder.release(cb));
@@ -193,7 +172,7 @@ describe('the KMS-faithful engine', { skip: skipUnless('chromium', 'ffmpeg') }, 
   });
 
   test('a recorder whose pipeline is released while it records leaves an unfinished file', async () => {
-    const out = path.join(dir, 'pipeline-released.webm');
+    const out = path.join(peers.dir, 'pipeline-released.webm');
     const { pipeline } = await recordSome(out);
     await call((cb) => pipeline.release(cb));
     await sleep(1500);
@@ -203,8 +182,8 @@ describe('the KMS-faithful engine', { skip: skipUnless('chromium', 'ffmpeg') }, 
   });
 
   test('a connected media type that never flows: WEBM records nothing, WEBM_VIDEO_ONLY records the video', async () => {
-    const both = path.join(dir, 'video-only-as-webm.webm');
-    const videoOnly = path.join(dir, 'video-only-as-video.webm');
+    const both = path.join(peers.dir, 'video-only-as-webm.webm');
+    const videoOnly = path.join(peers.dir, 'video-only-as-video.webm');
     const { pipeline, player, recorder } = await playerInto(videoOnlyClip, both, 'WEBM');
     const videoRecorder = await pipeline.create('RecorderEndpoint', {
       uri: `file://${videoOnly}`,

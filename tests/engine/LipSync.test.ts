@@ -16,6 +16,7 @@ import { after, before, describe, test } from 'node:test';
 import { RTCPeerConnection, RTCRtpCodecParameters, RtcpSenderInfo, RtcpSrPacket, type RTCRtpTransceiver } from 'werift';
 import { RtpPacketizer } from '../../media/engine/recording/RtpPacketizer.js';
 import { readClip, type Clip } from '../../smoke/media.js';
+import { gatheredOffer } from '../../smoke/peer.js';
 import { skipUnless } from '../support/services.js';
 import { assertBackToBaseline, call, connectClient, useTestEngine, waitFor } from './helpers/engineHarness.js';
 
@@ -108,18 +109,8 @@ class SyntheticPresenter {
   }
 
   /** The offer with its candidates gathered. */
-  async offer(): Promise<string> {
-    await this.pc.setLocalDescription(await this.pc.createOffer());
-    if (this.pc.iceGatheringState !== 'complete') {
-      await new Promise<void>((resolve) => {
-        const sub = this.pc.iceGatheringStateChange.subscribe((state) => {
-          if (state !== 'complete') return;
-          sub.unSubscribe();
-          resolve();
-        });
-      });
-    }
-    return this.pc.localDescription!.sdp;
+  offer(): Promise<string> {
+    return gatheredOffer(this.pc);
   }
 
   async answer(sdp: string): Promise<void> {

@@ -4,12 +4,7 @@
  * H.264 is forwarded when source and viewers agree; a viewer follows a change of source.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { after, afterEach, before, describe, test } from 'node:test';
-import type { Browser } from 'playwright-core';
-import { launchBrowser } from '../../drivers/browser.js';
+import { afterEach, describe, test } from 'node:test';
 import { skipUnless } from '../support/services.js';
 import {
   assertBackToBaseline,
@@ -20,37 +15,17 @@ import {
   useTestEngine,
   waitFor,
 } from './helpers/engineHarness.js';
-import { PeerPage, servePeerPage, decoding } from './helpers/peerPage.js';
+import { decoding, usePeerPages } from './helpers/peerPage.js';
 import { makeClip } from './helpers/webmFiles.js';
 
 const MEDIA_TIMEOUT_MS = 30_000;
 
 describe('media through the engine with Chromium', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
   const fixture = useTestEngine();
-  let browser: Browser;
-  let site: Awaited<ReturnType<typeof servePeerPage>>;
-  let dir: string;
+  const peers = usePeerPages('onair-engine-media-');
   let client: KurentoClient;
-  const pages: PeerPage[] = [];
 
-  const openPage = async () => {
-    const page = await PeerPage.open(browser, site.url);
-    pages.push(page);
-    return page;
-  };
-
-  before(async () => {
-    browser = await launchBrowser();
-    site = await servePeerPage();
-    dir = await mkdtemp(path.join(os.tmpdir(), 'onair-engine-media-'));
-  });
-  after(async () => {
-    await browser?.close();
-    await site?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
   afterEach(async () => {
-    await Promise.all(pages.splice(0).map((page) => page.close()));
     await assertBackToBaseline(fixture.engine.uri, fixture.baseline);
   });
 
@@ -60,7 +35,7 @@ describe('media through the engine with Chromium', { skip: skipUnless('chromium'
     const presenterEndpoint = await pipeline.create('WebRtcEndpoint');
     const flowing = nextEvent(presenterEndpoint, 'MediaFlowInStateChanged', MEDIA_TIMEOUT_MS);
     await call((cb) => presenterEndpoint.connect(presenterEndpoint, cb));
-    const presenter = await openPage();
+    const presenter = await peers.open();
     await presenter.negotiate(presenterEndpoint, { send: true, receive: true });
     assert.equal((await flowing).state, 'FLOWING');
     await decoding(presenter, 'the loopback preview');
@@ -69,7 +44,7 @@ describe('media through the engine with Chromium', { skip: skipUnless('chromium'
       [1, 2, 3].map(async () => {
         const endpoint = await pipeline.create('WebRtcEndpoint', { sendonly: true });
         await call((cb) => presenterEndpoint.connect(endpoint, cb));
-        const page = await openPage();
+        const page = await peers.open();
         await page.negotiate(endpoint, { send: false, receive: true });
         return { endpoint, page };
       }),
@@ -81,13 +56,13 @@ describe('media through the engine with Chromium', { skip: skipUnless('chromium'
   });
 
   test('a PlayerEndpoint is a source a Chromium viewer decodes, and it ends with EndOfStream', async () => {
-    const clip = await makeClip(dir, 'clip.webm', { seconds: 4 });
+    const clip = await makeClip(peers.dir, 'clip.webm', { seconds: 4 });
     client = await connectClient(fixture.engine.uri);
     const pipeline = await client.create('MediaPipeline');
     const player = await pipeline.create('PlayerEndpoint', { uri: `file://${clip}` });
     const endpoint = await pipeline.create('WebRtcEndpoint');
     await call((cb) => player.connect(endpoint, cb));
-    const viewer = await openPage();
+    const viewer = await peers.open();
     await viewer.negotiate(endpoint, { send: false, receive: true });
     await waitFor(
       'the viewer to connect',
@@ -107,9 +82,9 @@ describe('media through the engine with Chromium', { skip: skipUnless('chromium'
     const presenterEndpoint = await pipeline.create('WebRtcEndpoint');
     const viewerEndpoint = await pipeline.create('WebRtcEndpoint');
     await call((cb) => presenterEndpoint.connect(viewerEndpoint, cb));
-    const presenter = await openPage();
+    const presenter = await peers.open();
     await presenter.negotiate(presenterEndpoint, { send: true, receive: false, videoCodec: 'H264' });
-    const viewer = await openPage();
+    const viewer = await peers.open();
     await viewer.negotiate(viewerEndpoint, { send: false, receive: true });
     const stats = await decoding(viewer, 'the H.264 viewer');
     assert.equal(stats.videoCodec, 'video/H264');
@@ -121,7 +96,7 @@ describe('media through the engine with Chromium', { skip: skipUnless('chromium'
     const pipeline = await client.create('MediaPipeline');
     const endpoint = await pipeline.create('WebRtcEndpoint');
     await call((cb) => endpoint.connect(endpoint, cb));
-    const page = await openPage();
+    const page = await peers.open();
     const flowing = nextEvent(endpoint, 'MediaFlowInStateChanged', MEDIA_TIMEOUT_MS);
     await page.answerOfferOf(endpoint, { send: true });
     assert.equal((await flowing).state, 'FLOWING');
@@ -135,7 +110,7 @@ describe('media through the engine with Chromium', { skip: skipUnless('chromium'
     const presenterEndpoint = await pipeline.create('WebRtcEndpoint');
     const viewerEndpoint = await pipeline.create('WebRtcEndpoint');
     await call((cb) => presenterEndpoint.connect(viewerEndpoint, cb));
-    const [presenter, viewer] = [await openPage(), await openPage()];
+    const [presenter, viewer] = [await peers.open(), await peers.open()];
     await presenter.negotiate(presenterEndpoint, { send: true, receive: false });
     const connected = nextEvent(viewerEndpoint, 'MediaStateChanged', MEDIA_TIMEOUT_MS);
     await viewer.negotiate(viewerEndpoint, { send: false, receive: true });
@@ -156,7 +131,7 @@ describe('media through the engine with Chromium', { skip: skipUnless('chromium'
       pipeline.create('WebRtcEndpoint'),
     ]);
     await call((cb) => firstEndpoint.connect(viewerEndpoint, cb));
-    const [first, second, viewer] = [await openPage(), await openPage(), await openPage()];
+    const [first, second, viewer] = [await peers.open(), await peers.open(), await peers.open()];
     await first.negotiate(firstEndpoint, { send: true, receive: false });
     await second.negotiate(secondEndpoint, { send: true, receive: false });
     await viewer.negotiate(viewerEndpoint, { send: false, receive: true });

@@ -3,13 +3,10 @@
  * file, ffprobe judges it. And a recording whose engine is killed mid-way still decodes.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import os from 'node:os';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { after, afterEach, before, describe, test } from 'node:test';
-import type { Browser } from 'playwright-core';
-import { launchBrowser } from '../../drivers/browser.js';
+import { afterEach, describe, test } from 'node:test';
 import { skipUnless } from '../support/services.js';
 import {
   assertBackToBaseline,
@@ -21,21 +18,15 @@ import {
   useTestEngine,
   waitFor,
 } from './helpers/engineHarness.js';
-import { PeerPage, servePeerPage } from './helpers/peerPage.js';
+import { usePeerPages } from './helpers/peerPage.js';
 import { coverage, decode, probeFile, probePackets, webmLayout } from './helpers/webmFiles.js';
 
 const LIVE_SECONDS = 10;
 
 describe('recording a live through the engine', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
-  const pages: PeerPage[] = [];
   // The pages close before the fixture closes the clients (hooks run in the order they are registered).
-  afterEach(async () => {
-    await Promise.all(pages.splice(0).map((page) => page.close()));
-  });
+  const peers = usePeerPages('onair-engine-rec-');
   const fixture = useTestEngine();
-  let browser: Browser;
-  let site: Awaited<ReturnType<typeof servePeerPage>>;
-  let dir: string;
 
   /** A presenter page sending into a new pipeline's WebRtcEndpoint, connected to a recorder writing `file`. */
   const presentInto = async (uri: string, file: string) => {
@@ -44,30 +35,19 @@ describe('recording a live through the engine', { skip: skipUnless('chromium', '
     const endpoint = await pipeline.create('WebRtcEndpoint');
     const recorder = await pipeline.create('RecorderEndpoint', { uri: `file://${file}`, mediaProfile: 'WEBM' });
     await call((cb) => endpoint.connect(recorder, cb));
-    const page = await PeerPage.open(browser, site.url);
-    pages.push(page);
+    const page = await peers.open();
     const flowing = nextEvent(endpoint, 'MediaFlowInStateChanged', 30_000);
     await page.negotiate(endpoint, { send: true, receive: false });
     await flowing;
     return { pipeline, recorder };
   };
 
-  before(async () => {
-    browser = await launchBrowser();
-    site = await servePeerPage();
-    dir = await mkdtemp(path.join(os.tmpdir(), 'onair-engine-rec-'));
-  });
-  after(async () => {
-    await browser?.close();
-    await site?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
   afterEach(async () => {
     await assertBackToBaseline(fixture.engine.uri, fixture.baseline);
   });
 
   test(`a ${LIVE_SECONDS} s live is recorded as a seekable VP8 + Opus file as long as the live, with audio throughout`, async () => {
-    const file = path.join(dir, 'live.webm');
+    const file = path.join(peers.dir, 'live.webm');
     const { pipeline, recorder } = await presentInto(fixture.engine.uri, file);
     const recording = nextEvent(recorder, 'Recording');
     await call((cb) => recorder.record(cb));
@@ -101,7 +81,7 @@ describe('recording a live through the engine', { skip: skipUnless('chromium', '
 
   test('a recording whose engine is killed mid-way still decodes', async () => {
     const doomed = await startTestEngine();
-    const file = path.join(dir, 'killed.webm');
+    const file = path.join(peers.dir, 'killed.webm');
     try {
       const { recorder } = await presentInto(doomed.uri, file);
       await call((cb) => recorder.record(cb));

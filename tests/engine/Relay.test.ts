@@ -5,13 +5,9 @@
  * can join again (on a worker that is alive).
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { after, afterEach, before, describe, test } from 'node:test';
-import type { Browser } from 'playwright-core';
-import { launchBrowser } from '../../drivers/browser.js';
+import { afterEach, describe, test } from 'node:test';
 import { skipUnless } from '../support/services.js';
 import {
   assertBackToBaseline,
@@ -23,7 +19,7 @@ import {
   waitFor,
   type KurentoClient,
 } from './helpers/engineHarness.js';
-import { PeerPage, servePeerPage } from './helpers/peerPage.js';
+import { PeerPage, usePeerPages } from './helpers/peerPage.js';
 import { decode, probeFile } from './helpers/webmFiles.js';
 
 const VIEWERS = 5;
@@ -41,23 +37,9 @@ interface HostFigures {
 
 describe('one live served by every media worker', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
   const fixture = useTestEngine({ workers: 2 });
-  let browser: Browser;
-  let site: Awaited<ReturnType<typeof servePeerPage>>;
-  let dir: string;
-  const pages: PeerPage[] = [];
+  const peers = usePeerPages('onair-engine-relay-');
 
-  before(async () => {
-    browser = await launchBrowser();
-    site = await servePeerPage();
-    dir = await mkdtemp(path.join(os.tmpdir(), 'onair-engine-relay-'));
-  });
-  after(async () => {
-    await browser?.close();
-    await site?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
   afterEach(async () => {
-    await Promise.all(pages.splice(0).map((page) => page.close()));
     await assertBackToBaseline(fixture.engine.uri, fixture.baseline);
   });
 
@@ -69,8 +51,7 @@ describe('one live served by every media worker', { skip: skipUnless('chromium',
     const presenter = await pipeline.create('WebRtcEndpoint');
     const recorder = await pipeline.create('RecorderEndpoint', { uri: `file://${file}`, mediaProfile: 'WEBM' });
     await call((cb) => presenter.connect(recorder, cb));
-    const page = await PeerPage.open(browser, site.url);
-    pages.push(page);
+    const page = await peers.open();
     const flowing = nextEvent(presenter, 'MediaFlowInStateChanged', 30_000);
     await page.negotiate(presenter, { send: true, receive: false });
     await flowing;
@@ -81,8 +62,7 @@ describe('one live served by every media worker', { skip: skipUnless('chromium',
   const watch = async (pipeline: any, presenter: any) => {
     const endpoint = await pipeline.create('WebRtcEndpoint', { sendonly: true });
     await call((cb) => presenter.connect(endpoint, cb));
-    const page = await PeerPage.open(browser, site.url);
-    pages.push(page);
+    const page = await peers.open();
     await page.negotiate(endpoint, { send: false, receive: true });
     return { endpoint, page };
   };
@@ -95,7 +75,7 @@ describe('one live served by every media worker', { skip: skipUnless('chromium',
 
   test('viewers on both workers all decode, the presenter is relayed once, the recording is one whole file', async () => {
     const client = await connectClient(fixture.engine.uri);
-    const file = path.join(dir, 'relayed.webm');
+    const file = path.join(peers.dir, 'relayed.webm');
     const { pipeline, presenter, recorder } = await present(client, file);
     const connected: string[] = [];
     presenter.on('ElementConnected', (event: { sink: string }) => connected.push(event.sink));
@@ -172,12 +152,10 @@ describe('one live served by every media worker', { skip: skipUnless('chromium',
     await call((cb) => remote.setMaxVideoSendBandwidth(120, cb));
     await call((cb) => presenter.connect(home, cb));
     await call((cb) => presenter.connect(remote, cb));
-    const page = await PeerPage.open(browser, site.url);
-    pages.push(page);
+    const page = await peers.open();
     await page.negotiate(presenter, { send: true, receive: false });
     for (const endpoint of [home, remote]) {
-      const viewer = await PeerPage.open(browser, site.url);
-      pages.push(viewer);
+      const viewer = await peers.open();
       await viewer.negotiate(endpoint, { send: false, receive: true });
     }
     await waitFor(
@@ -194,7 +172,7 @@ describe('one live served by every media worker', { skip: skipUnless('chromium',
 
   test('a killed worker ends only its own viewers, who are told and join again on a live worker', async () => {
     const client = await connectClient(fixture.engine.uri);
-    const { pipeline, presenter } = await present(client, path.join(dir, 'killed.webm'));
+    const { pipeline, presenter } = await present(client, path.join(peers.dir, 'killed.webm'));
     const viewers = [];
     for (let i = 0; i < 4; i++) viewers.push(await watch(pipeline, presenter));
     for (const [i, viewer] of viewers.entries()) await decodes(viewer.page, `viewer ${i + 1} decoding`);

@@ -5,13 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import kurento from 'kurento-client';
-import type { Browser } from 'playwright-core';
-import { launchBrowser } from '../../drivers/browser.js';
 import { skipUnless } from '../support/services.js';
 import {
   assertBackToBaseline,
@@ -26,7 +22,7 @@ import {
   type Baseline,
   type KurentoClient,
 } from './helpers/engineHarness.js';
-import { PeerPage, servePeerPage, decoding } from './helpers/peerPage.js';
+import { PeerPage, decoding, usePeerPages } from './helpers/peerPage.js';
 import { decode, probeFile } from './helpers/webmFiles.js';
 
 const MEDIA_TIMEOUT_MS = 30_000;
@@ -53,16 +49,7 @@ for (const faithful of [false, true]) {
     let engineB: Engine;
     let baselineA: Baseline;
     let baselineB: Baseline;
-    let browser: Browser;
-    let site: Awaited<ReturnType<typeof servePeerPage>>;
-    let dir: string;
-    const pages: PeerPage[] = [];
-
-    const openPage = async () => {
-      const page = await PeerPage.open(browser, site.url);
-      pages.push(page);
-      return page;
-    };
+    const peers = usePeerPages('onair-engine-rtp-');
 
     /** Pipeline A with a presenter endpoint feeding rtpA, pipeline B with rtpB; rtpB offers, rtpA answers. */
     const cascade = async (crypto?: { a?: Record<string, unknown>; b?: Record<string, unknown> }) => {
@@ -92,18 +79,11 @@ for (const faithful of [false, true]) {
       [engineA, engineB] = await Promise.all([startTestEngine(opts), startTestEngine(optsB)]);
       baselineA = baselineOf(await engineStats(engineA.uri));
       baselineB = baselineOf(await engineStats(engineB.uri));
-      browser = await launchBrowser();
-      site = await servePeerPage();
-      dir = await mkdtemp(path.join(os.tmpdir(), 'onair-engine-rtp-'));
     });
     after(async () => {
-      await browser?.close();
-      await site?.close();
       await Promise.all([engineA?.stop(), engineB?.stop()]);
-      if (dir) await rm(dir, { recursive: true, force: true });
     });
     afterEach(async () => {
-      await Promise.all(pages.splice(0).map((page) => page.close()));
       await closeClients();
       await assertBackToBaseline(engineA.uri, baselineA);
       await assertBackToBaseline(engineB.uri, baselineB);
@@ -124,9 +104,9 @@ for (const faithful of [false, true]) {
       const mediaState = nextEvent(rtpB, 'MediaStateChanged', MEDIA_TIMEOUT_MS);
       const viewerEndpoint = await pipelineB.create('WebRtcEndpoint', { sendonly: true });
       await call((cb) => rtpB.connect(viewerEndpoint, cb));
-      const presenter = await openPage();
+      const presenter = await peers.open();
       await presenter.negotiate(presenterEndpoint, { send: true, receive: false });
-      const viewer = await openPage();
+      const viewer = await peers.open();
       await viewer.negotiate(viewerEndpoint, { send: false, receive: true });
       assert.equal((await flowingIn).state, 'FLOWING');
       assert.equal((await mediaState).newState, 'CONNECTED');
@@ -147,9 +127,9 @@ for (const faithful of [false, true]) {
       await negotiate(rtpA, rtpB);
       const firstEndpoint = await pipelineB.create('WebRtcEndpoint', { sendonly: true });
       await call((cb) => rtpB.connect(firstEndpoint, cb));
-      const presenter = await openPage();
+      const presenter = await peers.open();
       await presenter.negotiate(presenterEndpoint, { send: true, receive: false });
-      const first = await openPage();
+      const first = await peers.open();
       await first.negotiate(firstEndpoint, { send: false, receive: true });
       await decoding(first, 'the first viewer on engine B');
       // Once the first viewer is served, nothing asks the presenter for keyframes: the count settles.
@@ -177,14 +157,14 @@ for (const faithful of [false, true]) {
 
     test('an H.264 presenter reaches an H.264 viewer on engine B (the pair negotiates the presenter’s codec)', async () => {
       const { pipelineA, pipelineB, presenterEndpoint, rtpA, rtpB } = await cascade();
-      const presenter = await openPage();
+      const presenter = await peers.open();
       await presenter.negotiate(presenterEndpoint, { send: true, receive: false, videoCodec: 'H264' });
       const { answer } = await negotiate(rtpB, rtpA);
       assert.match(answer, /^m=video \d+ RTP\/AVPF 102\r$/m);
       assert.match(answer, /^a=rtpmap:102 H264\/90000\r$/m);
       const viewerEndpoint = await pipelineB.create('WebRtcEndpoint', { sendonly: true });
       await call((cb) => rtpB.connect(viewerEndpoint, cb));
-      const viewer = await openPage();
+      const viewer = await peers.open();
       await viewer.negotiate(viewerEndpoint, { send: false, receive: true });
       const stats = await decoding(viewer, 'the H.264 viewer on engine B');
       assert.equal(stats.videoCodec, 'video/H264');
@@ -195,10 +175,10 @@ for (const faithful of [false, true]) {
     test('a RecorderEndpoint on engine B fed by rtpB writes a VP8 + Opus file ffmpeg decodes', async () => {
       const { pipelineA, pipelineB, presenterEndpoint, rtpA, rtpB } = await cascade();
       await negotiate(rtpB, rtpA);
-      const file = path.join(dir, 'relayed.webm');
+      const file = path.join(peers.dir, 'relayed.webm');
       const recorder = await pipelineB.create('RecorderEndpoint', { uri: `file://${file}`, mediaProfile: 'WEBM' });
       await call((cb) => rtpB.connect(recorder, cb));
-      const presenter = await openPage();
+      const presenter = await peers.open();
       await presenter.negotiate(presenterEndpoint, { send: true, receive: false });
       await waitFor(
         'media to reach rtpB',
@@ -237,9 +217,9 @@ for (const faithful of [false, true]) {
         assert.ok(answer.includes(`a=crypto:1 ${sdpSuite} inline:${keyA}`), "the answer carries A's own key");
         const viewerEndpoint = await pipelineB.create('WebRtcEndpoint', { sendonly: true });
         await call((cb) => rtpB.connect(viewerEndpoint, cb));
-        const presenter = await openPage();
+        const presenter = await peers.open();
         await presenter.negotiate(presenterEndpoint, { send: true, receive: false });
-        const viewer = await openPage();
+        const viewer = await peers.open();
         await viewer.negotiate(viewerEndpoint, { send: false, receive: true });
         await decoding(viewer, 'the SRTP viewer on engine B');
         await call((cb) => pipelineA.release(cb));
@@ -258,9 +238,9 @@ for (const faithful of [false, true]) {
       await call((cb) => rtpB.processAnswer(answer.replace(/inline:\S+/g, `inline:${wrongKey}`), cb));
       const viewerEndpoint = await pipelineB.create('WebRtcEndpoint', { sendonly: true });
       await call((cb) => rtpB.connect(viewerEndpoint, cb));
-      const presenter = await openPage();
+      const presenter = await peers.open();
       await presenter.negotiate(presenterEndpoint, { send: true, receive: false });
-      const viewer = await openPage();
+      const viewer = await peers.open();
       await viewer.negotiate(viewerEndpoint, { send: false, receive: true });
       await waitFor('rtpA to send', () => call((cb) => rtpA.isMediaFlowingOut('VIDEO', cb)), MEDIA_TIMEOUT_MS, 250);
       await waitFor(

@@ -3,11 +3,15 @@
  * test through kurento-client: the page makes the offer, the test relays SDP and candidates.
  * Served from a tiny local HTTP server so that getUserMedia has a secure (localhost) origin.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { after, afterEach, before } from 'node:test';
 import kurento from 'kurento-client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { newContext } from '../../../drivers/browser.js';
+import { launchBrowser, newContext } from '../../../drivers/browser.js';
 import { call, waitFor } from './engineHarness.js';
 
 const PAGE = `<!doctype html><html><body><script>
@@ -109,6 +113,61 @@ export async function servePeerPage(): Promise<{ url: string; close(): Promise<v
     close: () => {
       server.closeAllConnections();
       return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+export interface PeerPages {
+  readonly browser: Browser;
+  /** The peer page's address. */
+  readonly url: string;
+  /** A scratch folder for the suite's files, removed after it. */
+  readonly dir: string;
+  /** A new peer page, closed after the test. */
+  open(): Promise<PeerPage>;
+}
+
+/**
+ * A suite's browser peers: Chromium, the peer page's server and a scratch folder for the suite, and the pages a
+ * test opens, closed after it. Its hooks run where it is called among the suite's own (in the order registered):
+ * call it before an `afterEach` that needs the pages closed (the engine back at its baseline).
+ */
+export function usePeerPages(folderPrefix = 'onair-engine-'): PeerPages {
+  let browser: Browser | undefined;
+  let site: Awaited<ReturnType<typeof servePeerPage>> | undefined;
+  let dir: string | undefined;
+  const pages: PeerPage[] = [];
+  before(async () => {
+    browser = await launchBrowser();
+    site = await servePeerPage();
+    dir = await mkdtemp(path.join(os.tmpdir(), folderPrefix));
+  });
+  after(async () => {
+    await browser?.close();
+    await site?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+  afterEach(async () => {
+    await Promise.all(pages.splice(0).map((page) => page.close()));
+  });
+  const running = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('the browser peers are not set up (use them inside a test)');
+    return value;
+  };
+  return {
+    get browser() {
+      return running(browser);
+    },
+    get url() {
+      return running(site).url;
+    },
+    get dir() {
+      return running(dir);
+    },
+    async open() {
+      const page = await PeerPage.open(running(browser), running(site).url);
+      pages.push(page);
+      return page;
     },
   };
 }
