@@ -33,15 +33,11 @@ import {
 import { RtpSession } from '../rtp/RtpSession.js';
 import type { SdpCodec } from '../rtp/SdpCodecs.js';
 import { SdesCrypto } from '../rtp/Sdes.js';
-import { MediaElement } from './MediaElement.js';
 import type { OperationTable } from './MediaObject.js';
 import type { MediaPipeline } from './MediaPipeline.js';
 import type { RuntimeContext } from './RuntimeContext.js';
-import { BANDWIDTH_DEFAULTS, rembBps, videoSendLimitBps } from '../rtp/Bandwidth.js';
 import { KeyframeRequests } from '../rtp/KeyframeRequests.js';
-
-type Negotiation = 'none' | 'offer-generated' | 'negotiated';
-type State = 'CONNECTED' | 'DISCONNECTED';
+import { SDP_ENDPOINT_DEFAULTS, SdpEndpoint, errorText, type ConnectionState as State } from './SdpEndpoint.js';
 
 /** Keyframe requests to the remote are at most this frequent; a request inside the window is sent at its end. */
 const PLI_INTERVAL_MS = 200;
@@ -68,29 +64,22 @@ interface Media {
   ended: boolean;
 }
 
-export class RtpEndpoint extends MediaElement {
+export class RtpEndpoint extends SdpEndpoint<typeof SDP_ENDPOINT_DEFAULTS> {
   readonly #ipv6: boolean;
   readonly #portRange: [number, number] | undefined;
   readonly #sdes: SdesCrypto | undefined;
-  readonly #props = { ...BANDWIDTH_DEFAULTS, mtu: 1200 };
-  readonly #explicit = new Set<string>();
   readonly #media: Partial<Record<MediaKind, Media>> = {};
   readonly #sessionId = String(randomInt(1, 2 ** 47));
   #sdpVersion = 0;
-  #negotiation: Negotiation = 'none';
-  #localSdp: string | undefined;
-  #remoteSdp: string | undefined;
-  #serial: Promise<unknown> = Promise.resolve();
   #connection: State = 'DISCONNECTED';
   #mediaState: State = 'DISCONNECTED';
   #sessionStarted = false;
   #heard = false;
   #silentTicks = 0;
-  #remoteRembBps: number | undefined;
   readonly #keyframes = new KeyframeRequests(() => this.#media.video?.session.sendPli(), PLI_INTERVAL_MS);
 
   constructor(id: string, pipeline: MediaPipeline, context: RuntimeContext, params: ParamReader) {
-    super(id, 'RtpEndpoint', pipeline, context);
+    super(id, 'RtpEndpoint', pipeline, context, { ...SDP_ENDPOINT_DEFAULTS });
     this.#ipv6 = params.optionalBoolean('useIpv6') ?? false;
     const minPort = params.optionalInteger('minPort') ?? 0;
     const maxPort = params.optionalInteger('maxPort') ?? 0;
@@ -140,8 +129,7 @@ export class RtpEndpoint extends MediaElement {
         if (count === FMT_FIR) media.session.feedbackReceived.fir += 1;
         if (count === FMT_PLI || count === FMT_FIR) this.requestKeyframeUpstream();
         const bitrate = (rtcp.feedback as { bitrate?: bigint }).bitrate;
-        if (count === FMT_REMB && media.kind === 'video' && bitrate !== undefined)
-          this.#remoteRembBps = Number(bitrate);
+        if (count === FMT_REMB && media.kind === 'video' && bitrate !== undefined) this.remoteRembBps = Number(bitrate);
       } else if (rtcp.type === RTCP_RTPFB && rtcp instanceof RtcpTransportLayerFeedback) {
         const lost = (rtcp.feedback as { lost?: number[] }).lost;
         if (rtcp.feedback.count === FMT_NACK && lost) {
@@ -171,7 +159,7 @@ export class RtpEndpoint extends MediaElement {
 
   override tick(): void {
     super.tick();
-    if (this.#negotiation !== 'negotiated') return;
+    if (this.negotiation !== 'negotiated') return;
     const now = Date.now();
     for (const media of Object.values(this.#media)) if (media.info) media.session.report(now);
     this.#sendRemb();
@@ -182,29 +170,17 @@ export class RtpEndpoint extends MediaElement {
     }
   }
 
-  /** As on a WebRtcEndpoint: the remote's REMB within [min, max]VideoSendBandwidth in KMS-faithful mode. */
-  override videoSendLimitBps(): number | undefined {
-    return videoSendLimitBps(this.#props, {
-      kmsFaithful: this.context.config.kmsFaithful,
-      maxSetByClient: this.#explicit.has('maxVideoSendBandwidth'),
-      remoteRembBps: this.#remoteRembBps,
-    });
-  }
-
   /** REMB to the remote whose video this endpoint receives: the lowest limit of the sinks it feeds. */
   #sendRemb(): void {
     const video = this.#media.video;
     if (!video?.info || !canReceive(video.direction)) return;
-    const bitrate = rembBps(this.#props, this.downstreamVideoLimitBps());
+    const bitrate = this.rembToSend();
     if (bitrate !== undefined) video.session.sendRemb(bitrate);
   }
 
   // ---- negotiation -------------------------------------------------------------------------------
 
-  async #generateOffer(options: Params | undefined): Promise<string> {
-    if (this.#negotiation !== 'none') {
-      throw new KurentoError('SDP_END_POINT_ALREADY_NEGOTIATED', 'Endpoint already negotiated');
-    }
+  protected override async createOffer(options: Params | undefined): Promise<string> {
     const receive = { audio: options?.offerToReceiveAudio !== false, video: options?.offerToReceiveVideo !== false };
     const sections: LocalSection[] = [];
     for (const kind of ['audio', 'video'] as const) {
@@ -213,18 +189,12 @@ export class RtpEndpoint extends MediaElement {
       media.direction = receive[kind] ? 'sendrecv' : 'sendonly';
       sections.push(this.#localSection(media, media.offered));
     }
-    this.#localSdp = this.#writeSdp(sections);
-    this.#negotiation = 'offer-generated';
-    return this.#localSdp;
+    this.localSdp = this.#writeSdp(sections);
+    this.negotiation = 'offer-generated';
+    return this.localSdp;
   }
 
-  async #processAnswer(answer: string): Promise<string> {
-    if (this.#negotiation === 'negotiated') {
-      throw new KurentoError('SDP_END_POINT_ANSWER_ALREADY_PROCCESED', 'Answer already processed');
-    }
-    if (this.#negotiation !== 'offer-generated') {
-      throw new KurentoError('SDP_END_POINT_NOT_OFFER_GENERATED', 'No offer was generated');
-    }
+  protected override async applyAnswer(answer: string): Promise<void> {
     const remote = parseRemoteSdp(answer, 'answer');
     const chosen: { media: Media; section: RemoteSection; codec: SdpCodec }[] = [];
     for (const media of Object.values(this.#media)) {
@@ -252,15 +222,11 @@ export class RtpEndpoint extends MediaElement {
       const direction = answerDirection(section.direction, canSend(media.direction), canReceive(media.direction));
       this.#apply(media, section, codec, direction);
     }
-    this.#remoteSdp = answer;
+    this.remoteSdp = answer;
     this.#finishNegotiation();
-    return this.#localSdp ?? '';
   }
 
-  async #processOffer(offer: string): Promise<string> {
-    if (this.#negotiation !== 'none') {
-      throw new KurentoError('SDP_END_POINT_ALREADY_NEGOTIATED', 'Endpoint already negotiated');
-    }
+  protected override async answerOffer(offer: string): Promise<string> {
     const remote = parseRemoteSdp(offer, 'offer');
     const plan: { section: RemoteSection; kind: MediaKind | undefined; codec: SdpCodec | undefined }[] = [];
     for (const section of remote) {
@@ -293,10 +259,10 @@ export class RtpEndpoint extends MediaElement {
       this.#apply(media, section, codec, direction);
       sections.push(this.#localSection(media, [codec]));
     }
-    this.#localSdp = this.#writeSdp(sections);
-    this.#remoteSdp = offer;
+    this.localSdp = this.#writeSdp(sections);
+    this.remoteSdp = offer;
     this.#finishNegotiation();
-    return this.#localSdp;
+    return this.localSdp;
   }
 
   /** Opens the port pair of a kind (once). */
@@ -315,7 +281,7 @@ export class RtpEndpoint extends MediaElement {
     }
     if (this.closed || this.#media[kind]) {
       session.close();
-      this.#assertOpen();
+      this.assertOpen();
       return this.#media[kind]!;
     }
     const media: Media = {
@@ -362,7 +328,7 @@ export class RtpEndpoint extends MediaElement {
   }
 
   #finishNegotiation(): void {
-    this.#negotiation = 'negotiated';
+    this.negotiation = 'negotiated';
     // Sessions of an offer whose section the answer rejected carry nothing: their ports go back.
     for (const kind of ['audio', 'video'] as const) {
       const media = this.#media[kind];
@@ -384,7 +350,7 @@ export class RtpEndpoint extends MediaElement {
   }
 
   #localSection(media: Media, codecs: SdpCodec[]): LocalSection {
-    const { maxAudioRecvBandwidth, maxVideoRecvBandwidth } = this.#props;
+    const { maxAudioRecvBandwidth, maxVideoRecvBandwidth } = this.props;
     return {
       kind: media.kind,
       port: media.session.rtpPort,
@@ -453,56 +419,17 @@ export class RtpEndpoint extends MediaElement {
     return this.#ipv6 ? '::1' : '127.0.0.1';
   }
 
-  #assertOpen(): void {
-    if (this.closed) throw new KurentoError('MEDIA_OBJECT_NOT_FOUND', `Object '${this.id}' was released`);
+  protected override mediaState(): State {
+    return this.#mediaState;
   }
 
-  /** Runs SDP operations one at a time, in arrival order. */
-  #inOrder<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.#serial.then(task, task);
-    this.#serial = run.catch(() => undefined);
-    return run;
+  protected override connectionState(): State {
+    return this.#connection;
   }
 
   protected override operations(): OperationTable {
-    const props = this.#props;
-    const prop = <K extends keyof typeof props>(key: K) => ({
-      [`get${capitalize(key)}`]: () => props[key],
-      [`set${capitalize(key)}`]: (p: ParamReader) => {
-        props[key] = p.integer(key);
-        this.#explicit.add(key);
-      },
-    });
     return {
       ...super.operations(),
-      ...(Object.assign({}, ...(Object.keys(props) as (keyof typeof props)[]).map(prop)) as OperationTable),
-      generateOffer: (p) => {
-        const options = p.optionalObject('options');
-        return this.#inOrder(() => this.#generateOffer(options));
-      },
-      processOffer: (p) => {
-        if (!p.has('offer')) throw new KurentoError('SDP_PARSE_ERROR', 'SDP offer is required');
-        const offer = p.string('offer');
-        return this.#inOrder(() => this.#processOffer(offer));
-      },
-      processAnswer: (p) => {
-        if (!p.has('answer')) throw new KurentoError('SDP_PARSE_ERROR', 'SDP answer is required');
-        const answer = p.string('answer');
-        return this.#inOrder(() => this.#processAnswer(answer));
-      },
-      getLocalSessionDescriptor: () => {
-        if (!this.#localSdp) throw new KurentoError('SDP_END_POINT_NO_LOCAL_SDP_ERROR', 'No local SDP yet');
-        return this.#localSdp;
-      },
-      getRemoteSessionDescriptor: () => {
-        if (!this.#remoteSdp) throw new KurentoError('SDP_END_POINT_NO_REMOTE_SDP_ERROR', 'No remote SDP yet');
-        return this.#remoteSdp;
-      },
-      requestKeyframe: () => this.requestKeyframe(),
-      getMediaState: () => this.#mediaState,
-      getConnectionState: () => this.#connection,
-      getRembParams: () => ({ __module__: 'kurento', __type__: 'RembParams' }),
-      setRembParams: (p) => void p.object('rembParams'),
       getStats: (p) => this.#stats(p),
     };
   }
@@ -527,7 +454,7 @@ export class RtpEndpoint extends MediaElement {
         sliCount: 0,
         packetsLost: 0,
         fractionLost: 0,
-        remb: kind === 'video' ? (this.#remoteRembBps ?? 0) : 0,
+        remb: kind === 'video' ? (this.remoteRembBps ?? 0) : 0,
       };
       if (canReceive(media.direction)) {
         out[`${kind}-inbound`] = {
@@ -575,7 +502,7 @@ export class RtpEndpoint extends MediaElement {
       media?.session.close(Boolean(media.info));
       delete this.#media[kind];
     }
-    if (this.#negotiation === 'negotiated') this.emitEvent('MediaSessionTerminated');
+    if (this.negotiation === 'negotiated') this.emitEvent('MediaSessionTerminated');
     super.onClose();
   }
 }
@@ -596,12 +523,4 @@ function rejected(section: RemoteSection, index: number): LocalSection {
     crypto: undefined,
     bandwidthKbps: 0,
   };
-}
-
-function capitalize(s: string): string {
-  return s.charAt(0).toUpperCase() + s.slice(1);
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message || err.name : String(err);
 }

@@ -36,14 +36,12 @@ import { guardHelloVerify } from '../rtp/HelloVerifyGuard.js';
 import { fixNackLoop } from '../rtp/NackLoopFix.js';
 import { OutboundTrack } from '../rtp/OutboundTrack.js';
 import { assertSdp, chooseCodec, keepOnly, sectionCodecs, type SdpCodec } from '../rtp/SdpCodecs.js';
-import { MediaElement } from './MediaElement.js';
+import type { MediaElement } from './MediaElement.js';
 import type { OperationTable } from './MediaObject.js';
 import type { MediaPipeline } from './MediaPipeline.js';
 import type { RuntimeContext } from './RuntimeContext.js';
-import { BANDWIDTH_DEFAULTS, rembBps, videoSendLimitBps } from '../rtp/Bandwidth.js';
 import { KeyframeRequests } from '../rtp/KeyframeRequests.js';
-
-type Negotiation = 'none' | 'offer-generated' | 'negotiated';
+import { SDP_ENDPOINT_DEFAULTS, SdpEndpoint, errorText, type ConnectionState } from './SdpEndpoint.js';
 type Direction = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
 type IceState = 'DISCONNECTED' | 'GATHERING' | 'CONNECTING' | 'CONNECTED' | 'READY' | 'FAILED';
 
@@ -66,29 +64,21 @@ interface Inbound {
   info: TrackInfo;
 }
 
-export class WebRtcEndpoint extends MediaElement {
+const WEBRTC_DEFAULTS = {
+  stunServerAddress: '',
+  stunServerPort: 3478,
+  turnUrl: '',
+  externalIPv4: '',
+  externalIPv6: '',
+  networkInterfaces: '',
+  iceTcp: false,
+  ...SDP_ENDPOINT_DEFAULTS,
+};
+
+export class WebRtcEndpoint extends SdpEndpoint<typeof WEBRTC_DEFAULTS> {
   readonly #recvonly: boolean;
   readonly #sendonly: boolean;
-  readonly #props = {
-    stunServerAddress: '',
-    stunServerPort: 3478,
-    turnUrl: '',
-    externalIPv4: '',
-    externalIPv6: '',
-    networkInterfaces: '',
-    iceTcp: false,
-    ...BANDWIDTH_DEFAULTS,
-    mtu: 1200,
-  };
-  /** Properties the client set itself (the normal mode honours only those bandwidths). */
-  readonly #explicit = new Set<string>();
-  /** The latest REMB estimate of the remote peer for the video this endpoint sends (bps). */
-  #remoteRembBps: number | undefined;
   #pc: RTCPeerConnection | undefined;
-  #negotiation: Negotiation = 'none';
-  #localSdp: string | undefined;
-  #remoteSdp: string | undefined;
-  #serial: Promise<unknown> = Promise.resolve();
   readonly #queuedCandidates: Params[] = [];
   readonly #localCandidates: RTCIceCandidate[] = [];
   #gatheringDone = false;
@@ -105,7 +95,7 @@ export class WebRtcEndpoint extends MediaElement {
   readonly #keyframes = new KeyframeRequests(() => this.#sendPli(), PLI_INTERVAL_MS);
 
   constructor(id: string, pipeline: MediaPipeline, context: RuntimeContext, params: ParamReader) {
-    super(id, 'WebRtcEndpoint', pipeline, context);
+    super(id, 'WebRtcEndpoint', pipeline, context, { ...WEBRTC_DEFAULTS });
     this.#recvonly = params.optionalBoolean('recvonly') ?? false;
     this.#sendonly = params.optionalBoolean('sendonly') ?? false;
     params.optionalBoolean('useDataChannels');
@@ -169,19 +159,6 @@ export class WebRtcEndpoint extends MediaElement {
   }
 
   /**
-   * What this endpoint lets its video source send it, in bps (undefined: no limit): the remote peer's
-   * REMB estimate within [minVideoSendBandwidth, maxVideoSendBandwidth] (0 = unlimited), as KMS does.
-   * The normal mode applies only a maxVideoSendBandwidth the client set, not KMS's 500 kbps default.
-   */
-  override videoSendLimitBps(): number | undefined {
-    return videoSendLimitBps(this.#props, {
-      kmsFaithful: this.context.config.kmsFaithful,
-      maxSetByClient: this.#explicit.has('maxVideoSendBandwidth'),
-      remoteRembBps: this.#remoteRembBps,
-    });
-  }
-
-  /**
    * REMB to the peer whose video this endpoint receives: the lowest limit of the sinks it feeds (KMS's REMB
    * propagation), capped by maxVideoRecvBandwidth, never below minVideoRecvBandwidth (nor 30 kbps).
    */
@@ -190,7 +167,7 @@ export class WebRtcEndpoint extends MediaElement {
     const ssrc = video?.track.ssrc;
     const dtls = video?.transceiver.receiver.dtlsTransport;
     if (!video || !ssrc || !dtls) return;
-    const bitrate = rembBps(this.#props, this.downstreamVideoLimitBps());
+    const bitrate = this.rembToSend();
     if (bitrate === undefined) return;
     const brExp = Math.max(0, Math.ceil(Math.log2(bitrate + 1)) - 18);
     const feedback = new ReceiverEstimatedMaxBitrate({
@@ -206,11 +183,11 @@ export class WebRtcEndpoint extends MediaElement {
 
   // ---- negotiation -------------------------------------------------------------------------------
 
-  async #processOffer(offer: string): Promise<string> {
-    assertSdp(offer, 'offer');
-    if (this.#negotiation !== 'none') {
-      throw new KurentoError('SDP_END_POINT_ALREADY_NEGOTIATED', 'Endpoint already negotiated');
-    }
+  protected override checkSdp(sdp: string, what: 'offer' | 'answer'): void {
+    assertSdp(sdp, what);
+  }
+
+  protected override async answerOffer(offer: string): Promise<string> {
     const offered = sectionCodecs(offer);
     const preferred = this.#preferredVideoCodec();
     const chosen = offered.map((s) => chooseCodec(s.kind, s.codecs, preferred));
@@ -224,14 +201,14 @@ export class WebRtcEndpoint extends MediaElement {
       this.#dropPeer(pc);
       throw new KurentoError('SDP_END_POINT_PROCESS_OFFER_ERROR', `Invalid offer: ${errorText(err)}`);
     }
-    this.#assertOpen();
+    this.assertOpen();
     for (const transceiver of pc.getTransceivers())
       transceiver.setDirection(this.#answerDirection(transceiver.offerDirection));
     this.#prepareTransports(pc);
     const answer = await pc.createAnswer();
     const sdp = asDtlsServer(answer.sdp);
-    this.#remoteSdp = offer;
-    this.#negotiation = 'negotiated';
+    this.remoteSdp = offer;
+    this.negotiation = 'negotiated';
     this.#afterNegotiation(pc);
     const applied = pc.setLocalDescription({ type: 'answer', sdp });
     applied.catch((err: unknown) =>
@@ -246,15 +223,12 @@ export class WebRtcEndpoint extends MediaElement {
         ),
         sleep(ANSWER_GATHER_BUDGET_MS, false, { ref: false }),
       ]));
-    this.#assertOpen();
-    this.#localSdp = this.#publicSdp(inTime && pc.localDescription ? pc.localDescription.sdp : sdp);
-    return this.#localSdp;
+    this.assertOpen();
+    this.localSdp = this.#publicSdp(inTime && pc.localDescription ? pc.localDescription.sdp : sdp);
+    return this.localSdp;
   }
 
-  async #generateOffer(options: Params | undefined): Promise<string> {
-    if (this.#negotiation !== 'none') {
-      throw new KurentoError('SDP_END_POINT_ALREADY_NEGOTIATED', 'Endpoint already negotiated');
-    }
+  protected override async createOffer(options: Params | undefined): Promise<string> {
     const receiveAudio = options?.offerToReceiveAudio !== false;
     const receiveVideo = options?.offerToReceiveVideo !== false;
     const video = this.#preferredVideoCodec() ?? 'VP8';
@@ -263,23 +237,17 @@ export class WebRtcEndpoint extends MediaElement {
     pc.addTransceiver('video', { direction: this.#offerDirection(receiveVideo) });
     this.#prepareTransports(pc);
     const offer = await pc.createOffer();
-    this.#assertOpen();
+    this.assertOpen();
     await pc.setLocalDescription(offer);
-    this.#assertOpen();
-    this.#negotiation = 'offer-generated';
-    this.#localSdp = this.#publicSdp(pc.localDescription?.sdp ?? offer.sdp);
-    return this.#localSdp;
+    this.assertOpen();
+    this.negotiation = 'offer-generated';
+    this.localSdp = this.#publicSdp(pc.localDescription?.sdp ?? offer.sdp);
+    return this.localSdp;
   }
 
-  async #processAnswer(answer: string): Promise<string> {
-    assertSdp(answer, 'answer');
-    if (this.#negotiation === 'negotiated') {
-      throw new KurentoError('SDP_END_POINT_ANSWER_ALREADY_PROCCESED', 'Answer already processed');
-    }
+  protected override async applyAnswer(answer: string): Promise<void> {
     const pc = this.#pc;
-    if (this.#negotiation !== 'offer-generated' || !pc) {
-      throw new KurentoError('SDP_END_POINT_NOT_OFFER_GENERATED', 'No offer was generated');
-    }
+    if (!pc) throw new KurentoError('SDP_END_POINT_NOT_OFFER_GENERATED', 'No offer was generated');
     const offered = sectionCodecs(answer);
     const chosen = offered.map((s) => chooseCodec(s.kind, s.codecs, this.#preferredVideoCodec()));
     try {
@@ -287,11 +255,10 @@ export class WebRtcEndpoint extends MediaElement {
     } catch (err) {
       throw new KurentoError('SDP_END_POINT_PROCESS_ANSWER_ERROR', `Invalid answer: ${errorText(err)}`);
     }
-    this.#assertOpen();
-    this.#remoteSdp = answer;
-    this.#negotiation = 'negotiated';
+    this.assertOpen();
+    this.remoteSdp = answer;
+    this.negotiation = 'negotiated';
     this.#afterNegotiation(pc);
-    return this.#localSdp ?? '';
   }
 
   async #addIceCandidate(candidate: Params): Promise<void> {
@@ -418,7 +385,7 @@ export class WebRtcEndpoint extends MediaElement {
           const feedback = (rtcp as { feedback?: { count?: number; bitrate?: bigint } }).feedback;
           if (feedback?.count === 4) this.requestKeyframeUpstream();
           if (kind === 'video' && feedback?.count === FMT_REMB && feedback.bitrate !== undefined) {
-            this.#remoteRembBps = Number(feedback.bitrate);
+            this.remoteRembBps = Number(feedback.bitrate);
           }
         });
       }
@@ -584,7 +551,7 @@ export class WebRtcEndpoint extends MediaElement {
    * server the engine gathers host candidates only.
    */
   #prepareTransports(pc: RTCPeerConnection): void {
-    if (!this.#props.stunServerAddress) {
+    if (!this.props.stunServerAddress) {
       for (const transport of pc.iceTransports) transport.connection.stunServer = undefined;
     }
     for (const transport of pc.dtlsTransports) {
@@ -611,7 +578,7 @@ export class WebRtcEndpoint extends MediaElement {
 
   #iceServers(): { urls: string; username?: string; credential?: string }[] {
     const servers: { urls: string; username?: string; credential?: string }[] = [];
-    const { stunServerAddress, stunServerPort, turnUrl } = this.#props;
+    const { stunServerAddress, stunServerPort, turnUrl } = this.props;
     if (stunServerAddress) servers.push({ urls: `stun:${stunServerAddress}:${stunServerPort}` });
     const turn = /^(?:([^:@]*):([^@]*)@)?([^:?]+)(?::(\d+))?(?:\?transport=(udp|tcp|tls))?$/.exec(turnUrl);
     if (turnUrl && turn) {
@@ -627,7 +594,7 @@ export class WebRtcEndpoint extends MediaElement {
 
   /** Applies externalIPv4/externalIPv6 to host candidates, as KMS does behind NAT. */
   #publicCandidate(line: string): string {
-    const { externalIPv4, externalIPv6 } = this.#props;
+    const { externalIPv4, externalIPv6 } = this.props;
     if (!externalIPv4 && !externalIPv6) return line;
     return line.replace(/^(\S+ \d+ \S+ \d+ )(\S+)( \d+ typ host)/, (all, head: string, ip: string, tail: string) => {
       if (externalIPv4 && ip.includes('.')) return `${head}${externalIPv4}${tail}`;
@@ -639,71 +606,31 @@ export class WebRtcEndpoint extends MediaElement {
   #publicSdp(sdp: string): string {
     // KMS's answers and offers carry no candidates: every one of them trickles as IceCandidateFound.
     if (this.context.config.kmsFaithful) sdp = sdp.replace(/^a=(candidate:|end-of-candidates).*\r?\n/gm, '');
-    if (!this.#props.externalIPv4 && !this.#props.externalIPv6) return sdp;
+    if (!this.props.externalIPv4 && !this.props.externalIPv6) return sdp;
     return sdp.replace(/^a=(candidate:.*)$/gm, (_all, line: string) => `a=${this.#publicCandidate(line)}`);
   }
 
-  #assertOpen(): void {
-    if (this.closed) throw new KurentoError('MEDIA_OBJECT_NOT_FOUND', `Object '${this.id}' was released`);
+  protected override mediaState(): ConnectionState {
+    return this.#connected ? 'CONNECTED' : 'DISCONNECTED';
   }
 
-  /** Runs SDP and candidate operations one at a time, in arrival order. */
-  #inOrder<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.#serial.then(task, task);
-    this.#serial = run.catch(() => undefined);
-    return run;
+  protected override connectionState(): ConnectionState {
+    return this.#connected ? 'CONNECTED' : 'DISCONNECTED';
+  }
+
+  /** The local description as it is now, with the candidates gathered since the SDP was first given. */
+  protected override localDescriptor(local: string): string {
+    return this.#pc?.localDescription ? this.#publicSdp(this.#pc.localDescription.sdp) : local;
   }
 
   protected override operations(): OperationTable {
-    const props = this.#props;
-    const prop = <K extends keyof typeof props>(key: K) => ({
-      [`get${capitalize(key)}`]: () => props[key],
-      [`set${capitalize(key)}`]: (p: ParamReader) => {
-        const value =
-          typeof props[key] === 'number'
-            ? p.integer(key)
-            : typeof props[key] === 'boolean'
-              ? p.boolean(key)
-              : p.string(key);
-        (props as Record<string, unknown>)[key] = value;
-        this.#explicit.add(key);
-      },
-    });
     return {
       ...super.operations(),
-      ...(Object.assign({}, ...(Object.keys(props) as (keyof typeof props)[]).map(prop)) as OperationTable),
-      processOffer: (p) => {
-        if (!p.has('offer')) throw new KurentoError('SDP_PARSE_ERROR', 'SDP offer is required');
-        const offer = p.string('offer');
-        return this.#inOrder(() => this.#processOffer(offer));
-      },
-      generateOffer: (p) => {
-        const options = p.optionalObject('options');
-        return this.#inOrder(() => this.#generateOffer(options));
-      },
-      processAnswer: (p) => {
-        if (!p.has('answer')) throw new KurentoError('SDP_PARSE_ERROR', 'SDP answer is required');
-        const answer = p.string('answer');
-        return this.#inOrder(() => this.#processAnswer(answer));
-      },
       addIceCandidate: (p) => {
         const candidate = p.object('candidate');
-        return this.#inOrder(() => this.#addIceCandidate(candidate));
+        return this.inOrder(() => this.#addIceCandidate(candidate));
       },
       gatherCandidates: () => this.#gatherCandidates(),
-      getLocalSessionDescriptor: () => {
-        if (!this.#localSdp) throw new KurentoError('SDP_END_POINT_NO_LOCAL_SDP_ERROR', 'No local SDP yet');
-        return this.#pc?.localDescription ? this.#publicSdp(this.#pc.localDescription.sdp) : this.#localSdp;
-      },
-      getRemoteSessionDescriptor: () => {
-        if (!this.#remoteSdp) throw new KurentoError('SDP_END_POINT_NO_REMOTE_SDP_ERROR', 'No remote SDP yet');
-        return this.#remoteSdp;
-      },
-      requestKeyframe: () => this.requestKeyframe(),
-      getMediaState: () => (this.#connected ? 'CONNECTED' : 'DISCONNECTED'),
-      getConnectionState: () => (this.#connected ? 'CONNECTED' : 'DISCONNECTED'),
-      getRembParams: () => ({ __module__: 'kurento', __type__: 'RembParams' }),
-      setRembParams: (p) => void p.object('rembParams'),
       getICECandidatePairs: () => this.#candidatePairs(),
       getIceConnectionState: () => [
         {
@@ -760,7 +687,7 @@ export class WebRtcEndpoint extends MediaElement {
     const pc = this.#pc;
     this.#pc = undefined;
     pc?.close().catch(() => undefined);
-    if (this.#negotiation !== 'none') this.emitEvent('MediaSessionTerminated');
+    if (this.negotiation !== 'none') this.emitEvent('MediaSessionTerminated');
     super.onClose();
   }
 }
@@ -830,12 +757,4 @@ function trackInfo(kind: MediaKind, mimeType: string): TrackInfo | undefined {
 /** The engine answers as DTLS server (`a=setup:passive`): the browser, as client, starts the handshake without delay. */
 function asDtlsServer(sdp: string): string {
   return sdp.replace(/a=setup:active/g, 'a=setup:passive');
-}
-
-function capitalize(s: string): string {
-  return s.charAt(0).toUpperCase() + s.slice(1);
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message || err.name : String(err);
 }
