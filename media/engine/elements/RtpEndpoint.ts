@@ -185,7 +185,7 @@ export class RtpEndpoint extends SdpEndpoint<typeof SDP_ENDPOINT_DEFAULTS> {
     const sections: LocalSection[] = [];
     for (const kind of ['audio', 'video'] as const) {
       const media = await this.#open(kind, sections.length);
-      media.offered = ownCodecs(kind, kind === 'video' ? this.#preferredVideoCodec() : undefined);
+      media.offered = ownCodecs(kind, kind === 'video' ? this.preferredVideoCodec() : undefined);
       media.direction = receive[kind] ? 'sendrecv' : 'sendonly';
       sections.push(this.#localSection(media, media.offered));
     }
@@ -209,7 +209,7 @@ export class RtpEndpoint extends SdpEndpoint<typeof SDP_ENDPOINT_DEFAULTS> {
       const codec = pickCodec(
         media.kind,
         section.codecs.filter((c) => media.offered.some((o) => o.name === c.name)),
-        this.#preferredVideoCodec(),
+        this.preferredVideoCodec(),
       );
       if (!codec) {
         throw new KurentoError('SDP_END_POINT_PROCESS_ANSWER_ERROR', `Answer has no usable ${media.kind} codec`);
@@ -234,7 +234,7 @@ export class RtpEndpoint extends SdpEndpoint<typeof SDP_ENDPOINT_DEFAULTS> {
       const taken = kind && plan.some((p) => p.kind === kind && p.codec);
       const usable = kind && !taken && section.port !== 0 && this.#profileMatches(section);
       const codec = usable
-        ? pickCodec(kind, section.codecs, kind === 'video' ? this.#preferredVideoCodec() : undefined)
+        ? pickCodec(kind, section.codecs, kind === 'video' ? this.preferredVideoCodec() : undefined)
         : undefined;
       plan.push({ section, kind, codec });
     }
@@ -390,16 +390,6 @@ export class RtpEndpoint extends SdpEndpoint<typeof SDP_ENDPOINT_DEFAULTS> {
         ? `Answer's ${section.kind} section has no SRTP key for ${this.#sdes.sdpSuite}`
         : `Answer's ${section.kind} section is not plain RTP (${section.proto})`,
     );
-  }
-
-  #preferredVideoCodec(): CodecName | undefined {
-    const upstream = this.sourceOf('video')?.videoCodec();
-    if (upstream) return upstream;
-    for (const sink of this.sinksOf('video')) {
-      const codec = sink.videoCodec();
-      if (codec) return codec;
-    }
-    return undefined;
   }
 
   #bindAddress(): string {

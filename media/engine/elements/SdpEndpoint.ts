@@ -12,6 +12,7 @@ import type { Params } from '../protocol/JsonRpc.js';
 import { KurentoError } from '../protocol/KurentoError.js';
 import type { ElementType } from '../protocol/KurentoModel.js';
 import type { ParamReader } from '../protocol/ParamReader.js';
+import type { CodecName } from '../rtp/MediaTypes.js';
 import { BANDWIDTH_DEFAULTS, rembBps, videoSendLimitBps, type BandwidthProps } from '../rtp/Bandwidth.js';
 import { MediaElement } from './MediaElement.js';
 import type { OperationTable } from './MediaObject.js';
@@ -79,6 +80,17 @@ export abstract class SdpEndpoint<P extends SdpEndpointProps> extends MediaEleme
    */
   protected rembToSend(): number | undefined {
     return rembBps(this.props, this.downstreamVideoLimitBps());
+  }
+
+  /** The video codec to negotiate: the one the source sends, else the one a sink already takes. */
+  protected preferredVideoCodec(): CodecName | undefined {
+    const upstream = this.sourceOf('video')?.videoCodec();
+    if (upstream) return upstream;
+    for (const sink of this.sinksOf('video')) {
+      const codec = sink.videoCodec();
+      if (codec) return codec;
+    }
+    return undefined;
   }
 
   protected assertOpen(): void {

@@ -189,7 +189,7 @@ export class WebRtcEndpoint extends SdpEndpoint<typeof WEBRTC_DEFAULTS> {
 
   protected override async answerOffer(offer: string): Promise<string> {
     const offered = sectionCodecs(offer);
-    const preferred = this.#preferredVideoCodec();
+    const preferred = this.preferredVideoCodec();
     const chosen = offered.map((s) => chooseCodec(s.kind, s.codecs, preferred));
     if (!chosen.some(Boolean)) {
       throw new KurentoError('SDP_END_POINT_PROCESS_OFFER_ERROR', 'No supported codec offered (Opus, VP8 or H.264)');
@@ -231,7 +231,7 @@ export class WebRtcEndpoint extends SdpEndpoint<typeof WEBRTC_DEFAULTS> {
   protected override async createOffer(options: Params | undefined): Promise<string> {
     const receiveAudio = options?.offerToReceiveAudio !== false;
     const receiveVideo = options?.offerToReceiveVideo !== false;
-    const video = this.#preferredVideoCodec() ?? 'VP8';
+    const video = this.preferredVideoCodec() ?? 'VP8';
     const pc = this.#createPeer({ audio: ownCodec('OPUS'), video: ownCodec(video) });
     pc.addTransceiver('audio', { direction: this.#offerDirection(receiveAudio) });
     pc.addTransceiver('video', { direction: this.#offerDirection(receiveVideo) });
@@ -249,7 +249,7 @@ export class WebRtcEndpoint extends SdpEndpoint<typeof WEBRTC_DEFAULTS> {
     const pc = this.#pc;
     if (!pc) throw new KurentoError('SDP_END_POINT_NOT_OFFER_GENERATED', 'No offer was generated');
     const offered = sectionCodecs(answer);
-    const chosen = offered.map((s) => chooseCodec(s.kind, s.codecs, this.#preferredVideoCodec()));
+    const chosen = offered.map((s) => chooseCodec(s.kind, s.codecs, this.preferredVideoCodec()));
     try {
       await pc.setRemoteDescription({ type: 'answer', sdp: keepOnly(answer, chosen) });
     } catch (err) {
@@ -532,16 +532,6 @@ export class WebRtcEndpoint extends SdpEndpoint<typeof WEBRTC_DEFAULTS> {
   }
 
   // ---- helpers -----------------------------------------------------------------------------------
-
-  #preferredVideoCodec(): CodecName | undefined {
-    const upstream = this.sourceOf('video')?.videoCodec();
-    if (upstream) return upstream;
-    for (const sink of this.sinksOf('video')) {
-      const codec = sink.videoCodec();
-      if (codec) return codec;
-    }
-    return undefined;
-  }
 
   /**
    * Two fixes for set-ups that stalled under concurrent joins (the other is HelloVerifyGuard):
