@@ -7,6 +7,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchBrowser, newContext } from '../../drivers/browser.js';
 import type { SignedInUser } from '../../drivers/http.js';
 import { startTestServer, type TestServer } from './server.js';
+import { setUpValue } from './fixture.js';
 
 export interface PageOptions {
   /** Signed in as this user (the token the front end keeps in localStorage). */
@@ -47,14 +48,13 @@ export function useBrowserApp(
     await browser?.close();
     await server?.close();
   });
+  const started = setUpValue('the browser app is not started yet (use it inside a test)');
   const app: BrowserApp = {
     get server() {
-      if (!server) throw new Error('the browser app is not started yet (use it inside a test)');
-      return server;
+      return started(server);
     },
     get browser() {
-      if (!browser) throw new Error('the browser app is not started yet (use it inside a test)');
-      return browser;
+      return started(browser);
     },
     async page(options = {}) {
       const context = await newContext(app.browser, app.server.url, options.locale);

@@ -10,6 +10,7 @@ import { after, before } from 'node:test';
 import { makeClip, readClip, type Clip } from '../../smoke/media.js';
 import type { WhipPeer } from '../../drivers/whip.js';
 import { startTestServer, type TestServer } from './server.js';
+import { setUpValue } from './fixture.js';
 
 export interface WhipSuite {
   readonly server: TestServer;
@@ -35,10 +36,7 @@ export function useWhipServer(env: Record<string, string> = {}): WhipSuite {
     await server?.close();
     if (clipDir) await rm(clipDir, { recursive: true, force: true });
   });
-  const ready = <T>(value: T | undefined): T => {
-    if (value === undefined) throw new Error('the WHIP suite is not set up (use it inside a test or a later hook)');
-    return value;
-  };
+  const ready = setUpValue('the WHIP suite is not set up (use it inside a test or a later hook)');
   return {
     get server() {
       return ready(server);

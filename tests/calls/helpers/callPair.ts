@@ -13,6 +13,7 @@ import { registerUser, type SignedInUser } from '../../../drivers/http.js';
 import { waitFor } from '../../../drivers/wait.js';
 import { pipelineCount } from '../../support/media.js';
 import { startTestServer, type TestServer } from '../../support/server.js';
+import { setUpValue } from '../../support/fixture.js';
 
 export interface CallPairEnv {
   browser: Browser;
@@ -118,10 +119,7 @@ export function useCallSuite({ graceMs }: { graceMs: number }) {
     await browser?.close();
     await server?.close();
   });
-  const ready = <T>(value: T | undefined): T => {
-    if (value === undefined) throw new Error('the call suite is not set up (use it inside a test)');
-    return value;
-  };
+  const ready = setUpValue('the call suite is not set up (use it inside a test)');
   return {
     get server() {
       return ready(server);

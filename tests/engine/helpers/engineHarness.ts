@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, afterEach, before, beforeEach } from 'node:test';
 import kurento from 'kurento-client';
 import { spawnEngine, type SpawnEngineOptions, type SpawnedEngine } from '../../../media/engine/spawn.js';
+import { setUpValue } from '../../support/fixture.js';
 
 export interface EngineStats {
   sessions: number;
@@ -162,14 +163,13 @@ export function useTestEngine(opts: SpawnEngineOptions = {}, { perTest = false }
   (perTest ? beforeEach : before)(start);
   afterEach(closeClients);
   (perTest ? afterEach : after)(stop);
+  const running = setUpValue('the test engine is not running (use the fixture inside a test)');
   return {
     get engine() {
-      if (!engine) throw new Error('the test engine is not running (use the fixture inside a test)');
-      return engine;
+      return running(engine);
     },
     get baseline() {
-      if (!baseline) throw new Error('the test engine is not running (use the fixture inside a test)');
-      return baseline;
+      return running(baseline);
     },
   };
 }

@@ -13,6 +13,7 @@ import kurento from 'kurento-client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchBrowser, newContext } from '../../../drivers/browser.js';
 import { call, waitFor } from './engineHarness.js';
+import { setUpValue } from '../../support/fixture.js';
 
 const PAGE = `<!doctype html><html><body><script>
 let pc; const pending = []; let remoteSet = false;
@@ -150,10 +151,7 @@ export function usePeerPages(folderPrefix = 'onair-engine-'): PeerPages {
   afterEach(async () => {
     await Promise.all(pages.splice(0).map((page) => page.close()));
   });
-  const running = <T>(value: T | undefined): T => {
-    if (value === undefined) throw new Error('the browser peers are not set up (use them inside a test)');
-    return value;
-  };
+  const running = setUpValue('the browser peers are not set up (use them inside a test)');
   return {
     get browser() {
       return running(browser);

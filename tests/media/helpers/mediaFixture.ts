@@ -6,6 +6,7 @@ import { afterEach, beforeEach } from 'node:test';
 import { listPipelines } from '../../../media/kurento.js';
 import { MediaServer, type MediaLog } from '../../../media/MediaServer.js';
 import { closeClients, connectClient, startTestEngine } from '../../engine/helpers/engineHarness.js';
+import { setUpValue } from '../../support/fixture.js';
 
 /** Warnings and errors the media layer logged during the test. */
 export interface LoggedLine {
@@ -42,15 +43,15 @@ export function useMediaServer(): MediaFixture {
     await engine?.stop();
     engine = undefined;
   });
+  const connected = setUpValue('the media server is not connected (use the fixture inside a test)');
+  const running = setUpValue('the engine is not running (use the fixture inside a test)');
   return {
     get server() {
-      if (!server) throw new Error('the media server is not connected (use the fixture inside a test)');
-      return server;
+      return connected(server);
     },
     logged,
     async pipelines() {
-      if (!engine) throw new Error('the engine is not running (use the fixture inside a test)');
-      return listPipelines(await connectClient(engine.uri));
+      return listPipelines(await connectClient(running(engine).uri));
     },
   };
 }
