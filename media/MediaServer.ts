@@ -1,6 +1,7 @@
 import { MediaError } from './errors.js';
 import type { EndpointIce, VideoBandwidth } from './Endpoint.js';
 import {
+  closeKurento,
   connectKurento,
   createElement,
   createPipeline,
@@ -159,7 +160,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
     try {
       ({ client: liveness } = await connect());
     } catch (error) {
-      client.close();
+      closeKurento(client);
       throw error;
     }
     const server = new MediaServer(client, liveness, options);
@@ -373,7 +374,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
         released.push({ pipelineId, liveId });
       }
     } finally {
-      client.close();
+      closeKurento(client);
     }
     if (released.length) this.#log.warn({ released }, 'orphan pipelines released on the media server');
     return released;
@@ -465,7 +466,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
     try {
       return await this.guard(work(client));
     } finally {
-      client.close();
+      closeKurento(client);
     }
   }
 
@@ -528,8 +529,8 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
     clearInterval(this.#reconcileTimer);
     await this.#reconciling;
     await Promise.all(this.lives.map((live) => live.end('shutdown')));
-    this.#client.close();
-    this.#liveness.close();
+    closeKurento(this.#client);
+    closeKurento(this.#liveness);
   }
 
   #adopt(live: Live): Live {

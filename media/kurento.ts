@@ -107,6 +107,8 @@ export interface KurentoClient {
   /** The reconnecting socket (reconnect-core): `connected`, and `disconnect` the moment the socket drops. */
   readonly _re: {
     readonly connected: boolean;
+    /** Stop reconnecting and end the socket now. */
+    disconnect(): unknown;
     on(event: 'disconnect' | 'error' | 'connect' | 'reconnect', listener: (...args: unknown[]) => void): unknown;
   };
 }
@@ -144,6 +146,16 @@ export async function connectKurento(uri: string, options: ConnectOptions = {}):
   });
   // Boxed: the client is a thenable, which returning it from an async function would adopt (and disguise).
   return { client };
+}
+
+/**
+ * Close a connection now. kurento-client's own `close()` ends the socket only once its last request is answered
+ * (after the request timeout, for a media server that is gone), and reconnects meanwhile; onair closes a
+ * connection when it is done with it, so the socket is ended at once as well.
+ */
+export function closeKurento(client: KurentoClient): void {
+  client.close();
+  client._re.disconnect();
 }
 
 /**

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { freePort, newEngineSecret, spawnEngine, type SpawnedEngine } from '../../media/engine/spawn.js';
-import { connectKurento, listPipelines } from '../../media/kurento.js';
+import { closeKurento, connectKurento, listPipelines } from '../../media/kurento.js';
 import { waitFor } from '../../drivers/wait.js';
 
 test('a media server restarting under a connected, busy client raises no uncaught exception', async () => {
@@ -36,10 +36,32 @@ test('a media server restarting under a connected, busy client raises no uncaugh
   } finally {
     busy = false;
     await load;
-    client.close();
+    closeKurento(client);
     await engine.stop();
     process.off('uncaughtException', onUncaught);
   }
   assert.deepEqual(uncaught, []);
   assert.ok(socketErrors.length > 0, 'the restarts were seen as socket errors');
+});
+
+test('a connection closed with a request in flight stops at once: no reconnection once its media server is gone', async () => {
+  const engine = await spawnEngine({ host: '127.0.0.1', port: await freePort(), workers: 0 });
+  const { client } = await connectKurento(engine.uri, { onSocketError: () => undefined });
+  let attempts = 0;
+  try {
+    assert.ok(Array.isArray(await listPipelines(client)));
+    client._re.on('reconnect', () => attempts++);
+    // The engine stops answering: the next request stays in flight (kurento-client's own close() would wait for
+    // its answer, or its timeout, before ending the socket, and reconnect meanwhile).
+    process.kill(engine.pid, 'SIGSTOP');
+    const inFlight = listPipelines(client).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 100));
+    closeKurento(client);
+    engine.kill('SIGKILL');
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(attempts, 0, 'reconnection attempts after close');
+    void inFlight;
+  } finally {
+    await engine.stop();
+  }
 });

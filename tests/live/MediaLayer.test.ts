@@ -4,6 +4,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext } from 'playwright-core';
 import {
+  closeKurento,
   connectKurento,
   createElement,
   createPipeline,
@@ -40,7 +41,7 @@ describe('the media layer on the media server', { skip: skipUnless('chromium', '
   });
 
   after(async () => {
-    raw?.close();
+    if (raw) closeKurento(raw);
     await context?.close();
     await browser?.close();
     await server?.close();
