@@ -175,6 +175,15 @@ try {
   /* runner died before reporting */
 }
 const failed = summary.failed + (code !== 0 && summary.failed === 0 ? 1 : 0);
+// Each failure again, with what tells its cause (a test file's exit code or signal, activity after its tests
+// ended, its last lines on stderr), for a log read from its end.
+for (const f of summary.failures ?? []) {
+  const where = f.file ? path.relative(root, f.file) : '';
+  const exit = f.signal ? ` (signal ${f.signal})` : f.exitCode != null ? ` (exit code ${f.exitCode})` : '';
+  console.log(`\nfailed: ${f.name === f.file ? where : `${where}: ${f.name}`}${exit}\n  ${f.message}`);
+  for (const line of f.late ?? []) console.log(`  late: ${line}`);
+  if (f.stderr?.length) console.log(`  its last lines on stderr:\n${f.stderr.map((l) => `    ${l}`).join('\n')}`);
+}
 console.log(`\n${plan.length} test files in ${suites.length} suites`);
 console.log(`${summary.passed} passed, ${failed} failed, ${summary.skipped} skipped`);
 process.exit(code !== 0 || failed > 0 || summary.passed === 0 ? 1 : 0);
