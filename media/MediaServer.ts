@@ -1,7 +1,6 @@
 import { MediaError } from './errors.js';
 import type { EndpointIce, VideoBandwidth } from './Endpoint.js';
 import {
-  closeKurento,
   connectKurento,
   createElement,
   createPipeline,
@@ -160,7 +159,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
     try {
       ({ client: liveness } = await connect());
     } catch (error) {
-      closeKurento(client);
+      client.close();
       throw error;
     }
     const server = new MediaServer(client, liveness, options);
@@ -374,7 +373,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
         released.push({ pipelineId, liveId });
       }
     } finally {
-      closeKurento(client);
+      client.close();
     }
     if (released.length) this.#log.warn({ released }, 'orphan pipelines released on the media server');
     return released;
@@ -466,7 +465,7 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
     try {
       return await this.guard(work(client));
     } finally {
-      closeKurento(client);
+      client.close();
     }
   }
 
@@ -529,8 +528,8 @@ export class MediaServer extends SafeEmitter<MediaServerEvents> {
     clearInterval(this.#reconcileTimer);
     await this.#reconciling;
     await Promise.all(this.lives.map((live) => live.end('shutdown')));
-    closeKurento(this.#client);
-    closeKurento(this.#liveness);
+    this.#client.close();
+    this.#liveness.close();
   }
 
   #adopt(live: Live): Live {

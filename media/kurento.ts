@@ -101,6 +101,7 @@ export interface KurentoClient {
   ): Promise<KurentoPipeline>;
   getMediaobjectById(id: string): Promise<KurentoObject>;
   getServerManager(): Promise<KurentoObject>;
+  /** Ends the socket at once (a request still in flight gets no answer) and stops reconnecting. */
   close(): void;
   on(event: 'reconnected', listener: (sameSession: boolean) => void): unknown;
   on(event: 'disconnect' | 'connected', listener: () => void): unknown;
@@ -143,19 +144,23 @@ export async function connectKurento(uri: string, options: ConnectOptions = {}):
     ) as KurentoClient;
     client._re.on('error', (error) => options.onSocketError?.(error as Error));
     guardConnections(client);
+    closeAtOnce(client);
   });
   // Boxed: the client is a thenable, which returning it from an async function would adopt (and disguise).
   return { client };
 }
 
 /**
- * Close a connection now. kurento-client's own `close()` ends the socket only once its last request is answered
- * (after the request timeout, for a media server that is gone), and reconnects meanwhile; onair closes a
- * connection when it is done with it, so the socket is ended at once as well.
+ * kurento-client's own `close()` ends the socket only once its last request is answered (after the request timeout,
+ * for a media server that is gone), and reconnects meanwhile. onair closes a connection when it is done with it:
+ * the clients handed out here end their socket at once as well.
  */
-export function closeKurento(client: KurentoClient): void {
-  client.close();
-  client._re.disconnect();
+function closeAtOnce(client: KurentoClient): void {
+  const close = client.close.bind(client);
+  client.close = () => {
+    close();
+    client._re.disconnect();
+  };
 }
 
 /**

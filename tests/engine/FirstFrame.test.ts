@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { Endpoint } from '../../media/Endpoint.js';
 import { MediaError } from '../../media/errors.js';
-import { closeKurento, connectKurento, createElement, createPipeline, release } from '../../media/kurento.js';
+import { connectKurento, createElement, createPipeline, release } from '../../media/kurento.js';
 import { skipUnless } from '../support/services.js';
 import {
   assertBackToBaseline,
@@ -182,7 +182,7 @@ describe('an engine at ENGINE_MAX_ENDPOINTS', () => {
       await release(pipeline);
     } finally {
       console.trace = trace;
-      closeKurento(client);
+      client.close();
     }
     assert.deepEqual(traces, []);
   });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext } from 'playwright-core';
 import type { RecordingView } from '../../api/contract/rest.js';
-import { closeKurento, connectKurento, listChildren, type KurentoClient } from '../../media/kurento.js';
+import { connectKurento, listChildren, type KurentoClient } from '../../media/kurento.js';
 import { startChildServer, type ChildServer } from '../calls/helpers/childServer.js';
 import { launchBrowser, newContext } from '../../drivers/browser.js';
 import { openHarness } from '../../drivers/harness.js';
@@ -45,7 +45,7 @@ describe('an API process killed with SIGKILL', { skip: skipUnless('chromium', 'f
   });
 
   after(async () => {
-    if (kurento) closeKurento(kurento);
+    kurento?.close();
     for (const child of children) await child.kill();
     await context?.close();
     await browser?.close();

@@ -4,7 +4,6 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext } from 'playwright-core';
 import {
-  closeKurento,
   connectKurento,
   createElement,
   createPipeline,
@@ -41,7 +40,7 @@ describe('the media layer on the media server', { skip: skipUnless('chromium', '
   });
 
   after(async () => {
-    if (raw) closeKurento(raw);
+    raw?.close();
     await context?.close();
     await browser?.close();
     await server?.close();

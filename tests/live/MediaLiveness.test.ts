@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext } from 'playwright-core';
-import { closeKurento, connectKurento, listChildren, release } from '../../media/kurento.js';
+import { connectKurento, listChildren, release } from '../../media/kurento.js';
 import { launchBrowser, newContext } from '../../drivers/browser.js';
 import { openHarness, type Harness } from '../../drivers/harness.js';
 import { registerUser } from '../../drivers/http.js';
@@ -142,7 +142,7 @@ describe('loss detection on a busy media server', { skip: skipUnless('chromium',
       relay.connections[0]!.cut();
       assert.equal(await release(endpoint), undefined);
     } finally {
-      closeKurento(raw);
+      raw.close();
     }
     const left = await waitFor(
       async () => (await page.events('missed')).find(([e]) => e === 'live:viewerLeft'),
