@@ -7,7 +7,8 @@
  * Usage: npm run bench:api [-- rows concurrency requests]   env BENCH_MYSQL_URL (default mysql://root@127.0.0.1:3306/test),
  * BENCH_DB=sqlite (the embedded database instead), BENCH_CLIENT=inline, BENCH_CLIENT_HTTP=fetch (the worker sends
  * with fetch instead of node:http on kept-alive sockets), BENCH_CPU_PROFILE=<file> (the server thread's CPU profile
- * of the mixed run, for DevTools).
+ * of the mixed run, for DevTools), BENCH_HEAP_PROFILE=<file> (its sampled allocations, collected ones included: what
+ * feeds the garbage collector, whose pauses are the latency's tail).
  * Last output line: one JSON object.
  */
 import { execFile } from 'node:child_process';
@@ -348,6 +349,15 @@ try {
     await profiler.post('Profiler.enable');
     await profiler.post('Profiler.start');
   }
+  const heapProfiler = process.env.BENCH_HEAP_PROFILE ? new inspector.Session() : null;
+  if (heapProfiler) {
+    heapProfiler.connect();
+    await heapProfiler.post('HeapProfiler.startSampling', {
+      samplingInterval: 16384,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
+  }
   // CPU of this thread (the server's, when the client has its own), or of the process on a Node without it.
   const threadCpu = () => (process.threadCpuUsage ?? process.cpuUsage)();
   // SQL statements the server runs (load-independent, unlike latency): a cached answer runs none.
@@ -373,6 +383,11 @@ try {
     const { profile } = await profiler.post('Profiler.stop');
     await writeFile(process.env.BENCH_CPU_PROFILE!, JSON.stringify(profile));
     profiler.disconnect();
+  }
+  if (heapProfiler) {
+    const { profile } = await heapProfiler.post('HeapProfiler.stopSampling');
+    await writeFile(process.env.BENCH_HEAP_PROFILE!, JSON.stringify(profile));
+    heapProfiler.disconnect();
   }
   const listSeconds = mixed.seconds;
   mixed.ms.forEach((ms, i) => {
