@@ -120,8 +120,12 @@ export class RecordingLibrary {
     };
   }
 
-  /** `list()`'s answer as JSON text (the rows' unsigned parts are serialised once, when they are cached). */
-  async listJson(filters: RecordingFilters, viewerId: number, sessionId?: string): Promise<string> {
+  /**
+   * `list()`'s answer as UTF-8 JSON (the rows' unsigned parts are serialised once, when they are cached). Bytes, not
+   * text: a cached answer is encoded once, and a body of bytes is written after the headers instead of being joined
+   * to them into one string (for titles in Chinese, a two-byte string twice the answer's size) on every request.
+   */
+  async listJson(filters: RecordingFilters, viewerId: number, sessionId?: string): Promise<Buffer> {
     const { page, totalKind, cursor } = await this.#cachedPage(filters, viewerId);
     const { signer } = this.#opts;
     const exp = signer.expiry();
@@ -138,9 +142,10 @@ export class RecordingLibrary {
         `"downloadUrl":${view.mine ? url('download') : 'null'},"cutUrl":${view.mine && view.hasCut ? url('cut') : 'null'}}`
       );
     });
-    const json =
+    const json = Buffer.from(
       `{"recordings":[${rows.join(',')}],"page":${cursor ? 0 : filters.page},"size":${filters.size},"total":${page.total},` +
-      `"totalKind":"${totalKind}","totalAsOf":"${new Date(page.asOf).toISOString()}","nextCursor":${JSON.stringify(page.nextCursor)}}`;
+        `"totalKind":"${totalKind}","totalAsOf":"${new Date(page.asOf).toISOString()}","nextCursor":${JSON.stringify(page.nextCursor)}}`,
+    );
     if (totalKind === 'cached') {
       if (page.signed.size >= 8) page.signed.clear();
       page.signed.set(signedKey, json);
@@ -169,7 +174,14 @@ export class RecordingLibrary {
       this.#page(filters, query, viewerId, version, cursor, filters.order === 'desc'),
       Promise.all(
         query.counts.map((count, i) =>
-          i === query.pageCounts ? Promise.resolve(null) : Promise.resolve(derived.get(i) ?? this.#cache.count(count.sql, count.params, version)),
+          i === query.pageCounts
+            ? Promise.resolve(null)
+            : Promise.resolve(
+                derived.get(i) ??
+                  (count.byUser === undefined
+                    ? this.#cache.count(count.sql, count.params, version)
+                    : this.#cache.countOf(count.sql, count.params, count.byUser, version)),
+              ),
         ),
       ),
     ]);
@@ -677,7 +689,7 @@ interface ListPage {
   asOf: number;
   nextCursor: string | null;
   /** listJson's answers for a cached page, by the signed URLs' expiry and the session they are bound to. */
-  signed: Map<string, string>;
+  signed: Map<string, Buffer>;
 }
 
 /** The cache key of a list answer: the viewer and the validated query, field by field. */

@@ -72,7 +72,7 @@ export function recordingsRouter(deps: RecordingsRouterDeps): Router {
     // No ETag either: the answer is never kept, so hashing it would be for nothing.
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('Content-Type', 'application/json; charset=utf-8');
-    res.setHeader('Content-Length', Buffer.byteLength(json));
+    res.setHeader('Content-Length', json.length);
     res.end(json);
   });
 
