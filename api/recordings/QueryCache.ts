@@ -60,6 +60,18 @@ export class QueryCache {
     });
   }
 
+  /** The count of `userId` in a `SELECT userId, COUNT(*) AS n … GROUP BY userId` (kept once for every user). */
+  async countOf(sql: string, params: unknown[], userId: number, version: string | null): Promise<Cached<number>> {
+    const counts = await this.get(`${sql}\n${JSON.stringify(params)}`, version, async () => {
+      const rows = await this.#sequelize.query<{ userId: number | string; n: number | string }>(sql, {
+        replacements: params,
+        type: QueryTypes.SELECT,
+      });
+      return new Map(rows.map((row) => [Number(row.userId), Number(row.n)]));
+    });
+    return { ...counts, value: counts.value.get(userId) ?? 0 };
+  }
+
   /**
    * Values by id (`fetch` reads those not kept, in one go): each kept under its id at `version`. An id `fetch`
    * does not answer is absent from the map (and not kept).

@@ -336,11 +336,19 @@ const USER_INDEX: Partial<Record<RecordingSort, string>> = {
   title: 'recordings_user_shelf_title',
 };
 
+/**
+ * A count of a list query: a `SELECT COUNT(*) AS n`, or, with `byUser`, a `SELECT userId, COUNT(*) AS n … GROUP BY
+ * userId` whose row of that user is the count (none: 0), the same SQL for every viewer.
+ */
+export interface Count extends Sql {
+  byUser?: number;
+}
+
 /** A list query: the page's rows, and one count per visibility branch (for the total). */
 export interface ListQuery {
   /** null when nothing can match. */
   page: Sql | null;
-  counts: Sql[];
+  counts: Count[];
   /**
    * Which of `counts` the page's rows also carry, as column `ownCount` (the viewer's own calls: a count only this
    * viewer asks for, so it rides on the page's query instead of a round trip of its own), or -1. An empty page has
@@ -390,7 +398,17 @@ export function listQuery(
   if (parts.length === 0 || search?.none) return { page: null, counts: [], pageCounts: -1, keys, limit, offset, shared: null, branches: null };
   const filtered = filterSql(dialect, filters);
   const from = search?.join ? { sql: `recordings r ${search.join.sql}`, params: search.join.params } : { sql: 'recordings r', params: [] };
-  const counts = parts.map((b) => {
+  const counts = parts.map((b): Count => {
+    if (search?.join && b.shelf === SHELF.owner) {
+      // SQLite: FTS5 finds a common word's matches in the whole library (a trigram index has no owner column) at
+      // the same cost for a handful of the viewer's own rows as for all of them; one pass counts every owner's.
+      const where = and({ sql: 'r.shelf = ?', params: [b.shelf] }, filtered);
+      return {
+        sql: `SELECT r.userId AS userId, COUNT(*) AS n FROM ${from.sql} WHERE ${where.sql} GROUP BY r.userId`,
+        params: [...from.params, ...where.params],
+        byUser: viewerId,
+      };
+    }
     const match = search?.rowWise && b.shelf === SHELF.owner ? search.rowWise : (search?.where ?? null);
     const where = and(branchSql(b), filtered, match);
     return { sql: `SELECT COUNT(*) AS n FROM ${from.sql} WHERE ${where.sql}`, params: [...from.params, ...where.params] };

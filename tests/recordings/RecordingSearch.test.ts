@@ -146,6 +146,32 @@ for (const kind of ['mariadb', 'sqlite'] as const) {
       await row.destroy();
     });
 
+    it('counts each viewer\'s own calls among a search\'s many matches, and nobody else\'s', async () => {
+      // More matches than a page's candidates (size 1: 54), so the totals are counted, not read off the candidates.
+      const carol = await s.register('carol');
+      const rows = [];
+      const call = async (user: SignedInUser) =>
+        s.recording(user.user.id, { title: 'Harbour call', liveId: await s.live(user.user.id, { kind: 'call' }), fileName: `${newPublicId()}.webm` });
+      for (let i = 0; i < 60; i++) rows.push(await s.recording(i % 2 ? ann.user.id : bob.user.id, { title: `Harbour walk ${i}`, fileName: `${newPublicId()}.webm` }));
+      for (let i = 0; i < 3; i++) rows.push(await call(ann));
+      rows.push(await call(bob));
+      const statements: string[] = [];
+      s.db.sequelize.addHook('afterQuery', 'count-statements', (_options, query) => void statements.push(String((query as { sql?: string }).sql)));
+      try {
+        assert.equal((await list(carol, 'q=harbour&size=1')).total, 60, 'no calls of their own');
+        assert.equal((await list(ann, 'q=harbour&size=1')).total, 63, 'their own three calls');
+        assert.equal((await list(bob, 'q=harbour&size=1')).total, 61, 'their own call');
+        assert.equal((await list(bob, 'q=harbour&size=1&mine=true')).total, 31, 'their 30 broadcasts and their call');
+      } finally {
+        s.db.sequelize.removeHook('afterQuery', 'count-statements');
+        for (const row of rows) await row.destroy();
+      }
+      if (kind === 'sqlite') {
+        // FTS5 finds every match whoever asks: one pass counts the calls of every owner, for all three viewers.
+        assert.equal(statements.filter((sql) => /GROUP BY r\.userId/.test(sql)).length, 1, statements.join('\n'));
+      }
+    });
+
     it('keeps who sees a recording right as it is finished: a call\'s recording is its owner\'s only', async () => {
       const callLive = await s.live(ann.user.id, { kind: 'call' });
       const row = await s.recording(ann.user.id, { title: 'Our call', liveId: callLive, status: 'recording', fileName: `${newPublicId()}.webm` });
