@@ -3,10 +3,12 @@
  * is a werift peer doing ICE and DTLS like a browser; once DTLS is up it stops decrypting: it counts RTP packets by
  * the sequence numbers of their clear header (SRTP leaves the header in the clear), so that a process carries many
  * receivers without becoming the bottleneck it measures. A receiver either makes the offer (the engine answers it) or
- * answers the server's offer (Janus's streaming plugin offers: 'answerOffer').
+ * answers the server's offer (Janus's streaming plugin offers: 'answerOffer'). Their DTLS uses OpenSSL's X25519, as
+ * the engine's does (NativeX25519), for the engine and Janus alike.
  */
 import type { Socket } from 'node:dgram';
 import { RTCPeerConnection, RTCRtpCodecParameters, SrtpAuthenticationError, type RtpPacket } from 'werift';
+import { useNativeX25519 } from '../media/engine/rtp/NativeX25519.js';
 
 export type ReceiverRequest =
   | { t: 'offer'; id: number }
@@ -24,6 +26,8 @@ export type ReceiverMessage =
   | { t: 'counts'; seq: number; counts: Record<number, { received: number; expected: number }> };
 
 const RECEIVE_BUFFER_BYTES = 2 * 1024 * 1024;
+
+useNativeX25519();
 
 class Receiver {
   readonly pc = new RTCPeerConnection({

@@ -20,6 +20,7 @@ import { RecorderEndpoint } from './RecorderEndpoint.js';
 import { PlayerEndpoint } from './PlayerEndpoint.js';
 import { RtpEndpoint } from './RtpEndpoint.js';
 import { RelayHub } from '../relay/RelayHub.js';
+import { useNativeX25519 } from '../rtp/NativeX25519.js';
 
 export interface RuntimeEvents {
   event: [objectId: string, type: string, data: Params];
@@ -67,8 +68,9 @@ export class MediaRuntime extends EventEmitter<RuntimeEvents> implements Runtime
     super();
   }
 
-  /** Creates the DTLS certificate all endpoints share now rather than during the first join. */
+  /** Creates the DTLS certificate all endpoints share now rather than during the first join; X25519 from OpenSSL. */
   static async prepare(): Promise<void> {
+    useNativeX25519();
     await RTCDtlsTransport.SetupCertificate();
   }
 
