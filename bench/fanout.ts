@@ -1,5 +1,7 @@
 /**
- * Fan-out benchmark: one live (a PlayerEndpoint looping a ~560 kbps VP8 + Opus clip) forwarded by the engine to N
+ * Fan-out benchmark: one live (a ~560 kbps VP8 + Opus clip: --source rtp, the default, has ffmpeg loop it over plain
+ * RTP into an RtpEndpoint, the same feed as Janus's (rtpFeed.ts), its CPU apart as each step's `feed`; --source
+ * player has a PlayerEndpoint loop it inside the engine, its demuxing counted in the engine's CPU) forwarded by the engine to N
  * synthetic receivers, for N = 1, 10, 50, 100, 200, ... as far as it holds: no loss, every receiver at the source's
  * full rate, every join at the first attempt. The engine runs one media worker per core by default (--workers): the
  * live's viewers spread over every worker, the source reaching the others through the engine's relay. The receivers
@@ -22,7 +24,8 @@
  * janus process (its CPU from /proc, all threads; ffmpeg's CPU is apart, as feedCPU%), and at the end the engine's CPU
  * per viewer over Janus's at each step both ran.
  *
- * Usage: npm run bench:fanout [-- --ladder 1,10,50,100,200 --window 15 --workers 2 --generators 4 --servers 1 --janus]
+ * Usage: npm run bench:fanout [-- --ladder 1,10,50,100,200 --window 15 --workers 2 --generators 4 --servers 1 --janus
+ *   --source rtp|player]
  * Prints a table; the last line is one JSON object
  * {"bench":"fanout","viewersPerCore":...,"workerShare":[...],"rows":[...]} (with --servers 2 and more, also
  * "servers" in it and in each row; with --janus, also "janus":{"version":...,"rows":[...]} and "janusRatio", the
@@ -39,6 +42,7 @@ import type { ReceiverMessage, ReceiverRequest } from './fanoutReceivers.js';
 import { startJanus, type JanusWatch, type OfferedViewer } from './fanoutJanus.js';
 import { cpuTicks, rssBytes } from './proc.js';
 import { call, cascade, startServers, type BenchServer, type Relay } from './fanoutServers.js';
+import { FEED_PAYLOAD_TYPES, feedClip } from './rtpFeed.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -49,6 +53,7 @@ const { values: args } = parseArgs({
     'join-timeout': { type: 'string', default: '20' },
     servers: { type: 'string', default: '1' },
     janus: { type: 'boolean', default: false },
+    source: { type: 'string', default: 'rtp' },
   },
 });
 const LADDER = args.ladder.split(',').map(Number);
@@ -58,6 +63,8 @@ const GENERATORS = Number(args.generators);
 const JOIN_TIMEOUT_MS = Number(args['join-timeout']) * 1000;
 const SERVERS = Number(args.servers);
 const JANUS = args.janus;
+if (args.source !== 'rtp' && args.source !== 'player') throw new Error('--source must be rtp or player');
+const SOURCE: 'rtp' | 'player' = args.source;
 const WARMUP_MS = 3000;
 const SINGLE_JOINS = 10;
 const RATE_PROBE_MS = 5000;
@@ -91,6 +98,8 @@ interface Row extends Delivery {
   loadAverage: number;
   /** Each media worker: its viewers, CPU (% of a core) and RSS over the step. */
   workers: { name: string; viewers: number; cpuPct: number; rssMB: number }[];
+  /** --source rtp: ffmpeg feeding the engine's RtpEndpoint, % of a core (not in the engine's figures). */
+  feedCpuPct?: number;
   /** With --servers 2 and more: each server's viewers joined, CPU (% of a core, all its processes) and RSS. */
   servers?: ServerFigures[];
 }
@@ -237,6 +246,45 @@ async function allCounts(generators: Generator[]): Promise<Map<number, Counts>> 
   return out;
 }
 
+/**
+ * The live's source in the engine: ffmpeg sending the clip over RTP into an RtpEndpoint (--source rtp: the same feed
+ * as Janus's mountpoint, its CPU apart, as a presenter's browser is in production; the endpoint receives as a
+ * presenter's does), or a PlayerEndpoint looping the clip inside the engine (--source player: its demuxing and
+ * pacing count in the engine's figures). The caller releases the pipeline and kills the feed.
+ */
+async function startSource(pipeline: any, clip: string): Promise<{ element: any; feed: ChildProcess | null }> {
+  if (SOURCE === 'player') {
+    const player = await pipeline.create('PlayerEndpoint', { uri: `file://${clip}` });
+    player.on('EndOfStream', () => player.play(() => undefined));
+    await call((cb) => player.play(cb));
+    return { element: player, feed: null };
+  }
+  const rtp = await pipeline.create('RtpEndpoint');
+  // Send-only, from an address the endpoint learns from the first packets (ffmpeg sends from ports of its own).
+  const { video, audio } = FEED_PAYLOAD_TYPES;
+  const offer = [
+    'v=0',
+    'o=- 0 0 IN IP4 0.0.0.0',
+    's=bench:fanout feed',
+    'c=IN IP4 0.0.0.0',
+    't=0 0',
+    `m=video 9 RTP/AVPF ${video}`,
+    `a=rtpmap:${video} VP8/90000`,
+    'a=sendonly',
+    'a=mid:video0',
+    `m=audio 9 RTP/AVPF ${audio}`,
+    `a=rtpmap:${audio} opus/48000/2`,
+    'a=sendonly',
+    'a=mid:audio0',
+    '',
+  ].join('\r\n');
+  const answer = await call<string>((cb) => rtp.processOffer(offer, cb));
+  const port = (kind: string) => Number(new RegExp(`^m=${kind} (\\d+) `, 'm').exec(answer)?.[1] ?? NaN);
+  const ports = { video: port('video'), audio: port('audio') };
+  if (!(ports.video > 0 && ports.audio > 0)) throw new Error(`the RtpEndpoint's answer has no ports:\n${answer}`);
+  return { element: rtp, feed: feedClip(clip, ports, (line) => console.error(line)) };
+}
+
 function percentile(values: number[], p: number): number {
   if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
@@ -318,14 +366,12 @@ async function main(): Promise<void> {
   }
 
   const pipeline = await client.create('MediaPipeline');
-  const player = await pipeline.create('PlayerEndpoint', { uri: `file://${clip}` });
-  player.on('EndOfStream', () => player.play(() => undefined));
-  await call((cb) => player.play(cb));
+  const { element: source, feed } = await startSource(pipeline, clip);
   // The source relayed once to every other server, for the whole ladder.
   const relays: Relay[] = [];
-  for (const server of servers.slice(1)) relays.push(await cascade(player, pipeline, server));
+  for (const server of servers.slice(1)) relays.push(await cascade(source, pipeline, server));
   /** Where a server's viewers join: its pipeline and what feeds them there. */
-  const placeOn = (server: BenchServer) => relays.find((r) => r.server === server) ?? { pipeline, source: player };
+  const placeOn = (server: BenchServer) => relays.find((r) => r.server === server) ?? { pipeline, source };
 
   const generators = Array.from({ length: GENERATORS }, () => new Generator());
   let nextGenerator = 0;
@@ -397,7 +443,7 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   console.log(
     (SERVERS === 1 ? '' : `${SERVERS} servers (viewers round robin, source on ${first.name}), `) +
-      `${WORKERS} workers${SERVERS === 1 ? '' : ' each'}, ${GENERATORS} load-generator processes; per worker${SERVERS === 1 ? '' : ' and per server'}: viewers/CPU%/RSS MB\n` +
+      `${WORKERS} workers${SERVERS === 1 ? '' : ' each'}, ${GENERATORS} load-generator processes, source: ${SOURCE === 'rtp' ? 'ffmpeg over RTP into an RtpEndpoint (feed: its CPU %, apart)' : 'a PlayerEndpoint'}; per worker${SERVERS === 1 ? '' : ' and per server'}: viewers/CPU%/RSS MB\n` +
       'viewers joined failed  engineCPU%  perViewer%  RSS(MB)  received   lost  loss%  first-packet ms p50/p95/max  genCPU%  rate%  load  workers' +
       (SERVERS === 1 ? '' : '  | servers'),
   );
@@ -418,9 +464,11 @@ async function main(): Promise<void> {
     const serverPids = await Promise.all(servers.map((server) => server.pids()));
     const pids = serverPids.flat();
     const genPids = [process.pid, ...generators.map((g) => g.pid)];
+    const feedTicks = () => (feed?.pid ? cpuTicks(feed.pid) : Promise.resolve(0));
     const before = {
       ticks: await Promise.all(pids.map(cpuTicks)),
       gen: await Promise.all(genPids.map(cpuTicks)),
+      feed: await feedTicks(),
       hosts: await hostStats(),
       counts: await allCounts(generators),
       at: performance.now(),
@@ -428,6 +476,7 @@ async function main(): Promise<void> {
     await sleep(WINDOW_S * 1000);
     const ticks = await Promise.all(pids.map(cpuTicks));
     const gen = await Promise.all(genPids.map(cpuTicks));
+    const feedAfter = await feedTicks();
     const hostsAfter = await hostStats();
     const counts = await allCounts(generators);
     const elapsedS = (performance.now() - before.at) / 1000;
@@ -455,6 +504,7 @@ async function main(): Promise<void> {
       benchCpuPct: round((100 * (sum(gen) - sum(before.gen))) / CLK_TCK / elapsedS),
       loadAverage: round(os.loadavg()[0]!, 2),
       workers,
+      ...(feed ? { feedCpuPct: round((100 * (feedAfter - before.feed)) / CLK_TCK / elapsedS) } : {}),
     };
     if (SERVERS > 1) {
       let at = 0;
@@ -475,6 +525,7 @@ async function main(): Promise<void> {
       [
         ...stepColumns(row, row.engineCpuPct, row.engineRssMB),
         ' ' + workers.map((w) => `${w.name} ${w.viewers}/${w.cpuPct}/${w.rssMB}`).join('  '),
+        ...(row.feedCpuPct === undefined ? [] : [`  feed ${row.feedCpuPct}`]),
         ...(row.servers
           ? [' |', row.servers.map((v) => `${v.name} ${v.viewers}/${v.cpuPct}/${v.rssMB}`).join('  ')]
           : []),
@@ -493,6 +544,7 @@ async function main(): Promise<void> {
   }
 
   for (const relay of relays) await relay.release();
+  feed?.kill();
   await call((cb) => pipeline.release(cb)).catch(() => undefined);
   const pipelinesLeft = await Promise.all(servers.map((server) => server.pipelines().catch(() => NaN)));
   if (SERVERS > 1)
@@ -537,6 +589,7 @@ async function main(): Promise<void> {
       atViewers: best?.viewers ?? 0,
       workers: WORKERS,
       workerShare,
+      source: SOURCE,
       sourcePps: round(sourcePps),
       singleJoin,
       machineCores: os.availableParallelism(),

@@ -6,9 +6,8 @@
  * Janus's ICE (libnice) gathers no loopback candidates, whatever ice_enforce_list says ("lo" and "127.0.0.1" both
  * give the other interfaces' addresses): its one candidate is this host's own first IPv4 address (ice_enforce_list),
  * which the kernel delivers locally through the loopback device as it does 127.0.0.1 (`ip route get` says "local ...
- * dev lo"), so the receivers reach it without any network. ffmpeg feeds it the clip as the engine's player plays it:
- * looped, at its own pace (-re), copied without transcoding, in RTP packets of at most 1212 bytes (the player's
- * 1200-byte payloads and a 12-byte header). Each viewer is a handle of one Janus session: `watch` gets the plugin's
+ * dev lo"), so the receivers reach it without any network. ffmpeg feeds it the clip over RTP as it feeds the engine's
+ * RtpEndpoint (rtpFeed.ts: looped, at its own pace, copied, packets of at most 1212 bytes). Each viewer is a handle of one Janus session: `watch` gets the plugin's
  * offer (with Janus's candidates in it), the receiver answers it (with its own) and `start` sends that answer. stop()
  * ends ffmpeg and Janus and removes the folder; a failed start does the same.
  */
@@ -21,11 +20,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../media/engine/spawn.js';
+import { FEED_PAYLOAD_TYPES, feedClip } from './rtpFeed.js';
 
 const JANUS_LIBS = '/usr/lib/x86_64-linux-gnu/janus';
 const MOUNTPOINT = 1;
-const VIDEO_PT = 96;
-const AUDIO_PT = 111;
+const { video: VIDEO_PT, audio: AUDIO_PT } = FEED_PAYLOAD_TYPES;
 const READY_TIMEOUT_MS = 10_000;
 /** How long a viewer waits for the plugin's offer after `watch`. */
 const OFFER_TIMEOUT_MS = 30_000;
@@ -154,20 +153,8 @@ export async function startJanus(clip: string, log: (line: string) => void): Pro
       await sleep(100);
     }
 
-    const feed = spawn(
-      'ffmpeg',
-      [
-        ...['-v', 'error', '-re', '-stream_loop', '-1', '-i', clip],
-        ...['-map', '0:v:0', '-c', 'copy', '-payload_type', String(VIDEO_PT), '-pkt_size', '1212'],
-        ...['-rtpflags', 'skip_rtcp', '-f', 'rtp', `rtp://127.0.0.1:${videoPort}`],
-        ...['-map', '0:a:0', '-c', 'copy', '-payload_type', String(AUDIO_PT), '-pkt_size', '1212'],
-        ...['-rtpflags', 'skip_rtcp', '-f', 'rtp', `rtp://127.0.0.1:${audioPort}`],
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
+    const feed = feedClip(clip, { video: videoPort, audio: audioPort }, log);
     children.push(feed);
-    feed.stderr.on('data', (data: Buffer) => log(`[ffmpeg → janus] ${data.toString().trim()}`));
-    feed.once('error', (error) => log(`[bench] ffmpeg feeding Janus: ${error.message}`));
     feed.once('exit', (code, signal) => {
       if (!stopped) log(`[bench] ffmpeg feeding Janus exited (${signal ?? code})`);
     });
