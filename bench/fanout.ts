@@ -24,6 +24,8 @@
  * janus process (its CPU from /proc, all threads; ffmpeg's CPU is apart, as feedCPU%), and at the end the engine's CPU
  * per viewer over Janus's at each step both ran.
  *
+ * The engine gathers one ICE candidate, as Janus does: ENGINE_ICE_ADDRESS, by default this host's first IPv4 address.
+ *
  * Usage: npm run bench:fanout [-- --ladder 1,10,50,100,200 --window 15 --workers 2 --generators 4 --servers 1 --janus
  *   --source rtp|player]
  * Prints a table; the last line is one JSON object
@@ -39,7 +41,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import type { ReceiverMessage, ReceiverRequest } from './fanoutReceivers.js';
-import { startJanus, type JanusWatch, type OfferedViewer } from './fanoutJanus.js';
+import { hostAddress, startJanus, type JanusWatch, type OfferedViewer } from './fanoutJanus.js';
 import { cpuTicks, rssBytes } from './proc.js';
 import { call, cascade, startServers, type BenchServer, type Relay } from './fanoutServers.js';
 import { FEED_PAYLOAD_TYPES, feedClip } from './rtpFeed.js';
@@ -282,7 +284,9 @@ async function startSource(pipeline: any, clip: string): Promise<{ element: any;
   const port = (kind: string) => Number(new RegExp(`^m=${kind} (\\d+) `, 'm').exec(answer)?.[1] ?? NaN);
   const ports = { video: port('video'), audio: port('audio') };
   if (!(ports.video > 0 && ports.audio > 0)) throw new Error(`the RtpEndpoint's answer has no ports:\n${answer}`);
-  return { element: rtp, feed: feedClip(clip, ports, (line) => console.error(line)) };
+  // Where the endpoint listens (ENGINE_ICE_ADDRESS when set, else this host's first IPv4 address).
+  const host = /^c=IN IP4 (\S+)/m.exec(answer)?.[1] ?? '127.0.0.1';
+  return { element: rtp, feed: feedClip(clip, ports, (line) => console.error(line), host) };
 }
 
 function percentile(values: number[], p: number): number {
@@ -292,6 +296,9 @@ function percentile(values: number[], p: number): number {
 }
 
 async function main(): Promise<void> {
+  // One host candidate, as Janus has (not also the loopback one the engine adds by default): the same ICE checks
+  // per join on both sides. ENGINE_ICE_ADDRESS given in the environment stands.
+  process.env.ENGINE_ICE_ADDRESS ||= hostAddress();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'onair-bench-fanout-'));
   const clip = path.join(dir, 'clip.webm');
   await promisify(execFile)('ffmpeg', [

@@ -271,7 +271,8 @@ async function end(child: ChildProcess): Promise<void> {
 }
 
 /** This host's first IPv4 address other than loopback, for Janus's ICE (which leaves loopback out). */
-function hostAddress(): string {
+/** This host's first IPv4 address other than loopback: Janus's one ICE candidate, and the engine's in bench:fanout. */
+export function hostAddress(): string {
   const address = Object.values(os.networkInterfaces())
     .flat()
     .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;

@@ -9,16 +9,17 @@ import { spawn, type ChildProcess } from 'node:child_process';
 
 export const FEED_PAYLOAD_TYPES = { video: 96, audio: 111 } as const;
 
-/** Starts ffmpeg sending `clip` to 127.0.0.1 on these ports; the caller ends it (kill). */
+/** Starts ffmpeg sending `clip` to `ports` on `host` (127.0.0.1 by default); the caller ends it (kill). */
 export function feedClip(
   clip: string,
   ports: { video: number; audio: number },
   log: (line: string) => void,
+  host = '127.0.0.1',
 ): ChildProcess {
   const out = (kind: 'video' | 'audio') => [
     ...['-map', kind === 'video' ? '0:v:0' : '0:a:0', '-c', 'copy'],
     ...['-payload_type', String(FEED_PAYLOAD_TYPES[kind]), '-pkt_size', '1212'],
-    ...['-rtpflags', 'skip_rtcp', '-f', 'rtp', `rtp://127.0.0.1:${ports[kind]}`],
+    ...['-rtpflags', 'skip_rtcp', '-f', 'rtp', `rtp://${host}:${ports[kind]}`],
   ];
   const feed = spawn(
     'ffmpeg',
