@@ -1,8 +1,8 @@
 /**
  * Fan-out benchmark: one live (a ~560 kbps VP8 + Opus clip: --source rtp, the default, has ffmpeg loop it over plain
  * RTP into an RtpEndpoint, the same feed as Janus's (rtpFeed.ts), its CPU apart as each step's `feed`; --source
- * player has a PlayerEndpoint loop it inside the engine, its demuxing counted in the engine's CPU) forwarded by the engine to N
- * synthetic receivers, for N = 1, 10, 50, 100, 200, ... as far as it holds: no loss, every receiver at the source's
+ * player has a PlayerEndpoint loop it inside the engine, its demuxing counted in the engine's CPU) forwarded by the
+ * engine to N synthetic receivers, for N = 1, 10, 50, 100, 200, ... as far as it holds: no loss, every receiver at the source's
  * full rate, every join at the first attempt. The engine runs one media worker per core by default (--workers): the
  * live's viewers spread over every worker, the source reaching the others through the engine's relay. The receivers
  * live in several load-generator processes (--generators, fanoutReceivers.ts): werift peers doing ICE and DTLS that

@@ -6,9 +6,10 @@
  * Janus's ICE (libnice) gathers no loopback candidates, whatever ice_enforce_list says ("lo" and "127.0.0.1" both
  * give the other interfaces' addresses): its one candidate is this host's own first IPv4 address (ice_enforce_list),
  * which the kernel delivers locally through the loopback device as it does 127.0.0.1 (`ip route get` says "local ...
- * dev lo"), so the receivers reach it without any network. ffmpeg feeds it the clip over RTP as it feeds the engine's
- * RtpEndpoint (rtpFeed.ts: looped, at its own pace, copied, packets of at most 1212 bytes). Each viewer is a handle of one Janus session: `watch` gets the plugin's
- * offer (with Janus's candidates in it), the receiver answers it (with its own) and `start` sends that answer. stop()
+ * dev lo"), so the receivers reach it without any network. ffmpeg feeds it the clip over RTP as it feeds the
+ * engine's RtpEndpoint (rtpFeed.ts: looped, at its own pace, copied, packets of at most 1212 bytes). Each viewer is a
+ * handle of one Janus session: `watch` gets the plugin's offer (with Janus's candidates in it), the receiver answers
+ * it (with its own) and `start` sends that answer. stop()
  * ends ffmpeg and Janus and removes the folder; a failed start does the same.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -270,7 +271,6 @@ async function end(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-/** This host's first IPv4 address other than loopback, for Janus's ICE (which leaves loopback out). */
 /** This host's first IPv4 address other than loopback: Janus's one ICE candidate, and the engine's in bench:fanout. */
 export function hostAddress(): string {
   const address = Object.values(os.networkInterfaces())
