@@ -9,7 +9,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 
 export const FEED_PAYLOAD_TYPES = { video: 96, audio: 111 } as const;
 
-/** Starts ffmpeg sending `clip` to `ports` on `host` (127.0.0.1 by default); the caller ends it (kill). */
+/**
+ * Starts ffmpeg sending `clip` to `ports` on `host` (127.0.0.1 by default); the caller ends it (kill). It loops
+ * forever, so it is also killed when this process exits without having ended it (a bench that threw).
+ */
 export function feedClip(
   clip: string,
   ports: { video: number; audio: number },
@@ -30,5 +33,8 @@ export function feedClip(
   );
   feed.stderr.on('data', (data: Buffer) => log(`[ffmpeg feed] ${data.toString().trim()}`));
   feed.once('error', (error) => log(`[bench] ffmpeg feed: ${error.message}`));
+  const orphaned = () => feed.kill('SIGKILL');
+  process.once('exit', orphaned);
+  feed.once('exit', () => process.off('exit', orphaned));
   return feed;
 }
