@@ -56,6 +56,21 @@ describe('media workers', { skip: skipUnless('chromium', 'ffmpeg') }, () => {
     await Promise.all(pipelines.map((p) => call((cb) => p.release(cb))));
   });
 
+  test("one live's viewers joining at the same moment spread evenly over the workers", async () => {
+    const client = await connectClient(fixture.engine.uri);
+    const pipeline = await client.create('MediaPipeline');
+    const presenter = await pipeline.create('WebRtcEndpoint');
+    // As a join storm does: every viewer's endpoint is asked for before any of them is answered.
+    const viewers = await Promise.all(Array.from({ length: 60 }, () => pipeline.create('WebRtcEndpoint')));
+    await Promise.all(viewers.map((viewer) => call((cb) => presenter.connect(viewer, cb))));
+    const endpoints = (await engineStats(fixture.engine.uri)).hosts.map((h) => h.webRtcEndpoints);
+    assert.equal(endpoints.length, 2);
+    assert.equal(endpoints[0]! + endpoints[1]!, 61);
+    // The home worker also holds the presenter and the relay's source end: within two endpoints of an even split.
+    assert.ok(Math.abs(endpoints[0]! - endpoints[1]!) <= 2, `endpoints per worker: ${endpoints.join(', ')}`);
+    await call((cb) => pipeline.release(cb));
+  });
+
   test('a worker that dies takes only its pipelines, their clients get an Error event, and it is replaced', async () => {
     const client = await connectClient(fixture.engine.uri);
     const doomed = await client.create('MediaPipeline');

@@ -13,7 +13,7 @@ import type { RelayOp } from '../relay/RelayHub.js';
 import type { HostEvents, HostStats, MediaHost } from './MediaHost.js';
 import type { WorkerMessage, WorkerRequest } from './WorkerProtocol.js';
 
-type Pending = { resolve: (value: unknown) => void; reject: (error: KurentoError) => void };
+type Pending = { resolve: (value: unknown) => void; reject: (error: KurentoError) => void; creates: boolean };
 type RequestBody = WorkerRequest extends infer R ? (R extends WorkerRequest ? Omit<R, 't' | 'id'> : never) : never;
 
 const WORKER_ENTRY = fileURLToPath(new URL('./worker.ts', import.meta.url));
@@ -33,7 +33,12 @@ export class WorkerHost extends EventEmitter<HostEvents> implements MediaHost {
   readonly #child: ChildProcess;
   readonly #pending = new Map<number, Pending>();
   #nextId = 1;
-  #load = 0;
+  /** The load the worker reported with its last message: what it carries. */
+  #reported = 0;
+  /** Placements decided (reserve) whose create is not sent yet. */
+  #reserved = 0;
+  /** Creates sent and not answered yet: not in #reported until their answer. */
+  #creating = 0;
   #exited = false;
   #closing: Promise<void> | undefined;
   /** While the idle worker collects its garbage (IdleMemory), stats come from its last answer. */
@@ -82,16 +87,21 @@ export class WorkerHost extends EventEmitter<HostEvents> implements MediaHost {
     return this.#child.pid ?? 0;
   }
 
+  /**
+   * What the worker carries by its last report, plus what is on its way to it: placements decided and creates not
+   * answered yet. A report does not wipe out the creates still in flight (it did: under a storm of joins every answer
+   * reset the count, and one worker got 35 of 61 viewers).
+   */
   get load(): number {
-    return this.#load;
+    return this.#reported + this.#reserved + this.#creating;
   }
 
-  /** The worker reports its real load with every reply; until then a placement counts as one. */
   reserve(): void {
-    this.#load += 1;
+    this.#reserved += 1;
   }
 
   async create(objectId: string, type: ObjectType, params: Params): Promise<void> {
+    if (this.#reserved > 0) this.#reserved -= 1;
     await this.#request({ op: 'create', objectId, type, params });
   }
 
@@ -148,22 +158,32 @@ export class WorkerHost extends EventEmitter<HostEvents> implements MediaHost {
     if (this.#exited) return Promise.reject(gone(this.name));
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
+      const creates = body.op === 'create';
+      if (creates) this.#creating += 1;
+      this.#pending.set(id, { resolve, reject, creates });
       this.#child.send({ t: 'req', id, ...body }, (err) => {
         if (!err) return;
-        this.#pending.delete(id);
+        this.#take(id);
         reject(gone(this.name));
       });
     });
   }
 
+  /** The request `id` is answered (or lost): no longer pending, a create no longer in flight. */
+  #take(id: number): Pending | undefined {
+    const pending = this.#pending.get(id);
+    if (!pending) return undefined;
+    this.#pending.delete(id);
+    if (pending.creates) this.#creating -= 1;
+    return pending;
+  }
+
   #onMessage(message: WorkerMessage): void {
     switch (message.t) {
       case 'res': {
-        this.#load = message.load;
-        const pending = this.#pending.get(message.id);
+        this.#reported = message.load;
+        const pending = this.#take(message.id);
         if (!pending) return;
-        this.#pending.delete(message.id);
         if (message.ok) pending.resolve(message.value);
         else pending.reject(KurentoError.fromJSON(message.error));
         return;
@@ -172,7 +192,7 @@ export class WorkerHost extends EventEmitter<HostEvents> implements MediaHost {
         this.emit('event', message.objectId, message.type, message.data);
         return;
       case 'released':
-        this.#load = message.load;
+        this.#reported = message.load;
         this.emit('released', message.objectIds);
         return;
       case 'collecting':
@@ -187,6 +207,7 @@ export class WorkerHost extends EventEmitter<HostEvents> implements MediaHost {
     this.#exited = true;
     for (const pending of this.#pending.values()) pending.reject(gone(this.name));
     this.#pending.clear();
+    this.#creating = 0;
     if (this.#closing) return;
     this.emit('exit', new Error(`${this.name} exited (${signal ?? code})`));
   }
