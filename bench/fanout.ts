@@ -9,7 +9,8 @@
  * count RTP sequence numbers from the clear SRTP header without decrypting. Each step joins all N receivers at once
  * (signalled like a browser app: offer, answer, trickled candidates), then measures over a window: engine CPU (all
  * engine processes, from /proc), CPU per viewer, each worker's viewers, CPU and RSS, packets lost (from RTP sequence
- * numbers), the rate each receiver got, the time from a receiver's answer to its first media packet, and the load
+ * numbers), the rate each receiver got, the time from a receiver's answer to its first media packet (and the medians
+ * of its two steps before: ICE connected, DTLS connected), and the load
  * average (the machine is shared: other work skews the figures). Before the ladder, 10 joins one at a time give the
  * set-up latency on an idle engine, and one receiver measures the source's rate.
  *
@@ -25,6 +26,8 @@
  * per viewer over Janus's at each step both ran.
  *
  * The engine gathers one ICE candidate, as Janus does: ENGINE_ICE_ADDRESS, by default this host's first IPv4 address.
+ * To profile: BENCH_ENGINE_ARGS (the engine's main process), ENGINE_WORKER_NODE_FLAGS (its media workers) and
+ * BENCH_GENERATOR_ARGS (the load generators) take Node flags such as `--cpu-prof --cpu-prof-dir=/tmp/prof`.
  *
  * Usage: npm run bench:fanout [-- --ladder 1,10,50,100,200 --window 15 --workers 2 --generators 4 --servers 1 --janus
  *   --source rtp|player]
@@ -73,6 +76,8 @@ const RATE_PROBE_MS = 5000;
 /** Per load-generator process: past this CPU the next, larger step would measure the receivers, not the engine. */
 const GENERATOR_CPU_LIMIT = 90;
 const CLK_TCK = 100;
+/** Node flags for the load generators (e.g. --cpu-prof --cpu-prof-dir=...), as BENCH_ENGINE_ARGS is for the engine. */
+const GENERATOR_ARGS = (process.env.BENCH_GENERATOR_ARGS ?? '').split(' ').filter(Boolean);
 
 /** What the receivers got over a step's window, the same for the engine and for Janus. */
 interface Delivery {
@@ -82,6 +87,9 @@ interface Delivery {
   firstPacketMsP50: number;
   firstPacketMsP95: number;
   firstPacketMsMax: number;
+  /** Where the first packet's wait went (median, ms from the answer): ICE connected, then DTLS connected. */
+  iceMsP50: number;
+  dtlsMsP50: number;
   /** The packets of the receiver that got the fewest, as a share of the median receiver's: below 100 it fell behind. */
   ratePct: number;
   /** The median receiver's packet rate as a share of the source's rate on an idle engine (the player's pacing). */
@@ -135,6 +143,9 @@ class RemoteViewer implements OfferedViewer {
   answeredAt = 0;
   /** Answer to first media packet, in ms (measured by the generator), 0 before. */
   firstPacketMs = 0;
+  /** Answer to ICE connected and to DTLS connected, in ms, known with the first packet. */
+  iceMs = NaN;
+  dtlsMs = NaN;
   #offer: ((sdp: string) => void) | undefined;
   #answer: { resolve: (sdp: string) => void; reject: (error: Error) => void } | undefined;
   #firstPacket!: () => void;
@@ -181,6 +192,8 @@ class RemoteViewer implements OfferedViewer {
     if (message.t === 'failed') this.#answer?.reject(new Error(message.error));
     if (message.t === 'first') {
       this.firstPacketMs = message.ms;
+      this.iceMs = message.iceMs;
+      this.dtlsMs = message.dtlsMs;
       this.#firstPacket();
     }
   }
@@ -200,7 +213,7 @@ class Generator {
 
   constructor() {
     this.#child = fork(fileURLToPath(new URL('./fanoutReceivers.ts', import.meta.url)), [], {
-      execArgv: ['--import', import.meta.resolve('tsx')],
+      execArgv: ['--import', import.meta.resolve('tsx'), ...GENERATOR_ARGS],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     this.#child.on('message', (message: ReceiverMessage) => {
@@ -451,7 +464,7 @@ async function main(): Promise<void> {
   console.log(
     (SERVERS === 1 ? '' : `${SERVERS} servers (viewers round robin, source on ${first.name}), `) +
       `${WORKERS} workers${SERVERS === 1 ? '' : ' each'}, ${GENERATORS} load-generator processes, source: ${SOURCE === 'rtp' ? 'ffmpeg over RTP into an RtpEndpoint (feed: its CPU %, apart)' : 'a PlayerEndpoint'}; per worker${SERVERS === 1 ? '' : ' and per server'}: viewers/CPU%/RSS MB\n` +
-      'viewers joined failed  engineCPU%  perViewer%  RSS(MB)  received   lost  loss%  first-packet ms p50/p95/max  genCPU%  rate%  load  workers' +
+      'viewers joined failed  engineCPU%  perViewer%  RSS(MB)  received   lost  loss%  first-packet ms p50/p95/max  ICE/DTLS p50  genCPU%  rate%  load  workers' +
       (SERVERS === 1 ? '' : '  | servers'),
   );
   for (const n of LADDER) {
@@ -621,7 +634,7 @@ async function janusLadder(
   try {
     console.log(
       `Janus ${janus.version} (streaming plugin, pid ${janus.pid}), fed by ffmpeg; ${GENERATORS} load-generator processes\n` +
-        'viewers joined failed   janusCPU%  perViewer%  RSS(MB)  received   lost  loss%  first-packet ms p50/p95/max  genCPU%  rate%  load  feedCPU%',
+        'viewers joined failed   janusCPU%  perViewer%  RSS(MB)  received   lost  loss%  first-packet ms p50/p95/max  ICE/DTLS p50  genCPU%  rate%  load  feedCPU%',
     );
     for (const n of LADDER) {
       const viewers: RemoteViewer[] = [];
@@ -743,7 +756,8 @@ function delivery(
   // The player paces by the wall clock and catches up after a stall of its worker (a busy machine): the rate the
   // source had in the window is the median receiver's; every receiver should have had it.
   const medianReceived = percentile(perViewer, 50);
-  const firsts = viewers.filter((v) => v.firstPacketMs).map((v) => v.firstPacketMs);
+  const joined = viewers.filter((v) => v.firstPacketMs);
+  const firsts = joined.map((v) => v.firstPacketMs);
   const lost = Math.max(0, expected - received);
   return {
     packetsReceived: received,
@@ -752,6 +766,8 @@ function delivery(
     firstPacketMsP50: round(percentile(firsts, 50)),
     firstPacketMsP95: round(percentile(firsts, 95)),
     firstPacketMsMax: round(Math.max(...firsts)),
+    iceMsP50: round(percentile(joined.map((v) => v.iceMs).filter(Number.isFinite), 50)),
+    dtlsMsP50: round(percentile(joined.map((v) => v.dtlsMs).filter(Number.isFinite), 50)),
     ratePct: round((100 * Math.min(...perViewer)) / Math.max(1, medianReceived)),
     sourceRatePct: round((100 * medianReceived) / elapsedS / sourcePps),
   };
@@ -774,6 +790,7 @@ function stepColumns(
     pad(row.packetsLost, 6),
     pad(row.lossPct, 6),
     pad(`${row.firstPacketMsP50}/${row.firstPacketMsP95}/${row.firstPacketMsMax}`, 28),
+    pad(`${row.iceMsP50}/${row.dtlsMsP50}`, 13),
     pad(row.benchCpuPct, 8),
     pad(row.ratePct, 6),
     pad(row.loadAverage, 5),

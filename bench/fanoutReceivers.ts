@@ -22,10 +22,22 @@ export type ReceiverMessage =
   | { t: 'offer'; id: number; sdp: string }
   | { t: 'answer'; id: number; sdp: string }
   | { t: 'failed'; id: number; error: string }
-  | { t: 'first'; id: number; ms: number }
+  | { t: 'first'; id: number; ms: number; iceMs: number; dtlsMs: number }
   | { t: 'counts'; seq: number; counts: Record<number, { received: number; expected: number }> };
 
 const RECEIVE_BUFFER_BYTES = 2 * 1024 * 1024;
+/**
+ * What a counted packet's decrypt throws, so that werift drops it: one error made once. An Error made per packet (its
+ * stack trace, then its garbage) was most of a generator's CPU.
+ */
+const COUNTED = new SrtpAuthenticationError('counted, not decrypted');
+
+/** A receiver's set-up, in ms from the answer: ICE connected, DTLS connected, first media packet. */
+export interface JoinPhases {
+  iceMs: number;
+  dtlsMs: number;
+  ms: number;
+}
 
 useNativeX25519();
 
@@ -48,8 +60,19 @@ class Receiver {
   readonly streams = new Map<number, { first: number; highest: number; cycles: number; received: number }>();
   answeredAt = 0;
   firstPacketAt = 0;
+  #iceAt = 0;
+  #dtlsAt = 0;
 
-  constructor(private readonly onFirst: (ms: number) => void) {}
+  constructor(private readonly onFirst: (phases: JoinPhases) => void) {
+    this.pc.iceConnectionStateChange.subscribe((state) => {
+      if (state === 'connected' && !this.#iceAt) this.#iceAt = performance.now();
+    });
+    this.pc.connectionStateChange.subscribe((state) => {
+      if (state !== 'connected') return;
+      this.#dtlsAt ||= performance.now();
+      this.#countClear();
+    });
+  }
 
   async offer(): Promise<string> {
     this.pc
@@ -62,7 +85,6 @@ class Receiver {
       .onTrack.subscribe((track) =>
         track.onReceiveRtp.subscribe((p: RtpPacket) => this.#count(p.header.ssrc, p.header.sequenceNumber)),
       );
-    this.pc.connectionStateChange.subscribe((state) => state === 'connected' && this.#countClear());
     for (const transport of this.pc.iceTransports) transport.connection.stunServer = undefined;
     await this.pc.setLocalDescription(await this.pc.createOffer());
     this.#enlargeReceiveBuffers();
@@ -79,7 +101,6 @@ class Receiver {
     this.pc.onTrack.subscribe((track) =>
       track.onReceiveRtp.subscribe((p: RtpPacket) => this.#count(p.header.ssrc, p.header.sequenceNumber)),
     );
-    this.pc.connectionStateChange.subscribe((state) => state === 'connected' && this.#countClear());
     await this.pc.setRemoteDescription({ type: 'offer', sdp });
     for (const transport of this.pc.iceTransports) transport.connection.stunServer = undefined;
     await this.pc.setLocalDescription(await this.pc.createAnswer());
@@ -102,7 +123,7 @@ class Receiver {
       if (!srtp) continue;
       srtp.decrypt = (data: Buffer) => {
         if (data.length >= 12) this.#count(data.readUInt32BE(8), data.readUInt16BE(2));
-        throw new SrtpAuthenticationError('counted, not decrypted');
+        throw COUNTED;
       };
     }
   }
@@ -120,7 +141,8 @@ class Receiver {
   #count(ssrc: number, sequenceNumber: number): void {
     if (!this.firstPacketAt) {
       this.firstPacketAt = performance.now();
-      this.onFirst(this.firstPacketAt - this.answeredAt);
+      const since = (at: number) => (at ? at - this.answeredAt : NaN);
+      this.onFirst({ iceMs: since(this.#iceAt), dtlsMs: since(this.#dtlsAt), ms: since(this.firstPacketAt) });
     }
     const s = this.streams.get(ssrc);
     if (!s)
@@ -140,13 +162,13 @@ const send = (message: ReceiverMessage) => process.connected && process.send?.(m
 process.on('message', (request: ReceiverRequest) => {
   switch (request.t) {
     case 'offer': {
-      const receiver = new Receiver((ms) => send({ t: 'first', id: request.id, ms }));
+      const receiver = new Receiver((phases) => send({ t: 'first', id: request.id, ...phases }));
       receivers.set(request.id, receiver);
       void receiver.offer().then((sdp) => send({ t: 'offer', id: request.id, sdp }));
       return;
     }
     case 'answerOffer': {
-      const receiver = new Receiver((ms) => send({ t: 'first', id: request.id, ms }));
+      const receiver = new Receiver((phases) => send({ t: 'first', id: request.id, ...phases }));
       receivers.set(request.id, receiver);
       receiver.answerOffer(request.sdp).then(
         (sdp) => send({ t: 'answer', id: request.id, sdp }),
@@ -181,4 +203,6 @@ process.on('message', (request: ReceiverRequest) => {
   }
 });
 process.on('disconnect', () => process.exit(0));
+// The bench ends a generator with SIGTERM: exit as on a disconnect, so that --cpu-prof (BENCH_GENERATOR_ARGS) writes.
+process.on('SIGTERM', () => process.exit(0));
 process.on('unhandledRejection', () => undefined);
