@@ -42,10 +42,14 @@ export interface JoinPhases {
 useNativeX25519();
 
 class Receiver {
+  /**
+   * A receiver gathers its host's own candidate(s), as a browser on a one-interface machine does, and no extra loopback
+   * one: with the server's one candidate that is one pair to check. The extra 127.0.0.1 candidate it had made two,
+   * twice the STUN checks on both sides of every join, for the engine and for Janus alike.
+   */
   readonly pc = new RTCPeerConnection({
     iceServers: [],
     iceUseIpv6: false,
-    iceAdditionalHostAddresses: ['127.0.0.1'],
     codecs: {
       audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48_000, channels: 2 })],
       video: [
