@@ -76,7 +76,8 @@ const RATE_PROBE_MS = 5000;
 /** Per load-generator process: past this CPU the next, larger step would measure the receivers, not the engine. */
 const GENERATOR_CPU_LIMIT = 90;
 const CLK_TCK = 100;
-/** Node flags for the load generators (e.g. --cpu-prof --cpu-prof-dir=...), as BENCH_ENGINE_ARGS is for the engine. */
+/** Node flags for the engine's main process and for the load generators (e.g. --cpu-prof --cpu-prof-dir=...). */
+const ENGINE_ARGS = (process.env.BENCH_ENGINE_ARGS ?? '').split(' ').filter(Boolean);
 const GENERATOR_ARGS = (process.env.BENCH_GENERATOR_ARGS ?? '').split(' ').filter(Boolean);
 
 /** What the receivers got over a step's window, the same for the engine and for Janus. */
@@ -349,7 +350,7 @@ async function main(): Promise<void> {
   ]);
   const servers = await startServers(SERVERS, {
     workers: WORKERS,
-    execArgv: process.env.BENCH_ENGINE_ARGS ? process.env.BENCH_ENGINE_ARGS.split(' ') : [],
+    execArgv: ENGINE_ARGS,
     log: (line) => console.error(line),
   });
   // The source's server: the single joins and the rate probe are on it, and the relays start from it.

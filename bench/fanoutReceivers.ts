@@ -22,7 +22,7 @@ export type ReceiverMessage =
   | { t: 'offer'; id: number; sdp: string }
   | { t: 'answer'; id: number; sdp: string }
   | { t: 'failed'; id: number; error: string }
-  | { t: 'first'; id: number; ms: number; iceMs: number; dtlsMs: number }
+  | ({ t: 'first'; id: number } & JoinPhases)
   | { t: 'counts'; seq: number; counts: Record<number, { received: number; expected: number }> };
 
 const RECEIVE_BUFFER_BYTES = 2 * 1024 * 1024;
@@ -69,7 +69,7 @@ class Receiver {
 
   constructor(private readonly onFirst: (phases: JoinPhases) => void) {
     this.pc.iceConnectionStateChange.subscribe((state) => {
-      if (state === 'connected' && !this.#iceAt) this.#iceAt = performance.now();
+      if (state === 'connected') this.#iceAt ||= performance.now();
     });
     this.pc.connectionStateChange.subscribe((state) => {
       if (state !== 'connected') return;
