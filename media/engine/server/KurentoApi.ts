@@ -28,7 +28,7 @@ import {
 import { ParamReader } from '../protocol/ParamReader.js';
 import { isRelayId } from '../relay/RelayWire.js';
 import { KURENTO_MEDIA_TYPES, kindsOf, kurentoMediaType } from '../rtp/MediaTypes.js';
-import type { HostPool } from '../workers/HostPool.js';
+import type { HostPool, Placement } from '../workers/HostPool.js';
 import type { MediaHost } from '../workers/MediaHost.js';
 import type { Connection, FrameHandler } from './Connection.js';
 import { ObjectRegistry, type ElementEntry, type PipelineEntry } from './ObjectRegistry.js';
@@ -199,9 +199,10 @@ export class KurentoApi implements FrameHandler {
   }
 
   async #createPipeline(session: Session, constructorParams: Params): Promise<string> {
-    const host = this.hosts.pick();
+    const placement = this.hosts.pick();
+    const { host } = placement;
     const id = KurentoIds.pipeline(randomUUID());
-    await host.create(id, 'MediaPipeline', constructorParams);
+    await createPlaced(placement, id, 'MediaPipeline', constructorParams);
     if (session.closed) {
       await host.release(id).catch(() => undefined);
       throw new KurentoError('INVALID_SESSION', 'Session closed during creation');
@@ -221,12 +222,13 @@ export class KurentoApi implements FrameHandler {
       this.#assertEndpointCapacity();
       this.#creatingEndpoints += 1;
     }
-    let host: MediaHost;
+    const placement = this.#placeElement(pipeline, type);
+    const { host } = placement;
     try {
-      host = this.#placeElement(pipeline, type);
       await this.#ensureCopy(pipeline, host);
-      await host.create(id, type, constructorParams);
+      await createPlaced(placement, id, type, constructorParams);
     } finally {
+      placement.release();
       if (type === 'WebRtcEndpoint') this.#creatingEndpoints -= 1;
     }
     if (!this.registry.pipelineOf(pipeline.id) || !pipeline.copies.has(host)) {
@@ -256,12 +258,13 @@ export class KurentoApi implements FrameHandler {
    * Where a new element goes: a pipeline's elements live at its home, except WebRtcEndpoints past the first two
    * placed in it, which go to the least loaded host (home included), so that every worker serves every live.
    */
-  #placeElement(pipeline: PipelineEntry, type: ObjectType): MediaHost {
-    if (type !== 'WebRtcEndpoint') return pipeline.host;
+  #placeElement(pipeline: PipelineEntry, type: ObjectType): Placement {
+    const home = { host: pipeline.host, release: () => undefined };
+    if (type !== 'WebRtcEndpoint') return home;
     // Counted at placement, so that endpoints created at the same moment spread too.
     const placed = pipeline.webRtcEndpointsPlaced++;
-    if (this.hosts.hosts.length < 2) return pipeline.host;
-    return placed < HOME_WEBRTC_ENDPOINTS ? pipeline.host : this.hosts.pick();
+    if (this.hosts.hosts.length < 2) return home;
+    return placed < HOME_WEBRTC_ENDPOINTS ? home : this.hosts.pick();
   }
 
   /** Makes the pipeline's copy on `host` once (its home has it from the start). */
@@ -521,6 +524,16 @@ export class KurentoApi implements FrameHandler {
       connection.send(eventFrame(objectId, subscription.name, named));
     }
   }
+}
+
+/**
+ * Sends an object's create to the host it was placed on, then drops the placement's reservation: from then on the
+ * create in flight counts in the host's load, until its answer brings the host's own count (no gap between the two).
+ */
+function createPlaced(placement: Placement, id: string, type: ObjectType, params: Params): Promise<void> {
+  const created = placement.host.create(id, type, params);
+  placement.release();
+  return created;
 }
 
 function notFound(id: string): KurentoError {

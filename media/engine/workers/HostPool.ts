@@ -17,6 +17,12 @@ export interface HostPoolEvents {
   hostExit: [host: MediaHost, error: Error];
 }
 
+/** A host picked for a new object, counted there until `release` (once the object's create is sent, or given up). */
+export interface Placement {
+  host: MediaHost;
+  release: () => void;
+}
+
 export class HostPool extends EventEmitter<HostPoolEvents> {
   readonly #hosts: MediaHost[] = [];
   #closed = false;
@@ -43,13 +49,15 @@ export class HostPool extends EventEmitter<HostPoolEvents> {
     return this.#hosts;
   }
 
-  /** The host a new pipeline goes to: the least loaded one (pipelines + elements), the first on ties. */
-  pick(): MediaHost {
+  /**
+   * The host a new object goes to: the least loaded one (pipelines + elements), the first on ties. It counts the
+   * object as placed there until the caller drops the reservation, once the object's create is sent (or given up).
+   */
+  pick(): Placement {
     let best = this.#hosts[0];
     if (!best) throw new Error('no media host');
     for (const host of this.#hosts) if (host.load < best.load) best = host;
-    best.reserve();
-    return best;
+    return { host: best, release: best.reserve() };
   }
 
   async stats(): Promise<HostStats[]> {

@@ -23,7 +23,9 @@ export class LocalHost extends EventEmitter<HostEvents> implements MediaHost {
     return this.#runtime.load;
   }
 
-  reserve(): void {}
+  reserve(): () => void {
+    return () => undefined;
+  }
 
   async create(id: string, type: ObjectType, constructorParams: Params): Promise<void> {
     this.#runtime.create(id, type, constructorParams);

@@ -50,8 +50,11 @@ export interface MediaHost extends EventEmitter<HostEvents> {
   readonly name: string;
   /** Placement weight: the pipelines and elements the host carries (and is about to). */
   readonly load: number;
-  /** Counts a placement decided but not yet reported, so that simultaneous creations spread. */
-  reserve(): void;
+  /**
+   * Counts a placement decided, until the create it is for is sent (then that create counts, until its answer), so
+   * that simultaneous creations spread. The function returned drops it; calling it again does nothing.
+   */
+  reserve(): () => void;
   create(id: string, type: ObjectType, constructorParams: Params): Promise<void>;
   invoke(id: string, operation: string, params: Params): Promise<unknown>;
   release(id: string): Promise<void>;

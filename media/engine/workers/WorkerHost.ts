@@ -35,7 +35,7 @@ export class WorkerHost extends EventEmitter<HostEvents> implements MediaHost {
   #nextId = 1;
   /** The load the worker reported with its last message: what it carries. */
   #reported = 0;
-  /** Placements decided (reserve) whose create is not sent yet. */
+  /** Placements decided (reserve) and not dropped yet: their create is not sent. */
   #reserved = 0;
   /** Creates sent and not answered yet: not in #reported until their answer. */
   #creating = 0;
@@ -96,12 +96,17 @@ export class WorkerHost extends EventEmitter<HostEvents> implements MediaHost {
     return this.#reported + this.#reserved + this.#creating;
   }
 
-  reserve(): void {
+  reserve(): () => void {
     this.#reserved += 1;
+    let dropped = false;
+    return () => {
+      if (dropped) return;
+      dropped = true;
+      this.#reserved -= 1;
+    };
   }
 
   async create(objectId: string, type: ObjectType, params: Params): Promise<void> {
-    if (this.#reserved > 0) this.#reserved -= 1;
     await this.#request({ op: 'create', objectId, type, params });
   }
 
