@@ -7,7 +7,8 @@
  * ENGINE_MAX_OBJECTS_PER_SESSION (20000), ENGINE_SETUP_TIMEOUT_MS (30000), ENGINE_RTP_MIN_PORT and
  * ENGINE_RTP_MAX_PORT (any port), ENGINE_ICE_EXTRA_ADDRESSES (127.0.0.1), ENGINE_ICE_ADDRESS (all
  * interfaces), ENGINE_FILE_ROOT (anywhere). ENGINE_WORKER_NODE_FLAGS (none) adds Node flags to the
- * media workers, e.g. --cpu-prof.
+ * media workers, e.g. --cpu-prof. ENGINE_NATIVE (on when built; `off`: without the native addon) is read by
+ * native/index.ts, where the addon is loaded.
  *
  * ENGINE_MAX_ENDPOINTS (0 = no limit): WebRtcEndpoints the whole engine carries at once, across its
  * workers; creating one more is refused with NOT_ENOUGH_RESOURCES (onair answers `media.capacity`), so

@@ -3,6 +3,7 @@
  * Prints `onair-engine ready ws://host:port/kurento` once listening; exits cleanly on SIGTERM/SIGINT.
  */
 import { configFromEnv, type EngineConfig } from './config.js';
+import { nativeSrtp, nativeSrtpStatus } from './native/index.js';
 import { EngineServer } from './server/EngineServer.js';
 
 let config: EngineConfig;
@@ -39,6 +40,7 @@ if (process.env.ENGINE_EXIT_WITH_PARENT === '1') {
 }
 
 if (config.kmsFaithful) console.error('onair-engine: KMS-faithful mode (ENGINE_KMS_FAITHFUL=true)');
+if (!nativeSrtp) console.error(`onair-engine: native addon ${nativeSrtpStatus}; viewers' media go through node:crypto`);
 
 // Last, once the signal handlers are in place: whoever waits for this line may stop the engine at once.
 process.stdout.write(`onair-engine ready ${server.url}\n`);

@@ -5,9 +5,10 @@
  * when the source changes (another presenter, a player). A packet shared by several sinks is never
  * modified. Once DTLS is up with AEAD_AES_128_GCM over a plain UDP pair (what browsers negotiate),
  * the stream encrypts and sends by itself: one buffer (12-byte header, GCM-encrypted payload, tag),
- * one UDP send, no per-packet objects from werift's generic sender. It keeps the encrypted packets for NACK
- * retransmission and sends its own sender reports. Anything else (AES-CM, TURN) goes through
- * werift's sender.
+ * one UDP send, no per-packet objects from werift's generic sender. With the engine's native addon
+ * (media/engine/native) the seal and the send are one call on the socket's descriptor; without it, node:crypto and
+ * dgram do the same. It keeps the encrypted packets for NACK retransmission and sends its own sender reports.
+ * Anything else (AES-CM, TURN) goes through werift's sender.
  *
  * A viewer that cannot keep up never queues without bound: when its socket has more than
  * MAX_QUEUED_BYTES waiting in libuv (or MAX_PENDING_SENDS on werift's path),
@@ -17,6 +18,7 @@
 import { createCipheriv, createSecretKey, type KeyObject } from 'node:crypto';
 import type { Socket } from 'node:dgram';
 import { RtcpSenderInfo, RtcpSrPacket, RtpHeader, RtpPacket, type RTCRtpSender } from 'werift';
+import { nativeSrtp, udpFd, type GcmContext, type NativeSrtp } from '../native/index.js';
 import { isKeyframeStart } from './GopCache.js';
 import type { CodecName } from './MediaTypes.js';
 
@@ -31,6 +33,7 @@ const VIDEO_HISTORY = 128;
  */
 const RESEND_MIN_INTERVAL_MS = 20;
 const GCM_PROFILE = 0x0007;
+const EMPTY = Buffer.alloc(0);
 const NTP_EPOCH_OFFSET_S = 2_208_988_800;
 /** Bytes a viewer's socket may have waiting in libuv (not yet taken by the kernel) before its track sheds packets. */
 const MAX_QUEUED_BYTES = 256 * 1024;
@@ -42,6 +45,8 @@ const CONGESTED_KEYFRAME_INTERVAL_MS = 1000;
 /** What the fast path needs from werift once DTLS is connected; undefined when it does not apply. */
 interface FastPath {
   key: KeyObject;
+  /** The key schedule in the native addon, when it is used. */
+  gcm: GcmContext | undefined;
   salt: Buffer;
   ice: IceConnectionLike;
   sendRtcp: (packets: RtcpSrPacket[]) => Promise<void>;
@@ -54,6 +59,12 @@ interface IceConnectionLike {
 
 /** The parts of a dgram socket the fast path uses (getSendQueue*: what libuv holds back, not yet sent). */
 type SocketLike = Pick<Socket, 'send'> & Partial<Pick<Socket, 'getSendQueueSize'>>;
+
+/** Where the native path sends a stream's packets: the nominated pair it was made for, and its sockaddr. */
+interface NativeTarget {
+  pair: NonNullable<IceConnectionLike['nominated']>;
+  address: Buffer | null;
+}
 
 export class OutboundTrack {
   #sourceSsrc: number | undefined;
@@ -84,13 +95,25 @@ export class OutboundTrack {
   /** Sends handed to werift's sender and not finished yet. */
   #pending = 0;
   #congestedAt = -Infinity;
+  #target: NativeTarget | undefined;
+  /** Packets handed to dgram on the native path and not sent yet. */
+  #viaDgram = 0;
+  /**
+   * Whether a packet of this stream sent through dgram has been sent: only then may the native path send directly.
+   * werift's last DTLS flight (its Finished) is still on its way through dgram when the connection reports itself
+   * connected; a packet sent directly then would reach the peer before it has its SRTP keys, and be dropped (a new
+   * viewer's cached GOP, all of it). dgram sends in order, so once one of ours is out, the flight is too.
+   */
+  #fenced = false;
   /** Called when this track starts skipping to a keyframe: ask the source for one. */
   onCongested: (() => void) | undefined;
 
+  /** `native`: the addon to seal and send with (the engine's, if built), or null for node:crypto and dgram. */
   constructor(
     readonly sender: RTCRtpSender,
     private readonly clockRate: number,
     private readonly codec?: CodecName,
+    private readonly native: NativeSrtp | null = nativeSrtp,
   ) {
     const size = sender.kind === 'video' ? VIDEO_HISTORY : 0;
     this.#historySeq = new Int32Array(size).fill(-1);
@@ -216,6 +239,7 @@ export class OutboundTrack {
     const iv = this.#iv;
     iv[10] = fast.salt[10]! ^ (seq >>> 8);
     iv[11] = fast.salt[11]! ^ (seq & 0xff);
+    if (fast.gcm) return this.#sealNative(fast, fast.gcm, seq, payload);
     const cipher = createCipheriv('aes-128-gcm', fast.key, iv);
     cipher.setAAD(header);
     const encrypted = cipher.update(payload);
@@ -224,24 +248,73 @@ export class OutboundTrack {
     header.copy(out, 0);
     encrypted.copy(out, 12);
     cipher.getAuthTag().copy(out, 12 + size);
-    if (this.#history.length > 0) {
-      const slot = seq & (this.#history.length - 1);
-      this.#history[slot] = out;
-      this.#historySeq[slot] = seq;
-      this.#resentAt[slot] = -Infinity;
-    }
+    this.#keep(seq, out);
     return this.#transmit(fast, out);
   }
 
-  #transmit(fast: FastPath, packet: Buffer): boolean {
+  /**
+   * The native path: sealed and sent in one call (see #direct); a send the kernel refuses (one that would block, say)
+   * goes to dgram as on the other path.
+   */
+  #sealNative(fast: FastPath, gcm: GcmContext, seq: number, payload: Buffer): boolean {
+    const native = this.native!;
+    const out = Buffer.allocUnsafe(12 + payload.length + 16);
+    const target = this.#direct(fast);
+    const sent = native.sealTo(gcm, target?.fd ?? -1, target?.address ?? EMPTY, this.#aad, this.#iv, payload, out);
+    this.#keep(seq, out);
+    return (target !== undefined && sent >= 0) || this.#transmit(fast, out, false);
+  }
+
+  /**
+   * Where the native path may send straight to the kernel: the socket is open, ICE lets media through, and nothing
+   * of this stream is waiting in dgram or libuv (packets stay in order).
+   */
+  #direct(fast: FastPath): { fd: number; address: Buffer } | undefined {
+    const pair = fast.ice.nominated;
+    const socket = pair?.protocol.transport?.socket as Socket | undefined;
+    if (!pair || !socket || !this.#fenced || this.#viaDgram > 0 || fast.ice.canSendApplicationData?.() === false)
+      return undefined;
+    if ((socket.getSendQueueSize?.() ?? 0) > 0) return undefined;
+    const fd = udpFd(socket);
+    if (fd === undefined) return undefined;
+    if (this.#target?.pair !== pair)
+      this.#target = { pair, address: this.native!.sockaddr(pair.remoteAddr[0], pair.remoteAddr[1]) };
+    return this.#target.address ? { fd, address: this.#target.address } : undefined;
+  }
+
+  /** Keeps a sent video packet for retransmission. */
+  #keep(seq: number, packet: Buffer): void {
+    if (this.#history.length === 0) return;
+    const slot = seq & (this.#history.length - 1);
+    this.#history[slot] = packet;
+    this.#historySeq[slot] = seq;
+    this.#resentAt[slot] = -Infinity;
+  }
+
+  /** Sends a sealed packet: straight to the kernel on the native path when it can (`tryDirect`), else through dgram. */
+  #transmit(fast: FastPath, packet: Buffer, tryDirect = true): boolean {
+    const native = this.native;
+    if (native && tryDirect) {
+      const target = this.#direct(fast);
+      if (target && native.sendTo(target.fd, target.address, packet) >= 0) return true;
+    }
     const pair = fast.ice.nominated;
     const socket = pair?.protocol.transport?.socket;
     if (!pair || !socket || fast.ice.canSendApplicationData?.() === false) return false;
     try {
-      socket.send(packet, pair.remoteAddr[1], pair.remoteAddr[0]);
+      if (!native) socket.send(packet, pair.remoteAddr[1], pair.remoteAddr[0]);
+      else {
+        // Counted until dgram is done with it, so that no later packet overtakes it by the direct way.
+        this.#viaDgram += 1;
+        socket.send(packet, pair.remoteAddr[1], pair.remoteAddr[0], () => {
+          this.#viaDgram -= 1;
+          this.#fenced = true;
+        });
+      }
       return true;
     } catch {
       // The socket closed under us (the peer connection is going away): one viewer never stops the fan-out.
+      if (native) this.#viaDgram -= 1;
       return false;
     }
   }
@@ -270,7 +343,13 @@ export class OutboundTrack {
       transport.socket;
     this.#fast =
       usable && ice
-        ? { key: createSecretKey(key), salt: salt.subarray(0, 12), ice, sendRtcp: (packets) => dtls.sendRtcp(packets) }
+        ? {
+            key: createSecretKey(key),
+            gcm: this.native?.gcmContext(key),
+            salt: salt.subarray(0, 12),
+            ice,
+            sendRtcp: (packets) => dtls.sendRtcp(packets),
+          }
         : null;
     if (this.#fast) {
       this.#payloadType = this.sender.codec.payloadType & 0x7f;
