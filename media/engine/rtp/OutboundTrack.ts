@@ -99,12 +99,13 @@ export class OutboundTrack {
   /** Packets handed to dgram on the native path and not sent yet. */
   #viaDgram = 0;
   /**
-   * Whether a packet of this stream sent through dgram has been sent: only then may the native path send directly.
-   * werift's last DTLS flight (its Finished) is still on its way through dgram when the connection reports itself
+   * The native path's first packets, held until the next turn of the event loop. werift's last DTLS flight (its
+   * Finished) is still on its way through dgram (a lookup on the next tick) when the connection reports itself
    * connected; a packet sent directly then would reach the peer before it has its SRTP keys, and be dropped (a new
-   * viewer's cached GOP, all of it). dgram sends in order, so once one of ours is out, the flight is too.
+   * viewer's cached GOP, all of it). By then the flight has reached the kernel, or waits in libuv's queue, which
+   * #direct sees.
    */
-  #fenced = false;
+  #held: Buffer[] | undefined;
   /** Called when this track starts skipping to a keyframe: ask the source for one. */
   onCongested: (() => void) | undefined;
 
@@ -259,7 +260,7 @@ export class OutboundTrack {
   #sealNative(fast: FastPath, gcm: GcmContext, seq: number, payload: Buffer): boolean {
     const native = this.native!;
     const out = Buffer.allocUnsafe(12 + payload.length + 16);
-    const target = this.#direct(fast);
+    const target = this.#held ? undefined : this.#direct(fast);
     const sent = native.sealTo(gcm, target?.fd ?? -1, target?.address ?? EMPTY, this.#aad, this.#iv, payload, out);
     this.#keep(seq, out);
     return (target !== undefined && sent >= 0) || this.#transmit(fast, out, false);
@@ -272,14 +273,21 @@ export class OutboundTrack {
   #direct(fast: FastPath): { fd: number; address: Buffer } | undefined {
     const pair = fast.ice.nominated;
     const socket = pair?.protocol.transport?.socket as Socket | undefined;
-    if (!pair || !socket || !this.#fenced || this.#viaDgram > 0 || fast.ice.canSendApplicationData?.() === false)
-      return undefined;
+    if (!pair || !socket || this.#viaDgram > 0 || fast.ice.canSendApplicationData?.() === false) return undefined;
     if ((socket.getSendQueueSize?.() ?? 0) > 0) return undefined;
     const fd = udpFd(socket);
     if (fd === undefined) return undefined;
     if (this.#target?.pair !== pair)
       this.#target = { pair, address: this.native!.sockaddr(pair.remoteAddr[0], pair.remoteAddr[1]) };
     return this.#target.address ? { fd, address: this.#target.address } : undefined;
+  }
+
+  /** Sends the packets held while werift's DTLS flight was on its way. */
+  #release(): void {
+    const held = this.#held;
+    this.#held = undefined;
+    const fast = this.#fast;
+    if (held && fast) for (const packet of held) this.#transmit(fast, packet);
   }
 
   /** Keeps a sent video packet for retransmission. */
@@ -294,6 +302,10 @@ export class OutboundTrack {
   /** Sends a sealed packet: straight to the kernel on the native path when it can (`tryDirect`), else through dgram. */
   #transmit(fast: FastPath, packet: Buffer, tryDirect = true): boolean {
     const native = this.native;
+    if (this.#held) {
+      this.#held.push(packet);
+      return true;
+    }
     if (native && tryDirect) {
       const target = this.#direct(fast);
       if (target && native.sendTo(target.fd, target.address, packet) >= 0) return true;
@@ -306,10 +318,7 @@ export class OutboundTrack {
       else {
         // Counted until dgram is done with it, so that no later packet overtakes it by the direct way.
         this.#viaDgram += 1;
-        socket.send(packet, pair.remoteAddr[1], pair.remoteAddr[0], () => {
-          this.#viaDgram -= 1;
-          this.#fenced = true;
-        });
+        socket.send(packet, pair.remoteAddr[1], pair.remoteAddr[0], () => (this.#viaDgram -= 1));
       }
       return true;
     } catch {
@@ -351,6 +360,10 @@ export class OutboundTrack {
             sendRtcp: (packets) => dtls.sendRtcp(packets),
           }
         : null;
+    if (this.#fast?.gcm) {
+      this.#held = [];
+      setImmediate(() => this.#release());
+    }
     if (this.#fast) {
       this.#payloadType = this.sender.codec.payloadType & 0x7f;
       this.#aad[0] = 0x80;
