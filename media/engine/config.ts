@@ -14,6 +14,8 @@
  * workers; creating one more is refused with NOT_ENOUGH_RESOURCES (onair answers `media.capacity`), so
  * that a full engine turns new viewers away instead of degrading everyone. ENGINE_GOP_CACHE_BYTES (2 MiB;
  * 0 = off): the most bytes of the current video GOP each source keeps for new viewers' first frame.
+ * ENGINE_DTLS_CONCURRENCY (8; 0 = no limit): DTLS handshakes each media worker works on at once, first come first
+ * served, so that in a join storm the first viewers get media first (DtlsAdmission).
  *
  * ENGINE_SECRET: the Kurento WebSocket only accepts clients whose URI carries it as
  * `?access_token=SECRET` (kurento-client's own `access_token` option puts it there), and never a
@@ -61,6 +63,8 @@ export interface EngineConfig {
   maxEndpoints: number;
   /** Bytes of its current GOP each video source keeps for new sinks; 0 disables the cache. */
   gopCacheBytes: number;
+  /** DTLS handshakes each media process works on at once, the others waiting their turn; 0: no limit. */
+  dtlsConcurrency: number;
 }
 
 /** How long a KMS recorder's stopAndWait waits for the file to be finished before returning anyway. */
@@ -86,6 +90,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EngineConfi
     kmsFaithful: boolOr(env.ENGINE_KMS_FAITHFUL, false),
     maxEndpoints: intOr(env.ENGINE_MAX_ENDPOINTS, 0),
     gopCacheBytes: intOr(env.ENGINE_GOP_CACHE_BYTES, 2 * 1024 * 1024),
+    dtlsConcurrency: intOr(env.ENGINE_DTLS_CONCURRENCY, 8),
   };
 }
 

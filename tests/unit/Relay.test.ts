@@ -11,6 +11,7 @@ import { configFromEnv } from '../../media/engine/config.js';
 import { MediaElement } from '../../media/engine/elements/MediaElement.js';
 import { MediaPipeline } from '../../media/engine/elements/MediaPipeline.js';
 import type { RuntimeContext } from '../../media/engine/elements/RuntimeContext.js';
+import { DtlsAdmission } from '../../media/engine/rtp/DtlsAdmission.js';
 import { RelaySink } from '../../media/engine/relay/RelaySink.js';
 import { RelaySource } from '../../media/engine/relay/RelaySource.js';
 import type { TrackInfo } from '../../media/engine/rtp/MediaTypes.js';
@@ -21,6 +22,7 @@ const context: RuntimeContext = {
   config: configFromEnv({ ENGINE_NO_SECRET: 'true' }),
   emitEvent: () => undefined,
   selfReleased: () => undefined,
+  dtlsAdmission: new DtlsAdmission(0),
 };
 
 /** A source of the test's own packets that counts the keyframe requests reaching it. */

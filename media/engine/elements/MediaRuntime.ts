@@ -15,6 +15,7 @@ import type { MediaObject } from './MediaObject.js';
 import { MediaPipeline } from './MediaPipeline.js';
 import { PassThrough } from './PassThrough.js';
 import type { RuntimeContext } from './RuntimeContext.js';
+import { DtlsAdmission } from '../rtp/DtlsAdmission.js';
 import { WebRtcEndpoint } from './WebRtcEndpoint.js';
 import { RecorderEndpoint } from './RecorderEndpoint.js';
 import { PlayerEndpoint } from './PlayerEndpoint.js';
@@ -63,9 +64,11 @@ export class MediaRuntime extends EventEmitter<RuntimeEvents> implements Runtime
   readonly relays = new RelayHub(this, (id) => this.#pipelines.get(id));
   #ticker: NodeJS.Timeout | undefined;
   #closed = false;
+  readonly dtlsAdmission: DtlsAdmission;
 
   constructor(readonly config: EngineConfig) {
     super();
+    this.dtlsAdmission = new DtlsAdmission(config.dtlsConcurrency);
   }
 
   /** Creates the DTLS certificate all endpoints share now rather than during the first join; X25519 from OpenSSL. */
@@ -128,6 +131,7 @@ export class MediaRuntime extends EventEmitter<RuntimeEvents> implements Runtime
     if (this.#closed) return;
     this.#closed = true;
     this.relays.close();
+    this.dtlsAdmission.close();
     for (const pipeline of this.#pipelines.values()) pipeline.close();
     this.#pipelines.clear();
     this.#stopTicker();

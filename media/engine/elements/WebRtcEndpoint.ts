@@ -545,7 +545,7 @@ export class WebRtcEndpoint extends SdpEndpoint<typeof WEBRTC_DEFAULTS> {
       for (const transport of pc.iceTransports) transport.connection.stunServer = undefined;
     }
     for (const transport of pc.dtlsTransports) {
-      guardHelloVerify(transport);
+      guardHelloVerify(transport, this.context.dtlsAdmission);
       // A DTLS close_notify from the peer (a page that closed its connection) ends the session at once.
       transport.onStateChange.subscribe((state) => state === 'closed' && this.#onConnectionState('closed'));
     }

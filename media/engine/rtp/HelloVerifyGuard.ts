@@ -8,8 +8,12 @@
  * the werift server waits silently in "connecting". The guard lets the server answer a cookie-less
  * ClientHello again only after HELLO_REPEAT_MS, which is still in time for the client's next
  * retransmission when the first answer was really lost.
+ *
+ * It is also where a handshake waits for its turn (DtlsAdmission): a peer's first ClientHello is answered once the
+ * handshake is let in; until then the newest one is kept and its retransmissions go no further.
  */
 import type { RTCDtlsTransport } from 'werift';
+import type { DtlsAdmission } from './DtlsAdmission.js';
 
 const HELLO_REPEAT_MS = 1200;
 const CLIENT_HELLO = 1;
@@ -24,28 +28,52 @@ interface DtlsSocketLike {
 }
 
 /** Installs the guard on a DTLS transport that acts as server, as soon as its socket exists. */
-export function guardHelloVerify(transport: RTCDtlsTransport): void {
+export function guardHelloVerify(transport: RTCDtlsTransport, admission: DtlsAdmission): void {
+  let end: (() => void) | undefined;
   transport.onStateChange.subscribe((state) => {
+    if (state === 'connected' || state === 'failed' || state === 'closed') end?.();
     if (state !== 'connecting') return;
     // The transport creates its DTLS socket synchronously right after announcing "connecting".
     queueMicrotask(() => {
       const socket = transport.dtls as unknown as DtlsSocketLike | undefined;
-      if (transport.role === 'server' && socket) wrap(socket);
+      if (transport.role === 'server' && socket) end = wrap(socket, admission);
     });
   });
 }
 
-function wrap(socket: DtlsSocketLike): void {
+/** Guards one server socket; returns the end of its handshake (its place in the admission). */
+function wrap(socket: DtlsSocketLike, admission: DtlsAdmission): () => void {
   const handle = socket.onHandleHandshakes;
   let answeredAt = -Infinity;
+  let end: (() => void) | undefined;
+  /** The newest cookie-less ClientHello while the handshake waits for its turn. */
+  let waitingHello: HandshakeFragment[] | undefined;
+  let admitted = false;
+  const start = (): void => {
+    admitted = true;
+    const assembled = waitingHello;
+    waitingHello = undefined;
+    if (!assembled) return;
+    answeredAt = performance.now();
+    handle(assembled).catch(() => undefined);
+  };
   socket.onHandleHandshakes = (assembled) => {
     const hello = assembled.find((h) => h.msg_type === CLIENT_HELLO);
     if (hello && !hasCookie(hello.fragment)) {
+      if (!admitted) {
+        waitingHello = assembled;
+        end ??= admission.enter(start);
+        return Promise.resolve();
+      }
       const now = performance.now();
       if (now - answeredAt < HELLO_REPEAT_MS) return Promise.resolve();
       answeredAt = now;
     }
     return handle(assembled);
+  };
+  return () => {
+    (end ?? (() => undefined))();
+    end = () => undefined;
   };
 }
 
