@@ -3,9 +3,9 @@
  * UDP socket in one call, with a key schedule made once per stream.
  *
  * It is what the fan-out spends most of its CPU on: node:crypto makes a cipher object for every packet and dgram's
- * send goes through a lookup and libuv's request objects (together about 20 us a packet here, the addon 6.5 us,
- * most of it the kernel's own sendto). Built by `npm run build:native` (node-gyp with a C compiler and Node's
- * headers; .ci/run and the Docker image build it). Without it, or with ENGINE_NATIVE=off, the engine seals with
+ * send goes through a lookup and libuv's request objects (bench:fanout: about 1.4 times the CPU per viewer without
+ * the addon). Built by `npm run build:native` (node-gyp with a C compiler and Node's headers; .ci/run builds it, the
+ * Docker image, whose app drives a real KMS, does not). Without it, or with ENGINE_NATIVE=off, the engine seals with
  * node:crypto and sends with dgram: the same bytes on the wire, more CPU per viewer.
  */
 import { createRequire } from 'node:module';

@@ -72,7 +72,8 @@ function wrap(socket: DtlsSocketLike, admission: DtlsAdmission): () => void {
     return handle(assembled);
   };
   return () => {
-    (end ?? (() => undefined))();
+    end?.();
+    // Ended: a ClientHello arriving later asks for no place.
     end = () => undefined;
   };
 }
